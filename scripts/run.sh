@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Sets up .venv (Python 3.11) with Studio, then opens the window with the sample dataset loaded.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-python3.11}"
+command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e .
+exec .venv/bin/python -m studio --sample "$@"

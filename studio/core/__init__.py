@@ -1,0 +1,1 @@
+"""Studio's core: data, preparation, models, training and export, with no Qt."""

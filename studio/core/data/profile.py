@@ -1,0 +1,161 @@
+"""What each column holds, so Studio can propose a sensible preparation and explain it."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+import pandas as pd
+
+SAMPLE_ROWS = 20_000
+BOOLEAN_WORDS = {"true", "false", "yes", "no", "y", "n", "t", "f", "0", "1", "on", "off"}
+
+
+class ColumnKind(StrEnum):
+    NUMERIC = "numeric"
+    CATEGORICAL = "categorical"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    TEXT = "text"
+    ID = "id"
+    CONSTANT = "constant"
+
+    @property
+    def label(self) -> str:
+        return _KIND_LABELS[self]
+
+
+_KIND_LABELS = {
+    ColumnKind.NUMERIC: "Number",
+    ColumnKind.CATEGORICAL: "Category",
+    ColumnKind.BOOLEAN: "Yes / no",
+    ColumnKind.DATE: "Date",
+    ColumnKind.TEXT: "Free text",
+    ColumnKind.ID: "Identifier",
+    ColumnKind.CONSTANT: "Constant",
+}
+
+
+@dataclass(frozen=True)
+class ColumnProfile:
+    name: str
+    kind: ColumnKind
+    missing: int
+    rows: int
+    distinct: int
+    examples: tuple[str, ...]
+    # Values that do not fit the kind, e.g. words in a mostly numeric column; they become missing.
+    nonconforming: int = 0
+    note: str = ""
+
+    @property
+    def missing_share(self) -> float:
+        return self.missing / self.rows if self.rows else 0.0
+
+    @property
+    def is_numeric_like(self) -> bool:
+        return self.kind in (ColumnKind.NUMERIC, ColumnKind.BOOLEAN)
+
+
+def profile_frame(frame: pd.DataFrame) -> tuple[ColumnProfile, ...]:
+    return tuple(profile_column(frame[name]) for name in frame.columns)
+
+
+def profile_column(series: pd.Series) -> ColumnProfile:
+    name = str(series.name)
+    rows = len(series)
+    present = series.dropna()
+    missing = rows - len(present)
+    distinct = int(present.nunique())
+    examples = tuple(_example_values(present))
+
+    def make(kind: ColumnKind, note: str = "", nonconforming: int = 0) -> ColumnProfile:
+        return ColumnProfile(name, kind, missing, rows, distinct, examples, nonconforming, note)
+
+    if len(present) == 0:
+        return make(ColumnKind.CONSTANT, "every value is missing")
+    if distinct == 1:
+        return make(ColumnKind.CONSTANT, f"every value is {examples[0]!r}")
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return make(ColumnKind.BOOLEAN)
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return make(ColumnKind.DATE)
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        return _numeric_profile(name, present, distinct, make)
+    return _text_profile(name, present, distinct, make)
+
+
+def _numeric_profile(name, present: pd.Series, distinct: int, make) -> ColumnProfile:
+    if distinct == 2 and set(np.unique(present.to_numpy())) <= {0, 1}:
+        return make(ColumnKind.BOOLEAN)
+    is_integer = pd.api.types.is_integer_dtype(present.dtype) or bool(
+        np.all(np.mod(present.to_numpy(dtype=float), 1) == 0)
+    )
+    if is_integer and _looks_like_id(name, present, distinct):
+        return make(ColumnKind.ID, "every row has a different whole number, like a row number or code")
+    return make(ColumnKind.NUMERIC)
+
+
+def _looks_like_id(name: str, present: pd.Series, distinct: int) -> bool:
+    if distinct != len(present) or len(present) < 20:
+        return False
+    lowered = name.lower()
+    named_like_id = lowered in {"id", "index", "key", "row", "rownum"} or lowered.endswith(("_id", " id", "id"))
+    values = present.to_numpy(dtype=float)
+    consecutive = float(values.max() - values.min()) == len(values) - 1
+    return named_like_id or consecutive
+
+
+def _text_profile(name: str, present: pd.Series, distinct: int, make) -> ColumnProfile:
+    sample = present.sample(SAMPLE_ROWS, random_state=0) if len(present) > SAMPLE_ROWS else present
+    strings = sample.astype(str).str.strip()
+    lowered = set(strings.str.lower().unique()[:20])
+    if distinct == 2 and lowered <= BOOLEAN_WORDS:
+        return make(ColumnKind.BOOLEAN)
+    numbers = to_number(strings)
+    parsed = int(numbers.notna().sum())
+    if parsed / len(strings) >= 0.9:
+        bad = int(to_number(present.astype(str)).isna().sum())
+        note = f"{bad:,} value(s) are not numbers and will be treated as missing" if bad else ""
+        return make(ColumnKind.NUMERIC, note, bad)
+    if _looks_like_dates(strings):
+        return make(ColumnKind.DATE)
+    mean_length = float(strings.str.len().mean())
+    if distinct == len(present) and len(present) >= 20:
+        if mean_length > 30:
+            return make(ColumnKind.TEXT, "long, different text in every row")
+        return make(ColumnKind.ID, "every row has a different value, like a name or code")
+    if mean_length > 40 and distinct > 0.5 * len(present):
+        return make(ColumnKind.TEXT, "long, mostly different text in each row")
+    if parsed:
+        return make(ColumnKind.CATEGORICAL, f"a mix of numbers and words ({parsed:,} of {len(strings):,} "
+                    "sampled values are numbers), so it is treated as categories")
+    return make(ColumnKind.CATEGORICAL)
+
+
+def to_number(values: pd.Series) -> pd.Series:
+    """Parse numbers written as text, tolerating spaces and thousands separators like ``1,234``."""
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        return values.astype(float)
+    cleaned = values.astype(str).str.strip().str.replace(r"(?<=\d),(?=\d{3}\b)", "", regex=True)
+    return pd.to_numeric(cleaned, errors="coerce")
+
+
+def _looks_like_dates(strings: pd.Series) -> bool:
+    head = strings.head(200)
+    if not head.str.contains(r"\d", regex=True).all() or not head.str.contains(r"[-/.:]", regex=True).all():
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parsed = pd.to_datetime(head, errors="coerce", format="mixed")
+    return bool(parsed.notna().mean() >= 0.9)
+
+
+def _example_values(present: pd.Series, count: int = 3) -> list[str]:
+    examples: list[str] = []
+    for value in present.head(200).unique()[:count]:
+        text = str(value)
+        examples.append(text if len(text) <= 24 else text[:23] + "…")
+    return examples

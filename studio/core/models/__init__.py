@@ -1,0 +1,1 @@
+"""Models described as data: every estimator Studio offers and its hyperparameters."""

@@ -1,0 +1,95 @@
+"""Hyperparameters as data: the form, the CLI and tuning are all generated from these specs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from studio.core.errors import StudioError
+
+ParamValue = int | float | str | bool | None
+
+
+class ParamKind(StrEnum):
+    INT = "int"
+    FLOAT = "float"
+    CHOICE = "choice"
+    BOOL = "bool"
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    name: str
+    label: str
+    help: str
+    kind: ParamKind
+    default: ParamValue
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[tuple[str, str], ...] = ()  # (value, plain-language label)
+    log: bool = False
+    # ``None`` allowed and shown as this word ("No limit"); used for e.g. max_depth.
+    none_label: str | None = None
+    # Per-task defaults override ``default`` ("classification" / "regression").
+    task_defaults: tuple[tuple[str, ParamValue], ...] = field(default=())
+    # The task this setting applies to ("classification" / "regression"); None means both.
+    only_for: str | None = None
+
+    def applies_to(self, task: str) -> bool:
+        return self.only_for is None or self.only_for == task
+
+    def default_for(self, task: str) -> ParamValue:
+        return dict(self.task_defaults).get(task, self.default)
+
+    def parse(self, text: str) -> ParamValue:
+        """Convert text (from the CLI) to a checked value."""
+        raw = text.strip()
+        if self.none_label is not None and raw.lower() in ("none", self.none_label.lower(), ""):
+            return None
+        try:
+            if self.kind is ParamKind.INT:
+                value: ParamValue = int(float(raw))
+            elif self.kind is ParamKind.FLOAT:
+                value = float(raw)
+            elif self.kind is ParamKind.BOOL:
+                if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError(raw)
+                value = raw.lower() in ("true", "1", "yes")
+            else:
+                value = raw
+        except ValueError as exc:
+            raise StudioError(f"'{text}' is not a valid value for {self.name} ({self.kind.value}).") from exc
+        return self.check(value)
+
+    def check(self, value: Any) -> ParamValue:
+        if value is None:
+            if self.none_label is None:
+                raise StudioError(f"{self.label} needs a value.")
+            return None
+        if self.kind is ParamKind.CHOICE:
+            allowed = [c[0] for c in self.choices]
+            if value not in allowed:
+                raise StudioError(f"{self.name} must be one of {', '.join(allowed)}; got {value!r}.")
+            return value
+        if self.kind is ParamKind.BOOL:
+            return bool(value)
+        number = int(value) if self.kind is ParamKind.INT else float(value)
+        if (self.low is not None and number < self.low) or (self.high is not None and number > self.high):
+            raise StudioError(f"{self.label} must lie between {_fmt(self.low)} and {_fmt(self.high)}; "
+                              f"got {_fmt(number)}.")
+        return number
+
+    def describe_range(self) -> str:
+        if self.kind is ParamKind.CHOICE:
+            return " | ".join(c[0] for c in self.choices)
+        if self.kind is ParamKind.BOOL:
+            return "true | false"
+        text = f"{_fmt(self.low)}..{_fmt(self.high)}"
+        return text + (" or none" if self.none_label else "")
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "?"
+    return f"{value:g}"

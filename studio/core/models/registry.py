@@ -1,0 +1,86 @@
+"""ModelSpec: one entry per model family Studio offers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from studio.core.errors import StudioError
+from studio.core.models.params import ParamSpec, ParamValue
+from studio.core.target import Task
+
+Builder = Callable[[Task, dict[str, ParamValue]], Any]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    key: str
+    label: str
+    description: str
+    tasks: tuple[Task, ...]
+    params: tuple[ParamSpec, ...]
+    build: Builder
+    # How the model trains: "boosting" and "forest" report a live curve, "single" reports stages only.
+    training_style: str = "single"
+
+    def param(self, name: str) -> ParamSpec:
+        for spec in self.params:
+            if spec.name == name:
+                return spec
+        raise StudioError(f"{self.label} has no setting called '{name}'. "
+                          f"Its settings are: {', '.join(p.name for p in self.params)}.")
+
+    def params_for(self, task: Task) -> tuple[ParamSpec, ...]:
+        return tuple(p for p in self.params if p.applies_to(task.value))
+
+    def defaults(self, task: Task) -> dict[str, ParamValue]:
+        return {p.name: p.default_for(task.value) for p in self.params_for(task)}
+
+    def resolve(self, task: Task, values: dict[str, ParamValue] | None) -> dict[str, ParamValue]:
+        """Defaults overlaid with ``values``, each checked against its spec."""
+        resolved = self.defaults(task)
+        for name, value in (values or {}).items():
+            spec = self.param(name)
+            if spec.applies_to(task.value):
+                resolved[name] = spec.check(value)
+        return resolved
+
+    def make_estimator(self, task: Task, values: dict[str, ParamValue] | None = None) -> Any:
+        if task not in self.tasks:
+            raise StudioError(f"{self.label} cannot be used for {task.value}.")
+        return self.build(task, self.resolve(task, values))
+
+
+_REGISTRY: dict[str, ModelSpec] = {}
+
+
+def register(spec: ModelSpec) -> ModelSpec:
+    _REGISTRY[spec.key] = spec
+    return spec
+
+
+def all_models() -> tuple[ModelSpec, ...]:
+    _load_builtin()
+    return tuple(_REGISTRY.values())
+
+
+def models_for(task: Task) -> tuple[ModelSpec, ...]:
+    return tuple(m for m in all_models() if task in m.tasks)
+
+
+def get_model(key: str) -> ModelSpec:
+    _load_builtin()
+    try:
+        return _REGISTRY[key]
+    except KeyError:
+        raise StudioError(f"There is no model called '{key}'. Models: {', '.join(_REGISTRY)}.") from None
+
+
+def default_model_key(task: Task) -> str:
+    return "random_forest"
+
+
+def _load_builtin() -> None:
+    if not _REGISTRY:
+        from studio.core.models import sklearn_models  # noqa: F401 - registers on import

@@ -1,0 +1,245 @@
+"""The scikit-learn model families, each described as a ModelSpec with plain-language settings.
+
+Builders import scikit-learn lazily so that starting the app does not pay for it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from studio.core.models.params import ParamKind, ParamSpec, ParamValue
+from studio.core.models.registry import ModelSpec, register
+from studio.core.target import Task
+
+BOTH = (Task.CLASSIFICATION, Task.REGRESSION)
+SEED = 0
+
+
+def _p(name: str, label: str, help: str, kind: ParamKind, default: ParamValue, **extra: Any) -> ParamSpec:  # noqa: A002
+    return ParamSpec(name, label, help, kind, default, **extra)
+
+
+MAX_DEPTH = _p(
+    "max_depth", "Maximum depth", "How many yes/no questions a tree may ask in a row. Deeper trees fit the "
+    "training rows more closely but may memorise noise.", ParamKind.INT, None, low=1, high=100,
+    none_label="No limit")
+MIN_LEAF = _p(
+    "min_samples_leaf", "Smallest group", "The fewest training rows a final answer may rest on. Larger values give "
+    "smoother, more cautious models.", ParamKind.INT, 1, low=1, high=1000, log=True)
+
+
+def _logistic(task: Task, p: dict[str, ParamValue]) -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=p["C"], max_iter=int(p["max_iter"]),
+                              class_weight="balanced" if p["balanced"] else None)
+
+
+register(ModelSpec(
+    key="logistic_regression",
+    label="Logistic regression",
+    description="Weighs each input and adds them up to score every class. Fast, easy to explain, a good first "
+    "try; it cannot capture interactions between columns on its own.",
+    tasks=(Task.CLASSIFICATION,),
+    params=(
+        _p("C", "Flexibility", "Higher values let the model follow the training rows more closely; lower values "
+           "keep the weights small and the model simple.", ParamKind.FLOAT, 1.0, low=1e-4, high=1e4, log=True),
+        _p("max_iter", "Training steps", "The most improvement steps the solver may take.", ParamKind.INT, 1000,
+           low=50, high=100_000, log=True),
+        _p("balanced", "Balance classes", "Give rare classes as much weight as common ones.", ParamKind.BOOL, False),
+    ),
+    build=_logistic,
+))
+
+
+def _linear(task: Task, p: dict[str, ParamValue]) -> Any:
+    from sklearn.linear_model import LinearRegression, Ridge
+
+    alpha = float(p["alpha"])
+    return Ridge(alpha=alpha) if alpha > 0 else LinearRegression()
+
+
+register(ModelSpec(
+    key="linear_regression",
+    label="Linear regression",
+    description="Predicts a number as a weighted sum of the inputs. Fast and easy to explain; it draws straight "
+    "lines, so curved relationships need engineered features.",
+    tasks=(Task.REGRESSION,),
+    params=(
+        _p("alpha", "Shrinkage", "How strongly weights are pulled towards zero (ridge). 0 is plain least squares; "
+           "more shrinkage helps with many or related columns.", ParamKind.FLOAT, 1.0, low=0.0, high=1e4),
+    ),
+    build=_linear,
+))
+
+
+def _tree(task: Task, p: dict[str, ParamValue]) -> Any:
+    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+    cls = DecisionTreeClassifier if task is Task.CLASSIFICATION else DecisionTreeRegressor
+    return cls(max_depth=p["max_depth"], min_samples_leaf=int(p["min_samples_leaf"]), random_state=SEED)
+
+
+register(ModelSpec(
+    key="decision_tree",
+    label="Decision tree",
+    description="A flowchart of yes/no questions about the columns. Easy to read, but a single tree is often less "
+    "accurate than a forest.",
+    tasks=BOTH,
+    params=(
+        _p("max_depth", MAX_DEPTH.label, MAX_DEPTH.help, ParamKind.INT, 6, low=1, high=100, none_label="No limit"),
+        _p("min_samples_leaf", MIN_LEAF.label, MIN_LEAF.help, ParamKind.INT, 5, low=1, high=1000, log=True),
+    ),
+    build=_tree,
+))
+
+
+def _forest(task: Task, p: dict[str, ParamValue]) -> Any:
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+
+    cls = RandomForestClassifier if task is Task.CLASSIFICATION else RandomForestRegressor
+    max_features = {"sqrt": "sqrt", "third": 0.33, "all": None}[str(p["max_features"])]
+    kwargs: dict[str, Any] = {}
+    if p.get("balanced"):
+        kwargs["class_weight"] = "balanced"
+    return cls(n_estimators=int(p["n_estimators"]), max_depth=p["max_depth"],
+               min_samples_leaf=int(p["min_samples_leaf"]),
+               max_features=max_features,
+               n_jobs=-1, random_state=SEED, **kwargs)
+
+
+register(ModelSpec(
+    key="random_forest",
+    label="Random forest",
+    description="Many decision trees, each trained on a random share of the rows, voting together. Accurate on "
+    "most tables with little tuning; a strong default.",
+    tasks=BOTH,
+    params=(
+        _p("n_estimators", "Number of trees", "More trees give steadier predictions and take longer to train.",
+           ParamKind.INT, 200, low=1, high=5000, log=True),
+        MAX_DEPTH,
+        MIN_LEAF,
+        _p("max_features", "Columns per question", "How many columns each question may choose from. Fewer makes "
+           "the trees more different from each other.", ParamKind.CHOICE, "sqrt",
+           choices=(("sqrt", "Square root of the column count"), ("third", "A third of the columns"),
+                    ("all", "All columns")),
+           task_defaults=(("regression", "third"),)),
+        _p("balanced", "Balance classes", "Give rare classes as much weight as common ones.", ParamKind.BOOL,
+           False, only_for="classification"),
+    ),
+    build=_forest,
+    training_style="forest",
+))
+
+
+def _boosting(task: Task, p: dict[str, ParamValue]) -> Any:
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    cls = HistGradientBoostingClassifier if task is Task.CLASSIFICATION else HistGradientBoostingRegressor
+    kwargs: dict[str, Any] = {}
+    if p.get("balanced"):
+        kwargs["class_weight"] = "balanced"
+    return cls(learning_rate=p["learning_rate"], max_iter=int(p["max_iter"]),
+               max_leaf_nodes=int(p["max_leaf_nodes"]), l2_regularization=p["l2_regularization"],
+               min_samples_leaf=int(p["min_samples_leaf"]), early_stopping=False, random_state=SEED, **kwargs)
+
+
+register(ModelSpec(
+    key="gradient_boosting",
+    label="Gradient boosting",
+    description="Adds small trees one after another, each correcting the errors of those before. Often the most "
+    "accurate choice for tables; watch the curve for when extra rounds stop helping.",
+    tasks=BOTH,
+    params=(
+        _p("learning_rate", "Learning rate", "How big a step each new tree takes. Smaller steps need more rounds "
+           "but usually generalise better.", ParamKind.FLOAT, 0.1, low=0.001, high=1.0, log=True),
+        _p("max_iter", "Rounds", "How many trees are added one after another.", ParamKind.INT, 200, low=1,
+           high=5000, log=True),
+        _p("max_leaf_nodes", "Leaves per tree", "How many final answers each small tree may have.", ParamKind.INT,
+           31, low=2, high=1024, log=True),
+        _p("min_samples_leaf", MIN_LEAF.label, MIN_LEAF.help, ParamKind.INT, 20, low=1, high=1000, log=True),
+        _p("l2_regularization", "Shrinkage", "Pulls each leaf's answer towards zero; helps against noisy rows.",
+           ParamKind.FLOAT, 0.0, low=0.0, high=100.0),
+        _p("balanced", "Balance classes", "Give rare classes as much weight as common ones.", ParamKind.BOOL,
+           False, only_for="classification"),
+    ),
+    build=_boosting,
+    training_style="boosting",
+))
+
+
+def _knn(task: Task, p: dict[str, ParamValue]) -> Any:
+    from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+
+    cls = KNeighborsClassifier if task is Task.CLASSIFICATION else KNeighborsRegressor
+    return cls(n_neighbors=int(p["n_neighbors"]), weights=str(p["weights"]))
+
+
+register(ModelSpec(
+    key="knn",
+    label="k-nearest neighbours",
+    description="Looks up the most similar training rows and goes with their answer. Simple and needs no real "
+    "training, but predicting gets slow on large tables.",
+    tasks=BOTH,
+    params=(
+        _p("n_neighbors", "Neighbours", "How many similar rows are asked. More neighbours give smoother, less "
+           "jumpy answers.", ParamKind.INT, 5, low=1, high=500, log=True),
+        _p("weights", "Closer counts more", "Whether nearer rows get a bigger say than farther ones.",
+           ParamKind.CHOICE, "distance", choices=(("uniform", "All neighbours equal"),
+                                                  ("distance", "Nearer neighbours count more"))),
+    ),
+    build=_knn,
+))
+
+
+def _svm(task: Task, p: dict[str, ParamValue]) -> Any:
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.svm import SVC, SVR
+
+    if task is Task.CLASSIFICATION:
+        # Calibration gives class probabilities (for ROC AUC and the prediction file) from one final SVC.
+        svc = SVC(C=p["C"], kernel=str(p["kernel"]), gamma="scale", random_state=SEED,
+                  class_weight="balanced" if p.get("balanced") else None)
+        return CalibratedClassifierCV(svc, ensemble=False, cv=3)
+    return SVR(C=p["C"], kernel=str(p["kernel"]), gamma="scale", epsilon=p["epsilon"])
+
+
+register(ModelSpec(
+    key="svm",
+    label="Support vector machine",
+    description="Finds the widest possible margin between classes, bending it with a kernel where needed. Strong "
+    "on small and medium tables; slow beyond tens of thousands of rows.",
+    tasks=BOTH,
+    params=(
+        _p("C", "Flexibility", "Higher values follow the training rows more closely; lower values give a smoother "
+           "boundary.", ParamKind.FLOAT, 1.0, low=1e-3, high=1e4, log=True),
+        _p("kernel", "Shape of boundary", "Straight (linear) or curved (RBF, polynomial) boundaries.",
+           ParamKind.CHOICE, "rbf", choices=(("rbf", "Curved (RBF)"), ("linear", "Straight"),
+                                             ("poly", "Polynomial"))),
+        _p("epsilon", "Tolerance", "Errors smaller than this are ignored (in the target's scaled units).",
+           ParamKind.FLOAT, 0.1, low=0.0, high=10.0, only_for="regression"),
+        _p("balanced", "Balance classes", "Give rare classes as much weight as common ones.", ParamKind.BOOL,
+           False, only_for="classification"),
+    ),
+    build=_svm,
+))
+
+
+def _bayes(task: Task, p: dict[str, ParamValue]) -> Any:
+    from sklearn.naive_bayes import GaussianNB
+
+    return GaussianNB(var_smoothing=p["var_smoothing"])
+
+
+register(ModelSpec(
+    key="naive_bayes",
+    label="Naive Bayes",
+    description="Estimates how likely each class is from each column separately, then combines them. Very fast "
+    "and robust on small data; less accurate when columns depend on each other.",
+    tasks=(Task.CLASSIFICATION,),
+    params=(
+        _p("var_smoothing", "Smoothing", "A small safety margin added to every spread; raise it if predictions are "
+           "overconfident.", ParamKind.FLOAT, 1e-9, low=1e-12, high=1.0, log=True),
+    ),
+    build=_bayes,
+))

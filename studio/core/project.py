@@ -1,0 +1,226 @@
+"""The single source of truth for one Studio session: data, choices and the last result.
+
+Configs are frozen dataclasses that are replaced, never mutated, and every change notifies subscribers with the
+name of what changed. The window subscribes; nothing here knows about Qt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from studio.core.data.profile import ColumnProfile
+from studio.core.models.params import ParamValue
+from studio.core.prep import PrepConfig, default_prep
+from studio.core.splits import SplitConfig, split_problems
+from studio.core.target import Task, TargetSummary, allowed_tasks, infer_task, summarize_target, target_problems
+
+if TYPE_CHECKING:
+    from studio.core.data.tabular import LoadedTable
+    from studio.core.training import TrainRequest, TrainResult
+
+
+class Step(StrEnum):
+    DATA = "data"
+    PREPARE = "prepare"
+    SPLIT = "split"
+    MODEL = "model"
+    TRAIN = "train"
+    RESULTS = "results"
+    EXPORT = "export"
+    PREDICT = "predict"
+
+    @property
+    def title(self) -> str:
+        return self.value.capitalize()
+
+
+WIZARD_STEPS = (Step.DATA, Step.PREPARE, Step.SPLIT, Step.MODEL, Step.TRAIN, Step.RESULTS, Step.EXPORT)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    key: str = "random_forest"
+    params: tuple[tuple[str, ParamValue], ...] = ()
+
+    def params_dict(self) -> dict[str, ParamValue]:
+        return dict(self.params)
+
+    def with_param(self, name: str, value: ParamValue) -> ModelConfig:
+        values = self.params_dict()
+        values[name] = value
+        return replace(self, params=tuple(sorted(values.items())))
+
+
+Listener = Callable[[str], None]
+
+
+class Project:
+    def __init__(self) -> None:
+        self.table: LoadedTable | None = None
+        self.profiles: tuple[ColumnProfile, ...] = ()
+        self.target: str | None = None
+        self.task: Task | None = None
+        self.prep = PrepConfig()
+        self.split = SplitConfig()
+        self.model = ModelConfig()
+        self.result: TrainResult | None = None
+        self.exported_path: str | None = None
+        self._target_summary: TargetSummary | None = None
+        self._listeners: list[Listener] = []
+
+    # -- events -------------------------------------------------------------------------------------------------
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Listener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def _changed(self, what: str) -> None:
+        for listener in list(self._listeners):
+            listener(what)
+
+    # -- changes ------------------------------------------------------------------------------------------------
+    def set_table(self, table: LoadedTable) -> None:
+        self.table = table
+        self.profiles = ()
+        self.target = None
+        self.task = None
+        self._target_summary = None
+        self.prep = PrepConfig()
+        self.result = None
+        self.exported_path = None
+        self._changed("table")
+
+    def set_profiles(self, profiles: tuple[ColumnProfile, ...]) -> None:
+        self.profiles = profiles
+        self.prep = default_prep(profiles)
+        self._changed("profiles")
+        self._changed("prep")
+
+    def profile_of(self, name: str) -> ColumnProfile | None:
+        return next((p for p in self.profiles if p.name == name), None)
+
+    def set_target(self, name: str | None) -> None:
+        if name == self.target:
+            return
+        self.target = name
+        self.task = None
+        if name is not None and self.table is not None:
+            profile = self.profile_of(name)
+            if profile is not None:
+                self.task = infer_task(self.table.frame[name], profile)
+        self._refresh_target_summary()
+        self._changed("target")
+
+    def set_task(self, task: Task) -> None:
+        if task == self.task:
+            return
+        self.task = task
+        self._refresh_target_summary()
+        if self.model.key:
+            from studio.core.models.registry import get_model
+
+            if task not in get_model(self.model.key).tasks:
+                self.model = ModelConfig()
+                self._changed("model")
+        self._changed("target")
+
+    def task_choices(self) -> tuple[Task, ...]:
+        profile = self.profile_of(self.target) if self.target else None
+        return allowed_tasks(profile) if profile else ()
+
+    def set_prep(self, prep: PrepConfig) -> None:
+        self.prep = prep
+        self._changed("prep")
+
+    def set_split(self, split: SplitConfig) -> None:
+        self.split = split
+        self._changed("split")
+
+    def set_model(self, model: ModelConfig) -> None:
+        self.model = model
+        self._changed("model")
+
+    def set_result(self, result: TrainResult | None) -> None:
+        self.result = result
+        self.exported_path = None
+        self._changed("result")
+
+    def set_exported(self, path: str) -> None:
+        self.exported_path = path
+        self._changed("export")
+
+    def _refresh_target_summary(self) -> None:
+        if self.table is None or self.target is None or self.task is None:
+            self._target_summary = None
+        else:
+            self._target_summary = summarize_target(self.table.frame[self.target], self.task)
+
+    @property
+    def target_summary(self) -> TargetSummary | None:
+        return self._target_summary
+
+    # -- derived ------------------------------------------------------------------------------------------------
+    def training_request(self) -> TrainRequest:
+        from studio.core.training import TrainRequest
+
+        assert self.table is not None and self.target is not None and self.task is not None
+        return TrainRequest(self.table.frame, self.target, self.task, self.prep, self.split, self.model.key,
+                            self.model.params_dict(), source_path=self.table.path)
+
+    def result_is_stale(self) -> bool:
+        """True when the settings changed since the shown result was trained."""
+        if self.result is None or self.table is None or self.target is None or self.task is None:
+            return False
+        return self.result.fingerprint != self.training_request().fingerprint()
+
+    def problems(self, step: Step) -> list[str]:
+        """Why ``step`` cannot be left with Next, in words; empty when it can."""
+        return problems(self, step)
+
+
+def problems(project: Project, step: Step) -> list[str]:
+    if step is Step.PREDICT:
+        return []
+    order = list(WIZARD_STEPS)
+    for earlier in order[: order.index(step)]:
+        found = _own_problems(project, earlier)
+        if found:
+            return found
+    return _own_problems(project, step)
+
+
+def _own_problems(project: Project, step: Step) -> list[str]:
+    if step is Step.DATA:
+        if project.table is None:
+            return ["Open a table to start (or try the sample dataset)."]
+        if not project.profiles:
+            return ["Looking at the columns…"]
+        if project.target is None:
+            return ["Pick the column you want to predict."]
+        summary = project.target_summary
+        return target_problems(summary) if summary else ["Pick the column you want to predict."]
+    if step is Step.PREPARE:
+        if not project.prep.features(project.target):
+            return ["Every column is left out; put at least one back to learn from."]
+        return []
+    if step is Step.SPLIT:
+        summary = project.target_summary
+        if summary is None:
+            return []
+        classes = len(summary.class_counts) if summary.task is Task.CLASSIFICATION else 0
+        return split_problems(summary.usable_rows, project.split, classes)
+    if step is Step.MODEL:
+        from studio.core.models.registry import get_model
+
+        spec = get_model(project.model.key)
+        if project.task not in spec.tasks:
+            return [f"{spec.label} cannot do {project.task.value if project.task else 'this task'}; pick another."]
+        return []
+    if step is Step.TRAIN:
+        return [] if project.result is not None else ["Train a model to see its results."]
+    return []

@@ -1,0 +1,67 @@
+"""User settings as versioned JSON with migrations, written atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+SETTINGS_VERSION = 2
+MAX_RECENT = 8
+SETTINGS_ENV = "STUDIO_SETTINGS_DIR"
+
+
+@dataclass
+class Settings:
+    recent_files: list[str] = field(default_factory=list)
+    last_folder: str = ""
+    window_geometry: str = ""
+
+    def add_recent(self, path: str) -> None:
+        path = str(Path(path).resolve())
+        self.recent_files = [path] + [p for p in self.recent_files if p != path][: MAX_RECENT - 1]
+        self.last_folder = str(Path(path).parent)
+
+
+def default_settings_dir() -> Path:
+    override = os.environ.get(SETTINGS_ENV)
+    if override:
+        return Path(override)
+    base = os.environ.get("XDG_CONFIG_HOME") or (
+        os.environ.get("APPDATA") if os.name == "nt" else str(Path.home() / ".config"))
+    return Path(base or Path.home()) / "studio"
+
+
+def _migrate(raw: dict[str, Any]) -> dict[str, Any]:
+    version = int(raw.get("version", 1))
+    if version < 2:
+        # Version 1 called the recent list "recent".
+        raw["recent_files"] = raw.pop("recent", [])
+        version = 2
+    raw["version"] = version
+    return raw
+
+
+def load_settings(folder: Path) -> Settings:
+    path = folder / "settings.json"
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(raw, dict):
+            return Settings()
+        raw = _migrate(raw)
+    except (OSError, ValueError):
+        return Settings()
+    known = {k: raw[k] for k in ("recent_files", "last_folder", "window_geometry") if k in raw}
+    settings = Settings(**known)
+    settings.recent_files = [p for p in settings.recent_files if isinstance(p, str)]
+    return settings
+
+
+def save_settings(folder: Path, settings: Settings) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "settings.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({"version": SETTINGS_VERSION, **asdict(settings)}, indent=2), encoding="utf-8")
+    os.replace(tmp, path)

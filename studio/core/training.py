@@ -1,0 +1,262 @@
+"""Training as a generator: yields Progress items, returns a TrainResult, honours ``should_stop``.
+
+The preparation is fitted once on the training rows only; iterative models are then grown in chunks on the
+prepared arrays so a live curve can be reported without refitting the preparation.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from studio.core.errors import Cancelled, DataError, StudioError
+from studio.core.evaluation import Scores, score_part
+from studio.core.models.params import ParamValue
+from studio.core.models.registry import ModelSpec, get_model
+from studio.core.prep import PrepConfig, build_transformer
+from studio.core.progress import CurvePoint, Progress, StopCheck, never_stop
+from studio.core.splits import SplitConfig, SplitIndices, split_rows
+from studio.core.target import Task, require_usable, summarize_target, target_values
+
+# Long fits are split into chunks of about this many seconds so cancel and the live curve stay responsive.
+CHUNK_SECONDS = 0.4
+CURVE_POINTS = 40
+LOSS_SAMPLE_ROWS = 5_000
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    """Everything a training run needs. ``frame`` is treated as read-only."""
+
+    frame: pd.DataFrame
+    target: str
+    task: Task
+    prep: PrepConfig
+    split: SplitConfig
+    model_key: str
+    params: dict[str, ParamValue] = field(default_factory=dict)
+    # Row positions fixed by the caller (e.g. the CLI's --train-rows); overrides ``split``.
+    fixed_split: SplitIndices | None = None
+    source_path: str = ""
+
+    def fingerprint(self) -> tuple:
+        """What the result depends on, to tell the user when the settings changed since training."""
+        return (self.target, self.task, self.prep, self.split, self.model_key,
+                tuple(sorted(self.params.items())), id(self.frame))
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    pipeline: Any
+    task: Task
+    target: str
+    model_key: str
+    params: dict[str, ParamValue]
+    feature_columns: tuple[tuple[str, str, str], ...]  # (name, kind, treatment)
+    classes: tuple[str, ...]
+    validation: Scores | None
+    test: Scores
+    history: tuple[CurvePoint, ...]
+    split_sizes: tuple[int, int, int]
+    dropped_rows: int
+    duration_s: float
+    fingerprint: tuple
+    source_path: str = ""
+    split_note: str = ""
+
+    @property
+    def model_label(self) -> str:
+        return get_model(self.model_key).label
+
+
+def train(request: TrainRequest, should_stop: StopCheck = never_stop) -> Generator[Progress, None, TrainResult]:
+    started = time.perf_counter()
+    spec = get_model(request.model_key)
+    if request.task not in spec.tasks:
+        raise StudioError(f"{spec.label} cannot do {request.task.value}. Pick another model.")
+    params = spec.resolve(request.task, request.params)
+    yield Progress("Preparing data", 0.0, "Checking the target and splitting the rows")
+
+    frame, y, dropped = _usable_rows(request)
+    parts = request.fixed_split or split_rows(
+        pd.Series(y) if request.task is Task.CLASSIFICATION else None, len(frame), request.split)
+    _check_stop(should_stop)
+    features = request.prep.features(request.target)
+    if not features:
+        raise DataError("No columns are left to learn from: every column is left out. Put at least one back in "
+                        "the Prepare step.")
+    x_train, y_train = frame.iloc[parts.train], y[parts.train]
+    x_val, y_val = frame.iloc[parts.validation], y[parts.validation]
+    x_test, y_test = frame.iloc[parts.test], y[parts.test]
+    if request.task is Task.CLASSIFICATION and len(np.unique(y_train)) < 2:
+        raise DataError("The training rows hold a single class, so there is nothing to tell apart. Use more rows "
+                        "or a different split.")
+
+    transformer = build_transformer(request.prep, request.target)
+    xt_train = transformer.fit_transform(x_train, y_train)
+    xt_val = transformer.transform(x_val) if len(x_val) else None
+    xt_test = transformer.transform(x_test)
+    yield Progress("Preparing data", 0.1, f"{xt_train.shape[1]} features from {len(features)} columns")
+    _check_stop(should_stop)
+
+    estimator = spec.make_estimator(request.task, params)
+    history: list[CurvePoint] = []
+    fit = {"boosting": _fit_boosting, "forest": _fit_forest}.get(spec.training_style, _fit_single)
+    yield from fit(spec, estimator, xt_train, y_train, xt_val, y_val, history, should_stop)
+    _check_stop(should_stop)
+
+    yield Progress("Scoring", 0.95, "Scoring on the validation and test rows")
+    from sklearn.pipeline import Pipeline
+
+    pipeline = Pipeline([("prep", transformer), ("model", estimator)])
+    classes = tuple(str(c) for c in getattr(estimator, "classes_", ()))
+    class_array = np.asarray(classes, dtype=object) if classes else None
+    validation = None
+    if xt_val is not None:
+        validation = _score(estimator, "validation", request.task, xt_val, y_val, class_array, y_train)
+    test = _score(estimator, "test", request.task, xt_test, y_test, class_array, y_train)
+    yield Progress("Done", 1.0, "Training finished")
+    return TrainResult(
+        pipeline=pipeline, task=request.task, target=request.target, model_key=spec.key, params=params,
+        feature_columns=tuple((c.name, c.kind.value, c.treatment.value) for c in features),
+        classes=classes, validation=validation, test=test, history=tuple(history),
+        split_sizes=(len(parts.train), len(parts.validation), len(parts.test)), dropped_rows=dropped,
+        duration_s=time.perf_counter() - started, fingerprint=request.fingerprint(),
+        source_path=request.source_path, split_note=parts.note,
+    )
+
+
+def _usable_rows(request: TrainRequest) -> tuple[pd.DataFrame, np.ndarray, int]:
+    if request.target not in request.frame.columns:
+        raise DataError(f"The table has no column called '{request.target}'.")
+    summary = summarize_target(request.frame[request.target], request.task)
+    require_usable(summary)
+    values = target_values(request.frame[request.target], request.task)
+    keep = values.notna().to_numpy()
+    if request.fixed_split is not None:
+        # Fixed row numbers refer to the file as loaded; rows without a target cannot be used.
+        if (~keep[request.fixed_split.train]).any() or (~keep[request.fixed_split.test]).any():
+            raise DataError("Some rows in the split file have no target value.")
+        keep[:] = True
+    frame = request.frame.loc[keep].reset_index(drop=True)
+    y = values[keep].to_numpy()
+    y = y.astype(float) if request.task is Task.REGRESSION else y.astype(object)
+    return frame, y, int((~keep).sum())
+
+
+def _check_stop(should_stop: StopCheck) -> None:
+    if should_stop():
+        raise Cancelled()
+
+
+def _score(estimator: Any, part: str, task: Task, x: np.ndarray, y: np.ndarray, classes: np.ndarray | None,
+           y_train: np.ndarray) -> Scores:
+    predictions = estimator.predict(x)
+    proba = estimator.predict_proba(x) if task is Task.CLASSIFICATION and hasattr(estimator, "predict_proba") \
+        else None
+    if task is Task.CLASSIFICATION:
+        predictions = predictions.astype(object)
+    return score_part(part, task, y, predictions, proba, classes, y_train)
+
+
+def _loss(task: Task, y: np.ndarray, output: np.ndarray, classes: np.ndarray | None) -> float:
+    if task is Task.CLASSIFICATION:
+        from sklearn.metrics import log_loss
+
+        return float(log_loss(y, np.clip(output, 1e-12, 1.0), labels=classes))
+    return float(np.mean((y - output) ** 2))
+
+
+def _loss_sample(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if len(y) <= LOSS_SAMPLE_ROWS:
+        return x, y
+    rows = np.random.default_rng(0).choice(len(y), LOSS_SAMPLE_ROWS, replace=False)
+    return x[rows], y[rows]
+
+
+def _fit_single(spec: ModelSpec, estimator: Any, x: np.ndarray, y: np.ndarray, x_val: np.ndarray | None,
+                y_val: np.ndarray, history: list[CurvePoint], should_stop: StopCheck) -> Generator[Progress]:
+    yield Progress("Fitting", 0.15, f"Fitting the {spec.label.lower()} on {len(y):,} rows")
+    estimator.fit(x, y)
+    yield Progress("Fitting", 0.9, "Fitted")
+
+
+def _fit_boosting(spec: ModelSpec, estimator: Any, x: np.ndarray, y: np.ndarray, x_val: np.ndarray | None,
+                  y_val: np.ndarray, history: list[CurvePoint], should_stop: StopCheck) -> Generator[Progress]:
+    total = int(estimator.max_iter)
+    task = Task.CLASSIFICATION if hasattr(estimator, "predict_proba") else Task.REGRESSION
+    x_loss, y_loss = _loss_sample(x, y)
+    classes = np.unique(y) if task is Task.CLASSIFICATION else None
+    estimator.set_params(warm_start=True)
+    done, chunk = 0, max(1, total // CURVE_POINTS)
+    while done < total:
+        _check_stop(should_stop)
+        step_started = time.perf_counter()
+        done = min(total, done + chunk)
+        estimator.set_params(max_iter=done)
+        estimator.fit(x, y)
+        train_loss = _loss(task, y_loss, _output(estimator, x_loss, task), classes)
+        val_loss = _loss(task, y_val, _output(estimator, x_val, task), classes) if x_val is not None else None
+        point = CurvePoint(done, train_loss, val_loss, "boosting round")
+        history.append(point)
+        yield Progress("Fitting", 0.1 + 0.85 * done / total, f"Round {done:,} of {total:,}", point)
+        chunk = _next_chunk(chunk, time.perf_counter() - step_started, total)
+    estimator.set_params(warm_start=False)
+
+
+def _fit_forest(spec: ModelSpec, estimator: Any, x: np.ndarray, y: np.ndarray, x_val: np.ndarray | None,
+                y_val: np.ndarray, history: list[CurvePoint], should_stop: StopCheck) -> Generator[Progress]:
+    total = int(estimator.n_estimators)
+    task = Task.CLASSIFICATION if hasattr(estimator, "predict_proba") else Task.REGRESSION
+    x_loss, y_loss = _loss_sample(x, y)
+    x_loss32 = np.asarray(x_loss, dtype=np.float32)
+    x_val32 = np.asarray(x_val, dtype=np.float32) if x_val is not None else None
+    classes = np.unique(y) if task is Task.CLASSIFICATION else None
+    # Sums of the trees' outputs so far: each chunk only runs its new trees, keeping the curve O(1) per tree.
+    train_sum: np.ndarray | float = 0.0
+    val_sum: np.ndarray | float = 0.0
+    estimator.set_params(warm_start=True)
+    done, chunk = 0, min(total, max(1, os.cpu_count() or 1))
+    while done < total:
+        _check_stop(should_stop)
+        step_started = time.perf_counter()
+        previous, done = done, min(total, done + chunk)
+        estimator.set_params(n_estimators=done)
+        estimator.fit(x, y)
+        new_trees = estimator.estimators_[previous:done]
+        train_sum = train_sum + _tree_sum(new_trees, x_loss32, task)
+        train_loss = _loss(task, y_loss, train_sum / done, classes)
+        val_loss = None
+        if x_val32 is not None:
+            val_sum = val_sum + _tree_sum(new_trees, x_val32, task)
+            val_loss = _loss(task, y_val, val_sum / done, classes)
+        point = CurvePoint(done, train_loss, val_loss, "trees")
+        history.append(point)
+        yield Progress("Fitting", 0.1 + 0.85 * done / total, f"{done:,} of {total:,} trees grown", point)
+        chunk = _next_chunk(chunk, time.perf_counter() - step_started, total)
+    estimator.set_params(warm_start=False)
+
+
+def _tree_sum(trees: list[Any], x: np.ndarray, task: Task) -> np.ndarray:
+    if task is Task.CLASSIFICATION:
+        return np.sum([tree.predict_proba(x, check_input=False) for tree in trees], axis=0)
+    return np.sum([tree.predict(x, check_input=False) for tree in trees], axis=0)
+
+
+def _output(estimator: Any, x: np.ndarray, task: Task) -> np.ndarray:
+    return estimator.predict_proba(x) if task is Task.CLASSIFICATION else estimator.predict(x)
+
+
+def _next_chunk(chunk: int, seconds: float, total: int) -> int:
+    """Grow or shrink the chunk so each takes about CHUNK_SECONDS, with at most CURVE_POINTS-ish steps."""
+    per_step = max(seconds / chunk, 1e-6)
+    wanted = int(CHUNK_SECONDS / per_step)
+    floor = max(1, total // (CURVE_POINTS * 4))
+    ceiling = max(1, total // 10)
+    return max(floor, min(wanted, ceiling, chunk * 2 if wanted > chunk else wanted))

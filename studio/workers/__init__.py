@@ -1,0 +1,1 @@
+"""Bridges from core generators to Qt threads (QtCore only)."""
