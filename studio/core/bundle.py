@@ -12,6 +12,7 @@ import os
 import platform
 import tempfile
 import warnings
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,9 @@ import numpy as np
 import pandas as pd
 
 import studio
-from studio.core.errors import ModelFileError
+from studio.core.errors import Cancelled, ModelFileError
 from studio.core.prep import Treatment
+from studio.core.progress import Progress, StopCheck, never_stop
 from studio.core.target import Task
 
 FORMAT_VERSION = 1
@@ -147,3 +149,41 @@ def load_model(path: str | Path) -> ModelBundle:
 
 def required_columns(bundle: ModelBundle) -> list[str]:
     return [c["name"] for c in bundle.input_columns if c.get("treatment") != Treatment.EXCLUDE.value]
+
+
+def export_job(path: str | Path, pipeline: Any, metadata: dict[str, Any],
+               should_stop: StopCheck = never_stop) -> Generator[Progress, None, Path]:
+    yield Progress("Saving", None, f"Writing {Path(path).name}")
+    if should_stop():
+        raise Cancelled()
+    return save_model(path, pipeline, metadata)
+
+
+def load_job(path: str | Path, should_stop: StopCheck = never_stop) -> Generator[Progress, None, ModelBundle]:
+    yield Progress("Opening", None, f"Reading {Path(path).name}")
+    return load_model(path)
+
+
+def describe_bundle(bundle: ModelBundle) -> str:
+    """A short, plain description of what a model file holds."""
+    meta = bundle.metadata
+    inputs = [c["name"] for c in bundle.input_columns]
+    shown = ", ".join(inputs[:10]) + (f" and {len(inputs) - 10} more" if len(inputs) > 10 else "")
+    lines = [
+        f"{meta.get('model_label', meta.get('model', 'Model'))} predicting {bundle.target} "
+        f"({bundle.task.value}).",
+        f"Needs the columns: {shown}.",
+    ]
+    if bundle.classes:
+        lines.append(f"Classes: {', '.join(bundle.classes[:10])}.")
+    test = meta.get("metrics", {}).get("test", {})
+    if test:
+        from studio.core.evaluation import METRIC_LABELS, format_metric
+
+        lines.append("Test scores: " + ", ".join(f"{METRIC_LABELS.get(k, k).lower()} {format_metric(k, v)}"
+                                                 for k, v in test.items()) + ".")
+    versions = meta.get("versions", {})
+    if versions:
+        lines.append(f"Made {meta.get('created', '')} with Studio {versions.get('studio', '?')}, scikit-learn "
+                     f"{versions.get('scikit-learn', '?')}, Python {versions.get('python', '?')}.")
+    return "\n".join(lines)

@@ -132,5 +132,5 @@ def plain_summary(task: Task, scores: Scores, target: str) -> str:
 def _plain_number(value: float) -> str:
     if value == 0:
         return "0"
-    digits = max(0, 2 - int(math.floor(math.log10(abs(value)))))
+    digits = max(0, 2 - math.floor(math.log10(abs(value))))
     return f"{value:,.{digits}f}"

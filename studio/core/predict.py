@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
-from studio.core.bundle import ModelBundle, required_columns
-from studio.core.errors import DataError
+from studio.core.bundle import ModelBundle, atomic_write, required_columns
+from studio.core.data.tabular import load_table
+from studio.core.errors import Cancelled, DataError
+from studio.core.progress import Progress, StopCheck, never_stop
 from studio.core.target import Task
 
 PREDICTION_COLUMN = "prediction"
@@ -46,3 +51,26 @@ def predict_frame(bundle: ModelBundle, frame: pd.DataFrame) -> pd.DataFrame:
 def extra_columns(bundle: ModelBundle, frame: pd.DataFrame) -> list[str]:
     needed = set(required_columns(bundle)) | {bundle.target}
     return [c for c in frame.columns if c not in needed]
+
+
+def predict_job(bundle: ModelBundle, data_path: str | Path,
+                should_stop: StopCheck = never_stop) -> Generator[Progress, None, pd.DataFrame]:
+    """Read a table and predict it, as a job for a worker."""
+    yield Progress("Reading", 0.1, f"Reading {Path(data_path).name}")
+    table = load_table(data_path)
+    if should_stop():
+        raise Cancelled()
+    yield Progress("Predicting", 0.5, f"Predicting {len(table.frame):,} rows")
+    return predict_frame(bundle, table.frame)
+
+
+def write_predictions(path: str | Path, predictions: pd.DataFrame) -> Path:
+    path = Path(path)
+    atomic_write(path, lambda handle: handle.write(predictions.to_csv(index=False).encode("utf-8")))
+    return path
+
+
+def save_predictions_job(path: str | Path, predictions: pd.DataFrame,
+                         should_stop: StopCheck = never_stop) -> Generator[Progress, None, Path]:
+    yield Progress("Saving", None, f"Writing {Path(path).name}")
+    return write_predictions(path, predictions)

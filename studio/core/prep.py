@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
 from studio.core.data.profile import ColumnKind, ColumnProfile, to_number
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from studio.core.data.profile import ColumnProfile
 from studio.core.models.params import ParamValue
 from studio.core.prep import PrepConfig, default_prep
 from studio.core.splits import SplitConfig, split_problems
-from studio.core.target import Task, TargetSummary, allowed_tasks, infer_task, summarize_target, target_problems
+from studio.core.target import TargetSummary, Task, allowed_tasks, infer_task, summarize_target, target_problems
 
 if TYPE_CHECKING:
     from studio.core.data.tabular import LoadedTable

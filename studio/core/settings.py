@@ -21,7 +21,7 @@ class Settings:
 
     def add_recent(self, path: str) -> None:
         path = str(Path(path).resolve())
-        self.recent_files = [path] + [p for p in self.recent_files if p != path][: MAX_RECENT - 1]
+        self.recent_files = [path, *[p for p in self.recent_files if p != path][:MAX_RECENT - 1]]
         self.last_folder = str(Path(path).parent)
 
 

@@ -38,11 +38,16 @@ class SplitIndices:
 
 def split_sizes(rows: int, config: SplitConfig) -> tuple[int, int, int]:
     """Row counts per part, rounded the way scikit-learn's train_test_split rounds (test parts up)."""
-    test = int(np.ceil(rows * config.test)) if config.test > 0 else 0
+    test = _part_size(rows, config.test)
     rest = rows - test
     relative_val = config.validation / (1.0 - config.test) if config.test < 1 else 0.0
-    validation = int(np.ceil(rest * relative_val)) if config.validation > 0 else 0
+    validation = _part_size(rest, relative_val) if config.validation > 0 else 0
     return rest - validation, validation, test
+
+
+def _part_size(rows: int, fraction: float) -> int:
+    # Round before ceil: 85 * (0.15 / 0.85) is 15.000000000000002, which must give 15 rows, not 16.
+    return int(np.ceil(round(rows * fraction, 9))) if fraction > 0 else 0
 
 
 def split_problems(rows: int, config: SplitConfig, classes: int = 0) -> list[str]:
@@ -75,27 +80,28 @@ def split_rows(labels: pd.Series | None, rows: int, config: SplitConfig) -> Spli
             rare = ", ".join(repr(str(c)) for c in counts[counts < 3].index[:3])
             note = f"Not stratified: the class(es) {rare} have fewer than 3 rows."
             stratify = None
+    # Whole row counts, not fractions: scikit-learn would round the relative validation share up on its own.
+    _, validation_rows, test_rows = split_sizes(rows, config)
     try:
-        rest, test = _split(positions, config.test, stratify, config.seed)
+        rest, test = _split(positions, test_rows, stratify, config.seed)
         rest_labels = None if stratify is None else stratify[rest]
-        relative = config.validation / (1.0 - config.test)
-        train, validation = _split(rest, relative, rest_labels, config.seed)
+        train, validation = _split(rest, validation_rows, rest_labels, config.seed)
     except ValueError:
         # A class too small for one of the parts: fall back to a plain shuffle rather than refusing.
         note = "Not stratified: some classes are too small to appear in every part."
         stratify = None
-        rest, test = _split(positions, config.test, None, config.seed)
-        train, validation = _split(rest, config.validation / (1.0 - config.test), None, config.seed)
+        rest, test = _split(positions, test_rows, None, config.seed)
+        train, validation = _split(rest, validation_rows, None, config.seed)
     return SplitIndices(np.sort(train), np.sort(validation), np.sort(test), stratify is not None, note)
 
 
-def _split(positions: np.ndarray, fraction: float, stratify: np.ndarray | None,
+def _split(positions: np.ndarray, count: int, stratify: np.ndarray | None,
            seed: int) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.model_selection import train_test_split
 
-    if fraction <= 0:
+    if count <= 0:
         return positions, positions[:0]
-    first, second = train_test_split(positions, test_size=fraction, stratify=stratify, random_state=seed)
+    first, second = train_test_split(positions, test_size=count, stratify=stratify, random_state=seed)
     return np.asarray(first), np.asarray(second)
 
 

@@ -143,7 +143,8 @@ def _usable_rows(request: TrainRequest) -> tuple[pd.DataFrame, np.ndarray, int]:
         # Fixed row numbers refer to the file as loaded; rows without a target cannot be used.
         if (~keep[request.fixed_split.train]).any() or (~keep[request.fixed_split.test]).any():
             raise DataError("Some rows in the split file have no target value.")
-        keep[:] = True
+        # A new array: under pandas copy-on-write ``to_numpy`` above may return a read-only view.
+        keep = np.ones(len(keep), dtype=bool)
     frame = request.frame.loc[keep].reset_index(drop=True)
     y = values[keep].to_numpy()
     y = y.astype(float) if request.task is Task.REGRESSION else y.astype(object)

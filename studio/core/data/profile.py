@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Generator
 from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
 import pandas as pd
+
+from studio.core.errors import Cancelled
+from studio.core.progress import Progress, StopCheck, never_stop
 
 SAMPLE_ROWS = 20_000
 BOOLEAN_WORDS = {"true", "false", "yes", "no", "y", "n", "t", "f", "0", "1", "on", "off"}
@@ -61,6 +65,18 @@ class ColumnProfile:
 
 def profile_frame(frame: pd.DataFrame) -> tuple[ColumnProfile, ...]:
     return tuple(profile_column(frame[name]) for name in frame.columns)
+
+
+def profile_job(frame: pd.DataFrame, should_stop: StopCheck = never_stop
+                ) -> Generator[Progress, None, tuple[ColumnProfile, ...]]:
+    """Profiling as a job for a worker: a progress item per column, cancellable between columns."""
+    profiles = []
+    for index, name in enumerate(frame.columns):
+        if should_stop():
+            raise Cancelled()
+        yield Progress("Looking at the columns", index / frame.shape[1], f"Column {name}")
+        profiles.append(profile_column(frame[name]))
+    return tuple(profiles)
 
 
 def profile_column(series: pd.Series) -> ColumnProfile:

@@ -9,12 +9,14 @@ import codecs
 import csv
 import io
 import re
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from studio.core.errors import DataError
+from studio.core.errors import Cancelled, DataError
+from studio.core.progress import Progress, StopCheck, never_stop
 
 SNIFF_BYTES = 256 * 1024
 DELIMITERS = (",", ";", "\t", "|")
@@ -211,7 +213,7 @@ def _parse_csv(path: Path, encoding: str, delimiter: str) -> pd.DataFrame:
         try:
             # pyarrow reads large files several times faster; fall back to the C parser for precise errors.
             return pd.read_csv(path, engine="pyarrow", encoding=encoding, **common)
-        except Exception:  # noqa: S110 - the C parser below explains what went wrong
+        except Exception:
             pass
     try:
         return pd.read_csv(path, encoding=encoding, **common, skip_blank_lines=True)
@@ -246,3 +248,12 @@ def read_csv_text(text: str) -> pd.DataFrame:
     """Parse CSV text with the same rules as files; handy for tests and pasted data."""
     delimiter = detect_delimiter(text)
     return pd.read_csv(io.StringIO(text), sep=delimiter, na_values=MISSING_MARKERS, keep_default_na=False)
+
+
+def read_table(path: str | Path, should_stop: StopCheck = never_stop) -> Generator[Progress, None, LoadedTable]:
+    """Loading as a job for a worker: one progress item, then the table."""
+    yield Progress("Reading", None, f"Reading {Path(path).name}")
+    table = load_table(path)
+    if should_stop():
+        raise Cancelled()
+    return table

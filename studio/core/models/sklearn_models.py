@@ -15,7 +15,7 @@ BOTH = (Task.CLASSIFICATION, Task.REGRESSION)
 SEED = 0
 
 
-def _p(name: str, label: str, help: str, kind: ParamKind, default: ParamValue, **extra: Any) -> ParamSpec:  # noqa: A002
+def _p(name: str, label: str, help: str, kind: ParamKind, default: ParamValue, **extra: Any) -> ParamSpec:
     return ParamSpec(name, label, help, kind, default, **extra)
 
 
@@ -194,6 +194,8 @@ register(ModelSpec(
 
 def _svm(task: Task, p: dict[str, ParamValue]) -> Any:
     from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVC, SVR
 
     if task is Task.CLASSIFICATION:
@@ -201,7 +203,10 @@ def _svm(task: Task, p: dict[str, ParamValue]) -> Any:
         svc = SVC(C=p["C"], kernel=str(p["kernel"]), gamma="scale", random_state=SEED,
                   class_weight="balanced" if p.get("balanced") else None)
         return CalibratedClassifierCV(svc, ensemble=False, cv=3)
-    return SVR(C=p["C"], kernel=str(p["kernel"]), gamma="scale", epsilon=p["epsilon"])
+    # SVR's epsilon and C assume a target of unit scale; without this, targets in the thousands (grams, prices)
+    # give a model that predicts almost a constant.
+    return TransformedTargetRegressor(SVR(C=p["C"], kernel=str(p["kernel"]), gamma="scale", epsilon=p["epsilon"]),
+                                      transformer=StandardScaler())
 
 
 register(ModelSpec(

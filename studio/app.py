@@ -1,0 +1,49 @@
+"""Composition root: the QApplication, the settings folder, one Project and the MainWindow."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication
+
+from studio.core.project import Project
+from studio.core.settings import default_settings_dir, load_settings, save_settings
+from studio.resources import resources_dir
+from studio.ui.main_window import MainWindow
+
+
+def apply_style(app: QApplication) -> None:
+    app.setStyle("Fusion")
+    style = resources_dir() / "style.qss"
+    if style.is_file():
+        app.setStyleSheet(style.read_text(encoding="utf-8"))
+
+
+def create_window(settings_dir: Path | None = None) -> MainWindow:
+    folder = settings_dir or default_settings_dir()
+    settings = load_settings(folder)
+    return MainWindow(Project(), settings, lambda: save_settings(folder, settings))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="studio", description="Studio: train a model on a table, no code.")
+    parser.add_argument("file", nargs="?", help="a CSV, Excel or Parquet file to open")
+    parser.add_argument("--sample", action="store_true", help="open the bundled sample dataset")
+    parser.add_argument("--settings-dir", type=Path, help="where settings are kept")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Studio")
+    apply_style(app)
+    window = create_window(args.settings_dir)
+    window.show()
+    if args.file:
+        window.data_panel.open_path(args.file)
+    elif args.sample:
+        window.data_panel.open_sample()
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

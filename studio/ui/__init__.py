@@ -1,0 +1,1 @@
+"""The window: PySide6 and pyqtgraph views over the core Project."""

@@ -1,0 +1,128 @@
+"""The main window only assembles the panels and moves between them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
+
+import studio
+from studio.core.project import WIZARD_STEPS, Project, Step, problems
+from studio.core.settings import Settings
+from studio.ui.panels.base import Panel
+from studio.ui.panels.data_panel import DataPanel
+from studio.ui.panels.export_panel import ExportPanel
+from studio.ui.panels.model_panel import ModelPanel
+from studio.ui.panels.predict_panel import PredictPanel
+from studio.ui.panels.prep_panel import PrepPanel
+from studio.ui.panels.results_panel import ResultsPanel
+from studio.ui.panels.split_panel import SplitPanel
+from studio.ui.panels.train_panel import TrainPanel
+from studio.ui.wizard import NavBar, StepSidebar
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, project: Project, settings: Settings, save_settings: Callable[[], None]) -> None:
+        super().__init__()
+        self.project = project
+        self.setWindowTitle(f"Studio {studio.__version__}")
+        self.resize(1180, 780)
+        self.data_panel = DataPanel(project, settings, save_settings)
+        self.prep_panel = PrepPanel(project)
+        self.split_panel = SplitPanel(project)
+        self.model_panel = ModelPanel(project)
+        self.train_panel = TrainPanel(project)
+        self.results_panel = ResultsPanel(project)
+        self.export_panel = ExportPanel(project)
+        self.predict_panel = PredictPanel(project)
+        self.panels: dict[Step, Panel] = {p.step: p for p in (
+            self.data_panel, self.prep_panel, self.split_panel, self.model_panel, self.train_panel,
+            self.results_panel, self.export_panel, self.predict_panel)}
+        self.stack = QStackedWidget()
+        for panel in self.panels.values():
+            self.stack.addWidget(panel)
+        self.sidebar = StepSidebar()
+        self.sidebar.step_chosen.connect(self._on_sidebar_step_chosen)
+        self.nav = NavBar()
+        self.nav.back_clicked.connect(self.go_back)
+        self.nav.next_clicked.connect(self.go_next)
+        line = QFrame()
+        line.setFrameShape(QFrame.Shape.HLine)
+        line.setStyleSheet("color: #ddd;")
+        right = QVBoxLayout()
+        right.setContentsMargins(0, 0, 0, 0)
+        right.setSpacing(0)
+        page_margin = QWidget()
+        page_layout = QVBoxLayout(page_margin)
+        page_layout.setContentsMargins(18, 14, 18, 6)
+        page_layout.addWidget(self.stack)
+        right.addWidget(page_margin, 1)
+        right.addWidget(line)
+        right.addWidget(self.nav)
+        central = QWidget()
+        layout = QHBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.sidebar)
+        layout.addLayout(right, 1)
+        self.setCentralWidget(central)
+        QShortcut(QKeySequence.StandardKey.Open, self, activated=self.data_panel._on_open_clicked)
+        project.subscribe(self._on_project_changed)
+        self.current_step = Step.DATA
+        self.go_to(Step.DATA)
+
+    # -- navigation -----------------------------------------------------------------------------------------
+    def can_enter(self, step: Step) -> bool:
+        if step is Step.PREDICT or step is Step.DATA:
+            return True
+        previous = WIZARD_STEPS[WIZARD_STEPS.index(step) - 1]
+        return not problems(self.project, previous)
+
+    def go_to(self, step: Step) -> bool:
+        if not self.can_enter(step):
+            self.sidebar.show_step(self.current_step)
+            return False
+        self.current_step = step
+        self.stack.setCurrentWidget(self.panels[step])
+        self.sidebar.show_step(step)
+        self.panels[step].entered()
+        self._update_nav()
+        return True
+
+    def go_next(self) -> bool:
+        if self.current_step not in WIZARD_STEPS or self.current_step is WIZARD_STEPS[-1]:
+            return False
+        return self.go_to(WIZARD_STEPS[WIZARD_STEPS.index(self.current_step) + 1])
+
+    def go_back(self) -> bool:
+        if self.current_step is Step.PREDICT:
+            return self.go_to(Step.EXPORT if self.can_enter(Step.EXPORT) else Step.DATA)
+        index = WIZARD_STEPS.index(self.current_step)
+        return self.go_to(WIZARD_STEPS[index - 1]) if index > 0 else False
+
+    def _on_sidebar_step_chosen(self, value: str) -> None:
+        self.go_to(Step(value))
+
+    def _on_project_changed(self, _what: str) -> None:
+        self._update_nav()
+
+    def _update_nav(self) -> None:
+        for step in (*WIZARD_STEPS, Step.PREDICT):
+            self.sidebar.set_reachable(step, self.can_enter(step) or step is self.current_step)
+        step = self.current_step
+        found = problems(self.project, step)
+        in_wizard = step in WIZARD_STEPS
+        has_next = in_wizard and step is not WIZARD_STEPS[-1]
+        can_back = step is not Step.DATA
+        self.nav.update_state(can_back, not found, has_next, found[0] if found and has_next else "")
+
+    # -- closing ----------------------------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Stop and join every background job (on close and in test teardown)."""
+        for panel in self.panels.values():
+            panel.shutdown()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,293 @@
+"""Data step: open a table, preview it, see what each column holds, pick what to predict."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.core.data.profile import profile_job
+from studio.core.data.tabular import LoadedTable, read_table
+from studio.core.progress import Progress
+from studio.core.project import Project, Step
+from studio.core.settings import Settings
+from studio.core.target import Task
+from studio.resources import sample_dataset
+from studio.ui.panels.base import Panel
+from studio.ui.widgets.common import MessageBanner, page_header, section_label
+from studio.ui.widgets.table_model import DataFrameTableModel, ProfileTableModel
+from studio.workers.runner import JobRunner
+
+FILE_FILTER = "Tables (*.csv *.tsv *.txt *.xlsx *.xls *.parquet);;All files (*)"
+NO_TARGET = "— choose a column —"
+
+
+class DataPanel(Panel):
+    step = Step.DATA
+    table_shown = Signal()  # the preview shows a newly loaded table
+    profiled = Signal()  # column kinds are known; the target can be picked
+
+    def __init__(self, project: Project, settings: Settings, save_settings: Callable[[], None],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(project, parent)
+        self.settings = settings
+        self._save_settings = save_settings
+        self.setAcceptDrops(True)
+        self.loader = JobRunner(self)
+        self.loader.succeeded.connect(self._on_loader_succeeded)
+        self.loader.failed.connect(self._on_job_failed)
+        self.loader.finished.connect(self._on_job_finished)
+        self.profiler = JobRunner(self)
+        self.profiler.progressed.connect(self._on_profiler_progressed)
+        self.profiler.succeeded.connect(self._on_profiler_succeeded)
+        self.profiler.failed.connect(self._on_job_failed)
+        self.profiler.finished.connect(self._on_job_finished)
+
+        self.open_button = QPushButton("Open a file…")
+        self.open_button.setObjectName("primary")
+        self.open_button.clicked.connect(self._on_open_clicked)
+        self.sample_button = QPushButton("Open the sample dataset")
+        self.sample_button.clicked.connect(self.open_sample)
+        self.recent_button = QToolButton()
+        self.recent_button.setText("Recent files")
+        self.recent_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.recent_menu = QMenu(self.recent_button)
+        self.recent_button.setMenu(self.recent_menu)
+        self.busy = QProgressBar()
+        self.busy.setMaximumWidth(180)
+        self.busy.setTextVisible(False)
+        self.busy.hide()
+        self.status_label = QLabel("Drop a CSV, Excel or Parquet file here, or open one.")
+        self.status_label.setStyleSheet("color: #555;")
+        self.banner = MessageBanner()
+
+        toolbar = QHBoxLayout()
+        for widget in (self.open_button, self.sample_button, self.recent_button):
+            toolbar.addWidget(widget)
+        toolbar.addSpacing(12)
+        toolbar.addWidget(self.status_label, 1)
+        toolbar.addWidget(self.busy)
+
+        self.preview_model = DataFrameTableModel(parent=self)
+        self.preview = QTableView()
+        self.preview.setModel(self.preview_model)
+        self.preview.setAlternatingRowColors(True)
+        self.preview.verticalHeader().setDefaultSectionSize(22)
+        self.profile_model = ProfileTableModel(self)
+        self.profile_view = QTableView()
+        self.profile_view.setModel(self.profile_model)
+        self.profile_view.verticalHeader().hide()
+        self.profile_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.profile_view.horizontalHeader().setStretchLastSection(True)
+        self.profile_view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.profile_view.doubleClicked.connect(self._on_profile_double_clicked)
+
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(_titled("Preview", self.preview))
+        splitter.addWidget(_titled("Columns", self.profile_view))
+        splitter.setSizes([320, 220])
+
+        self.target_combo = QComboBox()
+        self.target_combo.setMinimumWidth(220)
+        self.target_combo.setEnabled(False)
+        self.target_combo.currentTextChanged.connect(self._on_target_combo_changed)
+        self.task_combo = QComboBox()
+        self.task_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.task_combo.setEnabled(False)
+        self.task_combo.currentIndexChanged.connect(self._on_task_combo_changed)
+        self.target_summary = QLabel()
+        self.target_summary.setWordWrap(True)
+        target_row = QHBoxLayout()
+        target_row.addWidget(QLabel("What do you want to predict?"))
+        target_row.addWidget(self.target_combo)
+        target_row.addSpacing(12)
+        target_row.addWidget(QLabel("Kind of task:"))
+        target_row.addWidget(self.task_combo)
+        target_row.addStretch(1)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(page_header("Data", "Open the table you want to learn from and pick the column to "
+                                     "predict. Every other column can help the model."))
+        layout.addLayout(toolbar)
+        layout.addWidget(self.banner)
+        layout.addWidget(splitter, 1)
+        layout.addWidget(section_label("Target"))
+        layout.addLayout(target_row)
+        layout.addWidget(self.target_summary)
+        self._refresh_recent()
+
+    # -- opening ------------------------------------------------------------------------------------------------
+    def open_path(self, path: str | Path) -> bool:
+        """Start loading ``path`` in the background; False when a load is already running."""
+        if self.loader.is_running() or self.profiler.is_running():
+            return False
+        self.banner.clear()
+        self._pending_path = str(path)
+        self._set_busy(True, f"Reading {Path(path).name}…")
+        return self.loader.start(lambda stop: read_table(path, stop))
+
+    def open_sample(self) -> bool:
+        return self.open_path(sample_dataset())
+
+    def _on_open_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a table", self.settings.last_folder, FILE_FILTER)
+        if path:
+            self.open_path(path)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        files = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if files:
+            event.acceptProposedAction()
+            self.open_path(files[0])
+
+    def _refresh_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self.settings.recent_files:
+            action = self.recent_menu.addAction(Path(path).name)
+            action.setToolTip(path)
+            action.triggered.connect(lambda _checked=False, p=path: self.open_path(p))
+        self.recent_button.setEnabled(bool(self.settings.recent_files))
+
+    # -- background results -------------------------------------------------------------------------------------
+    def _on_loader_succeeded(self, table: LoadedTable) -> None:
+        self.project.set_table(table)
+        if Path(table.path).resolve() != sample_dataset().resolve():
+            self.settings.add_recent(table.path)
+            self._save_settings()
+            self._refresh_recent()
+        self.table_shown.emit()
+        frame = table.frame
+        self.profiler.start(lambda stop: profile_job(frame, stop))
+
+    def _on_profiler_progressed(self, item: Progress) -> None:
+        if item.fraction is not None:
+            self.busy.setRange(0, 100)
+            self.busy.setValue(int(item.fraction * 100))
+        self.status_label.setText(f"{item.stage}… {item.message}")
+
+    def _on_profiler_succeeded(self, profiles: tuple) -> None:
+        self.project.set_profiles(profiles)
+        self.profiled.emit()
+
+    def _on_job_failed(self, message: str, details: str) -> None:
+        self.banner.show_message(message, "error", details)
+
+    def _on_job_finished(self) -> None:
+        if not self.loader.is_running() and not self.profiler.is_running():
+            self._set_busy(False, self._describe_table())
+
+    def _set_busy(self, busy: bool, text: str) -> None:
+        self.busy.setRange(0, 0)
+        self.busy.setVisible(busy)
+        for button in (self.open_button, self.sample_button, self.recent_button):
+            button.setEnabled(not busy and (button is not self.recent_button or bool(self.settings.recent_files)))
+        self.status_label.setText(text)
+
+    def _describe_table(self) -> str:
+        table = self.project.table
+        if table is None:
+            return "Drop a CSV, Excel or Parquet file here, or open one."
+        return f"{table.name}: {table.describe_format()}"
+
+    # -- project ------------------------------------------------------------------------------------------------
+    def _on_project_changed(self, what: str) -> None:
+        if what == "table":
+            table = self.project.table
+            if table is not None:
+                self.preview_model.set_frame(table.frame)
+                self.preview.horizontalHeader().resizeSections(QHeaderView.ResizeMode.ResizeToContents)
+            self.profile_model.set_profiles(())
+            self._fill_target_choices()
+        elif what == "profiles":
+            self.profile_model.set_profiles(self.project.profiles)
+            notes = {p.name: f"{p.kind.label}. {p.note}".strip() for p in self.project.profiles}
+            if self.project.table is not None:
+                self.preview_model.set_frame(self.project.table.frame, notes)
+                self.preview.horizontalHeader().resizeSections(QHeaderView.ResizeMode.ResizeToContents)
+            self._fill_target_choices()
+        elif what == "target":
+            self._show_target()
+
+    def _fill_target_choices(self) -> None:
+        self.target_combo.blockSignals(True)
+        self.target_combo.clear()
+        self.target_combo.addItem(NO_TARGET)
+        for profile in self.project.profiles:
+            self.target_combo.addItem(profile.name)
+        self.target_combo.setEnabled(bool(self.project.profiles))
+        if self.project.target:
+            self.target_combo.setCurrentText(self.project.target)
+        self.target_combo.blockSignals(False)
+        self._show_target()
+
+    def _on_target_combo_changed(self, text: str) -> None:
+        self.project.set_target(None if text in ("", NO_TARGET) else text)
+
+    def _on_task_combo_changed(self, index: int) -> None:
+        task = self.task_combo.itemData(index)
+        if task is not None:
+            self.project.set_task(Task(task))
+
+    def _on_profile_double_clicked(self, index) -> None:
+        name = self.project.profiles[index.row()].name
+        self.target_combo.setCurrentText(name)
+
+    def _show_target(self) -> None:
+        self.task_combo.blockSignals(True)
+        self.task_combo.clear()
+        for task in self.project.task_choices():
+            self.task_combo.addItem(task.label, task.value)
+        if self.project.task is not None:
+            self.task_combo.setCurrentIndex(self.task_combo.findData(self.project.task.value))
+        self.task_combo.setEnabled(self.task_combo.count() > 1)
+        self.task_combo.blockSignals(False)
+        self.target_summary.setText(describe_target(self.project))
+
+    def shutdown(self) -> None:
+        self.loader.stop()
+        self.profiler.stop()
+
+
+def describe_target(project: Project) -> str:
+    summary = project.target_summary
+    if summary is None:
+        return ""
+    parts = [f"{summary.usable_rows:,} rows can be used."]
+    if summary.missing_rows:
+        parts.append(f"{summary.missing_rows:,} rows have no value for {summary.name} and will be left out.")
+    if summary.class_counts:
+        shown = ", ".join(f"{name} {count:,} ({count / summary.usable_rows:.0%})"
+                          for name, count in summary.class_counts[:8])
+        more = f" and {len(summary.class_counts) - 8} more" if len(summary.class_counts) > 8 else ""
+        parts.append(f"Classes: {shown}{more}.")
+    return " ".join(parts)
+
+
+def _titled(title: str, widget: QWidget) -> QWidget:
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(section_label(title))
+    layout.addWidget(widget)
+    return box

@@ -1,0 +1,110 @@
+"""Export step: save the trained model to one file and show what it holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from studio.core.bundle import MODEL_SUFFIX, export_job, metadata_for
+from studio.core.project import Project, Step
+from studio.ui.panels.base import Panel
+from studio.ui.widgets.common import MessageBanner, page_header, section_label
+from studio.workers.runner import JobRunner
+
+
+class ExportPanel(Panel):
+    step = Step.EXPORT
+    saved = Signal(str)
+
+    def __init__(self, project: Project, parent: QWidget | None = None) -> None:
+        super().__init__(project, parent)
+        self.runner = JobRunner(self)
+        self.runner.succeeded.connect(self._on_runner_succeeded)
+        self.runner.failed.connect(self._on_runner_failed)
+        self.runner.finished.connect(self._on_runner_finished)
+        self.save_button = QPushButton("Save the model…")
+        self.save_button.setObjectName("primary")
+        self.save_button.clicked.connect(self._on_save_clicked)
+        self.banner = MessageBanner()
+        self.contents = QLabel()
+        self.contents.setWordWrap(True)
+        row = QHBoxLayout()
+        row.addWidget(self.save_button)
+        row.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(page_header(
+            "Export", "Save the trained model to a file. The file holds the preparation steps too, so it predicts "
+            "from raw rows like the ones you loaded: open it on the Predict page, or with "
+            "'studio predict' on the command line."))
+        layout.addLayout(row)
+        layout.addWidget(self.banner)
+        layout.addWidget(section_label("What the file holds"))
+        layout.addWidget(self.contents)
+        layout.addStretch(1)
+
+    def entered(self) -> None:
+        self._show_contents()
+
+    def _on_project_changed(self, what: str) -> None:
+        if what in ("result", "export"):
+            self._show_contents()
+
+    def suggested_path(self) -> Path:
+        result = self.project.result
+        folder = Path(self.project.table.path).parent if self.project.table else Path.home()
+        stem = f"{result.target}-{result.model_key}" if result else "model"
+        return folder / f"{stem}{MODEL_SUFFIX}"
+
+    def save_to(self, path: str | Path) -> bool:
+        result = self.project.result
+        if result is None or self.runner.is_running():
+            return False
+        path = Path(path)
+        if not path.name.endswith((".joblib", ".pkl")):
+            path = path.with_name(path.name + MODEL_SUFFIX)
+        self.banner.clear()
+        self.save_button.setEnabled(False)
+        pipeline, metadata = result.pipeline, metadata_for(result)
+        return self.runner.start(lambda stop: export_job(path, pipeline, metadata, stop))
+
+    def _on_save_clicked(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save the model", str(self.suggested_path()),
+                                              f"Studio models (*{MODEL_SUFFIX} *.joblib)")
+        if path:
+            self.save_to(path)
+
+    def _on_runner_succeeded(self, path: Path) -> None:
+        self.project.set_exported(str(path))
+        size_kb = path.stat().st_size / 1024
+        self.banner.show_message(f"Saved to {path} ({size_kb:,.0f} KB).", "success")
+        self.saved.emit(str(path))
+
+    def _on_runner_failed(self, message: str, details: str) -> None:
+        self.banner.show_message(f"The model could not be saved. {message}", "error", details)
+
+    def _on_runner_finished(self) -> None:
+        self.save_button.setEnabled(self.project.result is not None)
+
+    def _show_contents(self) -> None:
+        result = self.project.result
+        self.save_button.setEnabled(result is not None and not self.runner.is_running())
+        if result is None:
+            self.contents.setText("Train a model first.")
+            return
+        inputs = ", ".join(name for name, _kind, _treatment in result.feature_columns)
+        lines = [
+            f"<b>Model:</b> {result.model_label} predicting <b>{result.target}</b> ({result.task.value})",
+            f"<b>Input columns:</b> {inputs}",
+        ]
+        if result.classes:
+            lines.append(f"<b>Classes:</b> {', '.join(result.classes)}")
+        lines.append("<b>Also inside:</b> the preparation steps, the test scores, and the versions of Studio, "
+                     "scikit-learn and Python used.")
+        if self.project.exported_path:
+            lines.append(f"<b>Saved as:</b> {self.project.exported_path}")
+        self.contents.setText("<br>".join(lines))
+
+    def shutdown(self) -> None:
+        self.runner.stop()

@@ -1,0 +1,125 @@
+"""Model step: pick a model family, read what it does, adjust its settings in plain words."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.core.models.registry import get_model, models_for
+from studio.core.project import ModelConfig, Project, Step
+from studio.core.target import Task
+from studio.ui.panels.base import Panel
+from studio.ui.widgets.common import page_header, section_label
+from studio.ui.widgets.param_form import ParamForm
+
+
+class ModelPanel(Panel):
+    step = Step.MODEL
+
+    def __init__(self, project: Project, parent: QWidget | None = None) -> None:
+        super().__init__(project, parent)
+        self.model_list = QListWidget()
+        self.model_list.setObjectName("modelList")
+        self.model_list.setMaximumWidth(240)
+        self.model_list.currentItemChanged.connect(self._on_model_list_changed)
+        self.title = QLabel()
+        self.title.setStyleSheet("font-size: 13pt; font-weight: 600;")
+        self.description = QLabel()
+        self.description.setWordWrap(True)
+        self.form = ParamForm()
+        self.form.value_changed.connect(self._on_form_value_changed)
+        self.reset_button = QPushButton("Reset to defaults")
+        self.reset_button.clicked.connect(self._on_reset_clicked)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(self.form)
+        details = QVBoxLayout()
+        details.addWidget(self.title)
+        details.addWidget(self.description)
+        details.addWidget(section_label("Settings"))
+        details.addWidget(scroll, 1)
+        reset_row = QHBoxLayout()
+        reset_row.addStretch(1)
+        reset_row.addWidget(self.reset_button)
+        details.addLayout(reset_row)
+        body = QHBoxLayout()
+        body.addWidget(self.model_list)
+        body.addSpacing(12)
+        body.addLayout(details, 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(page_header("Model", "Choose how the model learns. Each kind has settings with sensible "
+                                     "defaults; hover over a setting or read the note under it to see what it "
+                                     "changes."))
+        layout.addLayout(body, 1)
+        self._task: Task | None = None
+        self._shown: tuple[str, Task | None] | None = None
+
+    def select_model(self, key: str) -> None:
+        for row in range(self.model_list.count()):
+            if self.model_list.item(row).data(Qt.ItemDataRole.UserRole) == key:
+                self.model_list.setCurrentRow(row)
+                return
+        raise KeyError(key)
+
+    def _on_project_changed(self, what: str) -> None:
+        if what == "target" and self.project.task != self._task:
+            self._fill_models()
+        elif what == "model":
+            shown = (self.project.model.key, self.project.task)
+            # Only rebuild the form for another model or a reset: a rebuild from inside an editor's own
+            # signal would destroy that editor mid-call.
+            if shown != self._shown or not self.project.model.params:
+                self._show_model()
+
+    def entered(self) -> None:
+        if self.project.task != self._task or self.model_list.count() == 0:
+            self._fill_models()
+
+    def _fill_models(self) -> None:
+        self._task = self.project.task
+        task = self._task or Task.CLASSIFICATION
+        self.model_list.blockSignals(True)
+        self.model_list.clear()
+        for spec in models_for(task):
+            item = QListWidgetItem(spec.label)
+            item.setData(Qt.ItemDataRole.UserRole, spec.key)
+            item.setToolTip(spec.description)
+            self.model_list.addItem(item)
+        self.model_list.blockSignals(False)
+        self._show_model()
+
+    def _show_model(self) -> None:
+        spec = get_model(self.project.model.key)
+        task = self.project.task or Task.CLASSIFICATION
+        self.model_list.blockSignals(True)
+        for row in range(self.model_list.count()):
+            if self.model_list.item(row).data(Qt.ItemDataRole.UserRole) == spec.key:
+                self.model_list.setCurrentRow(row)
+        self.model_list.blockSignals(False)
+        self.title.setText(spec.label)
+        self.description.setText(spec.description)
+        values = spec.resolve(task, self.project.model.params_dict()) if task in spec.tasks else {}
+        self.form.set_specs(spec.params_for(task), values)
+        self._shown = (spec.key, self.project.task)
+
+    def _on_model_list_changed(self, current: QListWidgetItem | None, _previous: object) -> None:
+        if current is not None:
+            key = current.data(Qt.ItemDataRole.UserRole)
+            if key != self.project.model.key:
+                self.project.set_model(ModelConfig(key))
+
+    def _on_form_value_changed(self, name: str, value: object) -> None:
+        self.project.set_model(self.project.model.with_param(name, value))
+
+    def _on_reset_clicked(self) -> None:
+        self.project.set_model(ModelConfig(self.project.model.key))

@@ -1,0 +1,91 @@
+"""Split step: how many rows train the model, steer it (validation) and judge it (test)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtWidgets import QCheckBox, QFormLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+
+from studio.core.project import Project, Step
+from studio.core.splits import split_problems, split_sizes
+from studio.core.target import Task
+from studio.ui.panels.base import Panel
+from studio.ui.widgets.common import page_header
+
+
+class SplitPanel(Panel):
+    step = Step.SPLIT
+
+    def __init__(self, project: Project, parent: QWidget | None = None) -> None:
+        super().__init__(project, parent)
+        self.validation_spin = _percent_spin()
+        self.test_spin = _percent_spin()
+        self.train_label = QLabel()
+        self.stratify_box = QCheckBox("Keep the share of each class the same in every part (stratify)")
+        self.seed_spin = QSpinBox()
+        self.seed_spin.setRange(0, 2_147_483_647)
+        self.seed_spin.setToolTip("The same number gives the same split every time, so runs can be compared.")
+        self.counts_label = QLabel()
+        self.counts_label.setWordWrap(True)
+        self.counts_label.setStyleSheet("font-size: 11pt;")
+        form = QFormLayout()
+        form.addRow("Training rows:", self.train_label)
+        form.addRow("Validation rows:", self.validation_spin)
+        form.addRow("Test rows:", self.test_spin)
+        form.addRow("", self.stratify_box)
+        form.addRow("Random seed:", self.seed_spin)
+        layout = QVBoxLayout(self)
+        layout.addWidget(page_header(
+            "Split", "The model learns from the training rows. Validation rows show how it does while you try "
+            "settings; test rows are kept aside until the end, for an honest final grade on rows it never saw."))
+        layout.addLayout(form)
+        layout.addSpacing(8)
+        layout.addWidget(self.counts_label)
+        layout.addStretch(1)
+        self._show_config()
+        self.validation_spin.valueChanged.connect(self._on_editor_changed)
+        self.test_spin.valueChanged.connect(self._on_editor_changed)
+        self.stratify_box.toggled.connect(self._on_editor_changed)
+        self.seed_spin.valueChanged.connect(self._on_editor_changed)
+
+    def _on_editor_changed(self) -> None:
+        self.project.set_split(replace(self.project.split, validation=self.validation_spin.value() / 100,
+                                       test=self.test_spin.value() / 100, stratify=self.stratify_box.isChecked(),
+                                       seed=self.seed_spin.value()))
+
+    def _on_project_changed(self, what: str) -> None:
+        if what in ("split", "target", "table"):
+            self._show_config()
+
+    def _show_config(self) -> None:
+        split = self.project.split
+        for widget, value in ((self.validation_spin, round(split.validation * 100)),
+                              (self.test_spin, round(split.test * 100)), (self.seed_spin, split.seed)):
+            widget.blockSignals(True)
+            widget.setValue(value)
+            widget.blockSignals(False)
+        self.stratify_box.blockSignals(True)
+        self.stratify_box.setChecked(split.stratify)
+        self.stratify_box.blockSignals(False)
+        summary = self.project.target_summary
+        classification = summary is not None and summary.task is Task.CLASSIFICATION
+        self.stratify_box.setEnabled(classification)
+        self.train_label.setText(f"{max(split.train, 0):.0%}")
+        if summary is None:
+            self.counts_label.setText("")
+            return
+        problems = split_problems(summary.usable_rows, split, len(summary.class_counts) if classification else 0)
+        if problems:
+            self.counts_label.setText(problems[0])
+            return
+        train, validation, test = split_sizes(summary.usable_rows, split)
+        self.counts_label.setText(
+            f"Of {summary.usable_rows:,} usable rows: <b>{train:,}</b> for training, <b>{validation:,}</b> for "
+            f"validation and <b>{test:,}</b> for the final test.")
+
+
+def _percent_spin() -> QSpinBox:
+    spin = QSpinBox()
+    spin.setRange(0, 60)
+    spin.setSuffix(" %")
+    return spin

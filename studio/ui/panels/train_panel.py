@@ -1,0 +1,178 @@
+"""Train step: start, watch the live curve and the time left, cancel at any moment."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+
+from studio.core.models.registry import get_model
+from studio.core.progress import Progress
+from studio.core.project import Project, Step
+from studio.core.training import TrainResult, train
+from studio.ui.panels.base import Panel
+from studio.ui.widgets.common import MessageBanner, page_header
+from studio.ui.widgets.loss_plot import LossPlotWidget
+from studio.workers.runner import JobRunner
+
+
+def format_duration(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+class TrainPanel(Panel):
+    step = Step.TRAIN
+    training_finished = Signal()  # a new result is in the Project
+    training_stopped = Signal(str)  # "cancelled" or "failed"
+
+    def __init__(self, project: Project, parent: QWidget | None = None) -> None:
+        super().__init__(project, parent)
+        self.runner = JobRunner(self)
+        self.runner.progressed.connect(self._on_runner_progressed)
+        self.runner.succeeded.connect(self._on_runner_succeeded)
+        self.runner.failed.connect(self._on_runner_failed)
+        self.runner.cancelled.connect(self._on_runner_cancelled)
+        self.runner.finished.connect(self._on_runner_finished)
+        self.start_button = QPushButton("Start training")
+        self.start_button.setObjectName("primary")
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self._on_cancel_clicked)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.progress.setValue(0)
+        self.stage_label = QLabel("Ready to train.")
+        self.time_label = QLabel("")
+        self.time_label.setStyleSheet("color: #555;")
+        self.what_label = QLabel()
+        self.what_label.setWordWrap(True)
+        self.banner = MessageBanner()
+        self.plot = LossPlotWidget()
+        self.plot_note = QLabel()
+        self.plot_note.setWordWrap(True)
+        self.plot_note.setStyleSheet("color: #555;")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.cancel_button)
+        buttons.addSpacing(12)
+        buttons.addWidget(self.progress, 1)
+        status = QHBoxLayout()
+        status.addWidget(self.stage_label, 1)
+        status.addWidget(self.time_label)
+        layout = QVBoxLayout(self)
+        layout.addWidget(page_header("Train", "Training runs in the background: the window stays usable and you "
+                                     "can cancel at any time."))
+        layout.addWidget(self.what_label)
+        layout.addLayout(buttons)
+        layout.addLayout(status)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.plot_note)
+        self._started_at = 0.0
+        self._fraction = 0.0
+        self.clock = QTimer(self)
+        self.clock.setInterval(250)
+        self.clock.timeout.connect(self._on_clock_timeout)
+
+    def entered(self) -> None:
+        self._describe_run()
+
+    def _on_project_changed(self, what: str) -> None:
+        if what in ("model", "prep", "split", "target", "table", "result"):
+            self._describe_run()
+
+    def _describe_run(self) -> None:
+        project = self.project
+        if project.table is None or project.target is None or project.task is None:
+            self.what_label.setText("")
+            return
+        spec = get_model(project.model.key)
+        text = (f"<b>{spec.label}</b> will learn to predict <b>{project.target}</b> from "
+                f"{len(project.prep.features(project.target))} columns of {project.table.name}.")
+        if project.result is not None and project.result_is_stale():
+            text += " <span style='color:#7a5200'>The settings changed since the last training; train again to " \
+                    "see results for the new settings.</span>"
+        self.what_label.setText(text)
+        style = spec.training_style
+        self.plot_note.setText(
+            "The curve shows the loss (how wrong the model is, lower is better) on training and validation rows "
+            "as " + ("boosting rounds are added." if style == "boosting" else "trees are added.")
+            if style in ("boosting", "forest") else
+            "This model is fitted in one go, so there is no curve; the bar shows its stages.")
+
+    def start(self) -> bool:
+        if self.runner.is_running() or self.project.table is None or self.project.target is None:
+            return False
+        request = self.project.training_request()
+        self.banner.clear()
+        self.plot.clear()
+        self.progress.setValue(0)
+        self._fraction = 0.0
+        self._started_at = time.monotonic()
+        self.start_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.stage_label.setText("Starting…")
+        self.clock.start()
+        return self.runner.start(lambda stop: train(request, stop))
+
+    def is_training(self) -> bool:
+        return self.runner.is_running()
+
+    def _on_cancel_clicked(self) -> None:
+        self.runner.cancel()
+        self.cancel_button.setEnabled(False)
+        self.stage_label.setText("Cancelling…")
+
+    def _on_runner_progressed(self, item: Progress) -> None:
+        if item.fraction is not None:
+            self._fraction = item.fraction
+            self.progress.setValue(int(item.fraction * 100))
+        self.stage_label.setText(f"{item.stage}: {item.message}" if item.message else item.stage)
+        if item.curve is not None:
+            self.plot.append(item.curve)
+
+    def _on_runner_succeeded(self, result: TrainResult) -> None:
+        self.project.set_result(result)
+        self.stage_label.setText(f"Finished in {format_duration(result.duration_s)}. See the results on the next "
+                                 "page.")
+        self.progress.setValue(100)
+        self.training_finished.emit()
+
+    def _on_runner_failed(self, message: str, details: str) -> None:
+        self.banner.show_message(f"Training failed. {message}", "error", details)
+        self.stage_label.setText("Training failed.")
+        self.training_stopped.emit("failed")
+
+    def _on_runner_cancelled(self) -> None:
+        self.banner.show_message("Training was cancelled. Earlier results, if any, are kept.", "info")
+        self.stage_label.setText("Cancelled.")
+        self.progress.setValue(0)
+        self.training_stopped.emit("cancelled")
+
+    def _on_runner_finished(self) -> None:
+        self.clock.stop()
+        self.start_button.setEnabled(True)
+        self.start_button.setText("Train again")
+        self.cancel_button.setEnabled(False)
+        self.time_label.setText(f"Took {format_duration(time.monotonic() - self._started_at)}")
+
+    def _on_clock_timeout(self) -> None:
+        elapsed = time.monotonic() - self._started_at
+        text = f"Elapsed {format_duration(elapsed)}"
+        if 0.15 < self._fraction < 1.0 and elapsed > 1.0:
+            remaining = elapsed * (1.0 - self._fraction) / self._fraction
+            text += f" · about {format_duration(remaining)} left"
+        self.time_label.setText(text)
+
+    def shutdown(self) -> None:
+        self.clock.stop()
+        self.runner.stop()

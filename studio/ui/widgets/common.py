@@ -1,0 +1,67 @@
+"""Small shared pieces: page headings, message banners, busy indicators."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+_BANNER_STYLES = {
+    "error": "background:#fdecea; color:#8a1c12; border:1px solid #f5c2bd;",
+    "warning": "background:#fff6e0; color:#7a5200; border:1px solid #f3dc9b;",
+    "info": "background:#e9f2fc; color:#154a7d; border:1px solid #bcd6f2;",
+    "success": "background:#e8f5ea; color:#1d5b28; border:1px solid #b9dfc0;",
+}
+
+
+def page_header(title: str, subtitle: str) -> QWidget:
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 6)
+    layout.setSpacing(2)
+    heading = QLabel(title)
+    heading.setObjectName("pageTitle")
+    heading.setStyleSheet("font-size: 18pt; font-weight: 600;")
+    sub = QLabel(subtitle)
+    sub.setWordWrap(True)
+    sub.setStyleSheet("color: #555;")
+    layout.addWidget(heading)
+    layout.addWidget(sub)
+    return box
+
+
+def section_label(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setStyleSheet("font-weight: 600; margin-top: 6px;")
+    return label
+
+
+class MessageBanner(QFrame):
+    """A coloured, word-wrapped message inside the page; hidden when empty. Never a modal dialog."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 6)
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        layout.addWidget(self.label)
+        self.level = ""
+        self.hide()
+
+    def show_message(self, text: str, level: str = "error", details: str = "") -> None:
+        self.level = level
+        self.label.setText(text)
+        self.label.setToolTip(details[-4000:] if details else "")
+        self.setStyleSheet(f"MessageBanner {{ {_BANNER_STYLES[level]} border-radius: 4px; }} "
+                           f"QLabel {{ {_BANNER_STYLES[level].split(' border')[0]} border: none; }}")
+        self.show()
+
+    def clear(self) -> None:
+        self.level = ""
+        self.label.clear()
+        self.hide()
+
+    def text(self) -> str:
+        return self.label.text() if self.isVisible() or self.level else ""
