@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from PySide6.QtWidgets import QCheckBox, QFormLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox, QFormLayout, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from studio.core.project import Project, Step
 from studio.core.splits import split_problems, split_sizes
@@ -25,6 +26,17 @@ class SplitPanel(Panel):
         self.seed_spin = QSpinBox()
         self.seed_spin.setRange(0, 2_147_483_647)
         self.seed_spin.setToolTip("The same number gives the same split every time, so runs can be compared.")
+        self.seed_spin.setMaximumWidth(160)
+        self.bar = QWidget()
+        self.bar.setFixedHeight(30)
+        self.bar_layout = QHBoxLayout(self.bar)
+        self.bar_layout.setContentsMargins(0, 0, 0, 0)
+        self.bar_layout.setSpacing(2)
+        self.bar_parts = [QLabel(), QLabel(), QLabel()]
+        for part, color in zip(self.bar_parts, ("#2563a8", "#e58e26", "#6c757d"), strict=True):
+            part.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            part.setStyleSheet(f"background: {color}; color: white; border-radius: 3px;")
+            self.bar_layout.addWidget(part)
         self.counts_label = QLabel()
         self.counts_label.setWordWrap(True)
         self.counts_label.setStyleSheet("font-size: 11pt;")
@@ -40,6 +52,7 @@ class SplitPanel(Panel):
             "settings; test rows are kept aside until the end, for an honest final grade on rows it never saw."))
         layout.addLayout(form)
         layout.addSpacing(8)
+        layout.addWidget(self.bar)
         layout.addWidget(self.counts_label)
         layout.addStretch(1)
         self._show_config()
@@ -79,6 +92,11 @@ class SplitPanel(Panel):
             self.counts_label.setText(problems[0])
             return
         train, validation, test = split_sizes(summary.usable_rows, split)
+        for index, (part, count, name) in enumerate(zip(self.bar_parts, (train, validation, test),
+                                                         ("Training", "Validation", "Test"), strict=True)):
+            part.setText(f"{name} {count:,}" if count else "")
+            part.setVisible(count > 0)
+            self.bar_layout.setStretch(index, max(count, 1))
         self.counts_label.setText(
             f"Of {summary.usable_rows:,} usable rows: <b>{train:,}</b> for training, <b>{validation:,}</b> for "
             f"validation and <b>{test:,}</b> for the final test.")
@@ -88,4 +106,5 @@ def _percent_spin() -> QSpinBox:
     spin = QSpinBox()
     spin.setRange(0, 60)
     spin.setSuffix(" %")
+    spin.setMaximumWidth(120)
     return spin

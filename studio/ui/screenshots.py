@@ -1,0 +1,84 @@
+"""Render every wizard page to PNG with the sample data loaded (``studio screenshots --out DIR``).
+
+The README's screenshots come from here, so they always show the current window.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+SAMPLE_TARGET = "species"
+WINDOW_SIZE = (1180, 780)
+
+
+def render_all(out_dir: Path, timeout_s: float = 120.0) -> list[Path]:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from studio.app import apply_style, create_window
+    from studio.core.project import Step
+    from studio.resources import sample_dataset
+
+    app = QApplication.instance() or QApplication([])
+    apply_style(app)  # type: ignore[arg-type]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    with tempfile.TemporaryDirectory() as scratch:
+        window = create_window(Path(scratch) / "settings")
+        window.resize(*WINDOW_SIZE)
+        window.show()
+
+        def wait_for(condition: Callable[[], bool], what: str) -> None:
+            deadline = time.monotonic() + timeout_s
+            while not condition():
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"Timed out waiting for {what}.")
+                app.processEvents()
+                time.sleep(0.01)
+
+        def settle() -> None:
+            for _ in range(8):  # let the plot timer and layouts catch up before grabbing
+                app.processEvents()
+                time.sleep(0.03)
+
+        def shoot(number: int, step: Step) -> None:
+            settle()
+            path = out_dir / f"{number:02d}-{step.value}.png"
+            window.grab().save(str(path))
+            written.append(path)
+
+        try:
+            window.data_panel.open_sample()
+            wait_for(lambda: bool(window.project.profiles), "the sample dataset")
+            window.data_panel.target_combo.setCurrentText(SAMPLE_TARGET)
+            shoot(1, Step.DATA)
+            for number, step in enumerate((Step.PREPARE, Step.SPLIT, Step.MODEL), start=2):
+                window.go_to(step)
+                shoot(number, step)
+            window.go_to(Step.TRAIN)
+            window.train_panel.start()
+            wait_for(lambda: window.project.result is not None and not window.train_panel.is_training(),
+                     "training")
+            shoot(5, Step.TRAIN)
+            window.go_to(Step.RESULTS)
+            shoot(6, Step.RESULTS)
+            window.go_to(Step.EXPORT)
+            model_path = Path(scratch) / "penguins-species.studio.joblib"
+            window.export_panel.save_to(model_path)
+            wait_for(lambda: window.project.exported_path is not None, "saving the model")
+            shoot(7, Step.EXPORT)
+            window.go_to(Step.PREDICT)
+            window.predict_panel.open_model(model_path)
+            wait_for(lambda: window.predict_panel.bundle is not None, "opening the model")
+            settle()
+            window.predict_panel.predict_file(sample_dataset())
+            wait_for(lambda: window.predict_panel.predictions is not None, "predicting")
+            shoot(8, Step.PREDICT)
+        finally:
+            window.shutdown()
+            window.close()
+    return written
