@@ -7,6 +7,7 @@ read it with ``tail -n 1``. User mistakes print one ``error: ...`` line and exit
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -45,10 +46,13 @@ def run_cli(argv: list[str]) -> int:
     except StudioError as exc:
         return _fail(str(exc))
     except BrokenPipeError:
-        # The reader went away (`studio models | head`): stop quietly, and keep Python's exit-time flush of
-        # stdout from raising again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+        # The reader went away (`studio models | head`): stop quietly, and point stdout at devnull so Python's
+        # flush at exit does not raise again (the recipe in the signal module's docs, exit code 1 included).
+        with contextlib.suppress(OSError, ValueError):  # ValueError: a captured stdout without a file descriptor
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        return 1
     except OSError as exc:
         return _fail(_os_message(exc))
     except KeyboardInterrupt:
@@ -168,7 +172,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
     request = TrainRequest(frame, args.target, task, default_prep(profiles), split, spec.key, params,
                            fixed_split=fixed, source_path=str(table.path))
     _note(f"Training {spec.label.lower()} for {task.value} of '{args.target}' on {table.describe_format()}.")
-    result = _drive(train(request), sys.stderr)
+    try:
+        result = _drive(train(request), sys.stderr)
+    except ValueError as exc:
+        # scikit-learn refusing settings that pass the specs' ranges, e.g. more neighbours than training rows.
+        detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        raise StudioError(f"Training failed: {detail}") from exc
     out = save_model(args.out, result.pipeline, metadata_for(result))
 
     train_rows, val_rows, test_rows = result.split_sizes

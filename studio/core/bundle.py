@@ -129,11 +129,13 @@ def load_model(path: str | Path) -> ModelBundle:
             ) from exc
         except Exception as exc:
             raise ModelFileError(f"{path.name} is not a Studio model file.") from exc
-    if not isinstance(payload, dict) or "studio_model" not in payload or "pipeline" not in payload:
+    if not isinstance(payload, dict) or not isinstance(payload.get("studio_model"), int) \
+            or "pipeline" not in payload:
         raise ModelFileError(f"{path.name} is not a Studio model file (it holds something else).")
     if payload["studio_model"] > FORMAT_VERSION:
         raise ModelFileError(f"{path.name} was made by a newer Studio; update Studio to open it.")
-    metadata = payload.get("metadata") or {}
+    metadata = payload.get("metadata")
+    metadata = metadata if isinstance(metadata, dict) else {}
     missing = {"task", "target", "input_columns"} - set(metadata)
     if missing:
         raise ModelFileError(f"{path.name} is damaged: its description lacks {', '.join(sorted(missing))}.")

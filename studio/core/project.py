@@ -84,7 +84,7 @@ class Project:
             listener(what)
 
     # -- changes ------------------------------------------------------------------------------------------------
-    def set_table(self, table: LoadedTable) -> None:
+    def set_table(self, table: LoadedTable | None) -> None:
         self.table = table
         self.profiles = ()
         self.target = None

@@ -51,12 +51,20 @@ def load_settings(folder: Path) -> Settings:
         if not isinstance(raw, dict):
             return Settings()
         raw = _migrate(raw)
-    except (OSError, ValueError):
+    except (OSError, ValueError, TypeError):
         return Settings()
-    known = {k: raw[k] for k in ("recent_files", "last_folder", "window_geometry") if k in raw}
-    settings = Settings(**known)
-    settings.recent_files = [p for p in settings.recent_files if isinstance(p, str)]
-    return settings
+    # A hand-edited or damaged file may hold any JSON: keep each value only if it has the right type, rather than
+    # fail at start-up.
+    recent = raw.get("recent_files")
+    return Settings(
+        recent_files=[p for p in recent if isinstance(p, str)][:MAX_RECENT] if isinstance(recent, list) else [],
+        last_folder=_text(raw.get("last_folder")),
+        window_geometry=_text(raw.get("window_geometry")),
+    )
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def save_settings(folder: Path, settings: Settings) -> None:

@@ -20,7 +20,7 @@ from studio.core.evaluation import Scores, score_part
 from studio.core.models.params import ParamValue
 from studio.core.models.registry import ModelSpec, get_model
 from studio.core.prep import PrepConfig, build_transformer
-from studio.core.progress import CurvePoint, Progress, StopCheck, never_stop
+from studio.core.progress import CurvePoint, Progress, StopCheck, never_stop, run_interruptibly
 from studio.core.splits import SplitConfig, SplitIndices, split_rows
 from studio.core.target import Task, require_usable, summarize_target, target_values
 
@@ -99,7 +99,7 @@ def train(request: TrainRequest, should_stop: StopCheck = never_stop) -> Generat
                         "or a different split.")
 
     transformer = build_transformer(request.prep, request.target)
-    xt_train = transformer.fit_transform(x_train, y_train)
+    xt_train = run_interruptibly(lambda: transformer.fit_transform(x_train, y_train), should_stop)
     xt_val = transformer.transform(x_val) if len(x_val) else None
     xt_test = transformer.transform(x_test)
     yield Progress("Preparing data", 0.1, f"{xt_train.shape[1]} features from {len(features)} columns")
@@ -170,7 +170,12 @@ def _loss(task: Task, y: np.ndarray, output: np.ndarray, classes: np.ndarray | N
     if task is Task.CLASSIFICATION:
         from sklearn.metrics import log_loss
 
-        return float(log_loss(y, np.clip(output, 1e-12, 1.0), labels=classes))
+        # A rare class can land in validation only (unstratified split); the model has no column for it, so the
+        # curve leaves those rows out rather than fail.
+        known = np.isin(y, classes)
+        if not known.any():
+            return float("nan")
+        return float(log_loss(y[known], np.clip(output[known], 1e-12, 1.0), labels=classes))
     return float(np.mean((y - output) ** 2))
 
 
@@ -184,7 +189,7 @@ def _loss_sample(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _fit_single(spec: ModelSpec, estimator: Any, x: np.ndarray, y: np.ndarray, x_val: np.ndarray | None,
                 y_val: np.ndarray, history: list[CurvePoint], should_stop: StopCheck) -> Generator[Progress]:
     yield Progress("Fitting", 0.15, f"Fitting the {spec.label.lower()} on {len(y):,} rows")
-    estimator.fit(x, y)
+    run_interruptibly(lambda: estimator.fit(x, y), should_stop)
     yield Progress("Fitting", 0.9, "Fitted")
 
 
@@ -201,7 +206,7 @@ def _fit_boosting(spec: ModelSpec, estimator: Any, x: np.ndarray, y: np.ndarray,
         step_started = time.perf_counter()
         done = min(total, done + chunk)
         estimator.set_params(max_iter=done)
-        estimator.fit(x, y)
+        run_interruptibly(lambda: estimator.fit(x, y), should_stop)
         train_loss = _loss(task, y_loss, _output(estimator, x_loss, task), classes)
         val_loss = _loss(task, y_val, _output(estimator, x_val, task), classes) if x_val is not None else None
         point = CurvePoint(done, train_loss, val_loss, "boosting round")
@@ -229,7 +234,7 @@ def _fit_forest(spec: ModelSpec, estimator: Any, x: np.ndarray, y: np.ndarray, x
         step_started = time.perf_counter()
         previous, done = done, min(total, done + chunk)
         estimator.set_params(n_estimators=done)
-        estimator.fit(x, y)
+        run_interruptibly(lambda: estimator.fit(x, y), should_stop)
         new_trees = estimator.estimators_[previous:done]
         train_sum = train_sum + _tree_sum(new_trees, x_loss32, task)
         train_loss = _loss(task, y_loss, train_sum / done, classes)

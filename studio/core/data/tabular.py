@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from studio.core.errors import Cancelled, DataError
-from studio.core.progress import Progress, StopCheck, never_stop
+from studio.core.errors import DataError
+from studio.core.progress import Progress, StopCheck, never_stop, run_interruptibly
 
 SNIFF_BYTES = 256 * 1024
 DELIMITERS = (",", ";", "\t", "|")
@@ -253,7 +253,4 @@ def read_csv_text(text: str) -> pd.DataFrame:
 def read_table(path: str | Path, should_stop: StopCheck = never_stop) -> Generator[Progress, None, LoadedTable]:
     """Loading as a job for a worker: one progress item, then the table."""
     yield Progress("Reading", None, f"Reading {Path(path).name}")
-    table = load_table(path)
-    if should_stop():
-        raise Cancelled()
-    return table
+    return run_interruptibly(lambda: load_table(path), should_stop)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -58,7 +59,7 @@ class ParamSpec:
                 value = raw.lower() in ("true", "1", "yes")
             else:
                 value = raw
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:  # OverflowError: int(float("inf"))
             raise StudioError(f"'{text}' is not a valid value for {self.name} ({self.kind.value}).") from exc
         return self.check(value)
 
@@ -74,7 +75,13 @@ class ParamSpec:
             return value
         if self.kind is ParamKind.BOOL:
             return bool(value)
-        number = int(value) if self.kind is ParamKind.INT else float(value)
+        try:
+            number = int(value) if self.kind is ParamKind.INT else float(value)
+        except (TypeError, ValueError, OverflowError):  # "abc", None-like junk, int(inf)
+            number = math.nan
+        # NaN compares False with both bounds, so it would slip through the range check below.
+        if math.isnan(number):
+            raise StudioError(f"{self.label} must be a number; got {value!r}.")
         if (self.low is not None and number < self.low) or (self.high is not None and number > self.high):
             raise StudioError(f"{self.label} must lie between {_fmt(self.low)} and {_fmt(self.high)}; "
                               f"got {_fmt(number)}.")

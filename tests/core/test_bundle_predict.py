@@ -1,0 +1,221 @@
+"""The model file and predicting with it: round trips, plain joblib, bad files, atomic writes, messy new data."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import sklearn
+from sklearn.pipeline import Pipeline
+
+import studio
+from studio.core.bundle import FORMAT_VERSION, load_model, metadata_for, required_columns, save_model
+from studio.core.errors import DataError, ModelFileError
+from studio.core.predict import PREDICTION_COLUMN, extra_columns, predict_frame, schema_problems
+from studio.core.target import Task
+from studio.core.training import TrainResult
+
+from .helpers import make_request, run_training
+
+
+@pytest.fixture(scope="module")
+def trained(penguins_table) -> TrainResult:
+    frame = penguins_table.frame.copy()
+    return run_training(make_request(frame, "species", Task.CLASSIFICATION, "random_forest",
+                                     {"n_estimators": 10}, source_path=penguins_table.path))[1]
+
+
+@pytest.fixture(scope="module")
+def model_path(trained: TrainResult, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return save_model(tmp_path_factory.mktemp("model") / "species.studio.joblib", trained.pipeline,
+                      metadata_for(trained))
+
+
+@pytest.fixture
+def new_rows(penguins: pd.DataFrame) -> pd.DataFrame:
+    # Rows "from the field": no target column.
+    return penguins.drop(columns=["species"]).iloc[::7].reset_index(drop=True)
+
+
+def test_round_trip_gives_identical_predictions(trained: TrainResult, model_path: Path,
+                                                new_rows: pd.DataFrame) -> None:
+    bundle = load_model(model_path)
+    assert bundle.task is Task.CLASSIFICATION
+    assert bundle.target == "species"
+    assert bundle.warning == ""
+    np.testing.assert_array_equal(bundle.pipeline.predict(new_rows), trained.pipeline.predict(new_rows))
+    np.testing.assert_allclose(bundle.pipeline.predict_proba(new_rows), trained.pipeline.predict_proba(new_rows))
+
+
+def test_file_is_a_plain_joblib_dict(model_path: Path, new_rows: pd.DataFrame) -> None:
+    payload = joblib.load(model_path)
+    assert set(payload) == {"studio_model", "metadata", "pipeline"}
+    assert payload["studio_model"] == FORMAT_VERSION
+    assert isinstance(payload["pipeline"], Pipeline)
+    assert [name for name, _ in payload["pipeline"].steps] == ["prep", "model"]
+    assert set(payload["pipeline"].predict(new_rows)) <= {"Adelie", "Chinstrap", "Gentoo"}
+
+
+def test_metadata_describes_the_model(model_path: Path, trained: TrainResult) -> None:
+    metadata = load_model(model_path).metadata
+    assert metadata["versions"]["studio"] == studio.__version__
+    assert metadata["versions"]["scikit-learn"] == sklearn.__version__
+    assert {"pandas", "numpy", "joblib", "python"} <= set(metadata["versions"])
+    names = [c["name"] for c in metadata["input_columns"]]
+    assert names == ["island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex",
+                     "year"]
+    assert metadata["classes"] == ["Adelie", "Chinstrap", "Gentoo"]
+    assert metadata["metrics"]["test"]["accuracy"] == trained.test.get("accuracy")
+    assert "accuracy" in metadata["metrics"]["validation"]
+    assert "accuracy" in metadata["metrics"]["test_baseline"]
+    assert metadata["params"]["n_estimators"] == 10
+    assert metadata["model"] == "random_forest" and metadata["task"] == "classification"
+    assert metadata["source"] == "penguins.csv"
+    assert metadata["split_sizes"] == [240, 52, 52]
+    created = dt.datetime.fromisoformat(metadata["created"])
+    assert abs(dt.datetime.now(dt.UTC) - created) < dt.timedelta(hours=1)
+
+
+def test_regression_model_round_trip(penguins: pd.DataFrame, tmp_path: Path) -> None:
+    _, result = run_training(make_request(penguins, "body_mass_g", Task.REGRESSION, "svm"))
+    path = save_model(tmp_path / "mass.joblib", result.pipeline, metadata_for(result))
+    bundle = load_model(path)
+    out = predict_frame(bundle, penguins.drop(columns=["body_mass_g"]))
+    assert list(out.columns[:1]) == [PREDICTION_COLUMN]
+    assert not any(c.startswith("probability_") for c in out.columns)
+    np.testing.assert_allclose(out[PREDICTION_COLUMN], result.pipeline.predict(penguins))
+    assert out[PREDICTION_COLUMN].between(2500, 6500).all()
+
+
+# -- not a model ------------------------------------------------------------------------------------------------
+def test_csv_renamed_to_model(tmp_path: Path, penguins_path: Path) -> None:
+    fake = tmp_path / "fake.studio.joblib"
+    shutil.copy(penguins_path, fake)
+    with pytest.raises(ModelFileError, match=r"fake\.studio\.joblib is not a Studio model file"):
+        load_model(fake)
+
+
+@pytest.mark.parametrize("payload", [{"weights": [1, 2, 3]}, [1, 2, 3],
+                                     {"studio_model": "one", "pipeline": None, "metadata": {}}])
+def test_joblib_of_something_else(tmp_path: Path, payload: object) -> None:
+    path = tmp_path / "other.joblib"
+    joblib.dump(payload, path)
+    with pytest.raises(ModelFileError, match="not a Studio model file"):
+        load_model(path)
+
+
+def test_model_file_from_a_newer_studio(tmp_path: Path) -> None:
+    path = tmp_path / "future.joblib"
+    joblib.dump({"studio_model": FORMAT_VERSION + 1, "metadata": {}, "pipeline": None}, path)
+    with pytest.raises(ModelFileError, match="newer Studio"):
+        load_model(path)
+
+
+def test_model_file_without_description(tmp_path: Path) -> None:
+    path = tmp_path / "damaged.joblib"
+    joblib.dump({"studio_model": FORMAT_VERSION, "metadata": None, "pipeline": None}, path)
+    with pytest.raises(ModelFileError, match="damaged: its description lacks input_columns, target, task"):
+        load_model(path)
+
+
+def test_missing_and_empty_model_files(tmp_path: Path) -> None:
+    with pytest.raises(ModelFileError, match="There is no model file"):
+        load_model(tmp_path / "nowhere.joblib")
+    (tmp_path / "empty.joblib").write_bytes(b"")
+    with pytest.raises(ModelFileError, match="not a Studio model file"):
+        load_model(tmp_path / "empty.joblib")
+
+
+def test_model_from_other_library_versions_warns(trained: TrainResult, tmp_path: Path) -> None:
+    metadata = metadata_for(trained)
+    metadata["versions"]["scikit-learn"] = "0.0.1"
+    bundle = load_model(save_model(tmp_path / "old.joblib", trained.pipeline, metadata))
+    assert "scikit-learn 0.0.1" in bundle.warning
+
+
+# -- atomic writes ----------------------------------------------------------------------------------------------
+def test_failed_save_leaves_the_previous_file_and_no_temp_file(trained: TrainResult, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "model.joblib"
+    save_model(path, trained.pipeline, metadata_for(trained))
+    before = path.read_bytes()
+
+    def dump_half_then_fail(value, handle, **kwargs):
+        handle.write(b"half a model")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(joblib, "dump", dump_half_then_fail)
+    with pytest.raises(OSError, match="No space left"):
+        save_model(path, trained.pipeline, metadata_for(trained))
+
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model.joblib"]
+    monkeypatch.undo()
+    assert load_model(path).target == "species"
+
+
+def test_save_creates_the_folder(trained: TrainResult, tmp_path: Path) -> None:
+    path = save_model(tmp_path / "new" / "folder" / "m.joblib", trained.pipeline, metadata_for(trained))
+    assert path.is_file()
+
+
+# -- predicting -------------------------------------------------------------------------------------------------
+def test_predict_adds_prediction_and_probabilities(model_path: Path, new_rows: pd.DataFrame) -> None:
+    bundle = load_model(model_path)
+    out = predict_frame(bundle, new_rows)
+    assert len(out) == len(new_rows)
+    assert list(out.columns[:4]) == [PREDICTION_COLUMN, "probability_Adelie", "probability_Chinstrap",
+                                     "probability_Gentoo"]
+    np.testing.assert_allclose(out.filter(like="probability_").sum(axis=1), 1.0, atol=1e-5)
+    pd.testing.assert_frame_equal(out[list(new_rows.columns)], new_rows)
+
+
+def test_missing_column_is_named(model_path: Path, new_rows: pd.DataFrame) -> None:
+    bundle = load_model(model_path)
+    lacking = new_rows.drop(columns=["flipper_length_mm"])
+    assert schema_problems(bundle, lacking) == [
+        "The new data lacks 1 column(s) the model needs: 'flipper_length_mm'."]
+    with pytest.raises(DataError, match="'flipper_length_mm'"):
+        predict_frame(bundle, lacking)
+
+
+def test_extra_columns_are_ignored(model_path: Path, new_rows: pd.DataFrame) -> None:
+    bundle = load_model(model_path)
+    plain = predict_frame(bundle, new_rows)
+    extra = new_rows.assign(notes="seen at dawn", tag_id=range(len(new_rows)))
+    with_extra = predict_frame(bundle, extra)
+    pd.testing.assert_series_equal(with_extra[PREDICTION_COLUMN], plain[PREDICTION_COLUMN])
+    assert extra_columns(bundle, extra) == ["notes", "tag_id"]
+    assert "species" not in required_columns(bundle)
+
+
+def test_unseen_category_and_text_in_numbers_still_predict(model_path: Path, new_rows: pd.DataFrame) -> None:
+    bundle = load_model(model_path)
+    messy = new_rows.head(6).copy()
+    messy["island"] = ["Atlantis", None, "Biscoe", "Dream", "Torgersen", "biscoe "]
+    messy["sex"] = ["unknown"] * 6
+    messy["bill_length_mm"] = ["broken", None, "1,234", "45.1", "n/a", "?"]
+    messy["year"] = messy["year"].astype(str)
+    out = predict_frame(bundle, messy)
+    assert out[PREDICTION_COLUMN].notna().all()
+    assert set(out[PREDICTION_COLUMN]) <= {"Adelie", "Chinstrap", "Gentoo"}
+    assert np.isfinite(out.filter(like="probability_").to_numpy()).all()
+
+
+def test_predict_from_a_csv_file(model_path: Path, new_rows: pd.DataFrame, tmp_path: Path) -> None:
+    from studio.core.data.tabular import load_table
+
+    path = tmp_path / "new.csv"
+    new_rows.to_csv(path, index=False, sep=";")
+    out = predict_frame(load_model(model_path), load_table(path).frame)
+    assert len(out) == len(new_rows)
+
+
+def test_no_rows_to_predict(model_path: Path, new_rows: pd.DataFrame) -> None:
+    with pytest.raises(DataError, match="no rows"):
+        predict_frame(load_model(model_path), new_rows.head(0))
