@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,27 +38,63 @@ class Progress:
     curve: CurvePoint | None = None
 
 
-def run_interruptibly(work: Callable[[], T], should_stop: StopCheck, poll_s: float = 0.1) -> T:
-    """Run a call that cannot check ``should_stop`` itself (a library's monolithic fit or file read).
+class InterruptibleCaller:
+    """Runs calls that cannot check ``should_stop`` themselves (a library's monolithic fit or file read).
 
-    The call runs on a daemon thread while this one polls ``should_stop``; on a stop request ``Cancelled`` is
-    raised at once and the call is abandoned: it finishes in the background and its result is dropped. Library
-    calls like these release the GIL for most of their work, so the abandoned thread does not stall the window.
+    Each call runs on one long-lived daemon thread while the calling thread polls ``should_stop``; on a stop
+    request ``Cancelled`` is raised at once and the call is abandoned: it finishes in the background and its result
+    is dropped. Library calls like these release the GIL for most of their work, so an abandoned call does not
+    stall the window. One thread serves every call of a job, so OpenMP thread pools (which belong to the thread
+    that starts them) are created once per job rather than once per chunk.
     """
-    outcome: dict[str, Any] = {}
 
-    def target() -> None:
-        try:
-            outcome["value"] = work()
-        except BaseException as exc:  # re-raised on the calling thread below
-            outcome["error"] = exc
+    def __init__(self, should_stop: StopCheck, poll_s: float = 0.1) -> None:
+        self._should_stop = should_stop
+        self._poll_s = poll_s
+        self._requests: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
 
-    thread = threading.Thread(target=target, name="studio-interruptible", daemon=True)
-    thread.start()
-    while thread.is_alive():
-        thread.join(poll_s)
-        if should_stop() and thread.is_alive():
-            raise Cancelled()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
+    def __enter__(self) -> InterruptibleCaller:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _serve(self) -> None:
+        while (request := self._requests.get()) is not None:
+            request()
+
+    def __call__(self, work: Callable[[], T]) -> T:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._serve, name="studio-interruptible", daemon=True)
+            self._thread.start()
+        outcome: dict[str, Any] = {}
+        done = threading.Event()
+
+        def request() -> None:
+            try:
+                outcome["value"] = work()
+            except BaseException as exc:  # re-raised on the calling thread below
+                outcome["error"] = exc
+            finally:
+                done.set()
+
+        self._requests.put(request)
+        while not done.wait(self._poll_s):
+            if self._should_stop():
+                raise Cancelled()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]
+
+    def close(self) -> None:
+        """Let the serving thread end once its current call (if any) returns."""
+        if self._thread is not None:
+            self._requests.put(None)
+            self._thread = None
+
+
+def run_interruptibly(work: Callable[[], T], should_stop: StopCheck, poll_s: float = 0.1) -> T:
+    """One call through a fresh InterruptibleCaller; see there."""
+    with InterruptibleCaller(should_stop, poll_s) as caller:
+        return caller(work)

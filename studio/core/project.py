@@ -69,6 +69,7 @@ class Project:
         self.result: TrainResult | None = None
         self.exported_path: str | None = None
         self._target_summary: TargetSummary | None = None
+        self._table_loads = 0
         self._listeners: list[Listener] = []
 
     # -- events -------------------------------------------------------------------------------------------------
@@ -86,6 +87,7 @@ class Project:
     # -- changes ------------------------------------------------------------------------------------------------
     def set_table(self, table: LoadedTable | None) -> None:
         self.table = table
+        self._table_loads += 1
         self.profiles = ()
         self.target = None
         self.task = None
@@ -170,7 +172,8 @@ class Project:
 
         assert self.table is not None and self.target is not None and self.task is not None
         return TrainRequest(self.table.frame, self.target, self.task, self.prep, self.split, self.model.key,
-                            self.model.params_dict(), source_path=self.table.path)
+                            self.model.params_dict(), source_path=self.table.path,
+                            data_token=self._table_loads)
 
     def result_is_stale(self) -> bool:
         """True when the settings changed since the shown result was trained."""

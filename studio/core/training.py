@@ -20,7 +20,7 @@ from studio.core.evaluation import Scores, score_part
 from studio.core.models.params import ParamValue
 from studio.core.models.registry import ModelSpec, get_model
 from studio.core.prep import PrepConfig, build_transformer
-from studio.core.progress import CurvePoint, Progress, StopCheck, never_stop, run_interruptibly
+from studio.core.progress import CurvePoint, InterruptibleCaller, Progress, StopCheck, never_stop
 from studio.core.splits import SplitConfig, SplitIndices, split_rows
 from studio.core.target import Task, require_usable, summarize_target, target_values
 
@@ -44,11 +44,13 @@ class TrainRequest:
     # Row positions fixed by the caller (e.g. the CLI's --train-rows); overrides ``split``.
     fixed_split: SplitIndices | None = None
     source_path: str = ""
+    # Identifies the loaded table (a new load gets a new token), so results of another table count as stale.
+    data_token: int = 0
 
     def fingerprint(self) -> tuple:
         """What the result depends on, to tell the user when the settings changed since training."""
         return (self.target, self.task, self.prep, self.split, self.model_key,
-                tuple(sorted(self.params.items())), id(self.frame))
+                tuple(sorted(self.params.items())), self.data_token)
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,12 @@ class TrainResult:
 
 
 def train(request: TrainRequest, should_stop: StopCheck = never_stop) -> Generator[Progress, None, TrainResult]:
+    with InterruptibleCaller(should_stop) as call:
+        return (yield from _train(request, should_stop, call))
+
+
+def _train(request: TrainRequest, should_stop: StopCheck,
+           call: InterruptibleCaller) -> Generator[Progress, None, TrainResult]:
     started = time.perf_counter()
     spec = get_model(request.model_key)
     if request.task not in spec.tasks:
@@ -99,7 +107,7 @@ def train(request: TrainRequest, should_stop: StopCheck = never_stop) -> Generat
                         "or a different split.")
 
     transformer = build_transformer(request.prep, request.target)
-    xt_train = run_interruptibly(lambda: transformer.fit_transform(x_train, y_train), should_stop)
+    xt_train = call(lambda: transformer.fit_transform(x_train, y_train))
     xt_val = transformer.transform(x_val) if len(x_val) else None
     xt_test = transformer.transform(x_test)
     yield Progress("Preparing data", 0.1, f"{xt_train.shape[1]} features from {len(features)} columns")
@@ -108,7 +116,7 @@ def train(request: TrainRequest, should_stop: StopCheck = never_stop) -> Generat
     estimator = spec.make_estimator(request.task, params)
     history: list[CurvePoint] = []
     fit = {"boosting": _fit_boosting, "forest": _fit_forest}.get(spec.training_style, _fit_single)
-    yield from fit(spec, estimator, xt_train, y_train, xt_val, y_val, history, should_stop)
+    yield from fit(spec, estimator, xt_train, y_train, xt_val, y_val, history, should_stop, call)
     _check_stop(should_stop)
 
     yield Progress("Scoring", 0.95, "Scoring on the validation and test rows")
@@ -187,14 +195,16 @@ def _loss_sample(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _fit_single(spec: ModelSpec, estimator: Any, x: np.ndarray, y: np.ndarray, x_val: np.ndarray | None,
-                y_val: np.ndarray, history: list[CurvePoint], should_stop: StopCheck) -> Generator[Progress]:
+                y_val: np.ndarray, history: list[CurvePoint], should_stop: StopCheck,
+                call: InterruptibleCaller) -> Generator[Progress]:
     yield Progress("Fitting", 0.15, f"Fitting the {spec.label.lower()} on {len(y):,} rows")
-    run_interruptibly(lambda: estimator.fit(x, y), should_stop)
+    call(lambda: estimator.fit(x, y))
     yield Progress("Fitting", 0.9, "Fitted")
 
 
 def _fit_boosting(spec: ModelSpec, estimator: Any, x: np.ndarray, y: np.ndarray, x_val: np.ndarray | None,
-                  y_val: np.ndarray, history: list[CurvePoint], should_stop: StopCheck) -> Generator[Progress]:
+                  y_val: np.ndarray, history: list[CurvePoint], should_stop: StopCheck,
+                call: InterruptibleCaller) -> Generator[Progress]:
     total = int(estimator.max_iter)
     task = Task.CLASSIFICATION if hasattr(estimator, "predict_proba") else Task.REGRESSION
     x_loss, y_loss = _loss_sample(x, y)
@@ -206,7 +216,7 @@ def _fit_boosting(spec: ModelSpec, estimator: Any, x: np.ndarray, y: np.ndarray,
         step_started = time.perf_counter()
         done = min(total, done + chunk)
         estimator.set_params(max_iter=done)
-        run_interruptibly(lambda: estimator.fit(x, y), should_stop)
+        call(lambda: estimator.fit(x, y))
         train_loss = _loss(task, y_loss, _output(estimator, x_loss, task), classes)
         val_loss = _loss(task, y_val, _output(estimator, x_val, task), classes) if x_val is not None else None
         point = CurvePoint(done, train_loss, val_loss, "boosting round")
@@ -217,7 +227,8 @@ def _fit_boosting(spec: ModelSpec, estimator: Any, x: np.ndarray, y: np.ndarray,
 
 
 def _fit_forest(spec: ModelSpec, estimator: Any, x: np.ndarray, y: np.ndarray, x_val: np.ndarray | None,
-                y_val: np.ndarray, history: list[CurvePoint], should_stop: StopCheck) -> Generator[Progress]:
+                y_val: np.ndarray, history: list[CurvePoint], should_stop: StopCheck,
+                call: InterruptibleCaller) -> Generator[Progress]:
     total = int(estimator.n_estimators)
     task = Task.CLASSIFICATION if hasattr(estimator, "predict_proba") else Task.REGRESSION
     x_loss, y_loss = _loss_sample(x, y)
@@ -234,7 +245,7 @@ def _fit_forest(spec: ModelSpec, estimator: Any, x: np.ndarray, y: np.ndarray, x
         step_started = time.perf_counter()
         previous, done = done, min(total, done + chunk)
         estimator.set_params(n_estimators=done)
-        run_interruptibly(lambda: estimator.fit(x, y), should_stop)
+        call(lambda: estimator.fit(x, y))
         new_trees = estimator.estimators_[previous:done]
         train_sum = train_sum + _tree_sum(new_trees, x_loss32, task)
         train_loss = _loss(task, y_loss, train_sum / done, classes)

@@ -57,7 +57,7 @@ def load_table(path: str | Path) -> LoadedTable:
     """Read a CSV, Excel or Parquet file into a DataFrame with unique, string column names."""
     path = Path(path)
     if not path.exists():
-        raise DataError(f"The file {path.name} does not exist any more.")
+        raise DataError(f"There is no file at {path}.")
     if path.is_dir():
         raise DataError(f"{path.name} is a folder, not a table file.")
     try:
