@@ -116,6 +116,7 @@ class Project:
             if profile is not None:
                 self.task = infer_task(self.table.frame[name], profile)
         self._refresh_target_summary()
+        self._keep_model_fitting_task()
         self._changed("target")
 
     def set_task(self, task: Task) -> None:
@@ -123,13 +124,16 @@ class Project:
             return
         self.task = task
         self._refresh_target_summary()
-        if self.model.key:
-            from studio.core.models.registry import get_model
-
-            if task not in get_model(self.model.key).tasks:
-                self.model = ModelConfig()
-                self._changed("model")
+        self._keep_model_fitting_task()
         self._changed("target")
+
+    def _keep_model_fitting_task(self) -> None:
+        """A model that cannot do the new task is replaced by the default, so the Model step never shows one."""
+        from studio.core.models.registry import default_model_key, get_model
+
+        if self.task is not None and self.task not in get_model(self.model.key).tasks:
+            self.model = ModelConfig(default_model_key(self.task))
+            self._changed("model")
 
     def task_choices(self) -> tuple[Task, ...]:
         profile = self.profile_of(self.target) if self.target else None

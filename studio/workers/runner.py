@@ -11,7 +11,7 @@ import traceback
 from collections.abc import Callable, Generator
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, Signal
 
 from studio.core.errors import Cancelled, StudioError
 
@@ -114,6 +114,9 @@ class JobRunner(QObject):
         # Results still queued from the stopped thread must not reach a later job's listeners.
         for signal in (thread.progressed, thread.succeeded, thread.failed, thread.cancelled, thread.finished):
             signal.disconnect()
+        # Disconnecting does not recall the relays the thread already posted (at least its `cancelled`); they are
+        # queued calls on this runner, and it receives no others.
+        QCoreApplication.removePostedEvents(self, QEvent.Type.MetaCall)
         self._on_thread_finished(thread)
 
     def _on_thread_finished(self, thread: _JobThread) -> None:

@@ -190,3 +190,12 @@ def test_training_request_reflects_the_project(penguins_table: LoadedTable) -> N
     assert request.split.seed == 3
     assert request.source_path == penguins_table.path
     assert isinstance(request.frame, pd.DataFrame)
+
+
+def test_a_new_target_replaces_a_model_that_cannot_do_its_task(penguins_table: LoadedTable) -> None:
+    project = loaded(penguins_table, "species")
+    project.set_model(ModelConfig("naive_bayes"))
+    project.set_target("body_mass_g")
+    assert project.task is Task.REGRESSION
+    assert project.model.key == "random_forest"
+    assert not project.problems(Step.MODEL)

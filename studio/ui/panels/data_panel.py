@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
@@ -36,6 +37,10 @@ from studio.ui.widgets.table_model import DataFrameTableModel, ProfileTableModel
 from studio.workers.runner import JobRunner
 
 FILE_FILTER = "Tables (*.csv *.tsv *.txt *.xlsx *.xls *.parquet);;All files (*)"
+# Rows the preview reads to size its columns to their contents. Qt's default of 1000 asks the Python model for
+# ~20,000 cells per 20 columns, which took 1.5-2 s on a 1,000,000-row table (tests/perf/test_csv_load.py);
+# 100 rows give the same widths on typical tables in about a tenth of the time.
+PREVIEW_SIZING_ROWS = 100
 NO_TARGET = "— choose a column —"
 
 
@@ -53,11 +58,13 @@ class DataPanel(Panel):
         self.loader = JobRunner(self)
         self.loader.succeeded.connect(self._on_loader_succeeded)
         self.loader.failed.connect(self._on_job_failed)
+        self.loader.cancelled.connect(self._on_job_cancelled)
         self.loader.finished.connect(self._on_job_finished)
         self.profiler = JobRunner(self)
         self.profiler.progressed.connect(self._on_profiler_progressed)
         self.profiler.succeeded.connect(self._on_profiler_succeeded)
         self.profiler.failed.connect(self._on_job_failed)
+        self.profiler.cancelled.connect(self._on_job_cancelled)
         self.profiler.finished.connect(self._on_job_finished)
 
         self.open_button = QPushButton("Open a file…")
@@ -74,6 +81,9 @@ class DataPanel(Panel):
         self.busy.setMaximumWidth(180)
         self.busy.setTextVisible(False)
         self.busy.hide()
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.hide()
+        self.cancel_button.clicked.connect(self._on_cancel_clicked)
         self.status_label = QLabel("Drop a CSV, Excel or Parquet file here, or open one.")
         self.status_label.setStyleSheet("color: #555;")
         self.banner = MessageBanner()
@@ -84,12 +94,14 @@ class DataPanel(Panel):
         toolbar.addSpacing(12)
         toolbar.addWidget(self.status_label, 1)
         toolbar.addWidget(self.busy)
+        toolbar.addWidget(self.cancel_button)
 
         self.preview_model = DataFrameTableModel(parent=self)
         self.preview = QTableView()
         self.preview.setModel(self.preview_model)
         self.preview.setAlternatingRowColors(True)
         self.preview.verticalHeader().setDefaultSectionSize(22)
+        self.preview.horizontalHeader().setResizeContentsPrecision(PREVIEW_SIZING_ROWS)
         self.profile_model = ProfileTableModel(self)
         self.profile_view = QTableView()
         self.profile_view.setModel(self.profile_model)
@@ -193,6 +205,16 @@ class DataPanel(Panel):
     def _on_job_failed(self, message: str, details: str) -> None:
         self.banner.show_message(message, "error", details)
 
+    def _on_cancel_clicked(self) -> None:
+        self.loader.cancel()
+        self.profiler.cancel()
+
+    def _on_job_cancelled(self) -> None:
+        # A table whose columns were never profiled cannot go further; drop it rather than leave it half-open.
+        if self.project.table is not None and not self.project.profiles:
+            self.project.set_table(None)
+        self.banner.show_message("Opening the file was cancelled.", "info")
+
     def _on_job_finished(self) -> None:
         if not self.loader.is_running() and not self.profiler.is_running():
             self._set_busy(False, self._describe_table())
@@ -200,6 +222,7 @@ class DataPanel(Panel):
     def _set_busy(self, busy: bool, text: str) -> None:
         self.busy.setRange(0, 0)
         self.busy.setVisible(busy)
+        self.cancel_button.setVisible(busy)
         for button in (self.open_button, self.sample_button, self.recent_button):
             button.setEnabled(not busy and (button is not self.recent_button or bool(self.settings.recent_files)))
         self.status_label.setText(text)
@@ -214,8 +237,8 @@ class DataPanel(Panel):
     def _on_project_changed(self, what: str) -> None:
         if what == "table":
             table = self.project.table
+            self.preview_model.set_frame(table.frame if table is not None else pd.DataFrame())
             if table is not None:
-                self.preview_model.set_frame(table.frame)
                 self.preview.horizontalHeader().resizeSections(QHeaderView.ResizeMode.ResizeToContents)
             self.profile_model.set_profiles(())
             self._fill_target_choices()
