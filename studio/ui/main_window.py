@@ -67,6 +67,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.sidebar)
         layout.addLayout(right, 1)
         self.setCentralWidget(central)
+        self.export_panel.use_requested.connect(self._on_export_use_requested)
         QShortcut(QKeySequence.StandardKey.Open, self, activated=self.data_panel._on_open_clicked)
         project.subscribe(self._on_project_changed)
         self.current_step = Step.DATA
@@ -103,6 +104,10 @@ class MainWindow(QMainWindow):
 
     def _on_sidebar_step_chosen(self, value: str) -> None:
         self.go_to(Step(value))
+
+    def _on_export_use_requested(self, path: str) -> None:
+        self.go_to(Step.PREDICT)
+        self.predict_panel.open_model(path)
 
     def _on_project_changed(self, _what: str) -> None:
         self._update_nav()

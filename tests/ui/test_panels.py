@@ -268,3 +268,27 @@ def test_preview_is_a_virtual_table_showing_missing_cells(qtbot: QtBot, window: 
     assert model.index(0, headers.index("species")).data() == "Adelie"
     # After profiling, a column header explains what the column holds.
     assert "Number" in model.headerData(column, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
+
+
+# -- Export -----------------------------------------------------------------------------------------------------
+def test_saved_model_opens_on_the_predict_page_with_one_click(qtbot: QtBot, species_window: MainWindow,
+                                                              tmp_path: Path) -> None:
+    window = species_window
+    go_to_model_page(qtbot, window)
+    window.project.set_model(ModelConfig("logistic_regression"))
+    go_next(qtbot, window, Step.TRAIN)
+    train(qtbot, window)
+    go_next(qtbot, window, Step.RESULTS)
+    go_next(qtbot, window, Step.EXPORT)
+    export = window.export_panel
+    assert not export.use_button.isEnabled()
+    assert "Test scores:" in export.contents.text()
+    model_path = tmp_path / "species.studio.joblib"
+    with qtbot.waitSignal(export.saved, timeout=LOAD_MS):
+        export.save_to(model_path)
+    assert export.use_button.isEnabled()
+    with qtbot.waitSignal(window.predict_panel.model_opened, timeout=LOAD_MS):
+        click(qtbot, export.use_button)
+    assert window.current_step is Step.PREDICT
+    assert model_path.name in window.predict_panel.model_label.text()
+    assert window.predict_panel.data_button.isEnabled()

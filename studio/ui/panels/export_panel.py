@@ -8,6 +8,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from studio.core.bundle import MODEL_SUFFIX, export_job, metadata_for
+from studio.core.evaluation import METRIC_LABELS, format_metric
 from studio.core.project import Project, Step
 from studio.ui.panels.base import Panel
 from studio.ui.widgets.common import MessageBanner, page_header, section_label
@@ -17,6 +18,7 @@ from studio.workers.runner import JobRunner
 class ExportPanel(Panel):
     step = Step.EXPORT
     saved = Signal(str)
+    use_requested = Signal(str)  # the person wants to predict with the saved file now
 
     def __init__(self, project: Project, parent: QWidget | None = None) -> None:
         super().__init__(project, parent)
@@ -30,8 +32,13 @@ class ExportPanel(Panel):
         self.banner = MessageBanner()
         self.contents = QLabel()
         self.contents.setWordWrap(True)
+        self.contents.setStyleSheet("line-height: 150%;")
+        self.use_button = QPushButton("Predict new rows with it ›")
+        self.use_button.setEnabled(False)
+        self.use_button.clicked.connect(self._on_use_clicked)
         row = QHBoxLayout()
         row.addWidget(self.save_button)
+        row.addWidget(self.use_button)
         row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addWidget(page_header(
@@ -81,6 +88,10 @@ class ExportPanel(Panel):
         self.banner.show_message(f"Saved to {path} ({size_kb:,.0f} KB).", "success")
         self.saved.emit(str(path))
 
+    def _on_use_clicked(self) -> None:
+        if self.project.exported_path:
+            self.use_requested.emit(self.project.exported_path)
+
     def _on_runner_failed(self, message: str, details: str) -> None:
         self.banner.show_message(f"The model could not be saved. {message}", "error", details)
 
@@ -90,6 +101,7 @@ class ExportPanel(Panel):
     def _show_contents(self) -> None:
         result = self.project.result
         self.save_button.setEnabled(result is not None and not self.runner.is_running())
+        self.use_button.setEnabled(bool(self.project.exported_path))
         if result is None:
             self.contents.setText("Train a model first.")
             return
@@ -100,6 +112,9 @@ class ExportPanel(Panel):
         ]
         if result.classes:
             lines.append(f"<b>Classes:</b> {', '.join(result.classes)}")
+        scores = ", ".join(f"{METRIC_LABELS[name].lower()} {format_metric(name, value)}"
+                           for name, value in result.test.metrics[:3])
+        lines.append(f"<b>Test scores:</b> {scores}")
         lines.append("<b>Also inside:</b> the preparation steps, the test scores, and the versions of Studio, "
                      "scikit-learn and Python used.")
         if self.project.exported_path:
