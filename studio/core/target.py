@@ -62,14 +62,13 @@ def target_values(series: pd.Series, task: Task) -> pd.Series:
     if task is Task.REGRESSION:
         return to_number(series)
     present = series.notna()
-    labels = series.astype(object).where(present, None)
-    return labels.map(lambda v: None if v is None else _label_text(v))
-
-
-def _label_text(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
+    if pd.api.types.is_float_dtype(series.dtype) and bool(np.all(np.mod(series[present], 1) == 0)):
+        # 1.0 and 1 must be the same class "1": whole floats come from integer columns with gaps.
+        text = series.astype("Int64").astype(str)
+    else:
+        # Vectorised, because this runs on the GUI thread when a target is picked, on tables of any size.
+        text = series.astype(str).str.strip()
+    return text.astype(object).where(present, None)
 
 
 def summarize_target(series: pd.Series, task: Task) -> TargetSummary:
