@@ -12,6 +12,7 @@ from studio.core.project import Project
 from studio.core.settings import default_settings_dir, load_settings, save_settings
 from studio.resources import resources_dir
 from studio.ui.main_window import MainWindow
+from studio.workers.gc_guard import GuiThreadGarbageCollector
 
 
 def apply_style(app: QApplication) -> None:
@@ -36,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Studio")
     apply_style(app)
+    collector = GuiThreadGarbageCollector(app)  # noqa: F841 - lives as long as the app, parented to it
     window = create_window(args.settings_dir)
     window.show()
     if args.file:

@@ -3,6 +3,20 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from studio.workers.gc_guard import GuiThreadGarbageCollector
 
 # Set before pytest-qt creates the QApplication, which happens lazily in the first Qt test.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(scope="session")
+def gui_thread_gc(qapp: QApplication) -> Iterator[GuiThreadGarbageCollector]:
+    """The app's rule for window tests too: cyclic garbage is collected on the GUI thread only (see gc_guard)."""
+    collector = GuiThreadGarbageCollector(qapp)
+    yield collector
+    collector.stop()

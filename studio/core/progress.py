@@ -26,6 +26,7 @@ class CurvePoint:
     train_loss: float | None
     val_loss: float | None
     step_label: str = "iteration"
+    loss_label: str = "loss"
 
 
 @dataclass(frozen=True, slots=True)

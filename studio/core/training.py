@@ -6,9 +6,10 @@ prepared arrays so a live curve can be reported without refitting the preparatio
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -174,17 +175,30 @@ def _score(estimator: Any, part: str, task: Task, x: np.ndarray, y: np.ndarray, 
     return score_part(part, task, y, predictions, proba, classes, y_train)
 
 
-def _loss(task: Task, y: np.ndarray, output: np.ndarray, classes: np.ndarray | None) -> float:
-    if task is Task.CLASSIFICATION:
-        from sklearn.metrics import log_loss
+class _LossMeter:
+    """Loss of one part's predictions, computed often (every boosting round), so kept to a few array operations.
 
-        # A rare class can land in validation only (unstratified split); the model has no column for it, so the
-        # curve leaves those rows out rather than fail.
-        known = np.isin(y, classes)
-        if not known.any():
+    Classification: log loss; a rare class can land in validation only (unstratified split) and the model has no
+    column for it, so those rows are left out of the curve rather than fail. Regression: root mean squared
+    error, which is in the target's own units.
+    """
+
+    def __init__(self, task: Task, y: np.ndarray, classes: np.ndarray | None) -> None:
+        self.task = task
+        self.y = y
+        if task is Task.CLASSIFICATION:
+            assert classes is not None
+            self.known = np.isin(y, classes)
+            self.index = np.searchsorted(classes, y[self.known])
+        self.label = "Log loss" if task is Task.CLASSIFICATION else "Typical error (RMSE)"
+
+    def __call__(self, output: np.ndarray) -> float:
+        if self.task is Task.REGRESSION:
+            return float(np.sqrt(np.mean((self.y - output) ** 2)))
+        if not self.known.any():
             return float("nan")
-        return float(log_loss(y[known], np.clip(output[known], 1e-12, 1.0), labels=classes))
-    return float(np.mean((y - output) ** 2))
+        chosen = output[self.known][np.arange(self.index.size), self.index]
+        return float(-np.mean(np.log(np.clip(chosen, 1e-12, 1.0))))
 
 
 def _loss_sample(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -204,26 +218,38 @@ def _fit_single(spec: ModelSpec, estimator: Any, x: np.ndarray, y: np.ndarray, x
 
 def _fit_boosting(spec: ModelSpec, estimator: Any, x: np.ndarray, y: np.ndarray, x_val: np.ndarray | None,
                   y_val: np.ndarray, history: list[CurvePoint], should_stop: StopCheck,
-                call: InterruptibleCaller) -> Generator[Progress]:
+                  call: InterruptibleCaller) -> Generator[Progress]:
     total = int(estimator.max_iter)
     task = Task.CLASSIFICATION if hasattr(estimator, "predict_proba") else Task.REGRESSION
     x_loss, y_loss = _loss_sample(x, y)
     classes = np.unique(y) if task is Task.CLASSIFICATION else None
+    train_meter = _LossMeter(task, y_loss, classes)
+    val_meter = _LossMeter(task, y_val, classes) if x_val is not None else None
     estimator.set_params(warm_start=True)
     done, chunk = 0, max(1, total // CURVE_POINTS)
     while done < total:
         _check_stop(should_stop)
         step_started = time.perf_counter()
-        done = min(total, done + chunk)
+        previous, done = done, min(total, done + chunk)
         estimator.set_params(max_iter=done)
         call(lambda: estimator.fit(x, y))
-        train_loss = _loss(task, y_loss, _output(estimator, x_loss, task), classes)
-        val_loss = _loss(task, y_val, _output(estimator, x_val, task), classes) if x_val is not None else None
-        point = CurvePoint(done, train_loss, val_loss, "boosting round")
-        history.append(point)
-        yield Progress("Fitting", 0.1 + 0.85 * done / total, f"Round {done:,} of {total:,}", point)
+        # Staged predictions give the loss after every single round; only the rounds new in this chunk are kept.
+        train_stages = _staged(estimator, x_loss, task)
+        val_stages = _staged(estimator, x_val, task) if x_val is not None else itertools.repeat(None)
+        for round_number, (train_out, val_out) in enumerate(zip(train_stages, val_stages, strict=False), start=1):
+            if round_number <= previous:
+                continue
+            val_loss = val_meter(val_out) if val_meter is not None and val_out is not None else None
+            point = CurvePoint(round_number, train_meter(train_out), val_loss, "boosting round", train_meter.label)
+            history.append(point)
+            yield Progress("Fitting", 0.1 + 0.85 * round_number / total, f"Round {round_number:,} of {total:,}",
+                           point)
         chunk = _next_chunk(chunk, time.perf_counter() - step_started, total)
     estimator.set_params(warm_start=False)
+
+
+def _staged(estimator: Any, x: np.ndarray, task: Task) -> Iterator[np.ndarray]:
+    return estimator.staged_predict_proba(x) if task is Task.CLASSIFICATION else estimator.staged_predict(x)
 
 
 def _fit_forest(spec: ModelSpec, estimator: Any, x: np.ndarray, y: np.ndarray, x_val: np.ndarray | None,
@@ -235,6 +261,8 @@ def _fit_forest(spec: ModelSpec, estimator: Any, x: np.ndarray, y: np.ndarray, x
     x_loss32 = np.asarray(x_loss, dtype=np.float32)
     x_val32 = np.asarray(x_val, dtype=np.float32) if x_val is not None else None
     classes = np.unique(y) if task is Task.CLASSIFICATION else None
+    train_meter = _LossMeter(task, y_loss, classes)
+    val_meter = _LossMeter(task, y_val, classes) if x_val is not None else None
     # Sums of the trees' outputs so far: each chunk only runs its new trees, keeping the curve O(1) per tree.
     train_sum: np.ndarray | float = 0.0
     val_sum: np.ndarray | float = 0.0
@@ -248,12 +276,12 @@ def _fit_forest(spec: ModelSpec, estimator: Any, x: np.ndarray, y: np.ndarray, x
         call(lambda: estimator.fit(x, y))
         new_trees = estimator.estimators_[previous:done]
         train_sum = train_sum + _tree_sum(new_trees, x_loss32, task)
-        train_loss = _loss(task, y_loss, train_sum / done, classes)
+        train_loss = train_meter(train_sum / done)
         val_loss = None
-        if x_val32 is not None:
+        if x_val32 is not None and val_meter is not None:
             val_sum = val_sum + _tree_sum(new_trees, x_val32, task)
-            val_loss = _loss(task, y_val, val_sum / done, classes)
-        point = CurvePoint(done, train_loss, val_loss, "trees")
+            val_loss = val_meter(val_sum / done)
+        point = CurvePoint(done, train_loss, val_loss, "trees", train_meter.label)
         history.append(point)
         yield Progress("Fitting", 0.1 + 0.85 * done / total, f"{done:,} of {total:,} trees grown", point)
         chunk = _next_chunk(chunk, time.perf_counter() - step_started, total)

@@ -22,9 +22,11 @@ def render_all(out_dir: Path, timeout_s: float = 120.0) -> list[Path]:
     from studio.app import apply_style, create_window
     from studio.core.project import Step
     from studio.resources import sample_dataset
+    from studio.workers.gc_guard import GuiThreadGarbageCollector
 
     app = QApplication.instance() or QApplication([])
     apply_style(app)  # type: ignore[arg-type]
+    GuiThreadGarbageCollector(app)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     with tempfile.TemporaryDirectory() as scratch:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,12 @@ from studio.core.training import TrainRequest, train
 from studio.resources import sample_dataset
 from studio.ui.main_window import MainWindow
 from studio.workers import runner
+from studio.workers.gc_guard import GuiThreadGarbageCollector
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _collect_garbage_on_gui_thread(gui_thread_gc: GuiThreadGarbageCollector) -> None:
+    """Every window test runs under the app's garbage-collection rule."""
 
 
 @pytest.fixture
@@ -33,6 +40,7 @@ def window(qtbot: QtBot, tmp_path: Path) -> Iterator[MainWindow]:
                for r in vars(p).values() if isinstance(r, runner.JobRunner) and r.is_running()]
     assert not running, f"still running after shutdown: {running}"
     assert not runner._STILL_RUNNING
+    gc.collect()  # this test's Qt garbage goes now, on the GUI thread, not during a later test's training
 
 
 @pytest.fixture(scope="session")

@@ -50,8 +50,9 @@ class LossPlotWidget(QWidget):
 
     def append(self, point: CurvePoint) -> None:
         if not self._steps:
-            self.plot.setLabel("bottom", point.step_label.capitalize() + "s"
-                               if not point.step_label.endswith("s") else point.step_label.capitalize())
+            steps = point.step_label if point.step_label.endswith("s") else point.step_label + "s"
+            self.plot.setLabel("bottom", steps.capitalize())
+            self.plot.setLabel("left", f"{point.loss_label} (lower is better)")
         self._steps.append(float(point.step))
         self._train.append(np.nan if point.train_loss is None else float(point.train_loss))
         self._val.append(np.nan if point.val_loss is None else float(point.val_loss))

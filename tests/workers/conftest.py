@@ -1,0 +1,12 @@
+"""Worker tests run under the app's garbage-collection rule (see studio/workers/gc_guard.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from studio.workers.gc_guard import GuiThreadGarbageCollector
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _collect_garbage_on_gui_thread(gui_thread_gc: GuiThreadGarbageCollector) -> None:
+    """Requesting the session fixture is enough; it switches automatic collection to the GUI thread."""
