@@ -6,11 +6,11 @@ prepared arrays so a live curve can be reported without refitting the preparatio
 
 from __future__ import annotations
 
-import itertools
 import os
 import time
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -21,12 +21,16 @@ from studio.core.evaluation import Scores, score_part
 from studio.core.models.params import ParamValue
 from studio.core.models.registry import ModelSpec, get_model
 from studio.core.prep import PrepConfig, build_transformer
+from studio.core.prep_rows import input_feature_columns, training_rows
 from studio.core.progress import CurvePoint, InterruptibleCaller, Progress, StopCheck, never_stop
+from studio.core.result_details import EvaluationRows, ResultDetails, describe_training
 from studio.core.splits import SplitConfig, SplitIndices, split_rows
 from studio.core.target import Task, require_usable, summarize_target, target_values
 
 # Long fits are split into chunks of about this many seconds so cancel and the live curve stay responsive.
-CHUNK_SECONDS = 0.4
+CHUNK_SECONDS = 1.0
+# How often a model that records its own progress is looked at while it fits.
+CURVE_TICK_SECONDS = 0.1
 CURVE_POINTS = 40
 LOSS_SAMPLE_ROWS = 5_000
 
@@ -72,6 +76,10 @@ class TrainResult:
     fingerprint: tuple
     source_path: str = ""
     split_note: str = ""
+    # Curves, matrices, cross-validation and importances (plain data, kept with the run), and the raw rows the
+    # explanations are computed on (memory only).
+    details: ResultDetails | None = None
+    rows: EvaluationRows | None = None
 
     @property
     def model_label(self) -> str:
@@ -103,6 +111,8 @@ def _train(request: TrainRequest, should_stop: StopCheck,
     x_train, y_train = frame.iloc[parts.train], y[parts.train]
     x_val, y_val = frame.iloc[parts.validation], y[parts.validation]
     x_test, y_test = frame.iloc[parts.test], y[parts.test]
+    # Duplicates, outliers and gaps the user chose to drop leave the training rows only.
+    x_train, y_train, removal = training_rows(request.prep, request.target, x_train, y_train)
     if request.task is Task.CLASSIFICATION and len(np.unique(y_train)) < 2:
         raise DataError("The training rows hold a single class, so there is nothing to tell apart. Use more rows "
                         "or a different split.")
@@ -111,12 +121,14 @@ def _train(request: TrainRequest, should_stop: StopCheck,
     xt_train = call(lambda: transformer.fit_transform(x_train, y_train))
     xt_val = transformer.transform(x_val) if len(x_val) else None
     xt_test = transformer.transform(x_test)
-    yield Progress("Preparing data", 0.1, f"{xt_train.shape[1]} features from {len(features)} columns")
+    yield Progress("Preparing data", 0.1, f"{xt_train.shape[1]} features from {len(features)} columns"
+                   + (f". {removal.describe()}" if removal.total else ""))
     _check_stop(should_stop)
 
     estimator = spec.make_estimator(request.task, params)
     history: list[CurvePoint] = []
-    fit = {"boosting": _fit_boosting, "forest": _fit_forest}.get(spec.training_style, _fit_single)
+    fit = {"boosting": _fit_boosting, "forest": _fit_forest, "epochs": _fit_epochs}.get(spec.training_style,
+                                                                                  _fit_single)
     yield from fit(spec, estimator, xt_train, y_train, xt_val, y_val, history, should_stop, call)
     _check_stop(should_stop)
 
@@ -130,15 +142,25 @@ def _train(request: TrainRequest, should_stop: StopCheck,
     if xt_val is not None:
         validation = _score(estimator, "validation", request.task, xt_val, y_val, class_array, y_train)
     test = _score(estimator, "test", request.task, xt_test, y_test, class_array, y_train)
+    details, rows = yield from describe_training(request, pipeline, partial(pipeline_for, request, spec, params),
+                                                 frame, y, parts, xt_train, xt_test, should_stop, call)
     yield Progress("Done", 1.0, "Training finished")
     return TrainResult(
         pipeline=pipeline, task=request.task, target=request.target, model_key=spec.key, params=params,
-        feature_columns=tuple((c.name, c.kind.value, c.treatment.value) for c in features),
+        feature_columns=input_feature_columns(request.prep, request.target),
         classes=classes, validation=validation, test=test, history=tuple(history),
         split_sizes=(len(parts.train), len(parts.validation), len(parts.test)), dropped_rows=dropped,
         duration_s=time.perf_counter() - started, fingerprint=request.fingerprint(),
-        source_path=request.source_path, split_note=parts.note,
+        source_path=request.source_path, split_note=parts.note, details=details, rows=rows,
     )
+
+
+def pipeline_for(request: TrainRequest, spec: ModelSpec, params: dict[str, ParamValue]) -> Any:
+    """An unfitted pipeline with the run's settings, for cross-validation and the learning curve."""
+    from sklearn.pipeline import Pipeline
+
+    return Pipeline([("prep", build_transformer(request.prep, request.target)),
+                     ("model", spec.make_estimator(request.task, params))])
 
 
 def _usable_rows(request: TrainRequest) -> tuple[pd.DataFrame, np.ndarray, int]:
@@ -156,7 +178,9 @@ def _usable_rows(request: TrainRequest) -> tuple[pd.DataFrame, np.ndarray, int]:
         keep = np.ones(len(keep), dtype=bool)
     frame = request.frame.loc[keep].reset_index(drop=True)
     y = values[keep].to_numpy()
-    y = y.astype(float) if request.task is Task.REGRESSION else y.astype(object)
+    # Class labels as a fixed-width string array, not objects: estimators re-check the labels with np.unique on
+    # every fit call, which is several times slower on objects and holds the GIL (a stuttering window).
+    y = y.astype(float) if request.task is Task.REGRESSION else y.astype(str)
     return frame, y, int((~keep).sum())
 
 
@@ -167,9 +191,14 @@ def _check_stop(should_stop: StopCheck) -> None:
 
 def _score(estimator: Any, part: str, task: Task, x: np.ndarray, y: np.ndarray, classes: np.ndarray | None,
            y_train: np.ndarray) -> Scores:
-    predictions = estimator.predict(x)
     proba = estimator.predict_proba(x) if task is Task.CLASSIFICATION and hasattr(estimator, "predict_proba") \
         else None
+    if proba is not None:
+        # A classifier's predict is the most probable class; a forest's predict would compute the probabilities a
+        # second time, which took as long as the rest of scoring.
+        predictions = np.asarray(estimator.classes_)[np.argmax(proba, axis=1)]
+    else:
+        predictions = estimator.predict(x)
     if task is Task.CLASSIFICATION:
         predictions = predictions.astype(object)
     return score_part(part, task, y, predictions, proba, classes, y_train)
@@ -208,6 +237,15 @@ def _loss_sample(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x[rows], y[rows]
 
 
+def _fit_epochs(spec: ModelSpec, estimator: Any, x: np.ndarray, y: np.ndarray, x_val: np.ndarray | None,
+                y_val: np.ndarray, history: list[CurvePoint], should_stop: StopCheck,
+                call: InterruptibleCaller) -> Generator[Progress]:
+    """Neural networks: their own loop reports every epoch and every few batches (see torch_models)."""
+    from studio.core.models.torch_models import fit_epochs
+
+    yield from fit_epochs(spec, estimator, x, y, x_val, y_val, history, should_stop, call)
+
+
 def _fit_single(spec: ModelSpec, estimator: Any, x: np.ndarray, y: np.ndarray, x_val: np.ndarray | None,
                 y_val: np.ndarray, history: list[CurvePoint], should_stop: StopCheck,
                 call: InterruptibleCaller) -> Generator[Progress]:
@@ -219,37 +257,62 @@ def _fit_single(spec: ModelSpec, estimator: Any, x: np.ndarray, y: np.ndarray, x
 def _fit_boosting(spec: ModelSpec, estimator: Any, x: np.ndarray, y: np.ndarray, x_val: np.ndarray | None,
                   y_val: np.ndarray, history: list[CurvePoint], should_stop: StopCheck,
                   call: InterruptibleCaller) -> Generator[Progress]:
+    """One plain fit, with the curve read live from the per-round losses the booster records as it goes.
+
+    Early stopping that can never trigger (more rounds of patience than rounds) makes the booster keep
+    ``train_score_`` / ``validation_score_`` (negated losses, one per round, from the predictions it maintains
+    anyway), so the curve costs nothing and the model is the one a plain fit gives. Fitting in warm-start chunks
+    instead re-bins the data and re-predicts every earlier tree on each chunk, which made training several times
+    slower than the plain fit.
+    """
     total = int(estimator.max_iter)
     task = Task.CLASSIFICATION if hasattr(estimator, "predict_proba") else Task.REGRESSION
-    x_loss, y_loss = _loss_sample(x, y)
-    classes = np.unique(y) if task is Task.CLASSIFICATION else None
-    train_meter = _LossMeter(task, y_loss, classes)
-    val_meter = _LossMeter(task, y_val, classes) if x_val is not None else None
-    estimator.set_params(warm_start=True)
-    done, chunk = 0, max(1, total // CURVE_POINTS)
-    while done < total:
-        _check_stop(should_stop)
-        step_started = time.perf_counter()
-        previous, done = done, min(total, done + chunk)
-        estimator.set_params(max_iter=done)
-        call(lambda: estimator.fit(x, y))
-        # Staged predictions give the loss after every single round; only the rounds new in this chunk are kept.
-        train_stages = _staged(estimator, x_loss, task)
-        val_stages = _staged(estimator, x_val, task) if x_val is not None else itertools.repeat(None)
-        for round_number, (train_out, val_out) in enumerate(zip(train_stages, val_stages, strict=False), start=1):
-            if round_number <= previous:
-                continue
-            val_loss = val_meter(val_out) if val_meter is not None and val_out is not None else None
-            point = CurvePoint(round_number, train_meter(train_out), val_loss, "boosting round", train_meter.label)
+    fit_params: dict[str, Any] = {}
+    if x_val is not None and len(y_val):
+        # A rare class can land in the validation rows only (unstratified split); the booster cannot score a
+        # class it never saw, so those rows are left out of the curve rather than fail the fit.
+        known = np.isin(y_val, np.unique(y)) if task is Task.CLASSIFICATION else np.ones(len(y_val), dtype=bool)
+        if known.any():
+            fit_params = {"X_val": x_val[known], "y_val": y_val[known]}
+    original = {k: estimator.get_params()[k] for k in ("early_stopping", "n_iter_no_change", "scoring",
+                                                       "validation_fraction")}
+    estimator.set_params(early_stopping=True, n_iter_no_change=total + 1, scoring="loss",
+                         validation_fraction=None)
+    label = "Log loss" if task is Task.CLASSIFICATION else "Typical error (RMSE)"
+
+    def loss(score: float) -> float:
+        # Scores are negated losses; for regression the loss is half the mean squared error.
+        return -score if task is Task.CLASSIFICATION else float(np.sqrt(max(-2.0 * score, 0.0)))
+
+    reported = 0
+
+    def new_points() -> Iterator[Progress]:
+        nonlocal reported
+        train_scores = list(getattr(estimator, "train_score_", ()))
+        val_scores = list(getattr(estimator, "validation_score_", ())) if fit_params else []
+        # Index 0 is the model before the first tree; round r is at index r.
+        available = len(train_scores) - 1
+        if fit_params:
+            available = min(available, len(val_scores) - 1)
+        while reported < available:
+            reported += 1
+            val_loss = loss(val_scores[reported]) if fit_params else None
+            point = CurvePoint(reported, loss(train_scores[reported]), val_loss, "boosting round", label)
             history.append(point)
-            yield Progress("Fitting", 0.1 + 0.85 * round_number / total, f"Round {round_number:,} of {total:,}",
-                           point)
-        chunk = _next_chunk(chunk, time.perf_counter() - step_started, total)
-    estimator.set_params(warm_start=False)
+            yield Progress("Fitting", 0.1 + 0.85 * reported / total, f"Round {reported:,} of {total:,}", point)
 
-
-def _staged(estimator: Any, x: np.ndarray, task: Task) -> Iterator[np.ndarray]:
-    return estimator.staged_predict_proba(x) if task is Task.CLASSIFICATION else estimator.staged_predict(x)
+    yield Progress("Fitting", 0.1, f"Fitting {total:,} rounds on {len(y):,} rows")
+    try:
+        ticks = call.ticking(lambda: estimator.fit(x, y, **fit_params), CURVE_TICK_SECONDS)
+        while True:
+            try:
+                next(ticks)
+            except StopIteration:
+                break
+            yield from new_points()
+        yield from new_points()
+    finally:
+        estimator.set_params(**original)
 
 
 def _fit_forest(spec: ModelSpec, estimator: Any, x: np.ndarray, y: np.ndarray, x_val: np.ndarray | None,
@@ -267,7 +330,8 @@ def _fit_forest(spec: ModelSpec, estimator: Any, x: np.ndarray, y: np.ndarray, x
     train_sum: np.ndarray | float = 0.0
     val_sum: np.ndarray | float = 0.0
     estimator.set_params(warm_start=True)
-    done, chunk = 0, min(total, max(1, os.cpu_count() or 1))
+    cores = max(1, os.cpu_count() or 1)
+    done, chunk = 0, min(total, cores)
     while done < total:
         _check_stop(should_stop)
         step_started = time.perf_counter()
@@ -284,7 +348,8 @@ def _fit_forest(spec: ModelSpec, estimator: Any, x: np.ndarray, y: np.ndarray, x
         point = CurvePoint(done, train_loss, val_loss, "trees", train_meter.label)
         history.append(point)
         yield Progress("Fitting", 0.1 + 0.85 * done / total, f"{done:,} of {total:,} trees grown", point)
-        chunk = _next_chunk(chunk, time.perf_counter() - step_started, total)
+        # A forest fits the trees of one chunk in parallel, so a chunk smaller than the core count idles cores.
+        chunk = _next_chunk(chunk, time.perf_counter() - step_started, total, minimum=cores)
     estimator.set_params(warm_start=False)
 
 
@@ -294,14 +359,10 @@ def _tree_sum(trees: list[Any], x: np.ndarray, task: Task) -> np.ndarray:
     return np.sum([tree.predict(x, check_input=False) for tree in trees], axis=0)
 
 
-def _output(estimator: Any, x: np.ndarray, task: Task) -> np.ndarray:
-    return estimator.predict_proba(x) if task is Task.CLASSIFICATION else estimator.predict(x)
-
-
-def _next_chunk(chunk: int, seconds: float, total: int) -> int:
+def _next_chunk(chunk: int, seconds: float, total: int, minimum: int = 1) -> int:
     """Grow or shrink the chunk so each takes about CHUNK_SECONDS, with at most CURVE_POINTS-ish steps."""
     per_step = max(seconds / chunk, 1e-6)
     wanted = int(CHUNK_SECONDS / per_step)
-    floor = max(1, total // (CURVE_POINTS * 4))
+    floor = max(minimum, total // (CURVE_POINTS * 4))
     ceiling = max(1, total // 10)
     return max(floor, min(wanted, ceiling, chunk * 2 if wanted > chunk else wanted))

@@ -197,3 +197,32 @@ def test_class_seen_only_in_validation_does_not_break_the_curve(key: str) -> Non
     _, result = run_training(make_request(frame, "y", Task.CLASSIFICATION, key, split=SplitConfig(seed=seed)))
     assert "rare" not in result.classes
     assert all(np.isfinite(p.val_loss) for p in result.history)
+
+
+@pytest.mark.parametrize("task", [Task.CLASSIFICATION, Task.REGRESSION])
+def test_boosting_curve_costs_nothing_the_model_is_the_plain_fit(penguins: pd.DataFrame, task: Task) -> None:
+    from sklearn.base import clone
+    from sklearn.metrics import log_loss, mean_squared_error
+
+    target = "species" if task is Task.CLASSIFICATION else "body_mass_g"
+    penguins = penguins.dropna(subset=[target]).reset_index(drop=True)
+    request = make_request(penguins, target, task, "gradient_boosting", {"max_iter": 60})
+    _, result = run_training(request)
+
+    pipeline = result.pipeline
+    model = pipeline.named_steps["model"]
+    # The settings used to record the curve are not left in the saved model.
+    assert model.get_params()["early_stopping"] is False
+    parts = split_rows(penguins[target].astype(str) if task is Task.CLASSIFICATION else None, len(penguins),
+                       request.split)
+    x_train, x_val = penguins.iloc[parts.train], penguins.iloc[parts.validation]
+    y_train, y_val = penguins[target].iloc[parts.train], penguins[target].iloc[parts.validation]
+    plain = clone(pipeline).fit(x_train, y_train.astype(str) if task is Task.CLASSIFICATION else y_train)
+    if task is Task.CLASSIFICATION:
+        np.testing.assert_allclose(pipeline.predict_proba(x_val), plain.predict_proba(x_val))
+        expected_val = log_loss(y_val, plain.predict_proba(x_val), labels=plain.classes_)
+    else:
+        np.testing.assert_allclose(pipeline.predict(x_val), plain.predict(x_val))
+        expected_val = np.sqrt(mean_squared_error(y_val, plain.predict(x_val)))
+    assert [p.step for p in result.history] == list(range(1, 61))
+    assert result.history[-1].val_loss == pytest.approx(expected_val, rel=1e-6)
