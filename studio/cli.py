@@ -98,6 +98,9 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--train-rows", metavar="FILE.json",
                        help='exact split: a JSON file {"train": [row numbers], "test": [row numbers]}, '
                        "0-based data rows of DATA; no validation rows are used then")
+    train.add_argument("--prep", metavar="FILE.json",
+                       help="preparation settings saved from the Prepare step ('Save settings…'); columns it does "
+                       "not mention get Studio's defaults")
     train.add_argument("--out", required=True, metavar="MODEL", help="where to save the model file")
     train.set_defaults(handler=_cmd_train)
 
@@ -135,6 +138,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from studio.core.evaluation import plain_summary
     from studio.core.models.registry import default_model_key, get_model, models_for
     from studio.core.prep import default_prep
+    from studio.core.prep_files import prep_from_file
     from studio.core.splits import SplitConfig
     from studio.core.target import Task, allowed_tasks, infer_task
     from studio.core.training import TrainRequest, train
@@ -169,7 +173,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         test=DEFAULT_TEST if args.test_size is None else args.test_size,
         seed=args.seed,
     )
-    request = TrainRequest(frame, args.target, task, default_prep(profiles), split, spec.key, params,
+    prep = prep_from_file(Path(args.prep), profiles, args.target) if args.prep else default_prep(profiles)
+    request = TrainRequest(frame, args.target, task, prep, split, spec.key, params,
                            fixed_split=fixed, source_path=str(table.path))
     _note(f"Training {spec.label.lower()} for {task.value} of '{args.target}' on {table.describe_format()}.")
     try:
@@ -268,6 +273,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         print(f"warning: {bundle.warning}", file=sys.stderr)
     table = load_table(args.data)
     predictions = predict_frame(bundle, table.frame)
+    for note in predictions.attrs.get("notes", []):
+        print(f"note: {note}", file=sys.stderr)
     out = Path(args.out)
 
     def write(handle: Any) -> None:

@@ -11,6 +11,7 @@ import pandas as pd
 from studio.core.bundle import ModelBundle, atomic_write, required_columns
 from studio.core.data.tabular import load_table
 from studio.core.errors import Cancelled, DataError
+from studio.core.prep_safety import input_notes, optional_columns
 from studio.core.progress import Progress, StopCheck, never_stop
 from studio.core.target import Task
 
@@ -18,7 +19,9 @@ PREDICTION_COLUMN = "prediction"
 
 
 def schema_problems(bundle: ModelBundle, frame: pd.DataFrame) -> list[str]:
-    missing = [name for name in required_columns(bundle) if name not in frame.columns]
+    # A column that had gaps in training may be absent: the preparation fills it (see prep_safety).
+    optional = optional_columns(bundle.pipeline)
+    missing = [name for name in required_columns(bundle) if name not in frame.columns and name not in optional]
     if missing:
         listed = ", ".join(f"'{m}'" for m in missing[:8]) + (" …" if len(missing) > 8 else "")
         return [f"The new data lacks {len(missing)} column(s) the model needs: {listed}."]
@@ -32,7 +35,7 @@ def predict_frame(bundle: ModelBundle, frame: pd.DataFrame) -> pd.DataFrame:
         raise DataError(problems[0])
     if len(frame) == 0:
         raise DataError("The new data has no rows to predict.")
-    inputs = frame[required_columns(bundle)]
+    inputs = frame[[c for c in required_columns(bundle) if c in frame.columns]]
     try:
         predictions = bundle.pipeline.predict(inputs)
     except Exception as exc:  # the pipeline is user data: turn its failures into a sentence
@@ -45,7 +48,10 @@ def predict_frame(bundle: ModelBundle, frame: pd.DataFrame) -> pd.DataFrame:
         for index, name in enumerate(classes):
             out[f"probability_{name}"] = np.round(proba[:, index], 6)
     extra = [c for c in frame.columns if c not in out.columns]
-    return pd.concat([out, frame[extra]], axis=1)
+    result = pd.concat([out, frame[extra]], axis=1)
+    # How rows unlike the training data were handled, in words, for the window and the CLI to show.
+    result.attrs["notes"] = input_notes(bundle.pipeline, frame, [*required_columns(bundle), bundle.target])
+    return result
 
 
 def extra_columns(bundle: ModelBundle, frame: pd.DataFrame) -> list[str]:

@@ -1,30 +1,33 @@
-"""From column profiles to one scikit-learn ColumnTransformer that takes raw rows.
+"""What will be done with each column: the preparation config, its defaults and its JSON form.
 
-Everything here is picklable (module-level functions, no lambdas), so the transformer travels inside the model
-file and the exported model predicts from the same raw columns the user loaded.
+A :class:`PrepConfig` is a frozen dataclass replaced on every change. It becomes one scikit-learn transformer in
+:mod:`studio.core.prep_build` (fitted on the training rows only and saved inside the model file); the few steps that
+remove rows (duplicates, outliers, gaps) are applied to the training rows by :mod:`studio.core.prep_rows`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import json
+from dataclasses import asdict, dataclass, fields, replace
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-
-from studio.core.data.profile import ColumnKind, ColumnProfile, to_number
+from studio.core.data.profile import ColumnKind, ColumnProfile
+from studio.core.errors import DataError
 
 if TYPE_CHECKING:
-    from sklearn.compose import ColumnTransformer
+    from sklearn.base import TransformerMixin
 
 MAX_ONE_HOT_CATEGORIES = 50
+PREP_FILE_VERSION = 1
 
 
 class Treatment(StrEnum):
     NUMERIC = "numeric"
     CATEGORICAL = "categorical"
     DATE = "date"
+    TEXT = "text"
     EXCLUDE = "exclude"
 
     @property
@@ -36,14 +39,61 @@ _TREATMENT_LABELS = {
     Treatment.NUMERIC: "Use as number",
     Treatment.CATEGORICAL: "Use as category",
     Treatment.DATE: "Use as date",
+    Treatment.TEXT: "Use as free text",
     Treatment.EXCLUDE: "Leave out",
 }
 
-_STEP_DESCRIPTIONS = {
-    Treatment.NUMERIC: "fill gaps with the median, then scale",
-    Treatment.CATEGORICAL: "fill gaps with the most common value, then one column per category",
-    Treatment.DATE: "turn into days since 1970, fill gaps with the median, then scale",
-    Treatment.EXCLUDE: "not used",
+
+class Missing(StrEnum):
+    AUTO = "auto"
+    MEAN = "mean"
+    MEDIAN = "median"
+    MOST_FREQUENT = "most_frequent"
+    CONSTANT = "constant"
+    DROP_ROWS = "drop_rows"
+
+
+class Scaling(StrEnum):
+    STANDARD = "standard"
+    MINMAX = "minmax"
+    ROBUST = "robust"
+    NONE = "none"
+
+
+class Encoding(StrEnum):
+    ONE_HOT = "one_hot"
+    ORDINAL = "ordinal"
+    TARGET = "target"
+
+
+class Outliers(StrEnum):
+    NONE = "none"
+    IQR_CLIP = "iqr_clip"
+    IQR_REMOVE = "iqr_remove"
+    Z_CLIP = "z_clip"
+    Z_REMOVE = "z_remove"
+
+
+class Binning(StrEnum):
+    NONE = "none"
+    UNIFORM = "uniform"
+    QUANTILE = "quantile"
+
+
+DATE_PARTS = ("year", "month", "weekday", "hour", "days")
+LABELS: dict[StrEnum, str] = {
+    Missing.AUTO: "Studio's choice", Missing.MEAN: "Fill with the average", Missing.MEDIAN: "Fill with the median",
+    Missing.MOST_FREQUENT: "Fill with the most common value", Missing.CONSTANT: "Fill with a value you type",
+    Missing.DROP_ROWS: "Drop training rows with a gap",
+    Scaling.STANDARD: "Standard (mean 0, spread 1)", Scaling.MINMAX: "Min–max (0 to 1)",
+    Scaling.ROBUST: "Robust (median and quartiles)", Scaling.NONE: "No scaling",
+    Encoding.ONE_HOT: "One column per category", Encoding.ORDINAL: "One number per category",
+    Encoding.TARGET: "Target encoding (cross-fitted)",
+    Outliers.NONE: "Keep as they are", Outliers.IQR_CLIP: "Clip to the IQR fences",
+    Outliers.IQR_REMOVE: "Remove training rows outside the IQR fences",
+    Outliers.Z_CLIP: "Clip at 3 standard deviations",
+    Outliers.Z_REMOVE: "Remove training rows beyond 3 standard deviations",
+    Binning.NONE: "No binning", Binning.UNIFORM: "Equal-width bins", Binning.QUANTILE: "Equal-count (quantile) bins",
 }
 
 
@@ -53,42 +103,197 @@ class ColumnPrep:
     kind: ColumnKind
     treatment: Treatment
     reason: str = ""
+    missing: Missing = Missing.AUTO
+    fill_value: str = ""
+    missing_indicator: bool = False
+    scaling: Scaling = Scaling.STANDARD
+    outliers: Outliers = Outliers.NONE
+    encoding: Encoding = Encoding.ONE_HOT
+    max_categories: int = MAX_ONE_HOT_CATEGORIES
+    # Categories seen in fewer than this share of the training rows are grouped into one "rare" column.
+    rare_share: float = 0.0
+    date_parts: tuple[str, ...] = ("days",)
+    date_format: str = ""
+    text_vocabulary: int = 200
+    binning: Binning = Binning.NONE
+    bins: int = 5
+    # A derived column: computed from other columns by this formula (see studio.core.formula).
+    formula: str = ""
+
+    @property
+    def used(self) -> bool:
+        return self.treatment is not Treatment.EXCLUDE
+
+    def fill_strategy(self) -> Missing:
+        """The strategy the imputer uses; rows dropped in training still need a fill for new data."""
+        if self.missing in (Missing.AUTO, Missing.DROP_ROWS):
+            return Missing.MEDIAN if self.treatment in (Treatment.NUMERIC, Treatment.DATE) else Missing.MOST_FREQUENT
+        if self.treatment is Treatment.CATEGORICAL and self.missing in (Missing.MEAN, Missing.MEDIAN):
+            return Missing.MOST_FREQUENT
+        return self.missing
 
     def describe(self) -> str:
+        """One plain line of what will be done with this column."""
         if self.treatment is Treatment.EXCLUDE:
             return f"Left out: {self.reason}" if self.reason else "Left out"
-        return _STEP_DESCRIPTIONS[self.treatment].capitalize()
+        steps = [f"computed as {self.formula}"] if self.formula else []
+        steps.append(self._gap_text())
+        if self.treatment is Treatment.NUMERIC:
+            if self.outliers is not Outliers.NONE:
+                steps.append(LABELS[self.outliers].lower())
+            if self.binning is not Binning.NONE:
+                steps.append(f"{self.bins} {'equal-width' if self.binning is Binning.UNIFORM else 'quantile'} bins")
+            elif self.scaling is not Scaling.NONE:
+                steps.append(f"{self.scaling.value.replace('minmax', 'min-max')} scaling")
+        elif self.treatment is Treatment.CATEGORICAL:
+            steps.append({Encoding.ONE_HOT: self._one_hot_text(), Encoding.ORDINAL: "one number per category",
+                          Encoding.TARGET: "target encoding"}[self.encoding])
+        elif self.treatment is Treatment.DATE:
+            steps.append("parts: " + ", ".join(_PART_WORDS[p] for p in self.date_parts))
+        elif self.treatment is Treatment.TEXT:
+            steps = [f"TF-IDF of up to {self.text_vocabulary} words"]
+        if self.missing_indicator and self.treatment is not Treatment.TEXT:
+            steps.append("plus a 'was missing' column")
+        return "; ".join(steps).capitalize()
+
+    def _gap_text(self) -> str:
+        strategy = self.fill_strategy()
+        text = {Missing.MEAN: "gaps filled with the average", Missing.MEDIAN: "gaps filled with the median",
+                Missing.MOST_FREQUENT: "gaps filled with the most common value",
+                Missing.CONSTANT: f"gaps filled with '{self.fill_value}'"}[strategy]
+        return "training rows with gaps dropped" if self.missing is Missing.DROP_ROWS else text
+
+    def _one_hot_text(self) -> str:
+        text = f"one column per category (at most {self.max_categories})"
+        return text + (f", rarer than {self.rare_share:.0%} grouped" if self.rare_share > 0 else "")
+
+
+_PART_WORDS = {"year": "year", "month": "month", "weekday": "day of week", "hour": "hour", "days": "days since 1970"}
 
 
 @dataclass(frozen=True)
 class PrepConfig:
     columns: tuple[ColumnPrep, ...] = ()
+    drop_duplicates: bool = False
 
     def get(self, name: str) -> ColumnPrep | None:
         return next((c for c in self.columns if c.name == name), None)
 
+    def with_column(self, name: str, **changes: Any) -> PrepConfig:
+        return replace(self, columns=tuple(replace(c, **changes) if c.name == name else c for c in self.columns))
+
     def with_treatment(self, name: str, treatment: Treatment) -> PrepConfig:
-        updated = tuple(
-            replace(c, treatment=treatment, reason="chosen by you" if treatment is Treatment.EXCLUDE else c.reason)
-            if c.name == name else c
-            for c in self.columns
-        )
-        return replace(self, columns=updated)
+        column = self.get(name)
+        reason = "chosen by you" if treatment is Treatment.EXCLUDE else ("" if column is None else column.reason)
+        return self.with_column(name, treatment=treatment, reason=reason)
+
+    def with_derived(self, name: str, formula: str) -> PrepConfig:
+        """Add (or change) a number column computed by ``formula``; check the formula first with formula.py."""
+        if self.get(name) is not None:
+            return self.with_column(name, formula=formula)
+        column = ColumnPrep(name, ColumnKind.NUMERIC, Treatment.NUMERIC, formula=formula)
+        return replace(self, columns=(*self.columns, column))
+
+    def without(self, name: str) -> PrepConfig:
+        return replace(self, columns=tuple(c for c in self.columns if c.name != name))
 
     def features(self, target: str | None) -> tuple[ColumnPrep, ...]:
-        return tuple(c for c in self.columns if c.name != target and c.treatment is not Treatment.EXCLUDE)
+        return tuple(c for c in self.columns if c.name != target and c.used)
+
+    def raw_columns(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if not c.formula)
+
+    def derived(self) -> tuple[ColumnPrep, ...]:
+        return tuple(c for c in self.columns if c.formula)
+
+    # -- JSON ---------------------------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {"version": PREP_FILE_VERSION, "drop_duplicates": self.drop_duplicates,
+                "columns": [{**asdict(c), "date_parts": list(c.date_parts)} for c in self.columns]}
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> PrepConfig:
+        if not isinstance(raw, dict) or not isinstance(raw.get("columns"), list):
+            raise DataError('A preparation file holds {"columns": [...]}; this one does not.')
+        if int(raw.get("version", 1)) > PREP_FILE_VERSION:
+            raise DataError("This preparation file was made by a newer Studio; update Studio to read it.")
+        return cls(tuple(_column_from_dict(c) for c in raw["columns"]), bool(raw.get("drop_duplicates", False)))
 
 
+_FIELD_TYPES = {f.name: f.type for f in fields(ColumnPrep)}
+_ENUMS: dict[str, type[StrEnum]] = {"kind": ColumnKind, "treatment": Treatment, "missing": Missing,
+                                    "scaling": Scaling, "encoding": Encoding, "outliers": Outliers,
+                                    "binning": Binning}
+
+
+def _column_from_dict(raw: Any) -> ColumnPrep:
+    if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
+        raise DataError("Each column of a preparation file needs a 'name'.")
+    name = raw["name"]
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in _FIELD_TYPES:
+            continue  # written by a later Studio; ignored rather than refused
+        try:
+            if key in _ENUMS:
+                values[key] = _ENUMS[key](value)
+            elif key == "date_parts":
+                values[key] = tuple(p for p in value if p in DATE_PARTS) or ("days",)
+            elif key in ("max_categories", "text_vocabulary", "bins"):
+                values[key] = max(2, int(value))
+            elif key == "rare_share":
+                values[key] = min(0.5, max(0.0, float(value)))
+            elif key == "missing_indicator":
+                values[key] = bool(value)
+            else:
+                values[key] = str(value)
+        except (TypeError, ValueError):
+            raise DataError(f"Column '{name}' in the preparation file has an unknown {key}: {value!r}.") from None
+    for required in ("kind", "treatment"):
+        if required not in values:
+            raise DataError(f"Column '{name}' in the preparation file lacks its {required}.")
+    return ColumnPrep(**values)
+
+
+def save_prep(path: str | Path, prep: PrepConfig) -> Path:
+    from studio.core.bundle import atomic_write
+
+    path = Path(path)
+    text = json.dumps(prep.to_dict(), indent=2)
+    atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
+    return path
+
+
+def load_prep(path: str | Path) -> PrepConfig:
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(f"There is no preparation file at {path}.") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"{path.name} is not a valid JSON preparation file ({exc}).") from None
+    return PrepConfig.from_dict(raw)
+
+
+def merge_prep(saved: PrepConfig, profiles: tuple[ColumnProfile, ...]) -> PrepConfig:
+    """Saved choices applied to a table: its columns keep the saved settings, new columns get Studio's defaults,
+    and saved derived columns come along."""
+    defaults = default_prep(profiles)
+    columns = [saved.get(c.name) or c for c in defaults.columns]
+    known = {c.name for c in columns}
+    columns += [c for c in saved.derived() if c.name not in known]
+    return PrepConfig(tuple(columns), saved.drop_duplicates)
+
+
+# -- defaults ---------------------------------------------------------------------------------------------------
 def default_treatment(profile: ColumnProfile) -> tuple[Treatment, str]:
     """The preparation Studio proposes for a column, with the reason when it is left out."""
     kind = profile.kind
+    if kind in (ColumnKind.NUMERIC, ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN) and profile.missing_share > 0.95:
+        return Treatment.EXCLUDE, f"{profile.missing_share:.0%} of its values are missing"
     if kind is ColumnKind.NUMERIC:
-        if profile.missing_share > 0.95:
-            return Treatment.EXCLUDE, f"{profile.missing_share:.0%} of its values are missing"
         return Treatment.NUMERIC, ""
     if kind in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN):
-        if profile.missing_share > 0.95:
-            return Treatment.EXCLUDE, f"{profile.missing_share:.0%} of its values are missing"
         return Treatment.CATEGORICAL, ""
     if kind is ColumnKind.DATE:
         return Treatment.DATE, ""
@@ -98,78 +303,50 @@ def default_treatment(profile: ColumnProfile) -> tuple[Treatment, str]:
     if kind is ColumnKind.CONSTANT:
         return Treatment.EXCLUDE, f"it has the same value in every row ({profile.note})" if profile.note else \
             "it has the same value in every row"
-    return Treatment.EXCLUDE, "it is free text; text features come with the text tools of the Prepare step"
+    return Treatment.EXCLUDE, "it is free text; choose 'Use as free text' to turn its words into features"
 
 
 def default_prep(profiles: tuple[ColumnProfile, ...]) -> PrepConfig:
     columns = []
     for profile in profiles:
         treatment, reason = default_treatment(profile)
-        columns.append(ColumnPrep(profile.name, profile.kind, treatment, reason))
+        columns.append(ColumnPrep(profile.name, profile.kind, treatment, reason, date_format=profile.date_format))
     return PrepConfig(tuple(columns))
 
 
-def frame_to_numbers(frame: pd.DataFrame) -> np.ndarray:
-    """Numbers stored as text, booleans and stray words become floats; anything unparseable becomes NaN."""
-    return np.column_stack([to_number(frame[c]).to_numpy(dtype=float) for c in frame.columns])
+# How a column can be used, as offered in the Prepare step's drop-down: (label, kind, treatment).
+USE_CHOICES: tuple[tuple[str, ColumnKind, Treatment], ...] = (
+    ("Use as number", ColumnKind.NUMERIC, Treatment.NUMERIC),
+    ("Use as category", ColumnKind.CATEGORICAL, Treatment.CATEGORICAL),
+    ("Use as yes / no", ColumnKind.BOOLEAN, Treatment.CATEGORICAL),
+    ("Use as date", ColumnKind.DATE, Treatment.DATE),
+    ("Use as free text", ColumnKind.TEXT, Treatment.TEXT),
+    ("Identifier: leave out", ColumnKind.ID, Treatment.EXCLUDE),
+    ("Leave out", ColumnKind.CONSTANT, Treatment.EXCLUDE),
+)
 
 
-def frame_to_categories(frame: pd.DataFrame) -> np.ndarray:
-    """Categories as plain Python strings with NaN for missing, so every pandas string dtype behaves alike."""
-    columns = []
-    for name in frame.columns:
-        column = frame[name]
-        values = column.astype(object).where(column.notna(), np.nan)
-        columns.append(values.map(_category_text).to_numpy(dtype=object))
-    return np.column_stack(columns)
+def use_choice_index(column: ColumnPrep) -> int:
+    if column.treatment is Treatment.EXCLUDE:
+        return 5 if column.kind is ColumnKind.ID else 6
+    if column.treatment is Treatment.CATEGORICAL and column.kind is ColumnKind.BOOLEAN:
+        return 2
+    return next(i for i, (_, _, t) in enumerate(USE_CHOICES) if t is column.treatment)
 
 
-def _category_text(value: object) -> object:
-    if isinstance(value, float) and np.isnan(value):
-        return np.nan
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
+def with_use_choice(prep: PrepConfig, name: str, index: int) -> PrepConfig:
+    """The config after choosing ``USE_CHOICES[index]`` for a column; the kind follows unless it is "Leave out"."""
+    _, kind, treatment = USE_CHOICES[index]
+    changed = prep.with_treatment(name, treatment)
+    if index == 6:
+        return changed
+    if index == 5:
+        return changed.with_column(name, kind=kind, reason="you marked it as an identifier")
+    return changed.with_column(name, kind=kind)
 
 
-def frame_to_days(frame: pd.DataFrame) -> np.ndarray:
-    """Dates become days since 1970-01-01; text that is not a date becomes NaN."""
-    columns = []
-    for name in frame.columns:
-        parsed = pd.to_datetime(frame[name], errors="coerce", format="mixed", utc=True)
-        days = (parsed - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds() / 86_400.0
-        columns.append(days.to_numpy(dtype=float))
-    return np.column_stack(columns)
+def build_transformer(prep: PrepConfig, target: str | None) -> TransformerMixin:
+    """The preparation as one picklable scikit-learn transformer taking raw rows (see prep_build)."""
+    from studio.core.prep_build import build_preparation
 
-
-def build_transformer(prep: PrepConfig, target: str | None) -> ColumnTransformer:
-    """The ColumnTransformer for the chosen columns; columns not listed are dropped."""
-    from sklearn.compose import ColumnTransformer
-    from sklearn.impute import SimpleImputer
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
-
-    groups: dict[Treatment, list[str]] = {t: [] for t in Treatment}
-    for column in prep.features(target):
-        groups[column.treatment].append(column.name)
-    transformers = []
-    if groups[Treatment.NUMERIC]:
-        transformers.append(("numbers", Pipeline([
-            ("parse", FunctionTransformer(frame_to_numbers, feature_names_out="one-to-one")),
-            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
-            ("scale", StandardScaler()),
-        ]), groups[Treatment.NUMERIC]))
-    if groups[Treatment.CATEGORICAL]:
-        transformers.append(("categories", Pipeline([
-            ("text", FunctionTransformer(frame_to_categories, feature_names_out="one-to-one")),
-            ("impute", SimpleImputer(strategy="most_frequent", keep_empty_features=True)),
-            ("one_hot", OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=MAX_ONE_HOT_CATEGORIES,
-                                      sparse_output=False)),
-        ]), groups[Treatment.CATEGORICAL]))
-    if groups[Treatment.DATE]:
-        transformers.append(("dates", Pipeline([
-            ("days", FunctionTransformer(frame_to_days, feature_names_out="one-to-one")),
-            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
-            ("scale", StandardScaler()),
-        ]), groups[Treatment.DATE]))
-    return ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=False)
+    return build_preparation(prep, target)

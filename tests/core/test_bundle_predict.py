@@ -177,11 +177,22 @@ def test_predict_adds_prediction_and_probabilities(model_path: Path, new_rows: p
 
 def test_missing_column_is_named(model_path: Path, new_rows: pd.DataFrame) -> None:
     bundle = load_model(model_path)
-    lacking = new_rows.drop(columns=["flipper_length_mm"])
+    # 'island' had no gaps in training, so the model cannot do without it.
+    lacking = new_rows.drop(columns=["island"])
     assert schema_problems(bundle, lacking) == [
-        "The new data lacks 1 column(s) the model needs: 'flipper_length_mm'."]
-    with pytest.raises(DataError, match="'flipper_length_mm'"):
+        "The new data lacks 1 column(s) the model needs: 'island'."]
+    with pytest.raises(DataError, match="'island'"):
         predict_frame(bundle, lacking)
+
+
+def test_missing_optional_column_is_filled_with_a_note(model_path: Path, new_rows: pd.DataFrame) -> None:
+    bundle = load_model(model_path)
+    # 'flipper_length_mm' had gaps in training: without it, every row is a gap, filled as in training.
+    lacking = new_rows.drop(columns=["flipper_length_mm"])
+    assert schema_problems(bundle, lacking) == []
+    out = predict_frame(bundle, lacking)
+    assert out[PREDICTION_COLUMN].notna().all()
+    assert any("no column 'flipper_length_mm'" in note for note in out.attrs["notes"])
 
 
 def test_extra_columns_are_ignored(model_path: Path, new_rows: pd.DataFrame) -> None:

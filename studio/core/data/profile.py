@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 import numpy as np
@@ -14,6 +14,10 @@ from studio.core.errors import Cancelled
 from studio.core.progress import Progress, StopCheck, never_stop
 
 SAMPLE_ROWS = 20_000
+HISTOGRAM_BINS = 24
+TOP_VALUES = 10
+DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y",
+                "%Y/%m/%d", "%d-%m-%Y", "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M")
 BOOLEAN_WORDS = {"true", "false", "yes", "no", "y", "n", "t", "f", "0", "1", "on", "off"}
 
 
@@ -53,6 +57,14 @@ class ColumnProfile:
     # Values that do not fit the kind, e.g. words in a mostly numeric column; they become missing.
     nonconforming: int = 0
     note: str = ""
+    # For the small chart of the Prepare step: bin edges and counts of a number or date column (dates as days
+    # since 1970), or the most common values with their counts.
+    histogram: tuple[tuple[float, ...], tuple[int, ...]] = ((), ())
+    top_values: tuple[tuple[str, int], ...] = ()
+    # Numbers written as text ("1,234", " 42 "): read as numbers by the preparation.
+    stored_as_text: bool = False
+    # A strftime format that reads the sampled dates, when one does; empty lets pandas guess per value.
+    date_format: str = ""
 
     @property
     def missing_share(self) -> float:
@@ -80,6 +92,12 @@ def profile_job(frame: pd.DataFrame, should_stop: StopCheck = never_stop
 
 
 def profile_column(series: pd.Series) -> ColumnProfile:
+    """What a column holds, with the figures its chart needs."""
+    profile = _kind_profile(series)
+    return replace(profile, **_chart_fields(series, profile))
+
+
+def _kind_profile(series: pd.Series) -> ColumnProfile:
     name = str(series.name)
     rows = len(series)
     present = series.dropna()
@@ -175,3 +193,71 @@ def _example_values(present: pd.Series, count: int = 3) -> list[str]:
         text = str(value)
         examples.append(text if len(text) <= 24 else text[:23] + "…")
     return examples
+
+
+def _chart_fields(series: pd.Series, profile: ColumnProfile) -> dict:
+    fields: dict = {}
+    kind = profile.kind
+    present = series.dropna()
+    if len(present) == 0:
+        return fields
+    numeric_dtype = pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype)
+    if kind is ColumnKind.NUMERIC or (kind is ColumnKind.ID and numeric_dtype):
+        values = to_number(present).to_numpy(dtype=float)
+        fields["stored_as_text"] = not numeric_dtype
+        if profile.distinct <= 12:
+            fields["top_values"] = _top_values(present if numeric_dtype else values_as_text(values))
+        else:
+            fields["histogram"] = _histogram(values)
+    elif kind is ColumnKind.DATE:
+        sample = present.sample(SAMPLE_ROWS, random_state=0) if len(present) > SAMPLE_ROWS else present
+        if not pd.api.types.is_datetime64_any_dtype(series.dtype):
+            fields["date_format"] = detect_date_format(sample.astype(str).str.strip())
+        parsed = parse_dates(sample, fields.get("date_format", ""))
+        days = (parsed - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds().to_numpy(dtype=float) / 86_400.0
+        fields["histogram"] = _histogram(days)
+    else:
+        fields["top_values"] = _top_values(present)
+    return fields
+
+
+def values_as_text(values: np.ndarray) -> pd.Series:
+    return pd.Series(values).map(lambda v: str(int(v)) if float(v).is_integer() else str(v))
+
+
+def _top_values(present: pd.Series) -> tuple[tuple[str, int], ...]:
+    counts = present.value_counts().head(TOP_VALUES)
+    return tuple((str(k), int(v)) for k, v in counts.items())
+
+
+def _histogram(values: np.ndarray) -> tuple[tuple[float, ...], tuple[int, ...]]:
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return ((), ())
+    low, high = float(finite.min()), float(finite.max())
+    if low == high:
+        high = low + 1.0
+    counts, edges = np.histogram(finite, bins=HISTOGRAM_BINS, range=(low, high))
+    return tuple(float(e) for e in edges), tuple(int(c) for c in counts)
+
+
+def detect_date_format(strings: pd.Series) -> str:
+    """The first common format that reads at least 95% of the values, or "" to let pandas guess."""
+    head = strings.head(500)
+    if head.empty:
+        return ""
+    for date_format in DATE_FORMATS:
+        parsed = pd.to_datetime(head, errors="coerce", format=date_format)
+        if parsed.notna().mean() >= 0.95:
+            return date_format
+    return ""
+
+
+def parse_dates(values: pd.Series, date_format: str = "") -> pd.Series:
+    """Dates as UTC timestamps; text that is not a date becomes NaT."""
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return pd.to_datetime(values, utc=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        text = values.astype(object).where(values.notna(), None)
+        return pd.to_datetime(text, errors="coerce", format=date_format or "mixed", utc=True)
