@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from studio.core.data.profile import ColumnProfile
 from studio.core.models.params import ParamValue
@@ -54,6 +54,28 @@ class ModelConfig:
         return replace(self, params=tuple(sorted(values.items())))
 
 
+@dataclass(frozen=True)
+class TuningConfig:
+    """Whether the settings are chosen by hand, searched for the chosen model, or the best model is searched for.
+
+    ``mode`` is "manual", "tune" (the chosen model's settings) or "auto" (the model and its settings); the rest
+    is read by studio.core.tuning. ``ranges`` are the user's narrowed ranges for ``ranges_model`` (empty: the
+    generated ones).
+    """
+
+    mode: str = "manual"
+    budget_s: float = 60.0
+    metric: str | None = None  # None: the task's default (see tuning.default_metric)
+    method: str = "bayes"
+    ranges: tuple[Any, ...] = ()
+    ranges_model: str = ""
+    seed: int = 0
+
+    @property
+    def searches(self) -> bool:
+        return self.mode in ("tune", "auto")
+
+
 Listener = Callable[[str], None]
 
 
@@ -66,6 +88,7 @@ class Project:
         self.prep = PrepConfig()
         self.split = SplitConfig()
         self.model = ModelConfig()
+        self.tuning = TuningConfig()
         self.result: TrainResult | None = None
         self.exported_path: str | None = None
         self._target_summary: TargetSummary | None = None
@@ -150,6 +173,10 @@ class Project:
     def set_model(self, model: ModelConfig) -> None:
         self.model = model
         self._changed("model")
+
+    def set_tuning(self, tuning: TuningConfig) -> None:
+        self.tuning = tuning
+        self._changed("tuning")
 
     def set_result(self, result: TrainResult | None) -> None:
         self.result = result

@@ -1,0 +1,613 @@
+"""Automatic tuning: find good settings (and, in automatic mode, the model) within a time budget.
+
+``tune`` is a generator like ``training.train``: it yields an immutable ``TuneProgress`` after every trial and
+returns a ``TuneResult``. Each trial is scored by cross-validation on the training rows (the test rows are never
+looked at), with Optuna choosing the settings. The winner is then trained on all training rows and scored once on
+the test rows by ``training.train``, so the Results page shows it like any other model.
+
+How the budget is spent:
+- every model family's first trial uses its default settings, strong for each family, so a good model exists early;
+- then each next trial goes to the family whose best score, plus a bonus that shrinks as it gets more trials, is
+  highest (an upper confidence bound), so the time goes to the families that pay, not spread evenly;
+- a trial whose first folds are worse than the median of earlier trials at the same fold is pruned (Optuna's
+  MedianPruner), so bad settings cost a fraction of a full cross-validation;
+- the folds of a trial run on parallel threads (one per core, each fitting single-threaded), so both cores work;
+- the search stops in time to leave room for the final fit; a trial that would run past the deadline is abandoned
+  (its result dropped), and a family whose trials take longer than the time left is not started again.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from collections.abc import Callable, Generator
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+
+from studio.core.errors import Cancelled, DataError, StudioError
+from studio.core.evaluation import HIGHER_IS_BETTER, METRIC_LABELS
+from studio.core.models.params import ParamValue
+from studio.core.models.registry import ModelSpec, get_model, models_for
+from studio.core.prep import build_transformer
+from studio.core.progress import CurvePoint, InterruptibleCaller, StopCheck, never_stop
+from studio.core.search_space import ParamRange, SearchSpace, build_space
+from studio.core.splits import SplitIndices, split_rows
+from studio.core.target import Task
+from studio.core.training import TrainRequest, TrainResult, _usable_rows, train
+
+POLL_S = 0.05
+# Families in the order their defaults are tried: the ones that usually win on tables first.
+FAMILY_ORDER = ("gradient_boosting", "random_forest", "logistic_regression", "linear_regression", "knn", "svm",
+                "decision_tree", "naive_bayes")
+# Families left out of the automatic search where they are known not to pay: kernel machines beyond this many
+# training rows (their fit grows with the square of the rows), neighbours beyond this many (slow to predict).
+SVM_MAX_ROWS = 10_000
+KNN_MAX_ROWS = 50_000
+WIDE_COLUMNS = 100
+CLASSIFICATION_METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc")
+REGRESSION_METRICS = ("rmse", "mae", "r2")
+# Classes this uneven (largest over smallest) make plain accuracy misleading, so "best" means balanced accuracy.
+IMBALANCE_RATIO = 3.0
+
+
+class TuneMode(StrEnum):
+    AUTO = "auto"  # search the model families and their settings
+    TUNE = "tune"  # search the settings of one chosen model
+
+
+class SearchMethod(StrEnum):
+    BAYES = "bayes"
+    RANDOM = "random"
+    GRID = "grid"
+
+    @property
+    def label(self) -> str:
+        return {"bayes": "Smart search (Bayesian, Optuna)", "random": "Random search",
+                "grid": "Grid search (every combination)"}[self.value]
+
+
+class TrialState(StrEnum):
+    DONE = "done"
+    PRUNED = "pruned"  # stopped after a few folds: clearly worse than earlier trials
+    FAILED = "failed"  # the settings did not work on this data
+    STOPPED = "stopped"  # ran out of time or the user asked to finish
+
+
+@dataclass(frozen=True)
+class Trial:
+    number: int
+    model_key: str
+    params: tuple[tuple[str, ParamValue], ...]
+    score: float | None  # mean cross-validation score of the finished folds
+    state: TrialState
+    duration_s: float
+    finished_at_s: float  # since the start of the search
+    best_score: float | None  # best score of all trials so far, this one included
+    folds_done: int = 0
+    note: str = ""
+
+    @property
+    def model_label(self) -> str:
+        return get_model(self.model_key).label
+
+    def params_dict(self) -> dict[str, ParamValue]:
+        return dict(self.params)
+
+
+@dataclass(frozen=True, slots=True)
+class TuneProgress:
+    """One step of the search; ``trial`` is set when a trial has ended, ``curve`` during the final fit."""
+
+    stage: str
+    fraction: float | None = None
+    message: str = ""
+    trial: Trial | None = None
+    elapsed_s: float = 0.0
+    budget_s: float | None = None
+    curve: CurvePoint | None = None
+
+
+@dataclass(frozen=True)
+class TuneRequest:
+    base: TrainRequest  # the data, target, task, preparation and split; ``model_key`` is the model tuned in TUNE
+    mode: TuneMode = TuneMode.AUTO
+    budget_s: float | None = 60.0  # wall time for everything, the final fit included; None: only max_trials
+    metric: str | None = None  # None: the default for the task and target (see default_metric)
+    method: SearchMethod = SearchMethod.BAYES
+    max_trials: int | None = None
+    # The user's ranges for TUNE mode (settings left out keep their value); None: the generated ones.
+    ranges: tuple[ParamRange, ...] | None = None
+    seed: int = 0
+    folds: int | None = None  # None: 5, or 3 on large tables
+    workers: int | None = None  # parallel folds; None: one per core
+    families: tuple[str, ...] | None = None  # AUTO: only these model families; None: every suitable one
+
+
+@dataclass(frozen=True)
+class TuneResult:
+    trials: tuple[Trial, ...]
+    best: Trial
+    metric: str
+    train_result: TrainResult  # the winner trained on all training rows, scored once on the test rows
+    finished_early: bool  # the user asked to stop and keep the best so far
+    duration_s: float
+    families: tuple[str, ...] = ()
+
+
+@dataclass
+class _Family:
+    """Search state of one model family (mutable, lives only inside the generator)."""
+
+    spec: ModelSpec
+    space: SearchSpace
+    study: Any
+    grid: bool = False
+    trials: int = 0
+    best: float | None = None  # in "higher is better" units
+    seconds: list[float] = field(default_factory=list)
+    exhausted: bool = False
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class _Fold:
+    x_train: Any
+    y_train: np.ndarray
+    x_valid: Any
+    y_valid: np.ndarray
+
+
+# -- choices the UI and CLI offer --------------------------------------------------------------------------------
+def metric_choices(task: Task) -> tuple[str, ...]:
+    return CLASSIFICATION_METRICS if task is Task.CLASSIFICATION else REGRESSION_METRICS
+
+
+def default_metric(task: Task, class_counts: tuple[tuple[str, int], ...] = ()) -> str:
+    """RMSE for numbers; accuracy for classes of similar size, balanced accuracy when some are rare."""
+    if task is Task.REGRESSION:
+        return "rmse"
+    counts = [count for _name, count in class_counts if count > 0]
+    if len(counts) >= 2 and max(counts) / min(counts) > IMBALANCE_RATIO:
+        return "balanced_accuracy"
+    return "accuracy"
+
+
+def metric_label(metric: str) -> str:
+    return METRIC_LABELS.get(metric, metric)
+
+
+def higher_is_better(metric: str) -> bool:
+    return HIGHER_IS_BETTER.get(metric, True)
+
+
+def auto_families(task: Task, rows: int, columns: int, include: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """Model families the automatic search tries for this table, most promising first."""
+    keys = [m.key for m in models_for(task) if include is None or m.key in include]
+    skipped = set()
+    if rows > SVM_MAX_ROWS or columns > WIDE_COLUMNS * 10:
+        skipped.add("svm")
+    if rows > KNN_MAX_ROWS or columns > WIDE_COLUMNS:
+        skipped.add("knn")
+    if columns > WIDE_COLUMNS:
+        # On wide tables kernel machines and single trees rarely win; spend the time on ensembles.
+        skipped.update({"svm", "decision_tree"})
+    known = [k for k in FAMILY_ORDER if k in keys and k not in skipped]
+    # Families Studio gained later (a neural network, say) come after the proven ones, before the weakest.
+    others = [k for k in keys if k not in FAMILY_ORDER and k not in skipped]
+    position = known.index("knn") if "knn" in known else len(known)
+    return tuple(known[:position] + others + known[position:])
+
+
+# -- the search --------------------------------------------------------------------------------------------------
+def tune(request: TuneRequest, should_stop: StopCheck = never_stop,
+         finish_now: StopCheck = never_stop) -> Generator[TuneProgress, None, TuneResult]:
+    """Search, then train the winner. ``should_stop`` abandons everything (``Cancelled``); ``finish_now`` ends
+    the search early and keeps the best model found so far."""
+    with InterruptibleCaller(should_stop) as call:
+        return (yield from _tune(request, should_stop, finish_now, call))
+
+
+def _tune(request: TuneRequest, should_stop: StopCheck, finish_now: StopCheck,
+          call: InterruptibleCaller) -> Generator[TuneProgress, None, TuneResult]:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    started = time.perf_counter()
+    base = request.base
+    task = base.task
+    metric = request.metric or default_metric(task, _class_counts(base))
+    if metric not in metric_choices(task):
+        raise StudioError(f"'{metric}' cannot judge {task.value}; choose one of "
+                          f"{', '.join(metric_choices(task))}.")
+    if request.budget_s is None and request.max_trials is None:
+        raise StudioError("Give the search a time budget or a number of trials.")
+    if request.budget_s is not None and request.budget_s <= 0:
+        raise StudioError("The time budget must be more than 0 seconds.")
+    sign = 1.0 if higher_is_better(metric) else -1.0
+    deadline = started + request.budget_s if request.budget_s is not None else math.inf
+
+    def elapsed() -> float:
+        return time.perf_counter() - started
+
+    def progress(stage: str, message: str, trial: Trial | None = None, fraction: float | None = None,
+                 curve: CurvePoint | None = None) -> TuneProgress:
+        if fraction is None:
+            fraction = min(1.0, elapsed() / request.budget_s) if request.budget_s else None
+        return TuneProgress(stage, fraction, message, trial, elapsed(), request.budget_s, curve)
+
+    yield progress("Preparing data", "Checking the target and splitting the rows", fraction=0.0)
+    frame, y, parts = _rows(base)
+    training_rows = np.sort(np.concatenate([parts.train, parts.validation]))
+    if base.task is Task.CLASSIFICATION and len(np.unique(y[training_rows])) < 2:
+        raise DataError("The training rows hold a single class, so there is nothing to tell apart.")
+    if not base.prep.features(base.target):
+        raise DataError("No columns are left to learn from: every column is left out.")
+    folds = yield from _make_folds(request, frame.iloc[training_rows], y[training_rows], call, progress)
+    columns = folds[0].x_train.shape[1]
+
+    families = _families(request, len(training_rows), columns, sign)
+    yield progress("Searching", f"Trying {len(families)} kind(s) of model with {len(folds)}-fold "
+                   "cross-validation on the training rows")
+    trials: list[Trial] = []
+    best: Trial | None = None
+    workers = request.workers or max(1, min(len(folds), os.cpu_count() or 1))
+    finished_early = False
+    while True:
+        if should_stop():
+            raise Cancelled()
+        if finish_now():
+            finished_early = True
+            break
+        if request.max_trials is not None and len(trials) >= request.max_trials:
+            break
+        search_deadline = deadline - _refit_reserve(best, families, len(folds))
+        remaining = search_deadline - time.perf_counter()
+        family = _pick_family(families, remaining, len(folds))
+        if family is None or remaining <= 0:
+            break
+        trial = yield from _run_trial(family, folds, task, metric, sign, len(trials), search_deadline, workers,
+                                      should_stop, finish_now, started)
+        is_best = False
+        if trial.score is not None and trial.state in (TrialState.DONE, TrialState.PRUNED):
+            scaled = sign * trial.score
+            is_best = trial.state is TrialState.DONE and (best is None or scaled > sign * (best.score or 0.0))
+            family.best = scaled if family.best is None else max(family.best, scaled)
+        trial = replace(trial, best_score=trial.score if is_best else (best.score if best else None))
+        if is_best:
+            best = trial
+        trials.append(trial)
+        yield progress("Searching", _trial_message(trial, metric), trial,
+                       fraction=None if request.budget_s else len(trials) / (request.max_trials or 1))
+        if trial.state is TrialState.STOPPED:
+            finished_early = finish_now()
+            if finished_early or time.perf_counter() >= search_deadline:
+                break
+    if best is None:
+        if finished_early:
+            raise Cancelled()
+        raise StudioError(_nothing_finished_message(trials, request))
+
+    yield progress("Training the winner", f"{best.model_label} with the best settings, on all "
+                   f"{len(training_rows):,} training rows")
+    refit = replace(base, frame=frame, model_key=best.model_key, params=best.params_dict(),
+                    fixed_split=SplitIndices(training_rows, training_rows[:0], parts.test, parts.stratified,
+                                             parts.note))
+    job = train(refit, should_stop)
+    while True:
+        try:
+            item = next(job)
+        except StopIteration as finished:
+            result: TrainResult = finished.value
+            break
+        yield progress("Training the winner", item.message, curve=item.curve)
+    yield progress("Done", "Search finished", fraction=1.0)
+    return TuneResult(tuple(trials), best, metric, result, finished_early, elapsed(),
+                      tuple(f.spec.key for f in families))
+
+
+def _rows(base: TrainRequest) -> tuple[Any, np.ndarray, SplitIndices]:
+    import pandas as pd
+
+    frame, y, _dropped = _usable_rows(base)
+    parts = base.fixed_split or split_rows(pd.Series(y) if base.task is Task.CLASSIFICATION else None,
+                                           len(frame), base.split)
+    return frame, y, parts
+
+
+def _class_counts(base: TrainRequest) -> tuple[tuple[str, int], ...]:
+    if base.task is not Task.CLASSIFICATION or base.target not in base.frame.columns:
+        return ()
+    counts = base.frame[base.target].dropna().astype(str).value_counts()
+    return tuple((str(k), int(v)) for k, v in counts.items())
+
+
+def _make_folds(request: TuneRequest, x: Any, y: np.ndarray, call: InterruptibleCaller,
+                progress: Callable[..., TuneProgress]) -> Generator[TuneProgress, None, list[_Fold]]:
+    """Preparation fitted on each fold's training part only (no peeking at its held-out rows), done once here
+    and shared by every trial."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    count = request.folds or (5 if len(y) <= 20_000 else 3)
+    count = max(2, min(count, len(y) // 2))
+    splitter: Any = KFold(count, shuffle=True, random_state=request.seed)
+    if request.base.task is Task.CLASSIFICATION:
+        _values, class_sizes = np.unique(y, return_counts=True)
+        if class_sizes.min() >= count:
+            splitter = StratifiedKFold(count, shuffle=True, random_state=request.seed)
+    folds = []
+    for number, (fit_rows, held_rows) in enumerate(splitter.split(np.zeros(len(y)), y), start=1):
+        transformer = build_transformer(request.base.prep, request.base.target)
+        x_fit, x_held = x.iloc[fit_rows], x.iloc[held_rows]
+        xt_fit = call(lambda t=transformer, xf=x_fit, yf=y[fit_rows]: t.fit_transform(xf, yf))
+        xt_held = call(lambda t=transformer, xh=x_held: t.transform(xh))
+        folds.append(_Fold(xt_fit, y[fit_rows], xt_held, y[held_rows]))
+        yield progress("Preparing data", f"Fold {number} of {count} prepared")
+    return folds
+
+
+def _families(request: TuneRequest, rows: int, columns: int, sign: float) -> list[_Family]:
+    import optuna
+
+    task = request.base.task
+    if request.mode is TuneMode.TUNE:
+        keys: tuple[str, ...] = (request.base.model_key,)
+    else:
+        keys = auto_families(task, rows, columns, request.families)
+    families = []
+    for index, key in enumerate(keys):
+        spec = get_model(key)
+        if task not in spec.tasks:
+            raise StudioError(f"{spec.label} cannot do {task.value}; pick another model to tune.")
+        values = request.base.params if request.mode is TuneMode.TUNE else None
+        space = build_space(spec, task, values)
+        if request.ranges is not None and request.mode is TuneMode.TUNE:
+            space = space.with_ranges(request.ranges)
+        seed = request.seed + 1000 * index
+        direction = "maximize" if sign > 0 else "minimize"
+        grid = request.method is SearchMethod.GRID and request.mode is TuneMode.TUNE
+        sampler: Any
+        if grid:
+            sampler = optuna.samplers.GridSampler(dict(space.grid()), seed=seed)
+        elif request.method is SearchMethod.RANDOM:
+            sampler = optuna.samplers.RandomSampler(seed=seed)
+        else:
+            sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=5, multivariate=True)
+        pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
+        study = optuna.create_study(direction=direction, sampler=sampler, pruner=pruner)
+        if not grid:
+            # The defaults (or the user's values) first: a strong start, and never worse than not tuning.
+            study.enqueue_trial(space.encode(spec.resolve(task, values)))
+        families.append(_Family(spec, space, study, grid=grid))
+    if not families:
+        raise StudioError(f"No model can do {task.value}.")
+    return families
+
+
+def _pick_family(families: list[_Family], remaining: float, fold_count: int) -> _Family | None:
+    """Untried families first (in order), then the upper confidence bound on the best score."""
+    open_families = []
+    for family in families:
+        if family.exhausted:
+            continue
+        if family.seconds and min(family.seconds) > remaining:
+            family.note = "skipped: its trials take longer than the time left"
+            continue
+        open_families.append(family)
+    if not open_families:
+        return None
+    for family in open_families:
+        if family.trials == 0:
+            return family
+    scored = [f for f in open_families if f.best is not None]
+    if not scored:
+        return min(open_families, key=lambda f: f.trials)
+    bests = np.array([f.best for f in scored], dtype=float)
+    spread = float(np.ptp(bests)) if len(bests) > 1 else 0.0
+    spread = max(spread, 0.01 * max(abs(float(bests.max())), 1e-3))
+    top = float(bests.max())
+
+    def bound(family: _Family) -> float:
+        best = family.best if family.best is not None else top - spread
+        return best + spread / math.sqrt(1 + family.trials)
+
+    return max(scored, key=bound)
+
+
+def _refit_reserve(best: Trial | None, families: list[_Family], fold_count: int) -> float:
+    """Time to keep for training the winner on all training rows: a fold's fit, scaled up to all the rows, with
+    room for the live curve's bookkeeping."""
+    if best is None or not best.folds_done:
+        return 0.5
+    per_fold = best.duration_s / best.folds_done
+    return 0.5 + 2.0 * per_fold * fold_count / max(1, fold_count - 1)
+
+
+def _run_trial(family: _Family, folds: list[_Fold], task: Task, metric: str, sign: float, number: int,
+               deadline: float, workers: int, should_stop: StopCheck, finish_now: StopCheck,
+               search_started: float) -> Generator[TuneProgress, None, Trial]:
+    import optuna
+
+    trial_started = time.perf_counter()
+    if family.grid:
+        distributions = {name: optuna.distributions.CategoricalDistribution(points)
+                         for name, points in family.space.grid().items()}
+        handle = family.study.ask(distributions)
+        params = dict(family.space.fixed)
+        params.update(handle.params)
+    else:
+        handle = family.study.ask(family.space.distributions())
+        params = family.space.params_from(handle.params)
+    family.trials += 1
+    if family.grid and family.trials >= family.space.grid_size():
+        family.exhausted = True
+    spec = family.spec
+    scores: list[float] = []
+    state, note = TrialState.DONE, ""
+    stop_flag = threading.Event()
+    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="studio-trial",
+                                  initializer=_single_threaded)
+    try:
+        futures: list[Future[float]] = [executor.submit(_fit_and_score, spec, task, params, fold, metric, stop_flag)
+                                        for fold in folds]
+        for step, future in enumerate(futures):
+            outcome = _wait(future, deadline, should_stop, finish_now)
+            if outcome == "cancel":
+                raise Cancelled()
+            if outcome != "done":
+                state = TrialState.STOPPED
+                note = "the user asked to finish" if outcome == "finish" else "ran out of time"
+                break
+            try:
+                scores.append(future.result())
+            except Exception as exc:  # settings a library refuses for this data (e.g. more neighbours than rows)
+                state, note = TrialState.FAILED, _short(exc)
+                break
+            handle.report(float(np.mean(scores)), step)
+            if step < len(folds) - 1 and handle.should_prune():
+                state, note = TrialState.PRUNED, f"stopped after {step + 1} of {len(folds)} folds: worse than " \
+                                                 "earlier trials"
+                break
+    finally:
+        stop_flag.set()  # folds not started yet return at once
+        executor.shutdown(wait=False, cancel_futures=True)
+    duration = time.perf_counter() - trial_started
+    score = float(np.mean(scores)) if scores else None
+    optuna_state = {TrialState.DONE: optuna.trial.TrialState.COMPLETE,
+                    TrialState.PRUNED: optuna.trial.TrialState.PRUNED}.get(state, optuna.trial.TrialState.FAIL)
+    if state is TrialState.DONE and score is not None and math.isfinite(score):
+        _tell(family, handle, score)
+        family.seconds.append(duration)
+    else:
+        _tell(family, handle, None, optuna_state)
+        if state is TrialState.PRUNED:
+            family.seconds.append(duration * len(folds) / max(1, len(scores)))
+        elif state is TrialState.STOPPED:
+            family.seconds.append(duration * 2)
+        if state is TrialState.FAILED and family.trials == 1:
+            family.exhausted = True  # the defaults fail on this data: the family does not suit it
+    if score is not None and not math.isfinite(score):
+        state, score, note = TrialState.FAILED, None, "the score could not be computed"
+    yield from ()
+    return Trial(number + 1, spec.key, tuple(sorted(params.items())), score, state, duration,
+                 time.perf_counter() - search_started, None, len(scores), note)
+
+
+def _tell(family: _Family, handle: Any, score: float | None, state: Any = None) -> None:
+    try:
+        family.study.tell(handle, score, state=state)
+    except RuntimeError:
+        # The grid sampler announces a finished grid by calling study.stop(), which only works inside
+        # study.optimize; the trial is stored all the same (Optuna stores it in a ``finally``).
+        family.exhausted = True
+
+
+def _wait(future: Future[float], deadline: float, should_stop: StopCheck, finish_now: StopCheck) -> str:
+    while True:
+        done, _pending = wait_futures([future], timeout=POLL_S)
+        if done:
+            return "done"
+        if should_stop():
+            return "cancel"
+        if finish_now():
+            return "finish"
+        if time.perf_counter() >= deadline:
+            return "timeout"
+
+
+def _single_threaded() -> None:
+    """Folds run side by side, one per core; a fit that spread over every core as well would oversubscribe them
+    (OpenMP's spin-waits make that very slow). The limit is per thread, so it is set in each fold thread."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="openmp")
+
+
+def _fit_and_score(spec: ModelSpec, task: Task, params: dict[str, ParamValue], fold: _Fold, metric: str,
+                   stop_flag: threading.Event) -> float:
+    if stop_flag.is_set():
+        return math.nan
+    estimator = spec.make_estimator(task, params)
+    if estimator.get_params().get("n_jobs") is not None:
+        estimator.set_params(n_jobs=1)
+    estimator.fit(fold.x_train, fold.y_train)
+    return score_predictions(metric, task, estimator, fold.x_valid, fold.y_valid)
+
+
+def score_predictions(metric: str, task: Task, estimator: Any, x: Any, y: np.ndarray) -> float:
+    from sklearn import metrics
+
+    if metric == "roc_auc":
+        classes = getattr(estimator, "classes_", None)
+        if classes is None or len(classes) != 2 or not hasattr(estimator, "predict_proba"):
+            raise StudioError("ROC AUC needs exactly two classes and a model that gives probabilities.")
+        return float(metrics.roc_auc_score(y == classes[1], estimator.predict_proba(x)[:, 1]))
+    predicted = estimator.predict(x)
+    if task is Task.CLASSIFICATION:
+        predicted = np.asarray(predicted).astype(object)
+        if metric == "accuracy":
+            return float(metrics.accuracy_score(y, predicted))
+        if metric == "balanced_accuracy":
+            return float(metrics.balanced_accuracy_score(y, predicted))
+        return float(metrics.f1_score(y, predicted, average="macro", zero_division=0))
+    if metric == "rmse":
+        return float(math.sqrt(metrics.mean_squared_error(y, predicted)))
+    if metric == "mae":
+        return float(metrics.mean_absolute_error(y, predicted))
+    return float(metrics.r2_score(y, predicted))
+
+
+# -- words ---------------------------------------------------------------------------------------------------------
+def format_score(metric: str, value: float | None) -> str:
+    from studio.core.evaluation import format_metric
+
+    return format_metric(metric, value)
+
+
+def describe_params(params: tuple[tuple[str, ParamValue], ...] | dict[str, ParamValue], model_key: str) -> str:
+    """Settings in the model form's words: "Number of trees 120, Maximum depth no limit"."""
+    spec = get_model(model_key)
+    items = params.items() if isinstance(params, dict) else params
+    shown = []
+    for name, value in items:
+        try:
+            param = spec.param(name)
+        except StudioError:
+            continue
+        if value is None:
+            text = (param.none_label or "none").lower()
+        elif isinstance(value, bool):
+            text = "yes" if value else "no"
+        elif isinstance(value, float):
+            text = f"{value:.3g}"
+        else:
+            text = str(value)
+        shown.append(f"{param.label} {text}")
+    return ", ".join(shown)
+
+
+def _trial_message(trial: Trial, metric: str) -> str:
+    what = f"Trial {trial.number}: {trial.model_label}"
+    if trial.state is TrialState.DONE:
+        return f"{what} scored {format_score(metric, trial.score)}"
+    return f"{what} {trial.state.value} ({trial.note})" if trial.note else f"{what} {trial.state.value}"
+
+
+def _nothing_finished_message(trials: list[Trial], request: TuneRequest) -> str:
+    if trials and all(t.state is TrialState.FAILED for t in trials):
+        return f"Every trial failed on this data; the first said: {trials[0].note}"
+    if request.budget_s is not None:
+        return (f"No trial finished within {request.budget_s:g} seconds. Give the search more time, or use "
+                "fewer rows.")
+    return "No trial finished."
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+    return text
