@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -17,6 +18,8 @@ class ParamKind(StrEnum):
     FLOAT = "float"
     CHOICE = "choice"
     BOOL = "bool"
+    # Whole numbers separated by commas, e.g. the layer sizes "64, 32"; ``low``/``high`` bound each number.
+    INT_LIST = "int_list"
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,11 @@ class ParamSpec:
     task_defaults: tuple[tuple[str, ParamValue], ...] = field(default=())
     # The task this setting applies to ("classification" / "regression"); None means both.
     only_for: str | None = None
+    # The heading the form shows this setting under ("Architecture", "Optimizer"...); "" for none.
+    group: str = ""
+    # A slow lookup (e.g. which graphics card exists) whose answer the form shows under the setting once known;
+    # it runs in the background.
+    live_note: Callable[[], str] | None = None
 
     def applies_to(self, task: str) -> bool:
         return self.only_for is None or self.only_for == task
@@ -53,6 +61,8 @@ class ParamSpec:
                 value: ParamValue = int(float(raw))
             elif self.kind is ParamKind.FLOAT:
                 value = float(raw)
+            elif self.kind is ParamKind.INT_LIST:
+                value = raw
             elif self.kind is ParamKind.BOOL:
                 if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
                     raise ValueError(raw)
@@ -75,6 +85,8 @@ class ParamSpec:
             return value
         if self.kind is ParamKind.BOOL:
             return bool(value)
+        if self.kind is ParamKind.INT_LIST:
+            return self._check_int_list(value)
         try:
             number = int(value) if self.kind is ParamKind.INT else float(value)
         except (TypeError, ValueError, OverflowError):  # "abc", None-like junk, int(inf)
@@ -87,7 +99,26 @@ class ParamSpec:
                               f"got {_fmt(number)}.")
         return number
 
+    def _check_int_list(self, value: Any) -> str:
+        """Normalised text ("64, 32"), so equal settings compare equal however they were typed."""
+        parts = [part.strip() for part in str(value).replace(";", ",").split(",")]
+        if not any(parts):
+            raise StudioError(f"{self.label} needs at least one number, e.g. 64, 32.")
+        numbers = []
+        for part in parts:
+            if not part.isdigit():
+                raise StudioError(f"{self.label} must be whole numbers separated by commas, e.g. 64, 32; "
+                                  f"'{part or 'an empty entry'}' is not one.")
+            number = int(part)
+            if (self.low is not None and number < self.low) or (self.high is not None and number > self.high):
+                raise StudioError(f"Each number in {self.label} must lie between {_fmt(self.low)} and "
+                                  f"{_fmt(self.high)}; got {number}.")
+            numbers.append(number)
+        return ", ".join(str(n) for n in numbers)
+
     def describe_range(self) -> str:
+        if self.kind is ParamKind.INT_LIST:
+            return f"whole numbers {_fmt(self.low)}..{_fmt(self.high)} separated by commas"
         if self.kind is ParamKind.CHOICE:
             return " | ".join(c[0] for c in self.choices)
         if self.kind is ParamKind.BOOL:

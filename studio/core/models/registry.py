@@ -21,7 +21,8 @@ class ModelSpec:
     tasks: tuple[Task, ...]
     params: tuple[ParamSpec, ...]
     build: Builder
-    # How the model trains: "boosting" and "forest" report a live curve, "single" reports stages only.
+    # How the model trains: "boosting" and "forest" report a live curve, "epochs" (neural networks) a curve per
+    # epoch and per few batches, "single" reports stages only.
     training_style: str = "single"
 
     def param(self, name: str) -> ParamSpec:
@@ -84,3 +85,5 @@ def default_model_key(task: Task) -> str:
 def _load_builtin() -> None:
     if not _REGISTRY:
         from studio.core.models import sklearn_models  # noqa: F401 - registers on import
+    if "neural_network" not in _REGISTRY:
+        from studio.core.models import network_specs  # noqa: F401 - registers on import

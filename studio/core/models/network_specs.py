@@ -1,0 +1,96 @@
+"""The neural network as a ModelSpec: its settings in plain words, grouped as the Model step shows them.
+
+Nothing here imports torch or scikit-learn; the builder and the device note import them when first used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from studio.core.models.params import ParamKind, ParamSpec, ParamValue
+from studio.core.models.registry import ModelSpec, register
+from studio.core.target import Task
+
+ARCHITECTURE = "Architecture"
+OPTIMIZER = "Optimizer"
+REGULARISATION = "Regularisation"
+STOPPING = "Stopping"
+DEVICE = "Device and repeatability"
+
+
+def _device_note() -> str:
+    from studio.core.models.torch_models import hardware_note
+
+    return hardware_note()
+
+
+def _network(task: Task, p: dict[str, ParamValue]) -> Any:
+    from studio.core.models.torch_models import NetworkClassifier, NetworkRegressor
+
+    cls = NetworkClassifier if task is Task.CLASSIFICATION else NetworkRegressor
+    return cls(hidden_layers=str(p["hidden_layers"]), activation=str(p["activation"]), init=str(p["init"]),
+               dropout=float(p["dropout"]), optimizer=str(p["optimizer"]),
+               learning_rate=float(p["learning_rate"]), batch_size=int(p["batch_size"]),
+               epochs=int(p["epochs"]), weight_decay=float(p["weight_decay"]),
+               l1=float(p["l1"]), early_stopping=bool(p["early_stopping"]),
+               patience=int(p["patience"]), lr_schedule=str(p["lr_schedule"]),
+               device=str(p["device"]), random_state=int(p["seed"]))
+
+
+PARAMS = (
+    ParamSpec("hidden_layers", "Hidden layers", "How many units each hidden layer has, first to last, separated "
+              "by commas. More or wider layers can learn more complex patterns but need more rows and time.",
+              ParamKind.INT_LIST, "64, 32", low=1, high=4096, group=ARCHITECTURE),
+    ParamSpec("activation", "Activation", "The bend each unit applies to its input; ReLU suits most tables.",
+              ParamKind.CHOICE, "relu", choices=(("relu", "ReLU (a good default)"), ("tanh", "tanh (smooth)"),
+                                                 ("gelu", "GELU (a smooth ReLU)")), group=ARCHITECTURE),
+    ParamSpec("init", "Starting weights", "How the weights are drawn before training. He suits ReLU, Xavier "
+              "suits tanh; the default is usually fine.", ParamKind.CHOICE, "default",
+              choices=(("default", "Default"), ("he", "He"), ("xavier", "Xavier")), group=ARCHITECTURE),
+    ParamSpec("optimizer", "Optimizer", "The method that adjusts the weights after each batch of rows.",
+              ParamKind.CHOICE, "adam", choices=(("adam", "Adam (a good default)"),
+                                                 ("adamw", "AdamW (Adam with decoupled weight decay)"),
+                                                 ("sgd", "SGD with momentum")), group=OPTIMIZER),
+    ParamSpec("learning_rate", "Learning rate", "How big a step each adjustment takes. Too high and training "
+              "jumps about or fails; too low and it crawls.", ParamKind.FLOAT, 1e-3, low=1e-6, high=1.0, log=True,
+              group=OPTIMIZER),
+    ParamSpec("batch_size", "Batch size", "How many rows are looked at before each adjustment. Larger batches "
+              "are faster per epoch, smaller ones often generalise better.", ParamKind.INT, 64, low=1,
+              high=65_536, log=True, group=OPTIMIZER),
+    ParamSpec("lr_schedule", "Learning-rate schedule", "Whether the learning rate changes during training.",
+              ParamKind.CHOICE, "none", choices=(("none", "Constant"), ("plateau", "Halve it when progress stalls"),
+                                                 ("cosine", "Lower it gradually to zero (cosine)")),
+              group=OPTIMIZER),
+    ParamSpec("dropout", "Dropout", "Share of units switched off at random in each step; 0.1 to 0.5 helps "
+              "against memorising the training rows.", ParamKind.FLOAT, 0.0, low=0.0, high=0.9,
+              group=REGULARISATION),
+    ParamSpec("weight_decay", "L2 penalty (weight decay)", "Pulls all weights gently towards zero, for smoother "
+              "models. Try 0.0001 to 0.01.", ParamKind.FLOAT, 0.0, low=0.0, high=1.0, group=REGULARISATION),
+    ParamSpec("l1", "L1 penalty", "Pushes unhelpful weights to exactly zero. Usually 0; try 0.00001 to 0.001.",
+              ParamKind.FLOAT, 0.0, low=0.0, high=1.0, group=REGULARISATION),
+    ParamSpec("epochs", "Epochs", "The most passes over the training rows.", ParamKind.INT, 100, low=1,
+              high=10_000, log=True, group=STOPPING),
+    ParamSpec("early_stopping", "Stop early", "Stop when the validation loss stops improving, and keep the "
+              "weights of the best epoch.", ParamKind.BOOL, True, group=STOPPING),
+    ParamSpec("patience", "Patience", "How many epochs without improvement to wait before stopping early.",
+              ParamKind.INT, 10, low=1, high=1000, group=STOPPING),
+    ParamSpec("device", "Device", "Where the network trains. Automatic uses a graphics card when there is one; "
+              "the saved model runs on any computer either way.", ParamKind.CHOICE, "auto",
+              choices=(("auto", "Automatic (graphics card if found)"), ("cpu", "Processor (CPU)"),
+                       ("cuda", "NVIDIA graphics card (CUDA)"), ("mps", "Apple graphics chip (MPS)")),
+              group=DEVICE, live_note=_device_note),
+    ParamSpec("seed", "Seed", "Starting point of the random numbers. The same seed on the CPU gives the same "
+              "network every time.", ParamKind.INT, 0, low=0, high=2**31 - 1, group=DEVICE),
+)
+
+register(ModelSpec(
+    key="neural_network",
+    label="Neural network",
+    description="Layers of simple units that learn their own combinations of the columns (a multilayer "
+    "perceptron, trained with PyTorch). Flexible and able to use a graphics card; needs more rows and care than a "
+    "forest. Watch the curve: it shows when it starts to memorise the training rows.",
+    tasks=(Task.CLASSIFICATION, Task.REGRESSION),
+    params=PARAMS,
+    build=_network,
+    training_style="epochs",
+))
