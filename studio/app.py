@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
+from studio.core.errors import StudioError
 from studio.core.project import Project
+from studio.core.runs import RunStore, runs_path_for
 from studio.core.settings import default_settings_dir, load_settings, save_settings
 from studio.resources import resources_dir
 from studio.ui.main_window import MainWindow
@@ -25,7 +28,18 @@ def apply_style(app: QApplication) -> None:
 def create_window(settings_dir: Path | None = None) -> MainWindow:
     folder = settings_dir or default_settings_dir()
     settings = load_settings(folder)
-    return MainWindow(Project(), settings, lambda: save_settings(folder, settings))
+    project = Project()
+    project.run_store = open_run_store(settings.runs_path)
+    return MainWindow(project, settings, lambda: save_settings(folder, settings))
+
+
+def open_run_store(runs_path: str) -> RunStore | None:
+    """The run history; a folder that cannot be created leaves runs unrecorded (the Runs page says so)."""
+    try:
+        return RunStore(runs_path_for(runs_path))
+    except (StudioError, sqlite3.Error) as exc:
+        print(f"Studio: runs are not recorded: {exc}", file=sys.stderr)
+        return None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -114,6 +114,16 @@ def _build_parser() -> argparse.ArgumentParser:
     models = commands.add_parser("models", help="list the models and their settings")
     models.set_defaults(handler=_cmd_models)
 
+    report = commands.add_parser("report", help="write a self-contained HTML report of a recorded run",
+                                 description="Write one HTML file (data, preparation, model, scores, plots, "
+                                 "versions) for a run from the run history; `studio runs` lists the runs.")
+    report.add_argument("run_id", metavar="RUN_ID", type=int, help="the run's number")
+    report.add_argument("--out", required=True, metavar="FILE.html", help="where to write the report")
+    report.set_defaults(handler=_cmd_report)
+
+    runs = commands.add_parser("runs", help="list the recorded training runs")
+    runs.set_defaults(handler=_cmd_runs)
+
     shots = commands.add_parser("screenshots", help="render the window's pages to PNG files")
     shots.add_argument("--out", required=True, metavar="DIR", help="folder for the images")
     shots.set_defaults(handler=_cmd_screenshots)
@@ -184,6 +194,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
         raise StudioError(f"Training failed: {detail}") from exc
     out = save_model(args.out, result.pipeline, metadata_for(result))
+    _record_run(result, out)
 
     train_rows, val_rows, test_rows = result.split_sizes
     print(f"Trained {result.model_label.lower()} on {train_rows:,} rows ({val_rows:,} validation, "
@@ -323,3 +334,50 @@ def _cmd_screenshots(args: argparse.Namespace) -> int:
     for path in render_all(Path(args.out)):
         print(path)
     return 0
+
+
+# -- runs and reports -------------------------------------------------------------------------------------------
+def _record_run(result: Any, model_path: Path) -> None:
+    import sqlite3
+
+    from studio.core.runs import open_user_store, run_from_result
+
+    try:
+        store = open_user_store()
+        if store.damage_note:
+            _note(f"warning: {store.damage_note}")
+        run_id = store.add(run_from_result(result, str(Path(model_path).resolve())))
+    except (sqlite3.Error, OSError, StudioError) as exc:
+        _note(f"warning: the run could not be recorded in the run history ({exc}).")
+        return
+    _note(f"Recorded as run {run_id} in {store.path} (`studio report {run_id} --out report.html`).")
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from studio.core.report import save_report
+    from studio.core.runs import open_user_store
+
+    store = open_user_store()
+    if store.damage_note:
+        _note(f"warning: {store.damage_note}")
+    record = store.get(args.run_id)
+    out = save_report(record, args.out)
+    print(f"Wrote the report of run {record.id} ({record.model_label} predicting '{record.target}') to {out}")
+    return 0
+
+
+def _cmd_runs(args: argparse.Namespace) -> int:
+    from studio.core.evaluation import METRIC_LABELS, format_metric, headline_metric
+    from studio.core.runs import open_user_store
+    from studio.core.target import Task
+
+    store = open_user_store()
+    if store.damage_note:
+        _note(f"warning: {store.damage_note}")
+    for record in store.all():
+        metric = headline_metric(Task(record.task))
+        print(f"{record.id:>5}  {record.created}  {record.model_label} -> {record.target} on "
+              f"{record.dataset_name}: test {METRIC_LABELS[metric].lower()} "
+              f"{format_metric(metric, record.metric('test', metric))}")
+    return 0
+

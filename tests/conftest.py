@@ -20,3 +20,10 @@ def gui_thread_gc(qapp: QApplication) -> Iterator[GuiThreadGarbageCollector]:
     collector = GuiThreadGarbageCollector(qapp)
     yield collector
     collector.stop()
+
+
+@pytest.fixture(autouse=True)
+def _data_dir_in_tmp_path(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The run history and settings never land in the real user folders, from the window, the CLI or a child."""
+    monkeypatch.setenv("STUDIO_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+    monkeypatch.setenv("STUDIO_SETTINGS_DIR", str(tmp_path_factory.mktemp("settings")))

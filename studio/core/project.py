@@ -19,6 +19,7 @@ from studio.core.target import TargetSummary, Task, allowed_tasks, infer_task, s
 
 if TYPE_CHECKING:
     from studio.core.data.tabular import LoadedTable
+    from studio.core.runs import RunStore
     from studio.core.training import TrainRequest, TrainResult
 
 
@@ -31,6 +32,7 @@ class Step(StrEnum):
     RESULTS = "results"
     EXPORT = "export"
     PREDICT = "predict"
+    RUNS = "runs"
 
     @property
     def title(self) -> str:
@@ -91,6 +93,11 @@ class Project:
         self.tuning = TuningConfig()
         self.result: TrainResult | None = None
         self.exported_path: str | None = None
+        # Where finished runs are recorded (None: not recorded), the current result's run id, and the last
+        # problem with the store in words (shown by the window, never raised).
+        self.run_store: RunStore | None = None
+        self.run_id: int | None = None
+        self.run_store_problem = ""
         self._target_summary: TargetSummary | None = None
         self._table_loads = 0
         self._listeners: list[Listener] = []
@@ -181,11 +188,34 @@ class Project:
     def set_result(self, result: TrainResult | None) -> None:
         self.result = result
         self.exported_path = None
+        self.run_id = self._record_run(result) if result is not None else None
         self._changed("result")
 
     def set_exported(self, path: str) -> None:
         self.exported_path = path
+        if self.run_store is not None and self.run_id is not None:
+            self._store_call(lambda store: store.set_model_path(self.run_id, path))
         self._changed("export")
+
+    def _record_run(self, result: TrainResult) -> int | None:
+        from studio.core.runs import run_from_result
+
+        if self.run_store is None:
+            return None
+        run_id = self._store_call(lambda store: store.add(run_from_result(result)))
+        self._changed("runs")
+        return run_id
+
+    def _store_call(self, call: Callable[[RunStore], Any]) -> Any:
+        """A run-store write that fails (disk full, file locked) must not lose the result on screen."""
+        import sqlite3
+
+        assert self.run_store is not None
+        try:
+            return call(self.run_store)
+        except (sqlite3.Error, OSError) as exc:
+            self.run_store_problem = f"This run could not be saved to the run history: {exc}."
+            return None
 
     def _refresh_target_summary(self) -> None:
         if self.table is None or self.target is None or self.task is None:
@@ -218,7 +248,7 @@ class Project:
 
 
 def problems(project: Project, step: Step) -> list[str]:
-    if step is Step.PREDICT:
+    if step in (Step.PREDICT, Step.RUNS):
         return []
     order = list(WIZARD_STEPS)
     for earlier in order[: order.index(step)]:

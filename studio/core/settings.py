@@ -18,6 +18,8 @@ class Settings:
     recent_files: list[str] = field(default_factory=list)
     last_folder: str = ""
     window_geometry: str = ""
+    # The run history's SQLite file; empty: runs.sqlite3 in the user's data folder.
+    runs_path: str = ""
 
     def add_recent(self, path: str) -> None:
         path = str(Path(path).resolve())
@@ -60,6 +62,7 @@ def load_settings(folder: Path) -> Settings:
         recent_files=[p for p in recent if isinstance(p, str)][:MAX_RECENT] if isinstance(recent, list) else [],
         last_folder=_text(raw.get("last_folder")),
         window_geometry=_text(raw.get("window_geometry")),
+        runs_path=_text(raw.get("runs_path")),
     )
 
 

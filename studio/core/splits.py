@@ -18,6 +18,8 @@ class SplitConfig:
     test: float = 0.15
     stratify: bool = True
     seed: int = 42
+    # Cross-validation folds on the training and validation rows (0: off); the test rows stay aside either way.
+    cv_folds: int = 0
 
     @property
     def train(self) -> float:

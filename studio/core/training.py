@@ -146,7 +146,8 @@ def _train(request: TrainRequest, should_stop: StopCheck,
     # used one slows every later OpenMP fit on another thread (gradient boosting fitted 1.6x slower).
     test = call(lambda: _score(estimator, "test", request.task, xt_test, y_test, class_array, y_train))
     details, rows = yield from describe_training(request, pipeline, partial(pipeline_for, request, spec, params),
-                                                 frame, y, parts, xt_train, xt_test, should_stop, call)
+                                                 frame, y, parts, x_train, y_train, xt_train, xt_test,
+                                                 should_stop, call)
     yield Progress("Done", 1.0, "Training finished")
     return TrainResult(
         pipeline=pipeline, task=request.task, target=request.target, model_key=spec.key, params=params,

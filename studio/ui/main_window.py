@@ -17,6 +17,7 @@ from studio.ui.panels.model_panel import ModelPanel
 from studio.ui.panels.predict_panel import PredictPanel
 from studio.ui.panels.prep_panel import PrepPanel
 from studio.ui.panels.results_panel import ResultsPanel
+from studio.ui.panels.runs_panel import RunsPanel
 from studio.ui.panels.split_panel import SplitPanel
 from studio.ui.panels.train_panel import TrainPanel
 from studio.ui.wizard import NavBar, StepSidebar
@@ -36,9 +37,10 @@ class MainWindow(QMainWindow):
         self.results_panel = ResultsPanel(project)
         self.export_panel = ExportPanel(project)
         self.predict_panel = PredictPanel(project)
+        self.runs_panel = RunsPanel(project)
         self.panels: dict[Step, Panel] = {p.step: p for p in (
             self.data_panel, self.prep_panel, self.split_panel, self.model_panel, self.train_panel,
-            self.results_panel, self.export_panel, self.predict_panel)}
+            self.results_panel, self.export_panel, self.predict_panel, self.runs_panel)}
         self.stack = QStackedWidget()
         for panel in self.panels.values():
             self.stack.addWidget(panel)
@@ -68,6 +70,7 @@ class MainWindow(QMainWindow):
         layout.addLayout(right, 1)
         self.setCentralWidget(central)
         self.export_panel.use_requested.connect(self._on_export_use_requested)
+        self.runs_panel.rerun_requested.connect(self._on_runs_rerun_requested)
         QShortcut(QKeySequence.StandardKey.Open, self, activated=self.data_panel._on_open_clicked)
         project.subscribe(self._on_project_changed)
         self.current_step = Step.DATA
@@ -75,7 +78,7 @@ class MainWindow(QMainWindow):
 
     # -- navigation -----------------------------------------------------------------------------------------
     def can_enter(self, step: Step) -> bool:
-        if step is Step.PREDICT or step is Step.DATA:
+        if step in (Step.PREDICT, Step.DATA, Step.RUNS):
             return True
         previous = WIZARD_STEPS[WIZARD_STEPS.index(step) - 1]
         return not problems(self.project, previous)
@@ -97,7 +100,7 @@ class MainWindow(QMainWindow):
         return self.go_to(WIZARD_STEPS[WIZARD_STEPS.index(self.current_step) + 1])
 
     def go_back(self) -> bool:
-        if self.current_step is Step.PREDICT:
+        if self.current_step in (Step.PREDICT, Step.RUNS):
             return self.go_to(Step.EXPORT if self.can_enter(Step.EXPORT) else Step.DATA)
         index = WIZARD_STEPS.index(self.current_step)
         return self.go_to(WIZARD_STEPS[index - 1]) if index > 0 else False
@@ -109,11 +112,15 @@ class MainWindow(QMainWindow):
         self.go_to(Step.PREDICT)
         self.predict_panel.open_model(path)
 
+    def _on_runs_rerun_requested(self) -> None:
+        if self.go_to(Step.TRAIN):
+            self.train_panel.start()
+
     def _on_project_changed(self, _what: str) -> None:
         self._update_nav()
 
     def _update_nav(self) -> None:
-        for step in (*WIZARD_STEPS, Step.PREDICT):
+        for step in (*WIZARD_STEPS, Step.PREDICT, Step.RUNS):
             self.sidebar.set_reachable(step, self.can_enter(step) or step is self.current_step)
         step = self.current_step
         found = problems(self.project, step)

@@ -32,6 +32,9 @@ def render_all(out_dir: Path, timeout_s: float = 120.0) -> list[Path]:
     with tempfile.TemporaryDirectory() as scratch:
         window = create_window(Path(scratch) / "settings")
         window.resize(*WINDOW_SIZE)
+        from studio.core.runs import RunStore
+
+        window.project.run_store = RunStore(Path(scratch) / "runs.sqlite3")  # never the user's own run history
         window.show()
 
         def wait_for(condition: Callable[[], bool], what: str) -> None:
@@ -53,6 +56,12 @@ def render_all(out_dir: Path, timeout_s: float = 120.0) -> list[Path]:
             window.grab().save(str(path))
             written.append(path)
 
+        def shoot_named(name: str) -> None:
+            settle()
+            path = out_dir / f"{name}.png"
+            window.grab().save(str(path))
+            written.append(path)
+
         try:
             window.data_panel.open_sample()
             wait_for(lambda: bool(window.project.profiles), "the sample dataset")
@@ -68,6 +77,14 @@ def render_all(out_dir: Path, timeout_s: float = 120.0) -> list[Path]:
             shoot(5, Step.TRAIN)
             window.go_to(Step.RESULTS)
             shoot(6, Step.RESULTS)
+            view = window.results_panel.view
+            for title in ("Right and wrong", "Curves", "Diagnosis", "Which columns matter"):
+                view.tabs.setCurrentIndex(view.tab_index(title))
+                if title == "Which columns matter":
+                    view.explain.compute_importance()
+                    wait_for(lambda: view.explain.importance is not None, "column importance")
+                shoot_named(f"06-results-{title.lower().replace(' ', '-')}")
+            view.tabs.setCurrentIndex(0)
             window.go_to(Step.EXPORT)
             model_path = Path(scratch) / "penguins-species.studio.joblib"
             window.export_panel.save_to(model_path)
@@ -80,6 +97,19 @@ def render_all(out_dir: Path, timeout_s: float = 120.0) -> list[Path]:
             window.predict_panel.predict_file(sample_dataset())
             wait_for(lambda: window.predict_panel.predictions is not None, "predicting")
             shoot(8, Step.PREDICT)
+            # A second run with another model, so the Runs page has something to compare.
+            window.go_to(Step.MODEL)
+            window.model_panel.select_model("logistic_regression")
+            window.go_to(Step.TRAIN)
+            window.train_panel.start()
+            wait_for(lambda: not window.train_panel.is_training() and window.project.run_id is not None
+                     and window.project.result.model_key == "logistic_regression", "the second training")
+            window.go_to(Step.RUNS)
+            shoot(9, Step.RUNS)
+            runs = window.runs_panel
+            runs.select_ids([r for r in runs.records][:2])
+            runs.compare_selected()
+            shoot_named("09-runs-compare")
         finally:
             window.shutdown()
             window.close()

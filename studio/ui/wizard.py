@@ -24,6 +24,7 @@ class StepSidebar(QListWidget):
         separator.setSizeHint(QSize(10, 14))
         self.addItem(separator)
         self._add("▶  Predict", Step.PREDICT)
+        self._add("☰  Runs", Step.RUNS)
         self.currentItemChanged.connect(self._on_current_item_changed)
 
     def _add(self, text: str, step: Step) -> None:

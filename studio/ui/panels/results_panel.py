@@ -1,64 +1,59 @@
-"""Results step: how good the model is, in a sentence and in a table of metrics."""
+"""Results step: how good the model is and why, in words, tables and plots; save it as an HTML report."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+import sqlite3
+from pathlib import Path
 
-from studio.core.evaluation import HIGHER_IS_BETTER, METRIC_LABELS, format_metric, plain_summary
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+
+from studio.core.errors import StudioError
 from studio.core.project import Project, Step
+from studio.core.report import report_job
+from studio.core.runs import RunRecord, record_from_plain, run_from_result
 from studio.ui.panels.base import Panel
-from studio.ui.widgets.common import MessageBanner, page_header, section_label
-
-HEADERS = ("Measure", "Validation rows", "Test rows", "Always guessing (test)")
-METRIC_HELP = {
-    "accuracy": "Share of rows predicted correctly.",
-    "balanced_accuracy": "Accuracy averaged over the classes, so rare classes count as much as common ones.",
-    "precision_macro": "When the model names a class, how often it is right (averaged over classes).",
-    "recall_macro": "Of the rows of a class, how many the model finds (averaged over classes).",
-    "f1_macro": "Balance of precision and recall (averaged over classes).",
-    "roc_auc": "How well the model ranks positive rows above negative ones (0.5 is chance, 1 is perfect).",
-    "mae": "Average size of the error, in the target's own units.",
-    "rmse": "Like the average error, but large misses count more.",
-    "r2": "Share of the target's variation the model explains (1 is perfect, 0 is no better than the average).",
-}
+from studio.ui.widgets.common import MessageBanner, page_header
+from studio.ui.widgets.result_view import ResultView, shown_from_result
+from studio.workers.runner import JobRunner
 
 
 class ResultsPanel(Panel):
     step = Step.RESULTS
+    report_saved = Signal(str)
 
     def __init__(self, project: Project, parent: QWidget | None = None) -> None:
         super().__init__(project, parent)
-        self.summary = QLabel("Train a model to see how good it is.")
-        self.summary.setWordWrap(True)
-        self.summary.setObjectName("resultSummary")
-        self.summary.setStyleSheet("font-size: 13pt; padding: 8px; background: #f3f6fa; border-radius: 4px;")
+        self.view = ResultView()
+        self.summary = self.view.summary
+        self.details = self.view.details
+        self.metrics_table = self.view.metrics_table
         self.stale_banner = MessageBanner()
-        self.metrics_table = QTableWidget(0, len(HEADERS))
-        self.metrics_table.setHorizontalHeaderLabels(HEADERS)
-        self.metrics_table.verticalHeader().hide()
-        self.metrics_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        header = self.metrics_table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.details = QLabel()
-        self.details.setWordWrap(True)
-        self.details.setStyleSheet("color: #555;")
+        self.banner = MessageBanner()
+        self.report_button = QPushButton("Save report…")
+        self.report_button.setToolTip("One HTML file with the data, preparation, model, scores and plots, to share "
+                                      "or archive.")
+        self.report_button.setEnabled(False)
+        self.report_button.clicked.connect(self._on_report_clicked)
+        self.runner = JobRunner(self)
+        self.runner.succeeded.connect(self._on_runner_succeeded)
+        self.runner.failed.connect(lambda message, details: self.banner.show_message(
+            f"The report could not be saved. {message}", "error", details))
+        self.runner.finished.connect(lambda: self.report_button.setEnabled(self.project.result is not None))
+        self.view.explain.explanation_ready.connect(self._on_explanation_ready)
+        self.view.diagnosis.explanation_ready.connect(self._on_explanation_ready)
+        top = QHBoxLayout()
+        top.addWidget(page_header("Results", "How well the model predicts rows it did not learn from, compared "
+                                  "with simply guessing, and why."), 1)
+        top.addWidget(self.report_button)
         layout = QVBoxLayout(self)
-        layout.addWidget(page_header("Results", "How well the model predicts rows it did not learn from, "
-                                     "compared with simply guessing."))
-        layout.addWidget(self.summary)
+        layout.addLayout(top)
         layout.addWidget(self.stale_banner)
-        layout.addWidget(section_label("Measures"))
-        layout.addWidget(self.metrics_table)
-        layout.addWidget(self.details)
-        layout.addStretch(1)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.view, 1)
 
     def metric_value(self, name: str, column: int = 2) -> str:
-        label = METRIC_LABELS[name]
-        for row in range(self.metrics_table.rowCount()):
-            if self.metrics_table.item(row, 0).text() == label:
-                return self.metrics_table.item(row, column).text()
-        raise KeyError(name)
+        return self.view.metric_value(name, column)
 
     def entered(self) -> None:
         self._show_stale()
@@ -79,34 +74,54 @@ class ResultsPanel(Panel):
     def _show_result(self) -> None:
         result = self.project.result
         self._show_stale()
+        self.banner.clear()
+        if self.project.run_store_problem:
+            self.banner.show_message(self.project.run_store_problem, "warning")
+            self.project.run_store_problem = ""
+        self.report_button.setEnabled(result is not None)
         if result is None:
-            self.summary.setText("Train a model to see how good it is.")
-            self.metrics_table.setRowCount(0)
-            self.details.clear()
+            self.view.clear()
             return
-        self.summary.setText(plain_summary(result.task, result.test, result.target))
-        names = [name for name, _ in result.test.metrics]
-        self.metrics_table.setRowCount(len(names))
-        for row, name in enumerate(names):
-            label = QTableWidgetItem(METRIC_LABELS.get(name, name))
-            better = "higher" if HIGHER_IS_BETTER.get(name, True) else "lower"
-            label.setToolTip(f"{METRIC_HELP.get(name, '')} ({better} is better)")
-            self.metrics_table.setItem(row, 0, label)
-            values = (result.validation.get(name) if result.validation else None, result.test.get(name),
-                      result.test.baseline_of(name))
-            for column, value in enumerate(values, start=1):
-                item = QTableWidgetItem(format_metric(name, value))
-                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                self.metrics_table.setItem(row, column, item)
-        self.metrics_table.resizeRowsToContents()
-        height = self.metrics_table.horizontalHeader().height() + 4 + sum(
-            self.metrics_table.rowHeight(r) for r in range(self.metrics_table.rowCount()))
-        self.metrics_table.setFixedHeight(height)
-        train, validation, test = result.split_sizes
-        notes = [f"{result.model_label}, trained in {result.duration_s:.1f} s on {train:,} rows; "
-                 f"{validation:,} validation and {test:,} test rows."]
-        if result.dropped_rows:
-            notes.append(f"{result.dropped_rows:,} rows without a value for {result.target} were left out.")
-        if result.split_note:
-            notes.append(result.split_note)
-        self.details.setText(" ".join(notes))
+        self.view.show_result(shown_from_result(result))
+
+    # -- explanations and the report ------------------------------------------------------------------------
+    def _on_explanation_ready(self, kind: str, value: object) -> None:
+        store, run_id = self.project.run_store, self.project.run_id
+        if store is not None and run_id is not None and isinstance(value, dict):
+            self.project._store_call(lambda s: s.add_explanation(run_id, kind, value))
+
+    def current_record(self) -> RunRecord | None:
+        result = self.project.result
+        if result is None:
+            return None
+        store, run_id = self.project.run_store, self.project.run_id
+        if store is not None and run_id is not None:
+            try:
+                return store.get(run_id)
+            except (sqlite3.Error, StudioError):
+                pass  # the store failing must not stop the report: it is rebuilt from the result below
+        return record_from_plain(run_from_result(result, self.project.exported_path or ""))
+
+    def _on_report_clicked(self) -> None:
+        result = self.project.result
+        if result is None:
+            return
+        suggested = f"{result.target}-{result.model_key}-report.html"
+        path, _ = QFileDialog.getSaveFileName(self, "Save the model report", suggested, "Web page (*.html)")
+        if path:
+            self.save_report(path)
+
+    def save_report(self, path: str | Path) -> bool:
+        record = self.current_record()
+        if record is None or self.runner.is_running():
+            return False
+        self.report_button.setEnabled(False)
+        return self.runner.start(lambda stop: report_job(record, path))
+
+    def _on_runner_succeeded(self, path: object) -> None:
+        self.banner.show_message(f"Report saved to {path}.", "success")
+        self.report_saved.emit(str(path))
+
+    def shutdown(self) -> None:
+        self.runner.stop()
+        self.view.shutdown()

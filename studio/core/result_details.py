@@ -1,0 +1,161 @@
+"""Everything a result shows beyond the metrics table, computed at the end of training (in the worker).
+
+``ResultDetails`` is plain data that the run store keeps; ``EvaluationRows`` holds the raw training and held-out
+rows in memory only, for the explanations computed on demand (importance, partial dependence, learning curve).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from studio.core.crossval import CrossValidation, cross_validate
+from studio.core.evaluation import classification_metrics, regression_metrics
+from studio.core.evaluation_details import (
+    ClassificationDetails,
+    RegressionDetails,
+    classification_details,
+    classification_from_plain,
+    detect_imbalance,
+    regression_details,
+    regression_from_plain,
+    to_plain,
+)
+from studio.core.explain import model_importances
+from studio.core.progress import InterruptibleCaller, Progress, StopCheck
+from studio.core.target import Task
+
+if TYPE_CHECKING:
+    from studio.core.splits import SplitIndices
+    from studio.core.training import TrainRequest
+
+TRAIN_SCORE_ROWS = 5_000
+EXPLAIN_TRAIN_ROWS = 20_000
+EXPLAIN_HELD_ROWS = 5_000
+
+
+@dataclass(frozen=True)
+class ResultDetails:
+    task: Task
+    classification: ClassificationDetails | None
+    regression: RegressionDetails | None
+    train_metrics: tuple[tuple[str, float], ...]
+    cross_validation: CrossValidation | None
+    model_importances: tuple[tuple[str, float], ...]
+    data_fingerprint: str
+
+    @property
+    def imbalanced(self) -> bool:
+        return self.classification is not None and self.classification.imbalance.imbalanced
+
+    def to_plain(self) -> dict[str, Any]:
+        return to_plain(self)
+
+    @staticmethod
+    def from_plain(raw: dict[str, Any]) -> ResultDetails:
+        return ResultDetails(
+            task=Task(raw["task"]),
+            classification=classification_from_plain(raw["classification"]) if raw.get("classification") else None,
+            regression=regression_from_plain(raw["regression"]) if raw.get("regression") else None,
+            train_metrics=tuple((str(k), float("nan") if v is None else float(v))
+                                for k, v in raw.get("train_metrics") or ()),
+            cross_validation=CrossValidation.from_plain(raw["cross_validation"])
+            if raw.get("cross_validation") else None,
+            model_importances=tuple((str(k), float(v)) for k, v in raw.get("model_importances") or ()),
+            data_fingerprint=str(raw.get("data_fingerprint", "")),
+        )
+
+
+@dataclass(frozen=True)
+class EvaluationRows:
+    """Raw rows for explanations: a sample of the training rows and the held-out rows they are judged on."""
+
+    x_train: pd.DataFrame
+    y_train: np.ndarray
+    x_held: pd.DataFrame
+    y_held: np.ndarray
+    part: str  # "validation", or "test" when there are no validation rows
+    make_pipeline: Callable[[], Any]  # an unfitted pipeline with the run's settings
+
+
+def data_fingerprint(frame: pd.DataFrame) -> str:
+    """A short hash of the table's contents and column names: equal tables give equal fingerprints."""
+    digest = hashlib.sha256("\x1f".join(map(str, frame.columns)).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def describe_training(request: TrainRequest, pipeline: Any, make_pipeline: Callable[[], Any], frame: pd.DataFrame,
+                      y: np.ndarray, parts: SplitIndices, x_train: pd.DataFrame, y_train: np.ndarray,
+                      xt_train: np.ndarray, xt_test: np.ndarray, should_stop: StopCheck, call: InterruptibleCaller,
+                      ) -> Generator[Progress, None, tuple[ResultDetails, EvaluationRows]]:
+    """``x_train`` / ``y_train`` / ``xt_train`` are the training rows the model was fitted on (after any
+    row-removing cleaning), ``parts`` the split of ``frame`` / ``y``."""
+    from studio.core.prep_rows import training_rows
+
+    y_test = y[parts.test]
+    task = request.task
+    estimator = pipeline.named_steps["model"]
+    rng = np.random.default_rng(0)
+    sample = np.arange(len(y_train)) if len(y_train) <= TRAIN_SCORE_ROWS else \
+        np.sort(rng.choice(len(y_train), TRAIN_SCORE_ROWS, replace=False))
+    # On the fitting thread, like the rest of scoring: OpenMP pools belong to the thread that starts them.
+    classification, regression, train_metrics = call(lambda: _score_details(
+        task, estimator, xt_test, y_test, xt_train[sample], y_train[sample], y_train))
+    cross_validation = None
+    folds = getattr(request.split, "cv_folds", 0)
+    if folds >= 2 and request.fixed_split is None:
+        modelling = np.sort(np.concatenate([parts.train, parts.validation]))
+        lead = "r2" if task is Task.REGRESSION else (
+            "balanced_accuracy" if detect_imbalance(y_train).imbalanced else "accuracy")
+
+        def clean(x: pd.DataFrame, y_part: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+            # Each fold's training rows get the same row-removing cleaning as the real training rows.
+            cleaned_x, cleaned_y, _ = training_rows(request.prep, request.target, x, y_part)
+            return cleaned_x, cleaned_y
+
+        cross_validation = yield from cross_validate(make_pipeline, frame.iloc[modelling], y[modelling], task, folds,
+                                                     request.split.seed, request.split.stratify, should_stop, call,
+                                                     lead, clean)
+    held = parts.validation if len(parts.validation) else parts.test
+    rng = np.random.default_rng(1)
+    train_rows = np.arange(len(y_train)) if len(y_train) <= EXPLAIN_TRAIN_ROWS else \
+        np.sort(rng.choice(len(y_train), EXPLAIN_TRAIN_ROWS, replace=False))
+    held_rows = held if len(held) <= EXPLAIN_HELD_ROWS else np.sort(rng.choice(held, EXPLAIN_HELD_ROWS,
+                                                                                replace=False))
+    features = [c.name for c in request.prep.features(request.target) if c.name in frame.columns]
+    rows = EvaluationRows(x_train.iloc[train_rows][features], y_train[train_rows],
+                          frame.iloc[held_rows][features], y[held_rows],
+                          "validation" if len(parts.validation) else "test", make_pipeline)
+    details = ResultDetails(task, classification, regression, tuple(train_metrics.items()), cross_validation,
+                            _safe_importances(pipeline, tuple(features)), data_fingerprint(request.frame))
+    return details, rows
+
+
+def _score_details(task: Task, estimator: Any, xt_test: np.ndarray, y_test: np.ndarray, x_fit_sample: np.ndarray,
+                   y_fit_sample: np.ndarray, y_train: np.ndarray,
+                   ) -> tuple[ClassificationDetails | None, RegressionDetails | None, dict[str, float]]:
+    if task is Task.REGRESSION:
+        return (None, regression_details(y_test, estimator.predict(xt_test)),
+                regression_metrics(y_fit_sample, estimator.predict(x_fit_sample)))
+    classes = np.asarray([str(c) for c in estimator.classes_], dtype=object)
+    proba = estimator.predict_proba(xt_test) if hasattr(estimator, "predict_proba") else None
+    predictions = classes[np.argmax(proba, axis=1)] if proba is not None else estimator.predict(xt_test)
+    details = classification_details(y_test, np.asarray(predictions, dtype=object), proba, classes, y_train)
+    train_proba = estimator.predict_proba(x_fit_sample) if proba is not None else None
+    train_predictions = classes[np.argmax(train_proba, axis=1)] if train_proba is not None else \
+        estimator.predict(x_fit_sample)
+    return details, None, classification_metrics(y_fit_sample, np.asarray(train_predictions, dtype=object),
+                                                 train_proba, classes)
+
+
+def _safe_importances(pipeline: Any, columns: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
+    try:
+        return model_importances(pipeline, columns)
+    except (AttributeError, KeyError, ValueError):
+        return ()  # a model or preparation step shaped differently from the built-in ones: no importances

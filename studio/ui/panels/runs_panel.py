@@ -1,0 +1,273 @@
+"""Runs page: every training run, as a sortable and filterable leaderboard; open, compare, train again, delete."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QPushButton,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.core.errors import StudioError
+from studio.core.evaluation import METRIC_LABELS, format_metric, headline_metric
+from studio.core.prep import PrepConfig
+from studio.core.project import ModelConfig, Project, Step
+from studio.core.report import save_report
+from studio.core.runs import RunRecord, config_from_plain
+from studio.core.splits import SplitConfig
+from studio.core.target import Task
+from studio.ui.panels.base import Panel
+from studio.ui.widgets.common import MessageBanner, page_header
+from studio.ui.widgets.result_view import ResultView, shown_from_record
+from studio.ui.widgets.run_compare import RunCompareWidget
+
+COLUMNS = ("Run", "When", "Table", "Target", "Model", "Test score", "Validation score", "Time", "Device")
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+ID_ROLE = Qt.ItemDataRole.UserRole + 2
+
+
+class RunsPanel(Panel):
+    step = Step.RUNS
+    rerun_requested = Signal()  # the Project now holds a run's settings; the window trains them
+
+    def __init__(self, project: Project, parent: QWidget | None = None) -> None:
+        super().__init__(project, parent)
+        self.banner = MessageBanner()
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText("Filter by model, target, table…")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.model = QStandardItemModel(0, len(COLUMNS), self)
+        self.model.setHorizontalHeaderLabels(COLUMNS)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(SORT_ROLE)
+        self.proxy.setFilterKeyColumn(-1)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.filter_edit.textChanged.connect(self.proxy.setFilterFixedString)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.doubleClicked.connect(lambda _index: self.open_selected())
+        self.table.selectionModel().selectionChanged.connect(self._update_buttons)
+        self.open_button = QPushButton("Open results")
+        self.compare_button = QPushButton("Compare")
+        self.rerun_button = QPushButton("Train again with these settings")
+        self.report_button = QPushButton("Save report…")
+        self.delete_button = QPushButton("Delete")
+        self.open_button.setObjectName("primary")
+        self.open_button.clicked.connect(self.open_selected)
+        self.compare_button.clicked.connect(self.compare_selected)
+        self.rerun_button.clicked.connect(self.rerun_selected)
+        self.report_button.clicked.connect(self._on_report_clicked)
+        self.delete_button.clicked.connect(self.delete_selected)
+        buttons = QHBoxLayout()
+        for button in (self.open_button, self.compare_button, self.rerun_button, self.report_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.delete_button)
+        list_page = QWidget()
+        list_layout = QVBoxLayout(list_page)
+        list_layout.setContentsMargins(0, 0, 0, 0)
+        list_layout.addWidget(self.filter_edit)
+        list_layout.addWidget(self.table, 1)
+        list_layout.addLayout(buttons)
+        self.back_button = QPushButton("‹ All runs")
+        self.back_button.clicked.connect(self.show_list)
+        self.result_view = ResultView()
+        self.compare_view = RunCompareWidget()
+        self.pages = QStackedWidget()
+        self.pages.addWidget(list_page)
+        self.pages.addWidget(self.result_view)
+        self.pages.addWidget(self.compare_view)
+        back_row = QHBoxLayout()
+        back_row.addWidget(self.back_button)
+        back_row.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(page_header("Runs", "Every training run is kept here with its settings and scores. Sort "
+                                     "by a column, select runs to compare them, or open one to see its results."))
+        layout.addLayout(back_row)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.pages, 1)
+        self.records: dict[int, RunRecord] = {}
+        self.show_list()
+
+    # -- the list ---------------------------------------------------------------------------------------------
+    def entered(self) -> None:
+        self.refresh()
+
+    def _on_project_changed(self, what: str) -> None:
+        if what == "runs" and self.isVisible():
+            self.refresh()
+
+    def refresh(self) -> None:
+        store = self.project.run_store
+        if store is None:
+            self.banner.show_message("Runs are not being recorded: the run history could not be opened.", "warning")
+            return
+        if store.damage_note:
+            self.banner.show_message(store.damage_note, "warning")
+        try:
+            records = store.all()
+        except (sqlite3.Error, StudioError) as exc:
+            self.banner.show_message(f"The run history could not be read: {exc}", "error")
+            return
+        self.records = {r.id: r for r in records}
+        self.model.setRowCount(0)
+        for record in records:
+            self.model.appendRow(_row(record))
+        self.table.resizeColumnsToContents()
+        self._update_buttons()
+
+    def row_count(self) -> int:
+        return self.proxy.rowCount()
+
+    def selected_ids(self) -> list[int]:
+        rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
+        return [int(self.proxy.index(row, 0).data(ID_ROLE)) for row in rows]
+
+    def select_ids(self, run_ids: list[int]) -> None:
+        self.table.clearSelection()
+        for row in range(self.proxy.rowCount()):
+            if int(self.proxy.index(row, 0).data(ID_ROLE)) in run_ids:
+                self.table.selectionModel().select(self.proxy.index(row, 0), _select_rows())
+
+    def _update_buttons(self) -> None:
+        count = len(self.selected_ids())
+        self.open_button.setEnabled(count == 1)
+        self.rerun_button.setEnabled(count == 1)
+        self.report_button.setEnabled(count == 1)
+        self.compare_button.setEnabled(count >= 2)
+        self.delete_button.setEnabled(count >= 1)
+
+    def show_list(self) -> None:
+        self.pages.setCurrentIndex(0)
+        self.back_button.setVisible(False)
+
+    # -- actions ----------------------------------------------------------------------------------------------
+    def open_selected(self) -> bool:
+        ids = self.selected_ids()
+        if len(ids) != 1:
+            return False
+        self.banner.clear()
+        self.result_view.show_result(shown_from_record(self.records[ids[0]]))
+        self.pages.setCurrentWidget(self.result_view)
+        self.back_button.setVisible(True)
+        return True
+
+    def compare_selected(self) -> bool:
+        ids = self.selected_ids()
+        if len(ids) < 2:
+            return False
+        self.banner.clear()
+        self.compare_view.compare([self.records[i] for i in sorted(ids)])
+        self.pages.setCurrentWidget(self.compare_view)
+        self.back_button.setVisible(True)
+        return True
+
+    def delete_selected(self) -> None:
+        ids = self.selected_ids()
+        if not ids or self.project.run_store is None:
+            return
+        self.project.run_store.delete(ids)
+        self.banner.show_message(f"Deleted {len(ids)} run{'s' if len(ids) > 1 else ''}.", "info")
+        self.refresh()
+
+    def rerun_selected(self) -> bool:
+        ids = self.selected_ids()
+        if len(ids) != 1:
+            return False
+        record = self.records[ids[0]]
+        project = self.project
+        if project.table is None or record.target not in project.table.frame.columns:
+            self.banner.show_message(f"Open a table with the column '{record.target}' first (run {record.id} used "
+                                     f"{record.dataset_name}); then train this run's settings again.", "warning")
+            return False
+        try:
+            prep = config_from_plain(PrepConfig, record.prep)
+            split = config_from_plain(SplitConfig, record.split)
+        except (TypeError, ValueError, KeyError) as exc:
+            self.banner.show_message(f"The settings of run {record.id} could not be read back ({exc}).", "error")
+            return False
+        missing = [c.name for c in prep.features(record.target) if c.name not in project.table.frame.columns]
+        if missing:
+            self.banner.show_message(f"The open table lacks columns run {record.id} learned from: "
+                                     f"{', '.join(missing[:5])}.", "warning")
+            return False
+        project.set_target(record.target)
+        project.set_task(Task(record.task))
+        project.set_prep(prep)
+        project.set_split(split)
+        project.set_model(ModelConfig(record.model_key, tuple(sorted(record.params.items()))))
+        self.rerun_requested.emit()
+        return True
+
+    def _on_report_clicked(self) -> None:
+        ids = self.selected_ids()
+        if len(ids) != 1:
+            return
+        record = self.records[ids[0]]
+        path, _ = QFileDialog.getSaveFileName(self, "Save the model report", f"run-{record.id}-report.html",
+                                              "Web page (*.html)")
+        if path:
+            self.save_report(record.id, path)
+
+    def save_report(self, run_id: int, path: str | Path) -> None:
+        try:
+            written = save_report(self.records[run_id], path)
+        except OSError as exc:
+            self.banner.show_message(f"The report could not be saved: {exc.strerror or exc}", "error")
+            return
+        self.banner.show_message(f"Report saved to {written}.", "success")
+
+    def shutdown(self) -> None:
+        self.result_view.shutdown()
+
+
+def _select_rows() -> object:
+    from PySide6.QtCore import QItemSelectionModel
+
+    return QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+
+
+def _row(record: RunRecord) -> list[QStandardItem]:
+    task = Task(record.task)
+    metric = headline_metric(task)
+    test, validation = record.metric("test", metric), record.metric("validation", metric)
+    label = METRIC_LABELS[metric] if task is Task.REGRESSION else METRIC_LABELS[metric].lower()
+    cells = [
+        (str(record.id), record.id),
+        (record.created.replace("T", " ")[:16], record.created),
+        (record.dataset_name, record.dataset_name.lower()),
+        (record.target, record.target.lower()),
+        (record.model_label, record.model_label.lower()),
+        (f"{format_metric(metric, test)}  ({label})", test if test is not None else float("-inf")),
+        (format_metric(metric, validation), validation if validation is not None else float("-inf")),
+        (f"{record.duration_s:.1f} s", record.duration_s),
+        (record.device, record.device),
+    ]
+    items = []
+    for text, key in cells:
+        item = QStandardItem(text)
+        item.setData(key, SORT_ROLE)
+        item.setData(record.id, ID_ROLE)
+        items.append(item)
+    return items

@@ -1,0 +1,207 @@
+"""Classification results: the confusion matrix, the decision-threshold slider, ROC / PR curves, per-class table."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QRadioButton,
+    QSlider,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.core.evaluation_details import ClassificationDetails, threshold_scores
+from studio.ui.widgets.plots import add_line, dashed, heatmap, make_plot
+
+
+class ConfusionMatrixWidget(QWidget):
+    """Rows: the true class; columns: what the model said. Counts, or each row as shares of that true class."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.plot = make_plot("Where the model is right and wrong", "What the model said", "True class", 300)
+        self.counts_button = QRadioButton("Counts")
+        self.shares_button = QRadioButton("Share of each true class")
+        self.counts_button.setChecked(True)
+        group = QButtonGroup(self)
+        for button in (self.counts_button, self.shares_button):
+            group.addButton(button)
+            button.toggled.connect(self._redraw)
+        self.note = QLabel("The diagonal (top left to bottom right) is where the model is right.")
+        self.note.setStyleSheet("color: #555;")
+        toggles = QHBoxLayout()
+        toggles.addWidget(QLabel("Show:"))
+        toggles.addWidget(self.counts_button)
+        toggles.addWidget(self.shares_button)
+        toggles.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(toggles)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.note)
+        self.counts = np.zeros((0, 0), dtype=int)
+        self.labels: tuple[str, ...] = ()
+
+    def set_matrix(self, counts: np.ndarray, labels: tuple[str, ...]) -> None:
+        self.counts = np.asarray(counts, dtype=int)
+        self.labels = labels
+        self._redraw()
+
+    def cell_text(self, row: int, column: int) -> str:
+        return self._texts()[row][column]
+
+    def _texts(self) -> list[list[str]]:
+        shares = self._shares()
+        if self.counts_button.isChecked():
+            return [[f"{v:,}" for v in row] for row in self.counts]
+        return [[f"{v:.0%}" for v in row] for row in shares]
+
+    def _shares(self) -> np.ndarray:
+        totals = self.counts.sum(axis=1, keepdims=True)
+        return np.divide(self.counts, totals, out=np.zeros(self.counts.shape), where=totals > 0)
+
+    def _redraw(self) -> None:
+        if self.counts.size:
+            heatmap(self.plot, self._shares(), self._texts(), self.labels, self.labels)
+
+
+class ThresholdWidget(QWidget):
+    """For two classes: how sure the model must be before it says the positive class; updates a matrix live."""
+
+    threshold_changed = Signal(float)
+
+    def __init__(self, matrix: ConfusionMatrixWidget, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.matrix = matrix
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(1, 99)
+        self.slider.setValue(50)
+        self.slider.setPageStep(5)
+        self.slider.valueChanged.connect(self._on_slider_value_changed)
+        self.title = QLabel()
+        self.title.setWordWrap(True)
+        self.metrics_label = QLabel()
+        self.metrics_label.setObjectName("thresholdMetrics")
+        self.metrics_label.setWordWrap(True)
+        self.metrics_label.setStyleSheet("font-size: 11pt;")
+        ends = QHBoxLayout()
+        low, high = QLabel("Says yes more often (finds more, more false alarms)"), QLabel(
+            "Says yes less often (fewer false alarms, misses more)")
+        for label in (low, high):
+            label.setStyleSheet("color: #666; font-size: 9pt;")
+        ends.addWidget(low)
+        ends.addStretch(1)
+        ends.addWidget(high)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.title)
+        layout.addWidget(self.slider)
+        layout.addLayout(ends)
+        layout.addWidget(self.metrics_label)
+        self.details: ClassificationDetails | None = None
+
+    def set_details(self, details: ClassificationDetails | None) -> None:
+        self.details = details if details is not None and details.positive_class is not None else None
+        self.setVisible(self.details is not None)
+        if self.details is not None:
+            self.slider.blockSignals(True)
+            self.slider.setValue(50)
+            self.slider.blockSignals(False)
+            self._update(0.5)
+
+    def threshold(self) -> float:
+        return self.slider.value() / 100
+
+    def _on_slider_value_changed(self, value: int) -> None:
+        self._update(value / 100)
+        self.threshold_changed.emit(value / 100)
+
+    def _update(self, threshold: float) -> None:
+        details = self.details
+        if details is None:
+            return
+        positive = details.positive_class
+        negative = details.classes[0]
+        scores = threshold_scores(details, threshold)
+        self.title.setText(f"<b>Decision threshold: {threshold:.0%}.</b> The model says '{positive}' when it is at "
+                           f"least {threshold:.0%} sure. Move the slider to trade missed '{positive}' rows against "
+                           "false alarms.")
+        (tn, fp), (fn, tp) = scores.confusion
+        self.metrics_label.setText(
+            f"Finds <b>{scores.get('recall'):.0%}</b> of the '{positive}' rows (recall) · when it says "
+            f"'{positive}' it is right <b>{scores.get('precision'):.0%}</b> of the time (precision) · F1 "
+            f"<b>{scores.get('f1'):.2f}</b> · balanced accuracy <b>{scores.get('balanced_accuracy'):.0%}</b> · "
+            f"accuracy {scores.get('accuracy'):.0%}<br>{tp:,} found, {fn:,} missed, {fp:,} false alarms, {tn:,} "
+            f"correctly '{negative}'.")
+        self.matrix.set_matrix(np.asarray(scores.confusion), (negative, positive))
+
+
+class CurvesWidget(QWidget):
+    """ROC and precision-recall curves, one per class against the rest, with their areas in the legend."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.roc_plot = make_plot("ROC curve", "False alarm rate (false positive rate)",
+                                  "Found (true positive rate)")
+        self.pr_plot = make_plot("Precision-recall curve", "Found (recall)", "Right when it says so (precision)")
+        self.note = QLabel("Curves closer to the top left (ROC) or top right (precision-recall) are better. The area "
+                           "under the ROC curve is 0.5 for guessing and 1 for a perfect model.")
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet("color: #555;")
+        plots = QHBoxLayout()
+        plots.addWidget(self.roc_plot)
+        plots.addWidget(self.pr_plot)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(plots, 1)
+        layout.addWidget(self.note)
+        self.areas: dict[str, float] = {}
+
+    def set_details(self, details: ClassificationDetails) -> None:
+        self.areas = {}
+        for plot in (self.roc_plot, self.pr_plot):
+            plot.clear()
+            if plot.plotItem.legend is None:
+                plot.addLegend(offset=(-10, -10) if plot is self.roc_plot else (-10, 10))
+            plot.setXRange(0, 1, padding=0.02)
+            plot.setYRange(0, 1.02, padding=0.02)
+        self.roc_plot.plot([0, 1], [0, 1], pen=dashed(), name="Guessing")
+        for index, curve in enumerate(details.roc):
+            add_line(self.roc_plot, curve.x, curve.y, index, f"{curve.label}: area {curve.area:.3f}")
+            self.areas[curve.label] = curve.area
+        for index, curve in enumerate(details.pr):
+            add_line(self.pr_plot, curve.x, curve.y, index, f"{curve.label}: avg. precision {curve.area:.3f}")
+        if not details.roc:
+            self.note.setText("This model gives no probabilities, so there are no curves.")
+
+
+class PerClassTable(QTableWidget):
+    HEADERS = ("Class", "Right when it says so (precision)", "Found (recall)", "F1", "Test rows")
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(0, len(self.HEADERS), parent)
+        self.setHorizontalHeaderLabels(self.HEADERS)
+        self.verticalHeader().hide()
+        self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+
+    def set_details(self, details: ClassificationDetails) -> None:
+        self.setRowCount(len(details.per_class))
+        for row, metrics in enumerate(details.per_class):
+            values = (metrics.label, f"{metrics.precision:.0%}", f"{metrics.recall:.0%}", f"{metrics.f1:.2f}",
+                      f"{metrics.support:,}")
+            for column, text in enumerate(values):
+                item = QTableWidgetItem(text)
+                if column:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if column == 2 and metrics.support and metrics.recall == 0:
+                    item.setBackground(Qt.GlobalColor.yellow)
+                    item.setToolTip("The model never finds this class.")
+                self.setItem(row, column, item)

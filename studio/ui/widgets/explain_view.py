@@ -1,0 +1,231 @@
+"""Why the model predicts what it does: permutation importance and partial dependence (computed in a worker, with
+progress and cancel) and the model's own importances."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.core.diagnosis import diagnosis_metric
+from studio.core.evaluation_details import to_plain
+from studio.core.explain import PartialDependence, PermutationImportance, partial_dependence, permutation_importance
+from studio.core.progress import Progress
+from studio.core.target import Task
+from studio.ui.widgets.common import MessageBanner
+from studio.ui.widgets.plots import add_line, horizontal_bars, make_plot
+from studio.workers.runner import JobRunner
+
+
+class ExplainWidget(QWidget):
+    explanation_ready = Signal(str, object)  # kind, plain data to keep with the run
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.runner = JobRunner(self)
+        self.runner.progressed.connect(self._on_runner_progressed)
+        self.runner.succeeded.connect(self._on_runner_succeeded)
+        self.runner.failed.connect(self._on_runner_failed)
+        self.runner.cancelled.connect(lambda: self.banner.show_message("Stopped.", "info"))
+        self.runner.finished.connect(self._on_runner_finished)
+        self.importance_button = QPushButton("Compute column importance")
+        self.importance_button.clicked.connect(self.compute_importance)
+        self.column_combo = QComboBox()
+        self.column_combo.setMinimumWidth(180)
+        self.dependence_button = QPushButton("Show effect of this column")
+        self.dependence_button.clicked.connect(self.compute_dependence)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.runner.cancel)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.banner = MessageBanner()
+        self.importance_plot = make_plot("Column importance (shuffling test)", "Drop in score when the column is "
+                                         "shuffled", "", 220)
+        self.own_plot = make_plot("The model's own importances", "Share of importance", "", 220)
+        self.dependence_plot = make_plot("Effect of one column", "", "Average prediction", 220)
+        self.importance_note = QLabel("Shuffles one column at a time on the validation rows and measures how much "
+                                      "worse the model gets. Bigger drop: the model relies more on that column.")
+        self.importance_note.setWordWrap(True)
+        self.importance_note.setStyleSheet("color: #555;")
+        self.own_note = QLabel("How much the model itself used each column while learning (its built-in "
+                               "importances, one-hot pieces added back together per column).")
+        self.dependence_note = QLabel("Sets the chosen column to one value after another in every validation row "
+                                      "and shows the model's average answer: how the prediction moves with it.")
+        for note in (self.own_note, self.dependence_note):
+            note.setWordWrap(True)
+            note.setStyleSheet("color: #555;")
+        self.importance_plot.setTitle("")
+        self.own_plot.setTitle("")
+        self.dependence_plot.setTitle("")
+        importance_row = QHBoxLayout()
+        importance_row.addWidget(self.importance_button)
+        importance_row.addStretch(1)
+        dependence_row = QHBoxLayout()
+        dependence_row.addWidget(QLabel("Column:"))
+        dependence_row.addWidget(self.column_combo)
+        dependence_row.addWidget(self.dependence_button)
+        dependence_row.addStretch(1)
+        self.views = QTabWidget()
+        for title, parts in (("Shuffling test", (self.importance_note, importance_row, self.importance_plot)),
+                             ("The model's own importances", (self.own_note, self.own_plot)),
+                             ("Effect of one column", (self.dependence_note, dependence_row,
+                                                       self.dependence_plot))):
+            page = QWidget()
+            page_layout = QVBoxLayout(page)
+            for part in parts:
+                if isinstance(part, QHBoxLayout):
+                    page_layout.addLayout(part)
+                else:
+                    page_layout.addWidget(part, 1 if part in (self.importance_plot, self.own_plot,
+                                                              self.dependence_plot) else 0)
+            self.views.addTab(page, title)
+        work_row = QHBoxLayout()
+        work_row.addWidget(self.progress, 1)
+        work_row.addWidget(self.cancel_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.views, 1)
+        layout.addLayout(work_row)
+        layout.addWidget(self.banner)
+        self.result: Any = None
+        self.importance: PermutationImportance | None = None
+        self.dependence: PartialDependence | None = None
+        self._set_live(False)
+
+    # -- showing --------------------------------------------------------------------------------------------
+    def set_result(self, result: Any) -> None:
+        """A fresh result: explanations can be computed."""
+        self.runner.stop()
+        self.result = result
+        self.importance = self.dependence = None
+        self.banner.clear()
+        self.importance_plot.clear()
+        self.dependence_plot.clear()
+        self.column_combo.clear()
+        rows = getattr(result, "rows", None)
+        if rows is not None:
+            self.column_combo.addItems([str(c) for c in rows.x_held.columns])
+        self._set_live(rows is not None)
+        self.show_own(result.details.model_importances if result.details is not None else ())
+
+    def show_stored(self, explanations: dict[str, Any], own: tuple[tuple[str, float], ...]) -> None:
+        """A stored run: show what was computed back then; nothing new can be computed without its rows."""
+        self.result = None
+        self.banner.clear()
+        self.column_combo.clear()
+        self._set_live(False)
+        self.importance_plot.clear()
+        stored = explanations.get("permutation_importance")
+        if stored:
+            columns = stored.get("columns", [])
+            horizontal_bars(self.importance_plot, [(c["column"], float(c["mean"])) for c in columns[:15]],
+                            [float(c.get("spread", 0.0)) for c in columns[:15]])
+        self.importance_note.setText("Computed when the run was trained." if stored else
+                                     "Column importance was not computed for this run.")
+        self.dependence_plot.clear()
+        self.show_own(own)
+
+    def show_own(self, own: tuple[tuple[str, float], ...]) -> None:
+        self.own_plot.clear()
+        self.own_plot.setVisible(bool(own))
+        if own:
+            horizontal_bars(self.own_plot, list(own[:15]), color="#6c757d")
+        else:
+            self.own_note.setText("This kind of model has no built-in importances; use the shuffling test, which "
+                                  "works for every model.")
+
+    def _set_live(self, live: bool) -> None:
+        for widget in (self.importance_button, self.column_combo, self.dependence_button):
+            widget.setEnabled(live)
+        self.progress.setVisible(False)
+        self.cancel_button.setVisible(False)
+
+    # -- computing ------------------------------------------------------------------------------------------
+    def compute_importance(self) -> bool:
+        result = self.result
+        if result is None or result.rows is None or self.runner.is_running():
+            return False
+        rows = result.rows
+        metric = diagnosis_metric(result.task, result.details is not None and result.details.imbalanced)
+        self._started()
+        return self.runner.start(lambda stop: permutation_importance(result.pipeline, rows.x_held, rows.y_held,
+                                                                     metric, rows.part, should_stop=stop))
+
+    def compute_dependence(self) -> bool:
+        result = self.result
+        column = self.column_combo.currentText()
+        if result is None or result.rows is None or not column or self.runner.is_running():
+            return False
+        rows = result.rows
+        categorical = any(name == column and treatment == "categorical"
+                          for name, _kind, treatment in result.feature_columns)
+        self._started()
+        return self.runner.start(lambda stop: partial_dependence(
+            result.pipeline, rows.x_held, column, result.task is Task.CLASSIFICATION, categorical,
+            should_stop=stop))
+
+    def _started(self) -> None:
+        self.banner.clear()
+        self.progress.setValue(0)
+        self.progress.setVisible(True)
+        self.cancel_button.setVisible(True)
+        self.cancel_button.setEnabled(True)
+        for widget in (self.importance_button, self.dependence_button):
+            widget.setEnabled(False)
+
+    def _on_runner_progressed(self, item: Progress) -> None:
+        if item.fraction is not None:
+            self.progress.setValue(int(item.fraction * 100))
+        self.progress.setFormat(item.message or "%p%")
+
+    def _on_runner_succeeded(self, found: object) -> None:
+        if isinstance(found, PermutationImportance):
+            self.importance = found
+            columns = found.columns[:15]
+            horizontal_bars(self.importance_plot, [(c.column, c.mean) for c in columns], [c.spread for c in columns])
+            self.importance_note.setText(
+                f"Shuffling one column at a time on the {found.part} rows: the bars show how much the "
+                f"{found.metric.replace('_', ' ')} drops. The model relies most on '{found.columns[0].column}'.")
+            self.explanation_ready.emit("permutation_importance", to_plain(found))
+        elif isinstance(found, PartialDependence):
+            self.dependence = found
+            self._draw_dependence(found)
+
+    def _draw_dependence(self, found: PartialDependence) -> None:
+        plot = self.dependence_plot
+        plot.clear()
+        if plot.plotItem.legend is None:
+            plot.addLegend(offset=(-10, 10))
+        plot.setLabel("bottom", found.column)
+        classification = self.result is not None and self.result.task is Task.CLASSIFICATION
+        plot.setLabel("left", "Average probability" if classification else "Average prediction")
+        positions = list(range(len(found.grid))) if found.categorical else [float(v) for v in found.grid]
+        if found.categorical:
+            plot.getAxis("bottom").setTicks([[(i, str(v)[:10]) for i, v in enumerate(found.grid)]])
+        else:
+            plot.getAxis("bottom").setTicks(None)
+        for index, (name, values) in enumerate(found.lines):
+            add_line(plot, positions, values, index, name)
+
+    def _on_runner_failed(self, message: str, details: str) -> None:
+        self.banner.show_message(f"Could not compute this. {message}", "error", details)
+
+    def _on_runner_finished(self) -> None:
+        self.progress.setVisible(False)
+        self.cancel_button.setVisible(False)
+        self.cancel_button.setEnabled(False)
+        self._set_live(self.result is not None and self.result.rows is not None)
+
+    def shutdown(self) -> None:
+        self.runner.stop()

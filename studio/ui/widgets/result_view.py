@@ -1,0 +1,226 @@
+"""One result, explained: the summary in words, the scores table, and tabs with the plots.
+
+Used by the Results step (a fresh result, explanations can be computed) and by the Runs page (a stored run, shown
+again without retraining).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget
+
+from studio.core.diagnosis import diagnose, diagnosis_metric
+from studio.core.evaluation import HIGHER_IS_BETTER, METRIC_LABELS, Scores, format_metric
+from studio.core.evaluation_details import imbalance_text, lead_metrics, result_summary
+from studio.core.result_details import ResultDetails
+from studio.core.target import Task
+from studio.ui.widgets.classification_views import ConfusionMatrixWidget, CurvesWidget, PerClassTable, ThresholdWidget
+from studio.ui.widgets.common import MessageBanner
+from studio.ui.widgets.diagnosis_view import DiagnosisWidget
+from studio.ui.widgets.explain_view import ExplainWidget
+from studio.ui.widgets.regression_views import RegressionPlotsWidget
+
+HEADERS = ("Measure", "Validation rows", "Test rows", "Always guessing (test)", "Training rows")
+METRIC_HELP = {
+    "accuracy": "Share of rows predicted correctly.",
+    "balanced_accuracy": "Accuracy averaged over the classes, so rare classes count as much as common ones.",
+    "precision_macro": "When the model names a class, how often it is right (averaged over classes).",
+    "recall_macro": "Of the rows of a class, how many the model finds (averaged over classes).",
+    "f1_macro": "Balance of precision and recall (averaged over classes).",
+    "roc_auc": "How well the model ranks positive rows above negative ones (0.5 is chance, 1 is perfect).",
+    "mae": "Average size of the error, in the target's own units.",
+    "rmse": "Like the average error, but large misses count more.",
+    "r2": "Share of the target's variation the model explains (1 is perfect, 0 is no better than the average).",
+}
+
+
+@dataclass(frozen=True)
+class ShownResult:
+    task: Task
+    target: str
+    model_key: str
+    validation: Scores | None
+    test: Scores
+    details: ResultDetails | None
+    notes: str = ""
+    explanations: dict[str, Any] = field(default_factory=dict)
+    live: Any = None  # the TrainResult when the model is at hand (explanations can be computed)
+
+
+def shown_from_result(result: Any) -> ShownResult:
+    train, validation, test = result.split_sizes
+    notes = [f"{result.model_label}, trained in {result.duration_s:.1f} s on {train:,} rows; "
+             f"{validation:,} validation and {test:,} test rows."]
+    if result.dropped_rows:
+        notes.append(f"{result.dropped_rows:,} rows without a value for {result.target} were left out.")
+    if result.split_note:
+        notes.append(result.split_note)
+    return ShownResult(result.task, result.target, result.model_key, result.validation, result.test, result.details,
+                       " ".join(notes), {}, result)
+
+
+def shown_from_record(record: Any) -> ShownResult:
+    def scores(part: str) -> Scores | None:
+        values = record.metrics.get(part)
+        if not values:
+            return None
+        baseline = record.metrics.get(f"{part}_baseline", {})
+        rows = int(record.metrics.get("rows", {}).get(part, 0))
+        return Scores(part, rows, tuple((k, _num(v)) for k, v in values.items()),
+                      tuple((k, _num(v)) for k, v in baseline.items()))
+
+    details = ResultDetails.from_plain(record.details) if record.details else None
+    notes = f"Run {record.id}: {record.model_label}, trained {record.created} in {record.duration_s:.1f} s on " \
+            f"{record.dataset_name}."
+    return ShownResult(Task(record.task), record.target, record.model_key, scores("validation"),
+                       scores("test") or Scores("test", 0, (), ()), details, notes, dict(record.explanations))
+
+
+class ResultView(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.summary = QLabel("Train a model to see how good it is.")
+        self.summary.setWordWrap(True)
+        self.summary.setObjectName("resultSummary")
+        self.summary.setStyleSheet("font-size: 13pt; padding: 8px; background: #f3f6fa; border-radius: 4px;")
+        self.imbalance_banner = MessageBanner()
+        self.metrics_table = QTableWidget(0, len(HEADERS))
+        self.metrics_table.setHorizontalHeaderLabels(HEADERS)
+        self.metrics_table.verticalHeader().hide()
+        self.metrics_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.metrics_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.details = QLabel()
+        self.details.setWordWrap(True)
+        self.details.setStyleSheet("color: #555;")
+        scores_page = QWidget()
+        scores_layout = QVBoxLayout(scores_page)
+        scores_layout.addWidget(self.metrics_table)
+        scores_layout.addWidget(self.details)
+        scores_layout.addStretch(1)
+        self.matrix = ConfusionMatrixWidget()
+        self.threshold = ThresholdWidget(self.matrix)
+        mistakes_page = QWidget()
+        mistakes_layout = QVBoxLayout(mistakes_page)
+        mistakes_layout.addWidget(self.threshold)
+        mistakes_layout.addWidget(self.matrix, 1)
+        self.curves = CurvesWidget()
+        self.per_class = PerClassTable()
+        self.regression = RegressionPlotsWidget()
+        self.diagnosis = DiagnosisWidget()
+        self.explain = ExplainWidget()
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        for page, title in ((scores_page, "Scores"), (mistakes_page, "Right and wrong"), (self.curves, "Curves"),
+                            (self.per_class, "Per class"), (self.regression, "Errors"), (self.diagnosis,
+                                                                                         "Diagnosis"),
+                            (self.explain, "Which columns matter")):
+            self.tabs.addTab(page, title)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.imbalance_banner)
+        layout.addWidget(self.tabs, 1)
+        self.shown: ShownResult | None = None
+        self._set_tabs(None)
+
+    def tab_index(self, title: str) -> int:
+        return next(i for i in range(self.tabs.count()) if self.tabs.tabText(i) == title)
+
+    def _set_tabs(self, task: Task | None) -> None:
+        classification = task is Task.CLASSIFICATION
+        for title, visible in (("Right and wrong", classification), ("Curves", classification),
+                               ("Per class", classification), ("Errors", task is Task.REGRESSION),
+                               ("Diagnosis", task is not None), ("Which columns matter", task is not None)):
+            self.tabs.setTabVisible(self.tab_index(title), visible)
+
+    def clear(self) -> None:
+        self.shown = None
+        self.summary.setText("Train a model to see how good it is.")
+        self.metrics_table.setRowCount(0)
+        self.details.clear()
+        self.imbalance_banner.clear()
+        self._set_tabs(None)
+
+    def show_result(self, shown: ShownResult) -> None:
+        self.shown = shown
+        details = shown.details
+        classification = details.classification if details is not None else None
+        self.summary.setText(result_summary(shown.task, shown.test, shown.target, classification))
+        note = imbalance_text(classification.imbalance, shown.target) if classification is not None else ""
+        if note:
+            self.imbalance_banner.show_message(note, "warning")
+        else:
+            self.imbalance_banner.clear()
+        self._fill_metrics(shown)
+        self.details.setText(shown.notes)
+        self._set_tabs(shown.task)
+        if classification is not None:
+            self.matrix.set_matrix(np.asarray(classification.confusion), classification.classes)
+            self.threshold.set_details(classification)
+            self.curves.set_details(classification)
+            self.per_class.set_details(classification)
+        if details is not None and details.regression is not None:
+            self.regression.set_details(details.regression, shown.target)
+        self._show_diagnosis(shown)
+        if shown.live is not None:
+            self.explain.set_result(shown.live)
+            self.diagnosis.set_result(shown.live)
+        else:
+            self.explain.show_stored(shown.explanations, details.model_importances if details else ())
+            self.diagnosis.show_stored(shown.explanations)
+
+    def _show_diagnosis(self, shown: ShownResult) -> None:
+        details = shown.details
+        held = shown.validation or shown.test
+        if details is None:
+            return
+        imbalanced = details.imbalanced
+        found = diagnose(shown.task, dict(details.train_metrics), held.as_dict(), dict(held.baseline),
+                         shown.model_key, imbalanced, held.part)
+        self.diagnosis.show_diagnosis(found, details.cross_validation, diagnosis_metric(shown.task, imbalanced))
+
+    def _fill_metrics(self, shown: ShownResult) -> None:
+        imbalanced = shown.details is not None and shown.details.imbalanced
+        present = [name for name, _ in shown.test.metrics]
+        names = [n for n in lead_metrics(shown.task, imbalanced) if n in present]
+        names += [n for n in present if n not in names]
+        train = dict(shown.details.train_metrics) if shown.details is not None else {}
+        self.metrics_table.setRowCount(len(names))
+        for row, name in enumerate(names):
+            label = QTableWidgetItem(METRIC_LABELS.get(name, name))
+            better = "higher" if HIGHER_IS_BETTER.get(name, True) else "lower"
+            label.setToolTip(f"{METRIC_HELP.get(name, '')} ({better} is better)")
+            if imbalanced and name in ("balanced_accuracy", "f1_macro"):
+                label.setText(label.text() + "  ★")
+                label.setToolTip(label.toolTip() + " Leads here because the classes are imbalanced.")
+            self.metrics_table.setItem(row, 0, label)
+            values = (shown.validation.get(name) if shown.validation else None, shown.test.get(name),
+                      shown.test.baseline_of(name), train.get(name))
+            for column, value in enumerate(values, start=1):
+                item = QTableWidgetItem(format_metric(name, value))
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.metrics_table.setItem(row, column, item)
+        self.metrics_table.resizeRowsToContents()
+        height = self.metrics_table.horizontalHeader().height() + 4 + sum(
+            self.metrics_table.rowHeight(r) for r in range(self.metrics_table.rowCount()))
+        self.metrics_table.setFixedHeight(height)
+
+    def metric_value(self, name: str, column: int = 2) -> str:
+        label = METRIC_LABELS[name]
+        for row in range(self.metrics_table.rowCount()):
+            if self.metrics_table.item(row, 0).text().split("  ★")[0] == label:
+                return self.metrics_table.item(row, column).text()
+        raise KeyError(name)
+
+    def shutdown(self) -> None:
+        self.explain.shutdown()
+        self.diagnosis.shutdown()
+
+
+def _num(value: Any) -> float:
+    return math.nan if value is None else float(value)

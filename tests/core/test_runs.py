@@ -1,0 +1,178 @@
+"""The run store: recording, reading back, concurrent writers, a writer killed mid-write, a damaged file."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from studio.core.errors import StudioError
+from studio.core.prep import PrepConfig
+from studio.core.project import ModelConfig, Project
+from studio.core.report import build_report, save_report
+from studio.core.runs import RunStore, config_from_plain, default_runs_path, run_from_result
+from studio.core.splits import SplitConfig
+from studio.core.target import Task
+from tests.core.helpers import make_request, run_training
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def small_run(index: int = 0) -> dict:
+    return {"created": "2026-01-01T00:00:00", "target": "y", "task": "regression", "model_key": "knn",
+            "model_label": "k-nearest neighbours", "params": {"n_neighbors": index}, "prep": {"columns": []},
+            "split": {"seed": 1}, "duration_s": 0.1, "metrics": {"test": {"mae": float(index)}},
+            "history": [], "details": {}, "versions": {"studio": "x"}}
+
+
+@pytest.fixture(scope="module")
+def penguin_result(penguins_table):
+    _, result = run_training(make_request(penguins_table.frame, "species", Task.CLASSIFICATION, "random_forest",
+                                          split=SplitConfig(cv_folds=3), source_path="/data/penguins.csv"))
+    return result
+
+
+def test_a_result_is_recorded_and_read_back(tmp_path: Path, penguin_result) -> None:
+    store = RunStore(tmp_path / "runs.sqlite3")
+    run_id = store.add(run_from_result(penguin_result))
+    record = store.get(run_id)
+    assert record.model_key == "random_forest" and record.target == "species"
+    assert record.dataset_path == "/data/penguins.csv" and len(record.dataset_fingerprint) == 16
+    assert record.metric("test", "accuracy") == pytest.approx(penguin_result.test.get("accuracy"))
+    assert record.metrics["cross_validation"]["folds"] and record.metrics["train"]
+    assert len(record.history) == len(penguin_result.history)
+    assert record.versions["scikit-learn"] and record.device == "cpu"
+    # Configs come back as the same frozen dataclasses, so the run can be trained again.
+    split = config_from_plain(SplitConfig, record.split)
+    assert split == SplitConfig(cv_folds=3)
+    prep = config_from_plain(PrepConfig, record.prep)
+    assert prep == next(p for p in penguin_result.fingerprint if isinstance(p, PrepConfig))
+    store.set_model_path(run_id, "/models/m.joblib")
+    store.add_explanation(run_id, "permutation_importance", {"columns": [{"column": "island", "mean": 0.1}]})
+    again = store.get(run_id)
+    assert again.model_path == "/models/m.joblib"
+    assert again.explanations["permutation_importance"]["columns"][0]["column"] == "island"
+    store.delete([run_id])
+    with pytest.raises(StudioError, match="no run number"):
+        store.get(run_id)
+
+
+def test_project_records_each_result_and_the_exported_path(tmp_path: Path, penguin_result) -> None:
+    project = Project()
+    project.run_store = RunStore(tmp_path / "runs.sqlite3")
+    seen: list[str] = []
+    project.subscribe(seen.append)
+    project.set_result(penguin_result)
+    assert project.run_id is not None and "runs" in seen
+    project.set_exported("/tmp/model.studio.joblib")
+    assert project.run_store.get(project.run_id).model_path == "/tmp/model.studio.joblib"
+    assert ModelConfig(penguin_result.model_key) is not None
+
+
+def test_concurrent_writes_from_a_worker_thread(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "runs.sqlite3")
+    errors: list[BaseException] = []
+
+    def writer(offset: int) -> None:
+        try:
+            for i in range(25):
+                store.add(small_run(offset + i))
+        except BaseException as exc:  # collected and asserted on the main thread
+            errors.append(exc)
+
+    worker = threading.Thread(target=writer, args=(1000,))
+    worker.start()
+    writer(0)
+    worker.join()
+    assert not errors
+    assert store.count() == 50
+    assert {r.params["n_neighbors"] for r in store.all()} == set(range(25)) | set(range(1000, 1025))
+
+
+def test_store_reopens_after_a_writer_is_killed(tmp_path: Path) -> None:
+    path = tmp_path / "runs.sqlite3"
+    RunStore(path).add(small_run(1))
+    script = (
+        "import sys, json\n"
+        "from studio.core.runs import RunStore\n"
+        "store = RunStore(sys.argv[1])\n"
+        "run = " + repr(small_run(7)) + "\n"
+        "run['details'] = {'blob': 'x' * 200000}\n"
+        "print('ready', flush=True)\n"
+        "while True:\n"
+        "    store.add(run)\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", script, str(path)], stdout=subprocess.PIPE, cwd=ROOT,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert process.stdout is not None and process.stdout.readline().strip() == b"ready"
+    time.sleep(0.5)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    reopened = RunStore(path)
+    assert reopened.damage_note == ""
+    runs = reopened.all()
+    assert runs[-1].params == {"n_neighbors": 1}
+    assert len(runs) >= 2  # the killed writer's committed runs are kept whole
+    assert all(r.details in ({}, {"blob": "x" * 200000}) for r in runs)
+    reopened.add(small_run(2))
+
+
+def test_a_damaged_file_is_set_aside_and_reported(tmp_path: Path) -> None:
+    path = tmp_path / "runs.sqlite3"
+    path.write_bytes(b"this is not a database at all" * 100)
+    store = RunStore(path)
+    assert "damaged" in store.damage_note and "kept as" in store.damage_note
+    kept = list(tmp_path.glob("runs.damaged-*.sqlite3"))
+    assert len(kept) == 1 and kept[0].read_bytes().startswith(b"this is not a database")
+    assert store.count() == 0
+    store.add(small_run(3))
+    assert RunStore(path).count() == 1
+
+
+def test_a_file_with_a_corrupted_page_is_set_aside(tmp_path: Path) -> None:
+    path = tmp_path / "runs.sqlite3"
+    store = RunStore(path)
+    for i in range(40):
+        store.add({**small_run(i), "details": {"blob": "y" * 5000}})
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = bytearray(path.read_bytes())
+    data[4096 * 3: 4096 * 3 + 2000] = b"\xff" * 2000
+    path.write_bytes(bytes(data))
+    reopened = RunStore(path)
+    assert reopened.damage_note
+    assert list(tmp_path.glob("runs.damaged-*.sqlite3"))
+
+
+def test_default_location_follows_the_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STUDIO_DATA_DIR", str(tmp_path / "data"))
+    assert default_runs_path() == tmp_path / "data" / "runs.sqlite3"
+
+
+def test_report_is_one_self_contained_html_file(tmp_path: Path, penguin_result) -> None:
+    store = RunStore(tmp_path / "runs.sqlite3")
+    record = store.get(store.add(run_from_result(penguin_result)))
+    path = save_report(record, tmp_path / "report.html")
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
+    assert "Random forest predicting species" in text
+    assert text.count("<svg") >= 3  # loss curve, confusion matrix, ROC / PR curves
+    assert "Confusion matrix" in text and "Cross-validation" in text and "scikit-learn" in text
+    assert "http://" not in text.replace("http://www.w3.org/2000/svg", "")  # nothing fetched from outside
+    assert "<script" not in text
+
+
+def test_regression_report_has_residual_plots(tmp_path: Path, penguins_table) -> None:
+    frame: pd.DataFrame = penguins_table.frame
+    _, result = run_training(make_request(frame, "body_mass_g", Task.REGRESSION, "linear_regression"))
+    store = RunStore(tmp_path / "runs.sqlite3")
+    text = build_report(store.get(store.add(run_from_result(result))))
+    assert "Predicted against actual" in text and "typically off by about" in text
