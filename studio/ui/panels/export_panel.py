@@ -12,6 +12,7 @@ from studio.core.evaluation import METRIC_LABELS, format_metric
 from studio.core.project import Project, Step
 from studio.ui.panels.base import Panel
 from studio.ui.widgets.common import MessageBanner, page_header, section_label
+from studio.ui.widgets.onnx_export import OnnxExport
 from studio.workers.runner import JobRunner
 
 
@@ -49,6 +50,8 @@ class ExportPanel(Panel):
         layout.addWidget(self.banner)
         layout.addWidget(section_label("What the file holds"))
         layout.addWidget(self.contents)
+        self.onnx_export = OnnxExport(project)
+        layout.addWidget(self.onnx_export)
         layout.addStretch(1)
 
     def entered(self) -> None:
@@ -100,6 +103,7 @@ class ExportPanel(Panel):
 
     def _show_contents(self) -> None:
         result = self.project.result
+        self.onnx_export.refresh()
         self.save_button.setEnabled(result is not None and not self.runner.is_running())
         self.use_button.setEnabled(bool(self.project.exported_path))
         if result is None:
@@ -123,3 +127,4 @@ class ExportPanel(Panel):
 
     def shutdown(self) -> None:
         self.runner.stop()
+        self.onnx_export.shutdown()

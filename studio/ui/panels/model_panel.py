@@ -123,3 +123,6 @@ class ModelPanel(Panel):
 
     def _on_reset_clicked(self) -> None:
         self.project.set_model(ModelConfig(self.project.model.key))
+
+    def shutdown(self) -> None:
+        self.form.shutdown()

@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
+from studio.core.curve_diagnosis import describe_epochs
 from studio.core.errors import StudioError
 from studio.core.project import Project, Step
 from studio.core.report import report_job
@@ -30,6 +31,7 @@ class ResultsPanel(Panel):
         self.metrics_table = self.view.metrics_table
         self.stale_banner = MessageBanner()
         self.banner = MessageBanner()
+        self.fit_banner = MessageBanner()  # how a network fitted, read from its epoch curves
         self.report_button = QPushButton("Save report…")
         self.report_button.setToolTip("One HTML file with the data, preparation, model, scores and plots, to share "
                                       "or archive.")
@@ -50,6 +52,7 @@ class ResultsPanel(Panel):
         layout.addLayout(top)
         layout.addWidget(self.stale_banner)
         layout.addWidget(self.banner)
+        layout.addWidget(self.fit_banner)
         layout.addWidget(self.view, 1)
 
     def metric_value(self, name: str, column: int = 2) -> str:
@@ -75,6 +78,7 @@ class ResultsPanel(Panel):
         result = self.project.result
         self._show_stale()
         self.banner.clear()
+        self.fit_banner.clear()
         if self.project.run_store_problem:
             self.banner.show_message(self.project.run_store_problem, "warning")
             self.project.run_store_problem = ""
@@ -83,6 +87,9 @@ class ResultsPanel(Panel):
             self.view.clear()
             return
         self.view.show_result(shown_from_result(result))
+        fit_words = describe_epochs(getattr(result, "history", ()))
+        if fit_words:
+            self.fit_banner.show_message(fit_words, "info" if "fits well" in fit_words else "warning")
 
     # -- explanations and the report ------------------------------------------------------------------------
     def _on_explanation_ready(self, kind: str, value: object) -> None:

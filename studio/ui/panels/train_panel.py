@@ -13,6 +13,7 @@ from studio.core.project import Project, Step
 from studio.core.training import TrainResult, train
 from studio.ui.panels.base import Panel
 from studio.ui.widgets.common import MessageBanner, page_header
+from studio.ui.widgets.device_fallback import CpuFallback
 from studio.ui.widgets.loss_plot import LossPlotWidget
 from studio.workers.runner import JobRunner
 
@@ -75,6 +76,9 @@ class TrainPanel(Panel):
         layout.addLayout(buttons)
         layout.addLayout(status)
         layout.addWidget(self.banner)
+        self.cpu_fallback = CpuFallback(project)
+        self.cpu_fallback.chosen.connect(self.start)
+        layout.addWidget(self.cpu_fallback)
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.plot_note)
         self._started_at = 0.0
@@ -109,11 +113,18 @@ class TrainPanel(Panel):
             if style in ("boosting", "forest") else
             "This model is fitted in one go, so there is no curve; the bar shows its stages.")
 
+        if style == "epochs":
+            self.plot_note.setText(
+                "The curves show the loss after each epoch (a pass over the training rows) on training and "
+                "validation rows; the faint line is the training loss every few batches, the dotted green line "
+                "the validation score (right axis), and the dashed line marks the epoch whose weights are kept.")
+
     def start(self) -> bool:
         if self.runner.is_running() or self.project.table is None or self.project.target is None:
             return False
         request = self.project.training_request()
         self.banner.clear()
+        self.cpu_fallback.hide()
         self.plot.clear()
         self.progress.setValue(0)
         self._fraction = 0.0
@@ -150,6 +161,7 @@ class TrainPanel(Panel):
     def _on_runner_failed(self, message: str, details: str) -> None:
         self.banner.show_message(f"Training failed. {message}", "error", details)
         self.stage_label.setText("Training failed.")
+        self.cpu_fallback.offer(details)
         self.training_stopped.emit("failed")
 
     def _on_runner_cancelled(self) -> None:

@@ -1,40 +1,81 @@
-"""A live training curve: points are appended in O(1) and the plot repaints on a timer."""
+"""A live training curve: points are appended in O(1) and the plot repaints on a timer.
+
+For training in epochs (neural networks) it also draws the per-batch training loss faintly behind the epoch
+curves, the validation metric on a right-hand axis, and a marker on the epoch whose weights are kept; a line
+above the plot says the same in words.
+"""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from studio.core.curves import BatchPoint, EpochPoint
 from studio.core.progress import CurvePoint
 
 REPAINT_MS = 50  # about 20 repaints a second, however fast points arrive
 TRAIN_COLOR = "#1f77b4"
 VALIDATION_COLOR = "#ff7f0e"
+BATCH_COLOR = (31, 119, 180, 70)  # the training colour, faint
+METRIC_COLOR = "#2ca02c"
+KEPT_COLOR = "#6a3d9a"
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    return f"{minutes} min {seconds:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def _metric_name(label: str) -> str:
+    return label if label == "R²" else label.lower()
 
 
 class LossPlotWidget(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         pg.setConfigOptions(antialias=True, background="w", foreground="#333")
+        self.status = QLabel()
+        self.status.setObjectName("curveStatus")
+        self.status.setStyleSheet("color: #333;")
+        self.status.hide()
         self.plot = pg.PlotWidget()
         self.plot.setMinimumHeight(220)
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setLabel("left", "Loss (lower is better)")
         self.plot.setLabel("bottom", "Step")
         self.plot.getAxis("left").enableAutoSIPrefix(False)
-        self.plot.addLegend(offset=(-10, 10))
+        self.legend = self.plot.addLegend(offset=(-10, 10))
         self.plot.setClipToView(True)
         self.plot.setDownsampling(auto=True, mode="peak")
+        self._batch_curve = self.plot.plot([], [], pen=pg.mkPen(BATCH_COLOR, width=1))
         self._train_curve = self.plot.plot([], [], pen=pg.mkPen(TRAIN_COLOR, width=2), name="Training rows")
         self._val_curve = self.plot.plot([], [], pen=pg.mkPen(VALIDATION_COLOR, width=2), name="Validation rows")
+        self._kept_line = pg.InfiniteLine(angle=90, movable=False,
+                                          pen=pg.mkPen(KEPT_COLOR, width=1, style=Qt.PenStyle.DashLine),
+                                          label="kept", labelOpts={"position": 0.92, "color": KEPT_COLOR})
+        self._kept_line.hide()
+        self.plot.addItem(self._kept_line, ignoreBounds=True)
+        self._metric_view: pg.ViewBox | None = None
+        self._metric_curve: pg.PlotDataItem | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.status)
         layout.addWidget(self.plot)
         self._steps: list[float] = []
         self._train: list[float] = []
         self._val: list[float] = []
+        self._batch_x: list[float] = []
+        self._batch_y: list[float] = []
+        self._metric: list[float] = []
+        self._kept: int | None = None
+        self._last_epoch: EpochPoint | None = None
         self._dirty = False
         self._timer = QTimer(self)
         self._timer.setInterval(REPAINT_MS)
@@ -42,28 +83,78 @@ class LossPlotWidget(QWidget):
         self._timer.start()
 
     def clear(self) -> None:
-        self._steps.clear()
-        self._train.clear()
-        self._val.clear()
+        for values in (self._steps, self._train, self._val, self._batch_x, self._batch_y, self._metric):
+            values.clear()
+        self._kept = None
+        self._last_epoch = None
+        self.status.clear()
+        self.status.hide()
         self._dirty = True
         self._repaint()
 
     def append(self, point: CurvePoint) -> None:
-        if not self._steps:
+        if not self._steps and not self._batch_x:
             steps = point.step_label if point.step_label.endswith("s") else point.step_label + "s"
             self.plot.setLabel("bottom", steps.capitalize())
             self.plot.setLabel("left", f"{point.loss_label} (lower is better)")
+        self._dirty = True
+        if isinstance(point, BatchPoint):
+            self._batch_x.append(point.position)
+            self._batch_y.append(np.nan if point.train_loss is None else float(point.train_loss))
+            return
         self._steps.append(float(point.step))
         self._train.append(np.nan if point.train_loss is None else float(point.train_loss))
         self._val.append(np.nan if point.val_loss is None else float(point.val_loss))
-        self._dirty = True
+        if isinstance(point, EpochPoint):
+            self._append_epoch(point)
+
+    def _append_epoch(self, point: EpochPoint) -> None:
+        if point.metric_label and self._metric_curve is None:
+            self._add_metric_axis(point.metric_label)
+        self._metric.append(np.nan if point.metric is None else float(point.metric))
+        self._kept = point.best_step
+        self._last_epoch = point
+
+    def _add_metric_axis(self, label: str) -> None:
+        """The validation metric on its own right-hand axis: its scale (a share, R²) differs from the loss's."""
+        item = self.plot.getPlotItem()
+        view = pg.ViewBox()
+        item.showAxis("right")
+        item.scene().addItem(view)
+        item.getAxis("right").linkToView(view)
+        item.getAxis("right").setLabel(f"Validation {_metric_name(label)} (higher is better)", color=METRIC_COLOR)
+        view.setXLink(item)
+        curve = pg.PlotDataItem([], [], pen=pg.mkPen(METRIC_COLOR, width=1.5, style=Qt.PenStyle.DotLine))
+        view.addItem(curve)
+        self.legend.addItem(curve, f"Validation {_metric_name(label)}")
+
+        def follow() -> None:
+            view.setGeometry(item.vb.sceneBoundingRect())
+
+        item.vb.sigResized.connect(follow)
+        follow()
+        self._metric_view, self._metric_curve = view, curve
 
     def point_count(self) -> int:
         return len(self._steps)
 
+    def batch_point_count(self) -> int:
+        return len(self._batch_x)
+
     def shown_point_count(self) -> int:
         x, _ = self._train_curve.getData()
         return 0 if x is None else len(x)
+
+    def shown_batch_count(self) -> int:
+        x, _ = self._batch_curve.getData()
+        return 0 if x is None else len(x)
+
+    def kept_epoch(self) -> int | None:
+        """The epoch the "kept" marker shows, None when there is no marker."""
+        return int(self._kept_line.value()) if self._kept_line.isVisible() else None
+
+    def status_text(self) -> str:
+        return self.status.text()
 
     def _on_timer_timeout(self) -> None:
         if self._dirty:
@@ -74,3 +165,28 @@ class LossPlotWidget(QWidget):
         steps = np.asarray(self._steps)
         self._train_curve.setData(steps, np.asarray(self._train), connect="finite")
         self._val_curve.setData(steps, np.asarray(self._val), connect="finite")
+        self._batch_curve.setData(np.asarray(self._batch_x), np.asarray(self._batch_y), connect="finite")
+        if self._metric_curve is not None:
+            self._metric_curve.setData(steps[:len(self._metric)], np.asarray(self._metric), connect="finite")
+        if self._kept is not None:
+            self._kept_line.setValue(self._kept)
+            self._kept_line.label.setFormat(f"kept: epoch {self._kept}")
+            self._kept_line.show()
+        else:
+            self._kept_line.hide()
+        self._show_status()
+
+    def _show_status(self) -> None:
+        point = self._last_epoch
+        if point is None:
+            return
+        parts = [f"<b>Epoch {point.step} of {point.epochs}</b>"]
+        if point.metric is not None and math.isfinite(point.metric):
+            shown = f"{point.metric:.1%}" if point.metric_label == "Accuracy" else f"{point.metric:.3f}"
+            parts.append(f"validation {_metric_name(point.metric_label)} {shown}")
+        if point.best_step is not None:
+            parts.append(f"<span style='color:{KEPT_COLOR}'>weights kept from epoch {point.best_step}</span>")
+        if point.eta_s is not None and point.step < point.epochs and point.eta_s > 0.5:
+            parts.append(f"at most about {_duration(point.eta_s)} left")
+        self.status.setText(" · ".join(parts))
+        self.status.show()

@@ -1,6 +1,12 @@
-"""A hyperparameter form generated from ParamSpecs; no per-model form code."""
+"""A hyperparameter form generated from ParamSpecs; no per-model form code.
+
+Settings with a ``group`` are shown under its heading; a setting with a ``live_note`` gets that note under it once
+the (slow) lookup has answered in the background.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Generator
 
 from PySide6.QtCore import QLocale, Signal
 from PySide6.QtGui import QDoubleValidator
@@ -17,6 +23,8 @@ from PySide6.QtWidgets import (
 
 from studio.core.errors import StudioError
 from studio.core.models.params import ParamKind, ParamSpec, ParamValue
+from studio.core.progress import Progress
+from studio.workers.runner import JobRunner
 
 SPIN_LIMIT = 2_000_000_000
 
@@ -33,6 +41,13 @@ class ParamForm(QWidget):
         self._editors: dict[str, QWidget] = {}
         self._specs: dict[str, ParamSpec] = {}
         self._errors: dict[str, QLabel] = {}
+        self._notes: dict[str, QLabel] = {}
+        self._known_notes: dict[str, str] = {}  # lookups already answered, shown at once on the next rebuild
+        self._note_runner = JobRunner(self)
+        self._note_runner.succeeded.connect(self._on_note_runner_succeeded)
+        self._note_runner.failed.connect(self._on_note_runner_failed)
+        self._asking = ""
+        self._note_runner.finished.connect(self._start_pending_notes)
         self._loading = False
 
     def set_specs(self, specs: tuple[ParamSpec, ...], values: dict[str, ParamValue]) -> None:
@@ -42,7 +57,16 @@ class ParamForm(QWidget):
         self._editors.clear()
         self._specs = {s.name: s for s in specs}
         self._errors.clear()
+        self._notes.clear()
+        group = ""
         for spec in specs:
+            if spec.group and spec.group != group:
+                group = spec.group
+                heading = QLabel(group)
+                heading.setObjectName(f"group_{group}")
+                heading.setStyleSheet("font-size: 11pt; font-weight: 600; color: #1f4e79; margin-top: 8px; "
+                                      "border-bottom: 1px solid #d5dde6; padding-bottom: 2px;")
+                self._form.addRow(heading)
             editor = self._make_editor(spec, values.get(spec.name, spec.default))
             editor.setToolTip(spec.help)
             editor.setObjectName(f"param_{spec.name}")
@@ -57,6 +81,13 @@ class ParamForm(QWidget):
             help_label.setWordWrap(True)
             help_label.setStyleSheet("color: #666; font-size: 9pt;")
             cell_layout.addWidget(help_label)
+            if spec.live_note is not None:
+                note = QLabel(self._known_notes.get(spec.name, "Looking…"))
+                note.setObjectName(f"note_{spec.name}")
+                note.setWordWrap(True)
+                note.setStyleSheet("color: #1d5b28; font-size: 9pt;")
+                cell_layout.addWidget(note)
+                self._notes[spec.name] = note
             error = QLabel()
             error.setStyleSheet("color: #b3261e; font-size: 9pt;")
             error.hide()
@@ -66,9 +97,45 @@ class ParamForm(QWidget):
             title.setStyleSheet("font-weight: 600;")
             self._form.addRow(title, cell)
         self._loading = False
+        self._start_pending_notes()
 
     def editor(self, name: str) -> QWidget:
         return self._editors[name]
+
+    def note(self, name: str) -> str:
+        return self._notes[name].text()
+
+    def groups(self) -> list[str]:
+        return [label.text() for label in self.findChildren(QLabel) if label.objectName().startswith("group_")]
+
+    def shutdown(self) -> None:
+        self._note_runner.stop()
+
+    def _start_pending_notes(self) -> None:
+        pending = [s for s in self._specs.values() if s.live_note is not None and s.name not in self._known_notes]
+        if not pending or self._note_runner.is_running():
+            return
+        spec = pending[0]
+        lookup = spec.live_note
+        self._asking = spec.name
+
+        def job(_stop: object) -> Generator[Progress, None, tuple[str, str]]:
+            yield Progress("Looking", None, spec.label)
+            assert lookup is not None
+            return spec.name, lookup()
+
+        self._note_runner.start(job)
+
+    def _on_note_runner_succeeded(self, answer: tuple[str, str]) -> None:
+        self._show_note(*answer)
+
+    def _on_note_runner_failed(self, message: str, _details: str) -> None:
+        self._show_note(self._asking, f"Could not find out: {message}")
+
+    def _show_note(self, name: str, text: str) -> None:
+        self._known_notes[name] = text  # also ends the lookups for it, answered or not
+        if name in self._notes:
+            self._notes[name].setText(text)
 
     def names(self) -> list[str]:
         return list(self._editors)
@@ -100,6 +167,11 @@ class ParamForm(QWidget):
             spin.setAccelerated(True)
             spin.valueChanged.connect(lambda v, n=spec.name, s=spin: self._emit_int(n, v, s))
             return spin
+        if spec.kind is ParamKind.INT_LIST:
+            text = QLineEdit("" if value is None else str(value))
+            text.setPlaceholderText("e.g. 64, 32")
+            text.editingFinished.connect(lambda n=spec.name, e=text: self._emit_text(n, e.text()))
+            return text
         line = QLineEdit(_format_float(value))
         validator = QDoubleValidator()
         validator.setNotation(QDoubleValidator.Notation.ScientificNotation)
