@@ -67,7 +67,9 @@ def insights_job(frame: pd.DataFrame, profiles: tuple[ColumnProfile, ...], targe
         yield Progress("Looking at the data", index / max(1, len(profiles)), f"Column {profile.name}")
         if profile.name == target:
             continue
-        values = _as_values(sample[profile.name], profile)
+        # An identifier's or free text's "relation" would only measure how unique it is.
+        values = None if profile.kind in (ColumnKind.ID, ColumnKind.TEXT, ColumnKind.CONSTANT) else \
+            _as_values(sample[profile.name], profile)
         if y is not None and values is not None:
             relations[profile.name] = relation(values, y, task)
         if profile.kind is ColumnKind.NUMERIC:
@@ -85,7 +87,8 @@ def _as_values(series: pd.Series, profile: ColumnProfile) -> pd.Series | None:
     if profile.kind is ColumnKind.DATE:
         return (parse_dates(series, profile.date_format) - pd.Timestamp("1970-01-01", tz="UTC")).dt.days.astype(float)
     if profile.kind in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN, ColumnKind.ID):
-        return series.astype(object).where(series.notna(), None).map(lambda v: None if v is None else str(v))
+        # A blank is a value of its own here: a column filled in only for one class gives the answer away.
+        return series.astype(object).where(series.notna(), "(blank)").map(str)
     return None
 
 
@@ -200,7 +203,8 @@ def _column_findings(profile: ColumnProfile, related: Relation | None) -> list[F
     if related is not None and kind is not ColumnKind.ID and related.strength >= LEAK_LEVEL:
         out.append(Finding("leak", name, f"'{name}' predicts the target almost perfectly ({related.summary}). It may "
                            "hold the answer itself, which new rows will not have.", "Leave it out"))
-    if kind is not ColumnKind.CONSTANT and profile.missing_share >= 0.5:
+    blanks_mean_none = 0.05 <= profile.missing_share < 0.95 and _blanks_may_mean_none(profile)
+    if kind is not ColumnKind.CONSTANT and profile.missing_share >= 0.5 and not blanks_mean_none:
         out.append(Finding("mostly_missing", name, f"{profile.missing_share:.0%} of '{name}' is missing.",
                            "Leave it out"))
     if kind is ColumnKind.CATEGORICAL and profile.distinct > HIGH_CARDINALITY:
@@ -211,7 +215,7 @@ def _column_findings(profile: ColumnProfile, related: Relation | None) -> list[F
         out.append(Finding("text_numbers", name, f"'{name}' holds numbers written as text"
                            + (f" (e.g. '{example}')" if example else "") + "; they can be read as numbers.",
                            "Read as numbers"))
-    if 0.05 <= profile.missing_share < 0.5 and _blanks_may_mean_none(profile):
+    if blanks_mean_none:
         words = "'none'" if kind is ColumnKind.CATEGORICAL else "0"
         out.append(Finding("blank_none", name, f"{profile.missing_share:.0%} of '{name}' is blank; blanks may mean "
                            f"{words} rather than unknown.", f"Treat blanks as {words}"))
@@ -223,7 +227,8 @@ def _blanks_may_mean_none(profile: ColumnProfile) -> bool:
         return not any(v.strip().lower() in NONE_WORDS for v, _ in profile.top_values)
     # Counts such as "children" or "cars" with no zero at all: a blank is likely the zero.
     if profile.kind is ColumnKind.NUMERIC and profile.top_values:
-        return all(v.isdigit() and v != "0" for v, _ in profile.top_values)
+        numbers = [to_number(pd.Series([v])).iloc[0] for v, _ in profile.top_values]
+        return all(number == number and number > 0 and float(number).is_integer() for number in numbers)
     return False
 
 

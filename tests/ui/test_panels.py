@@ -20,6 +20,7 @@ from studio.core.project import ModelConfig, Step
 from studio.core.splits import SplitConfig, split_sizes
 from studio.core.target import Task
 from studio.ui.main_window import MainWindow
+from studio.ui.widgets.prep_columns import DESCRIPTION_COLUMN
 from studio.ui.widgets.table_model import MISSING_TEXT, DataFrameTableModel
 
 from .helpers import (
@@ -60,7 +61,7 @@ def test_leaving_a_column_out_updates_project_and_summary(qtbot: QtBot, species_
     assert "6 of 7 columns" in panel.summary.text()
     assert "1 left out" in panel.summary.text()
     row = [panel.table.item(r, 0).text() for r in range(panel.table.rowCount())].index("island")
-    assert panel.table.item(row, 4).text() == "Left out: chosen by you"
+    assert panel.table.item(row, DESCRIPTION_COLUMN).text() == "Left out: chosen by you"
     # The drop-down survives its own change and can put the column back.
     assert panel.combo_for("island") is combo
     combo.setCurrentText(Treatment.CATEGORICAL.label)

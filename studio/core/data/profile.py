@@ -157,7 +157,8 @@ def _text_profile(name: str, present: pd.Series, distinct: int, make) -> ColumnP
     if _looks_like_dates(strings):
         return make(ColumnKind.DATE)
     mean_length = float(strings.str.len().mean())
-    if distinct == len(present) and len(present) >= 20:
+    # Nearly unique rather than unique: a few duplicated rows must not hide an identifier.
+    if distinct >= 0.98 * len(present) and len(present) >= 20:
         if mean_length > 30:
             return make(ColumnKind.TEXT, "long, different text in every row")
         return make(ColumnKind.ID, "every row has a different value, like a name or code")
@@ -216,7 +217,7 @@ def _chart_fields(series: pd.Series, profile: ColumnProfile) -> dict:
         parsed = parse_dates(sample, fields.get("date_format", ""))
         days = (parsed - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds().to_numpy(dtype=float) / 86_400.0
         fields["histogram"] = _histogram(days)
-    else:
+    elif kind is not ColumnKind.ID:  # every value differs: a chart of counts of 1 says nothing
         fields["top_values"] = _top_values(present)
     return fields
 

@@ -1,0 +1,97 @@
+"""The list of columns on the Prepare step: what each holds and how it will be used, one drop-down per column."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
+
+from studio.core.data.profile import ColumnProfile
+from studio.core.prep import USE_CHOICES, ColumnPrep, use_choice_index
+from studio.core.prep_insights import Relation
+
+HEADERS = ("Column", "Holds", "Use it as", "Missing", "Values", "Relation to target", "What Studio will do")
+USE_COLUMN, DESCRIPTION_COLUMN, RELATION_COLUMN = 2, 6, 5
+
+
+class ColumnsTable(QTableWidget):
+    """Rows are updated in place when the columns stay the same, so a drop-down is never destroyed inside its own
+    signal."""
+
+    def __init__(self, on_use_chosen: Callable[[str, int], None], parent: QWidget | None = None) -> None:
+        super().__init__(0, len(HEADERS), parent)
+        self._on_use_chosen = on_use_chosen
+        self.setHorizontalHeaderLabels(HEADERS)
+        self.verticalHeader().hide()
+        self.verticalHeader().setDefaultSectionSize(30)
+        self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
+        self.setAlternatingRowColors(True)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+    def names(self) -> list[str]:
+        return [self.item(r, 0).text() for r in range(self.rowCount())]
+
+    def combo_for(self, name: str) -> QComboBox:
+        widget = self.cellWidget(self.names().index(name), USE_COLUMN)
+        assert isinstance(widget, QComboBox)
+        return widget
+
+    def show_columns(self, columns: list[ColumnPrep], profiles: dict[str, ColumnProfile],
+                     relations: dict[str, Relation]) -> None:
+        if self.names() != [c.name for c in columns]:
+            self.clearContents()
+            self.setRowCount(len(columns))
+            for row, column in enumerate(columns):
+                self.setItem(row, 0, QTableWidgetItem(column.name))
+                combo = QComboBox()
+                for label, _, _ in USE_CHOICES:
+                    combo.addItem(label)
+                combo.currentIndexChanged.connect(lambda index, name=column.name: self._on_use_chosen(name, index))
+                self.setCellWidget(row, USE_COLUMN, combo)
+        for row, column in enumerate(columns):
+            self._fill_row(row, column, profiles.get(column.name), relations.get(column.name))
+        # The description stretches into the room left (its tooltip holds the whole text).
+        for index in range(DESCRIPTION_COLUMN):
+            self.resizeColumnToContents(index)
+
+    def _fill_row(self, row: int, column: ColumnPrep, profile: ColumnProfile | None, related: Relation | None) -> None:
+        combo = self.cellWidget(row, USE_COLUMN)
+        assert isinstance(combo, QComboBox)
+        combo.blockSignals(True)
+        combo.setCurrentIndex(use_choice_index(column))
+        combo.blockSignals(False)
+        holds = "Formula" if column.formula else (profile.kind.label if profile else column.kind.label)
+        self._set(row, 1, holds)
+        missing = f"{profile.missing_share:.0%}" if profile and profile.missing else "none"
+        if profile and profile.missing and profile.missing_share < 0.005:
+            missing = "<1%"
+        self._set(row, 3, missing if profile else "", right=True)
+        self._set(row, 4, f"{profile.distinct:,}" if profile else "", right=True)
+        self._set(row, RELATION_COLUMN, _relation_text(related), tooltip=related.summary if related else "")
+        description = column.describe()
+        self._set(row, DESCRIPTION_COLUMN, description, tooltip=description, grey=not column.used)
+
+    def _set(self, row: int, col: int, text: str, right: bool = False, tooltip: str = "", grey: bool = False) -> None:
+        item = QTableWidgetItem(text)
+        if right:
+            item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if tooltip:
+            item.setToolTip(tooltip)
+        if grey:
+            item.setForeground(Qt.GlobalColor.darkGray)
+        self.setItem(row, col, item)
+
+
+def _relation_text(related: Relation | None) -> str:
+    if related is None or related.strength != related.strength:
+        return "—"
+    blocks = round(related.strength * 5)
+    word = "strong" if related.strength >= 0.5 else "moderate" if related.strength >= 0.2 else "weak"
+    return f"{'■' * blocks}{'□' * (5 - blocks)} {word}"

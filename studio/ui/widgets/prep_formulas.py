@@ -1,0 +1,95 @@
+"""New columns computed from a formula over other columns, checked as they are typed."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+
+from studio.core.errors import DataError
+from studio.core.formula import FUNCTIONS, parse_formula
+from studio.core.prep import PrepConfig
+
+
+class FormulaEditor(QWidget):
+    added = Signal(str, str)  # name, formula
+    removed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.prep = PrepConfig()
+        self.name_edit = QLineEdit()
+        self.name_edit.setPlaceholderText("name, e.g. bmi")
+        self.name_edit.setMaximumWidth(200)
+        self.formula_edit = QLineEdit()
+        self.formula_edit.setPlaceholderText("formula, e.g. weight / height ** 2")
+        self.add_button = QPushButton("Add column")
+        self.add_button.setEnabled(False)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        help_text = QLabel(
+            "Combine columns with + − * / and ** (power), numbers and the functions "
+            f"{', '.join(FUNCTIONS)}. Write a name with spaces in backticks, like `body mass`. The new column is "
+            "computed the same way for new rows when predicting.")
+        help_text.setWordWrap(True)
+        help_text.setStyleSheet("color: #555;")
+        row = QHBoxLayout()
+        row.addWidget(self.name_edit)
+        row.addWidget(QLabel("="))
+        row.addWidget(self.formula_edit, 1)
+        row.addWidget(self.add_button)
+        self.list_box = QGridLayout()
+        self.list_box.setColumnStretch(1, 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(help_text)
+        layout.addLayout(row)
+        layout.addWidget(self.message)
+        layout.addLayout(self.list_box)
+        layout.addStretch(1)
+        self.name_edit.textChanged.connect(self._check)
+        self.formula_edit.textChanged.connect(self._check)
+        self.formula_edit.returnPressed.connect(self._on_add_clicked)
+        self.add_button.clicked.connect(self._on_add_clicked)
+
+    def show_prep(self, prep: PrepConfig) -> None:
+        self.prep = prep
+        while self.list_box.count():
+            item = self.list_box.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        for row, column in enumerate(prep.derived()):
+            self.list_box.addWidget(QLabel(f"<b>{column.name}</b>"), row, 0)
+            self.list_box.addWidget(QLabel(f"= {column.formula}"), row, 1)
+            remove = QPushButton("Remove")
+            remove.clicked.connect(lambda _checked=False, name=column.name: self.removed.emit(name))
+            self.list_box.addWidget(remove, row, 2)
+        self._check()
+
+    def problem(self) -> str:
+        """Why the typed formula cannot be added, or "" when it can."""
+        name, text = self.name_edit.text().strip(), self.formula_edit.text().strip()
+        if not name and not text:
+            return " "
+        if not name:
+            return "Give the new column a name."
+        if self.prep.get(name) is not None and not self.prep.get(name).formula:
+            return f"There is already a column called '{name}'."
+        try:
+            usable = [c.name for c in self.prep.columns if c.name != name]
+            parse_formula(text, usable)
+        except DataError as exc:
+            return str(exc)
+        return ""
+
+    def _check(self) -> None:
+        problem = self.problem()
+        self.add_button.setEnabled(not problem)
+        self.message.setText(problem.strip())
+        self.message.setStyleSheet("color: #8a1c12;")
+
+    def _on_add_clicked(self) -> None:
+        if self.problem():
+            return
+        name, text = self.name_edit.text().strip(), self.formula_edit.text().strip()
+        self.added.emit(name, text)
+        self.name_edit.clear()
+        self.formula_edit.clear()

@@ -1,0 +1,80 @@
+"""Before and after on sample rows, with how many features the model will see and where each comes from."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QHeaderView,
+    QLabel,
+    QSplitter,
+    QTableView,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.core.prep_preview import PrepPreview
+from studio.ui.widgets.common import section_label
+from studio.ui.widgets.table_model import DataFrameTableModel
+
+
+class PreviewView(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.headline = QLabel("The preview appears once the data has been looked at.")
+        self.headline.setWordWrap(True)
+        self.headline.setStyleSheet("font-weight: 600;")
+        self.before_model = DataFrameTableModel(parent=self)
+        self.after_model = DataFrameTableModel(parent=self)
+        self.before = _table(self.before_model)
+        self.after = _table(self.after_model)
+        self.sources = QTreeWidget()
+        self.sources.setHeaderLabels(["From column", "Features"])
+        self.sources.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        tables = QWidget()
+        tables_layout = QVBoxLayout(tables)
+        tables_layout.setContentsMargins(0, 0, 0, 0)
+        tables_layout.addWidget(section_label("Before: the first rows as loaded"))
+        tables_layout.addWidget(self.before, 1)
+        tables_layout.addWidget(section_label("After: what the model sees for the same rows"))
+        tables_layout.addWidget(self.after, 1)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(tables)
+        splitter.addWidget(self.sources)
+        splitter.setSizes([640, 280])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 4, 0, 0)
+        layout.addWidget(self.headline)
+        layout.addWidget(splitter, 1)
+
+    def show_preview(self, preview: PrepPreview) -> None:
+        if preview.error:
+            self.headline.setText(preview.error)
+            self.headline.setStyleSheet("font-weight: 600; color: #8a1c12;")
+        else:
+            self.headline.setStyleSheet("font-weight: 600;")
+            removal = preview.removal.describe()
+            self.headline.setText(
+                f"The model will see {preview.feature_count} features made from {len(preview.sources)} columns. "
+                + (removal.replace("Training rows removed", "Rows that will be left out of training") + " "
+                   if removal else "")
+                + f"(Preview fitted on {preview.fitted_rows:,} rows.)")
+        self.before_model.set_frame(preview.before)
+        self.after_model.set_frame(preview.after)
+        for view in (self.before, self.after):
+            view.horizontalHeader().resizeSections(QHeaderView.ResizeMode.ResizeToContents)
+        self.sources.clear()
+        for column, features in preview.sources:
+            item = QTreeWidgetItem([column, f"{len(features)}"])
+            for feature in features:
+                item.addChild(QTreeWidgetItem(["", feature]))
+            self.sources.addTopLevelItem(item)
+
+
+def _table(model: DataFrameTableModel) -> QTableView:
+    view = QTableView()
+    view.setModel(model)
+    view.setAlternatingRowColors(True)
+    view.verticalHeader().setDefaultSectionSize(22)
+    return view
