@@ -22,6 +22,15 @@ def gui_thread_gc(qapp: QApplication) -> Iterator[GuiThreadGarbageCollector]:
     collector.stop()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _data_dir_for_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """For fixtures wider than one test (a module's trained model): the per-test folders below come later."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("STUDIO_DATA_DIR", str(tmp_path_factory.mktemp("session-data")))
+        patch.setenv("STUDIO_SETTINGS_DIR", str(tmp_path_factory.mktemp("session-settings")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _data_dir_in_tmp_path(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """The run history and settings never land in the real user folders, from the window, the CLI or a child."""

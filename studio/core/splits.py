@@ -65,6 +65,9 @@ def split_problems(rows: int, config: SplitConfig, classes: int = 0) -> list[str
             f"{test}. Studio needs at least {needed} training rows and one row in each other part. "
             "Add rows or make the validation and test parts smaller."
         )
+    if config.cv_folds >= 2 and train + validation < 2 * config.cv_folds:
+        problems.append(f"Cross-validation with {config.cv_folds} folds needs at least {2 * config.cv_folds} training "
+                        "and validation rows; choose fewer folds or turn it off.")
     return problems
 
 

@@ -77,7 +77,8 @@ def _tree(task: Task, p: dict[str, ParamValue]) -> Any:
     from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
     cls = DecisionTreeClassifier if task is Task.CLASSIFICATION else DecisionTreeRegressor
-    return cls(max_depth=p["max_depth"], min_samples_leaf=int(p["min_samples_leaf"]), random_state=SEED)
+    kwargs: dict[str, Any] = {"class_weight": "balanced"} if p.get("balanced") else {}
+    return cls(max_depth=p["max_depth"], min_samples_leaf=int(p["min_samples_leaf"]), random_state=SEED, **kwargs)
 
 
 register(ModelSpec(
@@ -89,6 +90,8 @@ register(ModelSpec(
     params=(
         _p("max_depth", MAX_DEPTH.label, MAX_DEPTH.help, ParamKind.INT, 6, low=1, high=100, none_label="No limit"),
         _p("min_samples_leaf", MIN_LEAF.label, MIN_LEAF.help, ParamKind.INT, 5, low=1, high=1000, log=True),
+        _p("balanced", "Balance classes", "Give rare classes as much weight as common ones.", ParamKind.BOOL,
+           False, only_for="classification"),
     ),
     build=_tree,
 ))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QFormLayout, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from studio.core.project import Project, Step
 from studio.core.splits import split_problems, split_sizes
@@ -27,6 +27,13 @@ class SplitPanel(Panel):
         self.seed_spin.setRange(0, 2_147_483_647)
         self.seed_spin.setToolTip("The same number gives the same split every time, so runs can be compared.")
         self.seed_spin.setMaximumWidth(160)
+        self.folds_combo = QComboBox()
+        for text, folds in CV_CHOICES:
+            self.folds_combo.addItem(text, folds)
+        self.folds_combo.setMaximumWidth(260)
+        self.folds_combo.setToolTip("Also train the model k times, each time holding out a different part of the "
+                                    "training and validation rows, to see how steady the score is. Takes k times "
+                                    "longer; the test rows stay aside either way.")
         self.bar = QWidget()
         self.bar.setFixedHeight(30)
         self.bar_layout = QHBoxLayout(self.bar)
@@ -46,6 +53,7 @@ class SplitPanel(Panel):
         form.addRow("Test rows:", self.test_spin)
         form.addRow("", self.stratify_box)
         form.addRow("Random seed:", self.seed_spin)
+        form.addRow("Cross-validation:", self.folds_combo)
         layout = QVBoxLayout(self)
         layout.addWidget(page_header(
             "Split", "The model learns from the training rows. Validation rows show how it does while you try "
@@ -60,11 +68,12 @@ class SplitPanel(Panel):
         self.test_spin.valueChanged.connect(self._on_editor_changed)
         self.stratify_box.toggled.connect(self._on_editor_changed)
         self.seed_spin.valueChanged.connect(self._on_editor_changed)
+        self.folds_combo.currentIndexChanged.connect(self._on_editor_changed)
 
     def _on_editor_changed(self) -> None:
         self.project.set_split(replace(self.project.split, validation=self.validation_spin.value() / 100,
                                        test=self.test_spin.value() / 100, stratify=self.stratify_box.isChecked(),
-                                       seed=self.seed_spin.value()))
+                                       seed=self.seed_spin.value(), cv_folds=int(self.folds_combo.currentData())))
 
     def _on_project_changed(self, what: str) -> None:
         if what in ("split", "target", "table"):
@@ -77,6 +86,10 @@ class SplitPanel(Panel):
             widget.blockSignals(True)
             widget.setValue(value)
             widget.blockSignals(False)
+        self.folds_combo.blockSignals(True)
+        index = self.folds_combo.findData(split.cv_folds)
+        self.folds_combo.setCurrentIndex(index if index >= 0 else 0)
+        self.folds_combo.blockSignals(False)
         self.stratify_box.blockSignals(True)
         self.stratify_box.setChecked(split.stratify)
         self.stratify_box.blockSignals(False)
@@ -100,6 +113,9 @@ class SplitPanel(Panel):
         self.counts_label.setText(
             f"Of {summary.usable_rows:,} usable rows: <b>{train:,}</b> for training, <b>{validation:,}</b> for "
             f"validation and <b>{test:,}</b> for the final test.")
+
+
+CV_CHOICES = (("Off", 0), ("3 folds (quick)", 3), ("5 folds (usual)", 5), ("10 folds (thorough, slow)", 10))
 
 
 def _percent_spin() -> QSpinBox:

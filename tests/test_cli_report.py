@@ -1,0 +1,38 @@
+"""`studio train` records the run; `studio runs` lists it and `studio report` writes its HTML report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from studio.cli import run_cli
+from studio.core.runs import RunStore, default_runs_path
+from studio.resources import sample_dataset
+
+
+def test_train_records_the_run_and_report_writes_html(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "model.joblib"
+    assert run_cli(["train", str(sample_dataset()), "--target", "species", "--model", "logistic_regression",
+                    "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "Recorded as run 1" in err
+    record = RunStore(default_runs_path()).get(1)
+    assert record.model_path == str(out.resolve()) and record.model_key == "logistic_regression"
+
+    assert run_cli(["runs"]) == 0
+    listing = capsys.readouterr().out
+    assert "Logistic regression -> species on penguins.csv" in listing and "accuracy" in listing
+
+    report = tmp_path / "run.html"
+    assert run_cli(["report", "1", "--out", str(report)]) == 0
+    assert "Wrote the report of run 1" in capsys.readouterr().out
+    text = report.read_text(encoding="utf-8")
+    assert "Logistic regression predicting species" in text and "<svg" in text and "scikit-learn" in text
+
+
+def test_report_of_an_unknown_run_is_one_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(["report", "42", "--out", str(tmp_path / "x.html")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: There is no run number 42") and "Traceback" not in err
+    assert not (tmp_path / "x.html").exists()

@@ -1,0 +1,131 @@
+"""The Runs page driven through the window: every training is recorded, sorted, filtered, opened without
+retraining, compared, trained again and deleted; a damaged run history is reported, not emptied."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from pytestqt.qtbot import QtBot
+
+from studio.app import create_window
+from studio.core.project import Step
+from studio.core.runs import default_runs_path
+from studio.ui.main_window import MainWindow
+
+from .helpers import (
+    LOAD_MS,
+    answer_save_dialog,
+    choose_target,
+    click,
+    click_sidebar,
+    go_next,
+    go_to_model_page,
+    open_sample,
+    train,
+)
+
+
+def train_model(qtbot: QtBot, window: MainWindow, key: str) -> None:
+    click_sidebar(qtbot, window, Step.MODEL)
+    window.model_panel.select_model(key)
+    go_next(qtbot, window, Step.TRAIN)
+    train(qtbot, window)
+
+
+def click_header(qtbot: QtBot, table, column: int) -> None:
+    header = table.horizontalHeader()
+    x = header.sectionViewportPosition(column) + header.sectionSize(column) // 2
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, 5))
+
+
+def test_runs_are_recorded_compared_reopened_retrained_and_deleted(
+        qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    open_sample(qtbot, window)
+    choose_target(window, "species")
+    go_to_model_page(qtbot, window)
+    window.model_panel.select_model("logistic_regression")
+    go_next(qtbot, window, Step.TRAIN)
+    train(qtbot, window)
+    train_model(qtbot, window, "random_forest")
+
+    click_sidebar(qtbot, window, Step.RUNS)
+    assert window.current_step is Step.RUNS
+    runs = window.runs_panel
+    assert runs.row_count() == 2
+    assert not runs.compare_button.isEnabled()
+
+    # Sorting by clicking a column header, then filtering by typing.
+    click_header(qtbot, runs.table, 4)  # Model
+    models = [runs.proxy.index(r, 4).data() for r in range(runs.row_count())]
+    assert models == sorted(models) or models == sorted(models, reverse=True)
+    qtbot.keyClicks(runs.filter_edit, "forest")
+    assert runs.row_count() == 1 and runs.proxy.index(0, 4).data() == "Random forest"
+    runs.filter_edit.clear()
+    assert runs.row_count() == 2
+
+    # Open one run: its results come back from the store, without training.
+    runs.select_ids([1])
+    click(qtbot, runs.open_button)
+    assert runs.pages.currentWidget() is runs.result_view
+    assert "Run 1" in runs.result_view.details.text()
+    assert "right" in runs.result_view.summary.text()
+    assert runs.result_view.metric_value("accuracy") != "–"
+    assert runs.result_view.tabs.isTabVisible(runs.result_view.tab_index("Right and wrong"))
+    assert runs.result_view.matrix.counts.sum() == window.project.result.split_sizes[2]
+    click(qtbot, runs.back_button)
+
+    # Compare both: the model differs and is highlighted; each run's loss curve is overlaid.
+    runs.select_ids([1, 2])
+    click(qtbot, runs.compare_button)
+    compare = runs.compare_view
+    assert runs.pages.currentWidget() is compare
+    assert compare.table.columnCount() == 2
+    assert "Model" in compare.different_rows and "Data: target" not in compare.different_rows
+    headers = [compare.table.verticalHeaderItem(r).text() for r in range(compare.table.rowCount())]
+    assert headers[0] in compare.different_rows  # differences come first
+    legend = [label.text for _, label in compare.plot.plotItem.legend.items]
+    assert "Run 1: no curve (fitted in one go)" in legend and "Run 2: Random forest" in legend
+    curve = next(item for item in compare.plot.plotItem.listDataItems() if item.name() == "Run 2: Random forest")
+    assert len(curve.getData()[0]) == len(window.project.run_store.get(2).history) > 1
+    click(qtbot, runs.back_button)
+
+    # A report of a stored run.
+    report = tmp_path / "run-1.html"
+    answer_save_dialog(monkeypatch, report)
+    runs.select_ids([1])
+    click(qtbot, runs.report_button)
+    assert report.is_file() and "Logistic regression predicting species" in report.read_text(encoding="utf-8")
+
+    # Train run 1's settings again on the open table: a third run, with run 1's model.
+    runs.select_ids([1])
+    with qtbot.waitSignal(window.train_panel.training_finished, timeout=LOAD_MS * 3):
+        click(qtbot, runs.rerun_button)
+    qtbot.waitUntil(lambda: not window.train_panel.is_training(), timeout=LOAD_MS)
+    assert window.project.result.model_key == "logistic_regression"
+    click_sidebar(qtbot, window, Step.RUNS)
+    assert runs.row_count() == 3
+
+    # Delete two runs.
+    runs.select_ids([1, 2])
+    click(qtbot, runs.delete_button)
+    assert runs.row_count() == 1
+    assert window.project.run_store.count() == 1
+    assert "Deleted 2 runs" in runs.banner.text()
+
+
+def test_a_damaged_run_history_is_reported_and_kept(qtbot: QtBot, tmp_path: Path) -> None:
+    path = default_runs_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"garbage" * 1000)
+    window = create_window(tmp_path / "settings")
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        click_sidebar(qtbot, window, Step.RUNS)
+        assert "damaged" in window.runs_panel.banner.text()
+        assert list(path.parent.glob("runs.damaged-*.sqlite3"))
+        assert window.runs_panel.row_count() == 0
+    finally:
+        window.shutdown()
