@@ -102,6 +102,8 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="preparation settings saved from the Prepare step ('Save settings…'); columns it does "
                        "not mention get Studio's defaults")
     train.add_argument("--out", required=True, metavar="MODEL", help="where to save the model file")
+    train.add_argument("--onnx", metavar="FILE.onnx",
+                       help="neural networks only: also export the network to ONNX (it takes the prepared features)")
     train.set_defaults(handler=_cmd_train)
 
     predict = commands.add_parser("predict", help="predict new rows with a saved model",
@@ -172,6 +174,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise StudioError(f"{spec.label} cannot do {task.value}. Models for {task.value}: "
                           f"{_listing(m.key for m in models_for(task))}.")
     params = _parse_params(spec, task, args.param)
+    if args.onnx and spec.training_style != "epochs":
+        raise StudioError(f"--onnx exports neural networks only; {spec.label.lower()} is another kind. Use "
+                          "--model neural_network, or leave --onnx out.")
 
     fixed = None
     if args.train_rows:
@@ -194,6 +199,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
         detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
         raise StudioError(f"Training failed: {detail}") from exc
     out = save_model(args.out, result.pipeline, metadata_for(result))
+    if args.onnx:
+        from studio.core.network_export import export_onnx
+
+        _note(f"Exported the network to {export_onnx(result.pipeline, args.onnx)}")
     _record_run(result, out)
 
     train_rows, val_rows, test_rows = result.split_sizes
@@ -247,12 +256,16 @@ def _read_split_file(path: Path, rows: int) -> SplitIndices:
 
 def _drive(job: Any, stream: TextIO) -> Any:
     """Run a core generator to its result, printing a line per stage change and per curve point."""
+    from studio.core.curves import BatchPoint
+
     stage = None
     while True:
         try:
             item = next(job)
         except StopIteration as finished:
             return finished.value
+        if isinstance(item.curve, BatchPoint):
+            continue  # a network's loss every few batches: the per-epoch lines say enough on a terminal
         if item.curve is not None:
             point = item.curve
             losses = [f"{name} loss {value:.4g}" for name, value in

@@ -16,7 +16,7 @@ from studio.core.progress import CurvePoint
 RISE = 0.05  # the validation loss must end this share above its best to count as rising
 STILL_FALLING = 0.01  # over the last few epochs, losses falling by more than this share per epoch
 BARELY_LEARNED = 0.1  # a training loss that fell by less than this share over the run
-RECENT = 5
+RECENT = 3  # epochs looked at for "still falling"
 
 
 def describe_epochs(history: Sequence[CurvePoint]) -> str:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import logging
 import os
 import tempfile
-from collections.abc import Generator
+import warnings
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +57,10 @@ def export_onnx(pipeline: Any, path: str | Path) -> Path:
     os.close(fd)
     try:
         example = torch.zeros((2, model.n_features_in_), dtype=torch.float32)
-        with contextlib.redirect_stdout(io.StringIO()):  # the exporter prints its steps; keep stdout for results
+        # The exporter prints its steps, logs that torchvision's operators are skipped and warns about its own
+        # internals; none of it concerns the person exporting, and stdout is for results.
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), _quiet("torch.onnx"):
+            warnings.simplefilter("ignore")
             program = torch.onnx.export(wrapped, (example,), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
                                         dynamic_shapes=({0: torch.export.Dim("rows")},), dynamo=True,
                                         verbose=False)
@@ -113,3 +118,14 @@ def _probabilities(network: Any) -> Any:
 
 def _unscaled(network: Any, mean: float, scale: float) -> Any:
     return _module_classes()[1](network, mean, scale)
+
+
+@contextlib.contextmanager
+def _quiet(logger_name: str) -> Iterator[None]:
+    logger = logging.getLogger(logger_name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)

@@ -663,8 +663,5 @@ def fit_epochs(spec: Any, estimator: _NetworkBase, x: np.ndarray, y: np.ndarray,
                            eta_s=report.eta_s)
         history.append(point)
         message = f"Epoch {report.epoch} of {report.epochs}"
-        if report.val_metric is not None and math.isfinite(report.val_metric):
-            shown = f"{report.val_metric:.1%}" if classification else f"{report.val_metric:.3f}"
-            message += f" · validation {report.metric_label} {shown}"
         yield Progress("Fitting", 0.12 + 0.83 * report.epoch / report.epochs, message, point)
-    yield Progress("Fitting", 0.95, estimator.stop_reason_)
+    yield Progress("Finished training", 0.95, estimator.stop_reason_)

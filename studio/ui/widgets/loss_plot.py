@@ -59,7 +59,8 @@ class LossPlotWidget(QWidget):
         self._val_curve = self.plot.plot([], [], pen=pg.mkPen(VALIDATION_COLOR, width=2), name="Validation rows")
         self._kept_line = pg.InfiniteLine(angle=90, movable=False,
                                           pen=pg.mkPen(KEPT_COLOR, width=1, style=Qt.PenStyle.DashLine),
-                                          label="kept", labelOpts={"position": 0.92, "color": KEPT_COLOR})
+                                          label="kept", labelOpts={"position": 0.6, "color": KEPT_COLOR,
+                                                                   "fill": (255, 255, 255, 200)})
         self._kept_line.hide()
         self.plot.addItem(self._kept_line, ignoreBounds=True)
         self._metric_view: pg.ViewBox | None = None
