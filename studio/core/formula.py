@@ -34,7 +34,7 @@ MAX_FORMULA_LENGTH = 500
 class Formula:
     text: str
     tree: ast.Expression
-    names: tuple[str, ...]  # the columns it reads, in order of first use
+    names: tuple[str, ...]  # the columns it reads
     _aliases: tuple[tuple[str, str], ...] = ()
 
     def evaluate(self, frame: pd.DataFrame) -> pd.Series:

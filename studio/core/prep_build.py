@@ -134,7 +134,7 @@ def frame_to_date_parts(frame: pd.DataFrame, parts: tuple[str, ...] = ("days",),
             if part == "days":
                 values = (parsed - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds() / 86_400.0
             elif part == "weekday":
-                values = parsed.dt.weekday
+                values = parsed.dt.day_of_week
             else:
                 values = getattr(parsed.dt, part)
             columns.append(values.to_numpy(dtype=float, na_value=np.nan))
