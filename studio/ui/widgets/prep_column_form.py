@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import Signal
@@ -38,7 +39,7 @@ def _choice_combo(options: tuple) -> QComboBox:
 class ColumnForm(QWidget):
     """Emits ``column_changed(name, changes)`` with the ColumnPrep fields a person changed."""
 
-    column_changed = Signal(str, dict)
+    column_changed = Signal(str, object)  # object: a dict signal would turn the enums into plain strings
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -126,8 +127,7 @@ class ColumnForm(QWidget):
                 ("missing", self.missing_combo, Missing), ("outliers", self.outliers_combo, Outliers),
                 ("scaling", self.scaling_combo, Scaling), ("binning", self.binning_combo, Binning),
                 ("encoding", self.encoding_combo, Encoding)):
-            combo.currentIndexChanged.connect(
-                lambda i, f=field, c=combo, e=choices: emit(f, e(c.itemData(i))))
+            combo.currentIndexChanged.connect(partial(self._on_choice_changed, field, combo, choices))
         self.fill_edit.editingFinished.connect(lambda: emit("fill_value", self.fill_edit.text().strip()))
         self.indicator_check.toggled.connect(lambda on: emit("missing_indicator", on))
         self.bins_spin.valueChanged.connect(lambda v: emit("bins", v))
@@ -138,6 +138,10 @@ class ColumnForm(QWidget):
         for check in self.part_checks.values():
             check.toggled.connect(lambda _on: emit("date_parts", self._chosen_parts()))
         self.vocabulary_spin.valueChanged.connect(lambda v: emit("text_vocabulary", v))
+
+    def _on_choice_changed(self, field: str, combo: QComboBox, choices: type, index: int) -> None:
+        if self.name and index >= 0:
+            self.column_changed.emit(self.name, {field: choices(combo.itemData(index))})
 
     def _chosen_parts(self) -> tuple[str, ...]:
         return tuple(p for p, check in self.part_checks.items() if check.isChecked()) or ("days",)

@@ -1,0 +1,163 @@
+"""The Prepare page driven like a person: choose settings, apply fixes, add a formula, and watch the preview."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from studio.app import create_window
+from studio.core.prep import Encoding, Treatment, load_prep
+from studio.core.project import Step
+from studio.resources import resources_dir
+from studio.ui.main_window import MainWindow
+from studio.ui.panels.prep_panel import PrepPanel
+
+from .helpers import (
+    LOAD_MS,
+    answer_open_dialog,
+    answer_save_dialog,
+    choose_target,
+    click,
+    go_next,
+    open_file,
+    open_sample,
+)
+
+MESSY = resources_dir() / "samples" / "messy_customers.csv"
+
+
+def enter_prepare(qtbot: QtBot, window: MainWindow) -> PrepPanel:
+    panel = window.prep_panel
+    with qtbot.waitSignals([panel.insights_ready, panel.preview_ready], timeout=LOAD_MS):
+        go_next(qtbot, window, Step.PREPARE)
+    qtbot.waitUntil(lambda: not panel.preview_runner.is_running(), timeout=LOAD_MS)
+    return panel
+
+
+def select_column(qtbot: QtBot, panel: PrepPanel, name: str) -> None:
+    row = panel.table.names().index(name)
+    rect = panel.table.visualItemRect(panel.table.item(row, 0))
+    qtbot.mouseClick(panel.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert panel.form.title.text() == name
+
+
+def changed_preview(qtbot: QtBot, panel: PrepPanel, change) -> None:
+    with qtbot.waitSignal(panel.preview_ready, timeout=LOAD_MS):
+        change()
+    qtbot.waitUntil(lambda: not panel.preview_runner.is_running(), timeout=LOAD_MS)
+
+
+@pytest.fixture
+def penguins_prepare(qtbot: QtBot, window: MainWindow) -> PrepPanel:
+    open_sample(qtbot, window)
+    choose_target(window, "species")
+    return enter_prepare(qtbot, window)
+
+
+def test_column_settings_change_the_preview(qtbot: QtBot, window: MainWindow, penguins_prepare: PrepPanel) -> None:
+    panel = penguins_prepare
+    assert panel.preview.feature_count == 10
+    assert "10 features made from 7 columns" in panel.preview_view.headline.text()
+    assert panel.preview_view.before_model.rowCount() == 8
+    # A number column: a histogram and its settings; a category: bars of its values.
+    select_column(qtbot, panel, "body_mass_g")
+    assert panel.form.chart.shown == "histogram"
+    assert panel.form.scaling_combo.isVisible() and not panel.form.encoding_combo.isVisible()
+    assert "Relation to <b>species</b>: strong" in panel.form.facts.text()
+    select_column(qtbot, panel, "island")
+    assert panel.form.chart.shown == "bars"
+    combo = panel.form.encoding_combo
+    changed_preview(qtbot, panel, lambda: combo.setCurrentIndex(combo.findData(Encoding.ORDINAL.value)))
+    assert window.project.prep.get("island").encoding is Encoding.ORDINAL
+    assert panel.preview.feature_count == 8
+    assert panel.preview_view.after_model.columnCount() == 8
+    assert "one number per category" in panel.table.item(0, 6).text().lower()
+    # Using a number as a category: one column per year (2007, 2008, 2009) instead of one.
+    changed_preview(qtbot, panel, lambda: panel.combo_for("year").setCurrentText("Use as category"))
+    assert window.project.prep.get("year").treatment is Treatment.CATEGORICAL
+    assert panel.preview.feature_count == 10
+    sources = dict(panel.preview.sources)
+    assert sources["year"] == ("year_2007", "year_2008", "year_2009")
+    assert panel.preview_view.sources.topLevelItemCount() == 7
+    # A 'was missing' column for sex appears in the preview.
+    select_column(qtbot, panel, "sex")
+    changed_preview(qtbot, panel, lambda: click(qtbot, panel.form.indicator_check))
+    assert "sex (was missing)" in dict(panel.preview.sources)["sex"]
+    # The missing-value map covers every column of the table.
+    assert panel.missing_map.shares.shape[1] == 8
+    assert "sex (3%)" in panel.missing_map.caption.text()
+
+
+def test_formula_column_is_checked_as_typed(qtbot: QtBot, window: MainWindow, penguins_prepare: PrepPanel) -> None:
+    panel = penguins_prepare
+    panel.tabs.setCurrentIndex(3)
+    editor = panel.formulas
+    qtbot.keyClicks(editor.name_edit, "bill_ratio")
+    qtbot.keyClicks(editor.formula_edit, "bill_length_mm / bill_dept")
+    assert not editor.add_button.isEnabled()
+    assert "no column called 'bill_dept'" in editor.message.text()
+    qtbot.keyClicks(editor.formula_edit, "h_mm")
+    assert editor.add_button.isEnabled() and editor.message.text() == ""
+    changed_preview(qtbot, panel, lambda: click(qtbot, editor.add_button))
+    assert window.project.prep.get("bill_ratio").formula == "bill_length_mm / bill_depth_mm"
+    assert "bill_ratio" in panel.table.names()
+    assert dict(panel.preview.sources)["bill_ratio"] == ("bill_ratio",)
+    assert panel.preview.feature_count == 11
+    qtbot.keyClicks(editor.name_edit, "evil")
+    qtbot.keyClicks(editor.formula_edit, "__import__('os')")
+    assert not editor.add_button.isEnabled() and "not a function" in editor.message.text()
+
+
+def test_warnings_fixed_with_one_click_on_a_messy_table(qtbot: QtBot, window: MainWindow,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    open_file(qtbot, window, monkeypatch, MESSY)
+    choose_target(window, "churned")
+    panel = enter_prepare(qtbot, window)
+    panel.tabs.setCurrentIndex(1)
+    assert panel.tabs.tabText(1) == "Warnings (4)"
+    assert "5 found" in panel.duplicates_check.text()
+    buttons = panel.findings.fix_buttons
+    assert set(buttons) == {("duplicates", ""), ("blank_none", "discount_pct"), ("leak", "cancellation_reason"),
+                            ("blank_none", "cancellation_reason")}
+    changed_preview(qtbot, panel, lambda: click(qtbot, buttons[("leak", "cancellation_reason")]))
+    assert window.project.prep.get("cancellation_reason").treatment is Treatment.EXCLUDE
+    # The leak's fix also settles the blanks of the same column; two warnings are left.
+    assert panel.tabs.tabText(1) == "Warnings (2)"
+    changed_preview(qtbot, panel, lambda: click(qtbot, panel.findings.fix_buttons[("duplicates", "")]))
+    assert panel.duplicates_check.isChecked()
+    assert "5 duplicated" in panel.preview_view.headline.text()
+    changed_preview(qtbot, panel, lambda: click(qtbot, panel.findings.fix_buttons[("blank_none", "discount_pct")]))
+    assert window.project.prep.get("discount_pct").fill_value == "0"
+    assert panel.tabs.tabText(1) == "Warnings"
+
+
+def test_settings_are_saved_loaded_and_remembered(qtbot: QtBot, window: MainWindow, penguins_prepare: PrepPanel,
+                                                  monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    panel = penguins_prepare
+    panel.combo_for("year").setCurrentText("Leave out")
+    path = tmp_path / "prep.json"
+    answer_save_dialog(monkeypatch, path)
+    click(qtbot, panel.save_button)
+    assert load_prep(path) == window.project.prep
+    assert f"--prep {path}" in panel.banner.text()
+    # Studio's defaults, then loading the file brings the choice back.
+    click(qtbot, panel.reset_button)
+    assert window.project.prep.get("year").used
+    answer_open_dialog(monkeypatch, path)
+    click(qtbot, panel.load_button)
+    assert not window.project.prep.get("year").used
+    assert "Loaded" in panel.banner.text()
+
+    # Reopening the same table (in a new window with the same settings folder) restores the choices.
+    again = create_window(tmp_path / "settings")
+    qtbot.addWidget(again)
+    again.show()
+    try:
+        open_sample(qtbot, again)
+        assert not again.project.prep.get("year").used
+        assert "earlier choices" in again.prep_panel.banner.text()
+    finally:
+        again.shutdown()
