@@ -151,10 +151,11 @@ class ColumnPrep:
         elif self.treatment is Treatment.DATE:
             steps.append("parts: " + ", ".join(_PART_WORDS[p] for p in self.date_parts))
         elif self.treatment is Treatment.TEXT:
-            steps = [f"TF-IDF of up to {self.text_vocabulary} words"]
+            steps = [f"word weights (TF-IDF) of up to {self.text_vocabulary} words"]
         if self.missing_indicator and self.treatment is not Treatment.TEXT:
             steps.append("plus a 'was missing' column")
-        return "; ".join(steps).capitalize()
+        text = "; ".join(steps)
+        return text[:1].upper() + text[1:]
 
     def _gap_text(self) -> str:
         strategy = self.fill_strategy()

@@ -71,7 +71,7 @@ def insights_job(frame: pd.DataFrame, profiles: tuple[ColumnProfile, ...], targe
         values = None if profile.kind in (ColumnKind.ID, ColumnKind.TEXT, ColumnKind.CONSTANT) else \
             _as_values(sample[profile.name], profile)
         if y is not None and values is not None:
-            relations[profile.name] = relation(values, y, task)
+            relations[profile.name] = relation(values, y, task, dates=profile.kind is ColumnKind.DATE)
         if profile.kind is ColumnKind.NUMERIC:
             outliers[profile.name] = outlier_counts(to_number(frame[profile.name]).to_numpy(dtype=float))
     insights = TableInsights(len(frame), duplicates, relations, outliers, tuple(map(str, frame.columns)),
@@ -92,7 +92,7 @@ def _as_values(series: pd.Series, profile: ColumnProfile) -> pd.Series | None:
     return None
 
 
-def relation(values: pd.Series, y: pd.Series, task: Task | None) -> Relation:
+def relation(values: pd.Series, y: pd.Series, task: Task | None, dates: bool = False) -> Relation:
     """How strongly one column goes with the target, with a short summary a person can read."""
     both = values.notna().to_numpy() & y.notna().to_numpy()
     x, t = values[both], y[both]
@@ -111,7 +111,7 @@ def relation(values: pd.Series, y: pd.Series, task: Task | None) -> Relation:
     t = t.astype(str)
     if numeric:
         means = x.groupby(t).mean()
-        shown = ", ".join(f"{k} {_number(v)}" for k, v in means.head(4).items())
+        shown = ", ".join(f"{k} {_day(v) if dates else _number(v)}" for k, v in means.head(4).items())
         purity = _purity(pd.qcut(x, 20, duplicates="drop").astype(str), t)
         return Relation(max(_eta(x.to_numpy(float), t), purity if purity >= LEAK_LEVEL else 0.0),
                         f"average per class: {shown}")
@@ -120,6 +120,10 @@ def relation(values: pd.Series, y: pd.Series, task: Task | None) -> Relation:
     top = table.idxmax(axis=1)
     shown = ", ".join(f"{k} → {v}" for k, v in list(top.items())[:3])
     return Relation(_cramers_v(table.to_numpy(float)), f"most common class: {shown}")
+
+
+def _day(days: float) -> str:
+    return (pd.Timestamp("1970-01-01") + pd.Timedelta(days=float(days))).strftime("%Y-%m-%d")
 
 
 def _number(value: float) -> str:

@@ -12,7 +12,7 @@ import pandas as pd
 from studio.core.errors import Cancelled, StudioError
 from studio.core.prep import PrepConfig, build_transformer
 from studio.core.prep_build import feature_sources, input_columns
-from studio.core.prep_rows import RowRemoval, rows_to_keep
+from studio.core.prep_rows import RowRemoval, removes_rows, rows_to_keep
 from studio.core.progress import Progress, StopCheck, never_stop
 from studio.core.target import Task, target_values
 
@@ -44,14 +44,17 @@ def make_preview(frame: pd.DataFrame, prep: PrepConfig, target: str, task: Task,
                  should_stop: StopCheck = never_stop) -> PrepPreview:
     y_all = target_values(frame[target], task)
     usable = frame.loc[y_all.notna().to_numpy()]
-    keep, removal = rows_to_keep(prep, target, usable)
+    if removes_rows(prep, target):
+        # Counted on the whole table, so the page can say how many training rows the choices would drop.
+        keep, removal = rows_to_keep(prep, target, usable)
+        usable_kept = usable.loc[keep]
+    else:
+        usable_kept, removal = usable, RowRemoval()
     if should_stop():
         raise Cancelled()
     if not prep.features(target):
         return PrepPreview(removal=removal, error="Every column is left out, so the model would see nothing.")
-    fit_rows = usable.loc[keep]
-    if len(fit_rows) > FIT_ROWS:
-        fit_rows = fit_rows.sample(FIT_ROWS, random_state=0)
+    fit_rows = usable_kept.sample(FIT_ROWS, random_state=0) if len(usable_kept) > FIT_ROWS else usable_kept
     y = target_values(fit_rows[target], task).to_numpy()
     y = y.astype(float) if task is Task.REGRESSION else y.astype(object)
     shown = usable.head(PREVIEW_ROWS)

@@ -69,12 +69,16 @@ def _with_derived(prep: PrepConfig, frame: pd.DataFrame) -> pd.DataFrame:
     return values
 
 
+def removes_rows(prep: PrepConfig, target: str | None) -> bool:
+    return prep.drop_duplicates or any(
+        c.missing is Missing.DROP_ROWS or c.outliers in (Outliers.IQR_REMOVE, Outliers.Z_REMOVE)
+        for c in prep.features(target))
+
+
 def training_rows(prep: PrepConfig, target: str, x: pd.DataFrame, y: np.ndarray
                   ) -> tuple[pd.DataFrame, np.ndarray, RowRemoval]:
     """The training rows left after the row-removing cleaning steps (x without the target column is fine)."""
-    if not prep.drop_duplicates and not any(
-            c.missing is Missing.DROP_ROWS or c.outliers in (Outliers.IQR_REMOVE, Outliers.Z_REMOVE)
-            for c in prep.features(target)):
+    if not removes_rows(prep, target):
         return x, y, RowRemoval()
     with_target = x.assign(**{target: y}) if target not in x.columns else x
     keep, removal = rows_to_keep(prep, target, with_target)

@@ -53,11 +53,15 @@ class PrepPanel(Panel):
         self._insights_stale = True
         self._rerun: set[str] = set()
         self.insights_runner = self._runner(self._on_insights_succeeded, "insights")
+        self.insights_runner.progressed.connect(
+            lambda item: self.status.setText(f"{item.stage}… {item.message}"))
         self.preview_runner = self._runner(self._on_preview_succeeded, "preview")
         self._preview_timer = QTimer(self, singleShot=True, interval=PREVIEW_DELAY_MS)
         self._preview_timer.timeout.connect(self._start_preview)
 
         self.banner = MessageBanner()
+        self.status = QLabel()
+        self.status.setStyleSheet("color: #555;")
         self.table = ColumnsTable(self._on_use_chosen)
         self.table.itemSelectionChanged.connect(self._show_selected)
         self.form = ColumnForm()
@@ -92,7 +96,8 @@ class PrepPanel(Panel):
         self.tabs.currentChanged.connect(lambda _i: self._schedule_preview())
         toolbar = QHBoxLayout()
         toolbar.addWidget(self.duplicates_check)
-        toolbar.addStretch(1)
+        toolbar.addSpacing(16)
+        toolbar.addWidget(self.status, 1)
         for button in (self.reset_button, self.load_button, self.save_button):
             toolbar.addWidget(button)
         self.summary = QLabel()
@@ -283,6 +288,8 @@ class PrepPanel(Panel):
         self.preview_runner.start(lambda stop: preview_job(frame, prep, target, task, stop))
 
     def _on_runner_finished(self, name: str) -> None:
+        if name == "insights":
+            self.status.clear()
         if name in self._rerun:
             self._rerun.discard(name)
             if name == "insights":
