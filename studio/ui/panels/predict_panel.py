@@ -120,7 +120,10 @@ class PredictPanel(Panel):
             self.predictions = value
             self.table_model.set_frame(value)
             self.table.resizeColumnsToContents()
-            self.banner.show_message(f"Predicted {len(value):,} rows of {Path(self._data_path).name}.", "success")
+            # How rows unlike the training data were handled (unseen categories, words in numbers, ...).
+            notes = "".join(f" {note}" for note in value.attrs.get("notes", []))
+            self.banner.show_message(f"Predicted {len(value):,} rows of {Path(self._data_path).name}.{notes}",
+                                     "success")
             self.predicted.emit()
         elif self._job == "save":
             self.banner.show_message(f"Saved the predictions to {value}.", "success")
