@@ -190,14 +190,15 @@ class SearchSpace:
     def get(self, name: str) -> ParamRange | None:
         return next((r for r in self.ranges if r.name == name), None)
 
-    def with_ranges(self, ranges: tuple[ParamRange, ...]) -> SearchSpace:
-        """The user's ranges replace the generated ones; settings left out keep their value."""
+    def with_ranges(self, ranges: tuple[ParamRange, ...],
+                    values: dict[str, ParamValue] | None = None) -> SearchSpace:
+        """The user's ranges replace the generated ones; settings left out keep ``values`` (or the defaults)."""
         by_name = {r.name: r for r in ranges}
         kept = tuple(by_name[r.name] for r in self.ranges if r.name in by_name)
         dropped = {r.name for r in self.ranges} - set(by_name)
-        defaults = {p.name: p.default_for(self.task.value) for p in _spec(self.model_key).params_for(self.task)}
+        current = _spec(self.model_key).resolve(self.task, values)
         fixed = dict(self.fixed)
-        fixed.update({name: defaults[name] for name in dropped})
+        fixed.update({name: current[name] for name in dropped})
         return replace(self, ranges=kept, fixed=tuple(sorted(fixed.items())))
 
 

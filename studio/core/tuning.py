@@ -92,6 +92,7 @@ class Trial:
     best_score: float | None  # best score of all trials so far, this one included
     folds_done: int = 0
     note: str = ""
+    is_best: bool = False  # the best so far when it ended (ties keep the earlier trial)
 
     @property
     def model_label(self) -> str:
@@ -279,7 +280,7 @@ def _tune(request: TuneRequest, should_stop: StopCheck, finish_now: StopCheck,
             scaled = sign * trial.score
             is_best = trial.state is TrialState.DONE and (best is None or scaled > sign * (best.score or 0.0))
             family.best = scaled if family.best is None else max(family.best, scaled)
-        trial = replace(trial, best_score=trial.score if is_best else (best.score if best else None))
+        trial = replace(trial, best_score=trial.score if is_best else (best.score if best else None), is_best=is_best)
         if is_best:
             best = trial
         trials.append(trial)
@@ -368,7 +369,7 @@ def _families(request: TuneRequest, rows: int, columns: int, sign: float) -> lis
         values = request.base.params if request.mode is TuneMode.TUNE else None
         space = build_space(spec, task, values)
         if request.ranges is not None and request.mode is TuneMode.TUNE:
-            space = space.with_ranges(request.ranges)
+            space = space.with_ranges(request.ranges, values)
         seed = request.seed + 1000 * index
         direction = "maximize" if sign > 0 else "minimize"
         grid = request.method is SearchMethod.GRID and request.mode is TuneMode.TUNE
@@ -570,18 +571,20 @@ def format_score(metric: str, value: float | None) -> str:
     return format_metric(metric, value)
 
 
-def describe_params(params: tuple[tuple[str, ParamValue], ...] | dict[str, ParamValue], model_key: str) -> str:
+def describe_params(params: tuple[tuple[str, ParamValue], ...] | dict[str, ParamValue], model_key: str,
+                    limit: int | None = None) -> str:
     """Settings in the model form's words: "Number of trees 120, Maximum depth no limit"."""
     spec = get_model(model_key)
-    items = params.items() if isinstance(params, dict) else params
+    values = dict(params)
     shown = []
-    for name, value in items:
-        try:
-            param = spec.param(name)
-        except StudioError:
+    for param in spec.params:  # in the form's order, the most important settings first
+        if param.name not in values:
             continue
+        value = values[param.name]
         if value is None:
             text = (param.none_label or "none").lower()
+        elif param.choices:
+            text = dict(param.choices).get(str(value), str(value)).lower()
         elif isinstance(value, bool):
             text = "yes" if value else "no"
         elif isinstance(value, float):
@@ -589,6 +592,8 @@ def describe_params(params: tuple[tuple[str, ParamValue], ...] | dict[str, Param
         else:
             text = str(value)
         shown.append(f"{param.label} {text}")
+    if limit is not None and len(shown) > limit:
+        return ", ".join(shown[:limit]) + f" and {len(shown) - limit} more"
     return ", ".join(shown)
 
 
@@ -611,3 +616,47 @@ def _nothing_finished_message(trials: list[Trial], request: TuneRequest) -> str:
 def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
     return text
+
+
+# -- the window's and the run history's view ---------------------------------------------------------------------
+def request_for(project: Any) -> TuneRequest:
+    """The search the Project's tuning settings ask for (Model step: "tune" or "auto")."""
+    base = project.training_request()
+    config = project.tuning
+    mode = TuneMode.AUTO if config.mode == "auto" else TuneMode.TUNE
+    ranges = tuple(config.ranges) if config.ranges and config.ranges_model == project.model.key else None
+    summary = project.target_summary
+    metric = config.metric if config.metric in metric_choices(base.task) else None
+    metric = metric or default_metric(base.task, summary.class_counts if summary else ())
+    return TuneRequest(base, mode, budget_s=config.budget_s, metric=metric, method=SearchMethod(config.method),
+                       ranges=ranges, seed=config.seed)
+
+
+def trial_runs(result: TuneResult, request: TuneRequest) -> list[dict[str, Any]]:
+    """Every trial as a run for the run history (``RunStore.add``): its settings and cross-validated score.
+
+    Trials have no test score (the test rows are only used once, for the winner, which is recorded with its
+    test scores like any trained model)."""
+    import dataclasses
+    import datetime as dt
+
+    from studio.core.bundle import library_versions
+
+    base = request.base
+    prep, split = dataclasses.asdict(base.prep), dataclasses.asdict(base.split)
+    created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    versions = library_versions()
+    runs = []
+    for trial in result.trials:
+        cross_validation = {"metric": result.metric, "mean": trial.score, "folds_done": trial.folds_done}
+        runs.append({
+            "created": created, "dataset_path": str(base.source_path or ""), "target": base.target,
+            "task": base.task.value,
+            "model_key": trial.model_key, "model_label": trial.model_label, "params": trial.params_dict(),
+            "prep": prep, "split": split, "duration_s": trial.duration_s,
+            "metrics": {"cross_validation": cross_validation} if trial.score is not None else {},
+            "details": {"tuning": {"trial": trial.number, "outcome": trial.state.value, "note": trial.note,
+                                   "mode": request.mode.value, "winner": trial.number == result.best.number}},
+            "versions": versions,
+        })
+    return runs

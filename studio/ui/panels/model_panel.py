@@ -20,6 +20,7 @@ from studio.core.target import Task
 from studio.ui.panels.base import Panel
 from studio.ui.widgets.common import page_header, section_label
 from studio.ui.widgets.param_form import ParamForm
+from studio.ui.widgets.tuning_options import ModeChoice, SearchOptions
 
 
 class ModelPanel(Panel):
@@ -43,11 +44,16 @@ class ModelPanel(Panel):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setWidget(self.form)
+        self.form_scroll = scroll
+        self.settings_label = section_label("Settings")
+        self.mode_choice = ModeChoice(project)
+        self.search_options = SearchOptions(project)
         details = QVBoxLayout()
         details.addWidget(self.title)
         details.addWidget(self.description)
-        details.addWidget(section_label("Settings"))
+        details.addWidget(self.settings_label)
         details.addWidget(scroll, 1)
+        details.addWidget(self.search_options, 1)
         reset_row = QHBoxLayout()
         reset_row.addStretch(1)
         reset_row.addWidget(self.reset_button)
@@ -60,6 +66,7 @@ class ModelPanel(Panel):
         layout.addWidget(page_header("Model", "Choose how the model learns. Each kind has settings with sensible "
                                      "defaults; hover over a setting or read the note under it to see what it "
                                      "changes."))
+        layout.addWidget(self.mode_choice)
         layout.addLayout(body, 1)
         self._task: Task | None = None
         self._shown: tuple[str, Task | None] | None = None
@@ -80,10 +87,26 @@ class ModelPanel(Panel):
             # signal would destroy that editor mid-call.
             if shown != self._shown or not self.project.model.params:
                 self._show_model()
+            self._show_mode()
+        elif what in ("tuning", "target"):
+            self._show_mode()
 
     def entered(self) -> None:
         if self.project.task != self._task or self.model_list.count() == 0:
             self._fill_models()
+        self._show_mode()
+
+    def _show_mode(self) -> None:
+        """By hand: the settings form. Tune: the search's options and ranges. Find the best: no model list."""
+        mode = self.project.tuning.mode
+        self.mode_choice.refresh()
+        for widget in (self.settings_label, self.form_scroll, self.reset_button):
+            widget.setVisible(mode == "manual")
+        for widget in (self.model_list, self.title, self.description):
+            widget.setVisible(mode != "auto")
+        self.search_options.setVisible(mode != "manual")
+        if mode != "manual":
+            self.search_options.refresh()
 
     def _fill_models(self) -> None:
         self._task = self.project.task

@@ -7,14 +7,18 @@ import time
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
+from studio.core.errors import StudioError
 from studio.core.models.registry import get_model
 from studio.core.progress import Progress
 from studio.core.project import Project, Step
 from studio.core.training import TrainResult, train
+from studio.core.tuning import TuneResult
 from studio.ui.panels.base import Panel
 from studio.ui.widgets.common import MessageBanner, page_header
 from studio.ui.widgets.device_fallback import CpuFallback
 from studio.ui.widgets.loss_plot import LossPlotWidget
+from studio.ui.widgets.search_run import SearchRun
+from studio.ui.widgets.trials_view import TrialsView
 from studio.workers.runner import JobRunner
 
 
@@ -79,6 +83,9 @@ class TrainPanel(Panel):
         self.cpu_fallback = CpuFallback(project)
         self.cpu_fallback.chosen.connect(self.start)
         layout.addWidget(self.cpu_fallback)
+        self.trials_view = TrialsView()
+        self.search = SearchRun(project, self.trials_view)
+        layout.addWidget(self.trials_view, 1)
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.plot_note)
         self._started_at = 0.0
@@ -91,7 +98,7 @@ class TrainPanel(Panel):
         self._describe_run()
 
     def _on_project_changed(self, what: str) -> None:
-        if what in ("model", "prep", "split", "target", "table", "result"):
+        if what in ("model", "prep", "split", "target", "table", "result", "tuning"):
             self._describe_run()
 
     def _describe_run(self) -> None:
@@ -99,7 +106,17 @@ class TrainPanel(Panel):
         if project.table is None or project.target is None or project.task is None:
             self.what_label.setText("")
             return
+        searching = project.tuning.searches
+        self.trials_view.setVisible(searching)
+        self.plot.setVisible(not searching)
+        self.plot_note.setVisible(not searching)
+        self.cancel_button.setText("Stop and keep the best" if searching else "Cancel")
+        if not self.runner.is_running():
+            self.start_button.setText("Start the search" if searching else "Start training")
         spec = get_model(project.model.key)
+        if searching:
+            self.what_label.setText(_search_text(project))
+            return
         text = (f"<b>{spec.label}</b> will learn to predict <b>{project.target}</b> from "
                 f"{len(project.prep.features(project.target))} columns of {project.table.name}.")
         if project.result is not None and project.result_is_stale():
@@ -125,6 +142,14 @@ class TrainPanel(Panel):
         request = self.project.training_request()
         self.banner.clear()
         self.cpu_fallback.hide()
+        if self.project.tuning.searches:
+            try:
+                job = self.search.job()
+            except StudioError as exc:
+                self.banner.show_message(str(exc), "error")
+                return False
+        else:
+            job = lambda stop: train(request, stop)  # noqa: E731
         self.plot.clear()
         self.progress.setValue(0)
         self._fraction = 0.0
@@ -133,12 +158,17 @@ class TrainPanel(Panel):
         self.cancel_button.setEnabled(True)
         self.stage_label.setText("Starting…")
         self.clock.start()
-        return self.runner.start(lambda stop: train(request, stop))
+        return self.runner.start(job)
 
     def is_training(self) -> bool:
         return self.runner.is_running()
 
     def _on_cancel_clicked(self) -> None:
+        if self.project.tuning.searches and not self.search.finishing():
+            self.search.finish_early()
+            self.stage_label.setText("Stopping the search; training the best model so far…")
+            self.cancel_button.setText("Cancel")
+            return
         self.runner.cancel()
         self.cancel_button.setEnabled(False)
         self.stage_label.setText("Cancelling…")
@@ -150,11 +180,14 @@ class TrainPanel(Panel):
         self.stage_label.setText(f"{item.stage}: {item.message}" if item.message else item.stage)
         if item.curve is not None:
             self.plot.append(item.curve)
+        self.search.on_progress(item)
 
-    def _on_runner_succeeded(self, result: TrainResult) -> None:
+    def _on_runner_succeeded(self, result: TrainResult | TuneResult) -> None:
+        duration = result.duration_s
+        if isinstance(result, TuneResult):
+            result = self.search.adopt(result)
         self.project.set_result(result)
-        self.stage_label.setText(f"Finished in {format_duration(result.duration_s)}. See the results on the next "
-                                 "page.")
+        self.stage_label.setText(f"Finished in {format_duration(duration)}. See the results on the next page.")
         self.progress.setValue(100)
         self.training_finished.emit()
 
@@ -188,3 +221,17 @@ class TrainPanel(Panel):
     def shutdown(self) -> None:
         self.clock.stop()
         self.runner.stop()
+
+
+def _search_text(project: Project) -> str:
+    from studio.core.tuning import metric_label, request_for
+
+    try:
+        request = request_for(project)
+    except StudioError as exc:
+        return str(exc)
+    what = ("Studio will look for the best kind of model and settings" if project.tuning.mode == "auto" else
+            f"Studio will tune the settings of the <b>{get_model(project.model.key).label.lower()}</b>")
+    return (f"{what} to predict <b>{project.target}</b>, for up to {format_duration(request.budget_s or 0)}, "
+            f"judging each try by its {metric_label(request.metric or '').lower()}. You can stop at any time "
+            "and keep the best model found so far.")

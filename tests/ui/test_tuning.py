@@ -1,0 +1,113 @@
+"""Tuning through the window: "Find the best model for me" fills the trials table; tuning one model within the
+user's ranges; stopping keeps the best model; a bad range is refused in words."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLineEdit
+from pytestqt.qtbot import QtBot
+
+from studio.core.project import Step
+from studio.ui.main_window import MainWindow
+from tests.ui.helpers import LOAD_MS, TRAIN_MS, choose_target, click, go_next, go_to_model_page, open_sample, wait_idle
+
+
+def _open_penguins_at_model_step(qtbot: QtBot, window: MainWindow) -> None:
+    open_sample(qtbot, window)
+    choose_target(window, "species")
+    go_to_model_page(qtbot, window)
+
+
+def _type(qtbot: QtBot, edit: QLineEdit, text: str) -> None:
+    edit.setFocus()
+    edit.selectAll()
+    qtbot.keyClicks(edit, text)
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+
+
+def _cell(window: MainWindow, row: int, column: int) -> str:
+    model = window.train_panel.trials_view.table_model
+    return model.data(model.index(row, column))
+
+
+def test_finding_the_best_model_fills_the_trials_table(qtbot: QtBot, window: MainWindow) -> None:
+    _open_penguins_at_model_step(qtbot, window)
+    options = window.model_panel.search_options
+    click(qtbot, window.model_panel.mode_choice.buttons["auto"])
+    assert not window.model_panel.model_list.isVisible()
+    assert options.isVisible() and not options.ranges.isVisible()
+    assert options.metric_combo.currentText() == "Accuracy (recommended)"
+    options.budget_combo.setCurrentIndex(options.budget_combo.findText("Custom…"))
+    assert options.custom_seconds.isVisible()
+    options.custom_seconds.setValue(8)
+    options.custom_seconds.editingFinished.emit()
+    assert window.project.tuning.budget_s == 8
+
+    go_next(qtbot, window, Step.TRAIN)
+    panel = window.train_panel
+    assert "best kind of model" in panel.what_label.text()
+    assert panel.start_button.text() == "Start the search"
+    assert panel.trials_view.isVisible()
+    with qtbot.waitSignal(panel.training_finished, timeout=TRAIN_MS):
+        click(qtbot, panel.start_button)
+    wait_idle(qtbot, panel.runner)
+
+    rows = panel.trials_view.trial_count()
+    assert rows >= 2
+    # Every family starts from its defaults, the most promising first.
+    assert _cell(window, 0, 1) == "Gradient boosting"
+    assert _cell(window, 1, 1) == "Random forest"
+    assert all(_cell(window, r, 3).endswith("%") or _cell(window, r, 3) == "–" for r in range(rows))
+    assert panel.trials_view.table_model.headerData(3, Qt.Orientation.Horizontal) == "Accuracy"
+    winner = window.project.result
+    assert winner is not None and winner.validation is None  # trained on all training rows
+    assert window.project.model.key == winner.model_key
+    assert not window.project.result_is_stale()
+    assert "The winner:" in panel.trials_view.best_label.text()
+    assert winner.model_label in panel.trials_view.best_label.text()
+    go_next(qtbot, window, Step.RESULTS)
+
+
+def test_tuning_one_model_within_narrowed_ranges_and_stopping_keeps_the_best(qtbot: QtBot,
+                                                                             window: MainWindow) -> None:
+    _open_penguins_at_model_step(qtbot, window)
+    panel = window.model_panel
+    panel.select_model("knn")
+    click(qtbot, panel.mode_choice.buttons["tune"])
+    options = panel.search_options
+    assert options.ranges.isVisible() and options.method_combo.isVisible()
+    assert panel.model_list.isVisible() and not panel.form.isVisible()
+    options.method_combo.setCurrentIndex(options.method_combo.findData("random"))
+    low = options.findChild(QLineEdit, "low_n_neighbors")
+    high = options.findChild(QLineEdit, "high_n_neighbors")
+    _type(qtbot, low, "abc")
+    assert options.error.isVisible() and "is not a number" in options.error.text()
+    _type(qtbot, low, "20")
+    _type(qtbot, high, "5")
+    assert "above the highest" in options.error.text()
+    _type(qtbot, low, "2")
+    _type(qtbot, high, "12")
+    assert not options.error.isVisible()
+    assert window.project.tuning.method == "random"
+    assert [(r.name, r.low, r.high) for r in window.project.tuning.ranges if r.name == "n_neighbors"] == \
+        [("n_neighbors", 2, 12)]
+
+    go_next(qtbot, window, Step.TRAIN)
+    train = window.train_panel
+    assert "k-nearest neighbours" in train.what_label.text()
+    click(qtbot, train.start_button)  # one minute, but stopped by hand below
+    qtbot.waitUntil(lambda: train.trials_view.trial_count() >= 3, timeout=TRAIN_MS)
+    assert train.cancel_button.text() == "Stop and keep the best"
+    with qtbot.waitSignal(train.training_finished, timeout=LOAD_MS):
+        click(qtbot, train.cancel_button)
+    wait_idle(qtbot, train.runner)
+
+    trials = train.trials_view.table_model.trials
+    assert {t.model_key for t in trials} == {"knn"}
+    assert all(2 <= t.params_dict()["n_neighbors"] <= 12 for t in trials)
+    assert "You stopped the search" in train.trials_view.best_label.text()
+    result = window.project.result
+    assert result is not None and result.model_key == "knn"
+    best = next(t for t in trials if t.is_best and t.number == train.trials_view.table_model.best_number)
+    assert result.params["n_neighbors"] == best.params_dict()["n_neighbors"]
+    assert _cell(window, best.number - 1, 5) == "Best so far"
