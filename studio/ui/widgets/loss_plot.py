@@ -78,6 +78,7 @@ class LossPlotWidget(QWidget):
         self._kept: int | None = None
         self._last_epoch: EpochPoint | None = None
         self._dirty = False
+        self._repaints = 0
         self._timer = QTimer(self)
         self._timer.setInterval(REPAINT_MS)
         self._timer.timeout.connect(self._on_timer_timeout)
@@ -163,18 +164,20 @@ class LossPlotWidget(QWidget):
 
     def _repaint(self) -> None:
         self._dirty = False
+        self._repaints += 1
         steps = np.asarray(self._steps)
         self._train_curve.setData(steps, np.asarray(self._train), connect="finite")
         self._val_curve.setData(steps, np.asarray(self._val), connect="finite")
         self._batch_curve.setData(np.asarray(self._batch_x), np.asarray(self._batch_y), connect="finite")
         if self._metric_curve is not None:
             self._metric_curve.setData(steps[:len(self._metric)], np.asarray(self._metric), connect="finite")
-        if self._kept is not None:
+        # Only touched when it changed: each change costs a repaint of the plot and its axes.
+        if self._kept is None:
+            self._kept_line.hide()
+        elif not self._kept_line.isVisible() or self._kept_line.value() != self._kept:
             self._kept_line.setValue(self._kept)
             self._kept_line.label.setFormat(f"kept: epoch {self._kept}")
             self._kept_line.show()
-        else:
-            self._kept_line.hide()
         self._show_status()
 
     def _show_status(self) -> None:
@@ -189,5 +192,7 @@ class LossPlotWidget(QWidget):
             parts.append(f"<span style='color:{KEPT_COLOR}'>weights kept from epoch {point.best_step}</span>")
         if point.eta_s is not None and point.step < point.epochs and point.eta_s > 0.5:
             parts.append(f"at most about {_duration(point.eta_s)} left")
-        self.status.setText(" · ".join(parts))
+        text = " · ".join(parts)
+        if text != self.status.text():
+            self.status.setText(text)
         self.status.show()
