@@ -69,6 +69,9 @@ def render_all(out_dir: Path, timeout_s: float = 120.0) -> list[Path]:
             shoot(1, Step.DATA)
             for number, step in enumerate((Step.PREPARE, Step.SPLIT, Step.MODEL), start=2):
                 window.go_to(step)
+                if step is Step.PREPARE:  # relations to the target and the preview come from workers
+                    wait_for(lambda: window.prep_panel.insights is not None
+                             and window.prep_panel.preview is not None, "the Prepare page")
                 shoot(number, step)
             window.go_to(Step.TRAIN)
             window.train_panel.start()
