@@ -25,15 +25,12 @@ def apply_style(app: QApplication) -> None:
         app.setStyleSheet(style.read_text(encoding="utf-8"))
 
 
-def create_window(settings_dir: Path | None = None) -> MainWindow:
+def create_window(settings_dir: Path | None = None, runs_path: Path | None = None) -> MainWindow:
     folder = settings_dir or default_settings_dir()
     settings = load_settings(folder)
     project = Project()
-    project.run_store = open_run_store(settings.runs_path)
-    window = MainWindow(project, settings, lambda: save_settings(folder, settings))
-    # Preparation choices are remembered per dataset next to the settings file.
-    window.prep_panel.settings_dir = folder
-    return window
+    project.run_store = open_run_store(str(runs_path) if runs_path else settings.runs_path)
+    return MainWindow(project, settings, lambda: save_settings(folder, settings))
 
 
 def open_run_store(runs_path: str) -> RunStore | None:

@@ -78,7 +78,8 @@ def _underfit_tips(model_key: str) -> tuple[str, ...]:
 
 
 def diagnose(task: Task, train: dict[str, float], validation: dict[str, float], baseline: dict[str, float],
-             model_key: str, imbalanced: bool = False, part: str = "validation") -> Diagnosis:
+             model_key: str, imbalanced: bool = False, part: str = "validation",
+             cross_validated: bool = False) -> Diagnosis:
     """Compare the score on the training rows with the score on held-out rows (and the naive baseline)."""
     metric = diagnosis_metric(task, imbalanced)
     on_train, on_held = train.get(metric, math.nan), validation.get(metric, math.nan)
@@ -101,6 +102,8 @@ def diagnose(task: Task, train: dict[str, float], validation: dict[str, float], 
     return Diagnosis(Verdict.FINE, "The model learns well: it does about as well on new rows as on the rows it "
                      "learned from.", f"{scores[0].upper()}{scores[1:]}.",
                      ("Compare a few other models on the Runs page to see whether one does better.",
+                      "Check the spread of the cross-validation folds below: a large spread means the score "
+                      "depends on luck in which rows are held out." if cross_validated else
                       "Turn on cross-validation in the Split step to see how steady the score is.",
                       "More rows usually still help a little; the learning curve shows whether they would."))
 

@@ -104,12 +104,25 @@ class RunRecord:
         """Every setting that decided the run, flattened to 'area: name' keys, for side-by-side comparison."""
         flat: dict[str, Any] = {"Data: table": self.dataset_name, "Data: fingerprint": self.dataset_fingerprint,
                                 "Data: target": self.target, "Model": self.model_label, "Device": self.device}
-        flat.update({f"Model: {k}": v for k, v in sorted(self.params.items())})
-        flat.update({f"Split: {k}": v for k, v in sorted(self.split.items())})
+        flat.update({f"Model: {_param_label(self.model_key, k)}": v for k, v in sorted(self.params.items())})
+        flat.update({f"Split: {_SPLIT_LABELS.get(k, k)}": v for k, v in sorted(self.split.items())})
         for column in self.prep.get("columns", []):
             if isinstance(column, dict) and "name" in column:
                 flat[f"Prepare: {column['name']}"] = column.get("treatment", "")
         return flat
+
+
+_SPLIT_LABELS = {"validation": "validation share", "test": "test share", "stratify": "same class shares in each "
+                 "part", "seed": "random seed", "cv_folds": "cross-validation folds"}
+
+
+def _param_label(model_key: str, name: str) -> str:
+    from studio.core.models.registry import get_model
+
+    try:
+        return get_model(model_key).param(name).label.lower()
+    except StudioError:
+        return name  # a model or setting this Studio no longer has
 
 
 class RunStore:

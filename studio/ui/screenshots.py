@@ -30,11 +30,9 @@ def render_all(out_dir: Path, timeout_s: float = 120.0) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     with tempfile.TemporaryDirectory() as scratch:
-        window = create_window(Path(scratch) / "settings")
+        # A scratch run history: screenshots never touch the user's own.
+        window = create_window(Path(scratch) / "settings", Path(scratch) / "runs.sqlite3")
         window.resize(*WINDOW_SIZE)
-        from studio.core.runs import RunStore
-
-        window.project.run_store = RunStore(Path(scratch) / "runs.sqlite3")  # never the user's own run history
         window.show()
 
         def wait_for(condition: Callable[[], bool], what: str) -> None:
@@ -86,7 +84,13 @@ def render_all(out_dir: Path, timeout_s: float = 120.0) -> list[Path]:
                 if title == "Which columns matter":
                     view.explain.compute_importance()
                     wait_for(lambda: view.explain.importance is not None, "column importance")
+                    wait_for(lambda: not view.explain.runner.is_running(), "column importance to end")
                 shoot_named(f"06-results-{title.lower().replace(' ', '-')}")
+            view.explain.views.setCurrentIndex(2)
+            view.explain.column_combo.setCurrentText("bill_length_mm")
+            view.explain.compute_dependence()
+            wait_for(lambda: view.explain.dependence is not None, "partial dependence")
+            shoot_named("06-results-effect-of-one-column")
             view.tabs.setCurrentIndex(0)
             window.go_to(Step.EXPORT)
             model_path = Path(scratch) / "penguins-species.studio.joblib"

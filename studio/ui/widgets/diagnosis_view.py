@@ -17,6 +17,8 @@ from studio.ui.widgets.common import MessageBanner, section_label
 from studio.ui.widgets.plots import add_line, make_plot
 from studio.workers.runner import JobRunner
 
+CURVE_NOTE = ("Trains the model again on growing shares of the training rows and scores each on the held-out rows. "
+              "If the held-out score still rises at the end, more rows would help.")
 _VERDICT_STYLE = {Verdict.FINE: "success", Verdict.OVERFITTING: "warning", Verdict.UNDERFITTING: "warning"}
 
 
@@ -48,8 +50,7 @@ class DiagnosisWidget(QWidget):
         self.curve_banner = MessageBanner()
         self.curve_plot = make_plot("Learning curve", "Training rows used", "Score (higher is better)", 220)
         self.curve_plot.addLegend(offset=(-10, -10))
-        self.curve_note = QLabel("Trains the model again on growing shares of the training rows. If the validation "
-                                 "score still rises at the end, more rows would help.")
+        self.curve_note = QLabel(CURVE_NOTE)
         self.curve_note.setWordWrap(True)
         self.curve_note.setStyleSheet("color: #555;")
         buttons = QHBoxLayout()
@@ -96,6 +97,8 @@ class DiagnosisWidget(QWidget):
         self.curve = None
         self.curve_plot.clear()
         self.curve_banner.clear()
+        self.curve_plot.setLabel("left", "Score (higher is better)")
+        self.curve_note.setText(CURVE_NOTE)
         self.curve_button.setEnabled(getattr(result, "rows", None) is not None)
 
     def show_stored(self, explanations: dict[str, Any]) -> None:

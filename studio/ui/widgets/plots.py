@@ -17,6 +17,7 @@ def make_plot(title: str, x_label: str, y_label: str, height: int = 240) -> pg.P
     pg.setConfigOptions(antialias=True, background="w", foreground="#333")
     plot = pg.PlotWidget()
     plot.setMinimumHeight(height)
+    plot.setMinimumWidth(160)  # several plots share a row; the window's width must not grow because of them
     plot.setTitle(f"<span style='font-size:11pt; color:#22313f'>{title}</span>")
     plot.setLabel("bottom", x_label)
     plot.setLabel("left", y_label)

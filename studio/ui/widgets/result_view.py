@@ -75,7 +75,8 @@ def shown_from_record(record: Any) -> ShownResult:
                       tuple((k, _num(v)) for k, v in baseline.items()))
 
     details = ResultDetails.from_plain(record.details) if record.details else None
-    notes = f"Run {record.id}: {record.model_label}, trained {record.created} in {record.duration_s:.1f} s on " \
+    when = record.created.replace("T", " ")[:16] + (" UTC" if record.created.endswith("+00:00") else "")
+    notes = f"Run {record.id}: {record.model_label}, trained {when} in {record.duration_s:.1f} s on " \
             f"{record.dataset_name}."
     return ShownResult(Task(record.task), record.target, record.model_key, scores("validation"),
                        scores("test") or Scores("test", 0, (), ()), details, notes, dict(record.explanations))
@@ -157,7 +158,8 @@ class ResultView(QWidget):
         else:
             self.imbalance_banner.clear()
         self._fill_metrics(shown)
-        self.details.setText(shown.notes)
+        self.details.setText(shown.notes + ("  ★ Leads here because the classes are imbalanced."
+                                             if details is not None and details.imbalanced else ""))
         self._set_tabs(shown.task)
         if classification is not None:
             self.matrix.set_matrix(np.asarray(classification.confusion), classification.classes)
@@ -181,7 +183,7 @@ class ResultView(QWidget):
             return
         imbalanced = details.imbalanced
         found = diagnose(shown.task, dict(details.train_metrics), held.as_dict(), dict(held.baseline),
-                         shown.model_key, imbalanced, held.part)
+                         shown.model_key, imbalanced, held.part, details.cross_validation is not None)
         self.diagnosis.show_diagnosis(found, details.cross_validation, diagnosis_metric(shown.task, imbalanced))
 
     def _fill_metrics(self, shown: ShownResult) -> None:
