@@ -30,7 +30,10 @@ def create_window(settings_dir: Path | None = None, runs_path: Path | None = Non
     settings = load_settings(folder)
     project = Project()
     project.run_store = open_run_store(str(runs_path) if runs_path else settings.runs_path)
-    return MainWindow(project, settings, lambda: save_settings(folder, settings))
+    window = MainWindow(project, settings, lambda: save_settings(folder, settings))
+    # Preparation choices are remembered per dataset next to the settings file.
+    window.prep_panel.settings_dir = folder
+    return window
 
 
 def open_run_store(runs_path: str) -> RunStore | None:
