@@ -114,6 +114,8 @@ class ColumnPrep:
     rare_share: float = 0.0
     date_parts: tuple[str, ...] = ("days",)
     date_format: str = ""
+    # "Days since" counts from this date (YYYY-MM-DD); empty means 1970-01-01.
+    date_reference: str = ""
     text_vocabulary: int = 200
     binning: Binning = Binning.NONE
     bins: int = 5
@@ -149,7 +151,9 @@ class ColumnPrep:
             steps.append({Encoding.ONE_HOT: self._one_hot_text(), Encoding.ORDINAL: "one number per category",
                           Encoding.TARGET: "target encoding"}[self.encoding])
         elif self.treatment is Treatment.DATE:
-            steps.append("parts: " + ", ".join(_PART_WORDS[p] for p in self.date_parts))
+            words = [_PART_WORDS[p] + (f" {self.date_reference or 1970}" if p == "days" else "")
+                     for p in self.date_parts]
+            steps.append("parts: " + ", ".join(words))
         elif self.treatment is Treatment.TEXT:
             steps = [f"word weights (TF-IDF) of up to {self.text_vocabulary} words"]
         if self.missing_indicator and self.treatment is not Treatment.TEXT:
@@ -169,7 +173,7 @@ class ColumnPrep:
         return text + (f", rarer than {self.rare_share:.0%} grouped" if self.rare_share > 0 else "")
 
 
-_PART_WORDS = {"year": "year", "month": "month", "weekday": "day of week", "hour": "hour", "days": "days since 1970"}
+_PART_WORDS = {"year": "year", "month": "month", "weekday": "day of week", "hour": "hour", "days": "days since"}
 
 
 @dataclass(frozen=True)

@@ -126,13 +126,18 @@ def frame_to_days(frame: pd.DataFrame) -> np.ndarray:
     return frame_to_date_parts(frame, ("days",))
 
 
-def frame_to_date_parts(frame: pd.DataFrame, parts: tuple[str, ...] = ("days",), date_format: str = "") -> np.ndarray:
+def frame_to_date_parts(frame: pd.DataFrame, parts: tuple[str, ...] = ("days",), date_format: str = "",
+                        reference: str = "") -> np.ndarray:
+    try:
+        start = pd.Timestamp(reference or "1970-01-01", tz="UTC")
+    except ValueError:
+        raise DataError(f"'{reference}' is not a date to count days from; write it like 2020-01-31.") from None
     columns = []
     for name in frame.columns:
         parsed = parse_dates(frame[name], date_format)
         for part in parts:
             if part == "days":
-                values = (parsed - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds() / 86_400.0
+                values = (parsed - start).dt.total_seconds() / 86_400.0
             elif part == "weekday":
                 values = parsed.dt.day_of_week
             else:
@@ -258,7 +263,8 @@ def _date_steps(column: ColumnPrep) -> list[tuple[str, Any]]:
     from sklearn.preprocessing import FunctionTransformer
 
     parts = FunctionTransformer(frame_to_date_parts, kw_args={"parts": column.date_parts,
-                                                              "date_format": column.date_format},
+                                                              "date_format": column.date_format,
+                                                              "reference": column.date_reference},
                                 feature_names_out=date_part_names)
     steps: list[tuple[str, Any]] = [("parts", parts), ("impute", _imputer(column, column.missing_indicator))]
     if column.scaling is not Scaling.NONE:

@@ -161,6 +161,9 @@ def test_date_parts_with_a_chosen_format() -> None:
     assert list(out.columns) == ["when year", "when month", "when weekday", "when hour", "when days"]
     assert out.iloc[0].tolist() == [2024, 1, 2, 13, pytest.approx(19753 + 13 / 24)]
     assert out.iloc[1, :4].tolist() == [2024, 2, 3, 8]
+    # Days counted from a chosen reference date instead of 1970.
+    counted = build_transformer(prep.with_column("when", date_parts=("days",), date_reference="2024-01-01"), "y")
+    assert features(counted.fit(frame, frame["y"]), frame)["when days"].iloc[0] == pytest.approx(30 + 13 / 24)
     assert np.isfinite(out.to_numpy()).all()  # gaps and non-dates filled with the median
 
 

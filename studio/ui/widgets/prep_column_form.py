@@ -25,7 +25,7 @@ from studio.core.prep_insights import Relation
 from studio.ui.widgets.common import section_label
 from studio.ui.widgets.prep_chart import ColumnChart
 
-PART_LABELS = {"year": "Year", "month": "Month", "weekday": "Day of week", "hour": "Hour", "days": "Days since 1970"}
+PART_LABELS = {"year": "Year", "month": "Month", "weekday": "Day of week", "hour": "Hour", "days": "Days since"}
 GUESS_FORMAT = "Guess for each value"
 
 
@@ -78,6 +78,8 @@ class ColumnForm(QWidget):
         parts_row.addStretch(1)
         self.parts_box = QWidget()
         self.parts_box.setLayout(parts_row)
+        self.reference_edit = QLineEdit()
+        self.reference_edit.setPlaceholderText("1970-01-01")
         self.vocabulary_spin = QSpinBox()
         self.vocabulary_spin.setRange(10, 5000)
         self.vocabulary_spin.setSingleStep(50)
@@ -94,7 +96,8 @@ class ColumnForm(QWidget):
                 ("bins", "Number of bins", self.bins_spin), ("encoding", "Encoding", self.encoding_combo),
                 ("max_categories", "At most", self.max_categories_spin),
                 ("rare", "Group values rarer than", self.rare_spin), ("format", "Date format", self.format_combo),
-                ("parts", "Use the", self.parts_box), ("vocabulary", "Vocabulary", self.vocabulary_spin)):
+                ("parts", "Use the", self.parts_box), ("reference", "Count days from", self.reference_edit),
+                ("vocabulary", "Vocabulary", self.vocabulary_spin)):
             self.form.addRow(label, widget)
             self._rows[key] = widget
         self.max_categories_spin.setSuffix(" categories")
@@ -138,6 +141,7 @@ class ColumnForm(QWidget):
         for check in self.part_checks.values():
             check.toggled.connect(lambda _on: emit("date_parts", self._chosen_parts()))
         self.vocabulary_spin.valueChanged.connect(lambda v: emit("text_vocabulary", v))
+        self.reference_edit.editingFinished.connect(lambda: emit("date_reference", self.reference_edit.text().strip()))
 
     def _on_choice_changed(self, field: str, combo: QComboBox, choices: type, index: int) -> None:
         if self.name and index >= 0:
@@ -171,6 +175,7 @@ class ColumnForm(QWidget):
             "max_categories": treatment is Treatment.CATEGORICAL and column.encoding is Encoding.ONE_HOT,
             "rare": treatment is Treatment.CATEGORICAL and column.encoding is Encoding.ONE_HOT,
             "format": treatment is Treatment.DATE, "parts": treatment is Treatment.DATE,
+            "reference": treatment is Treatment.DATE and "days" in column.date_parts,
             "vocabulary": treatment is Treatment.TEXT,
         }
         for key, shown in visible.items():
@@ -192,6 +197,7 @@ class ColumnForm(QWidget):
         for part, check in self.part_checks.items():
             check.setChecked(part in column.date_parts)
         self.vocabulary_spin.setValue(column.text_vocabulary)
+        self.reference_edit.setText(column.date_reference)
 
     def _set_row_visible(self, key: str, visible: bool) -> None:
         self.form.setRowVisible(self._rows[key], visible)
