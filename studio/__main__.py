@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-CLI_COMMANDS = {"train", "predict", "models", "screenshots"}
+CLI_COMMANDS = {"train", "predict", "models", "screenshots", "tune"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -104,7 +104,40 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", required=True, metavar="MODEL", help="where to save the model file")
     train.add_argument("--onnx", metavar="FILE.onnx",
                        help="neural networks only: also export the network to ONNX (it takes the prepared features)")
+    train.add_argument("--auto", action="store_true",
+                       help="find the best model and settings by cross-validation on the training rows "
+                       "(instead of --model)")
+    train.add_argument("--budget", type=_seconds, default=60.0, metavar="SECONDS",
+                       help="with --auto: wall time for the search and the final fit (default 60)")
+    train.add_argument("--metric", metavar="NAME", help="with --auto: what 'best' means, e.g. accuracy, "
+                       "balanced_accuracy, f1_macro, roc_auc, rmse, mae, r2 (default: chosen for the task)")
     train.set_defaults(handler=_cmd_train)
+
+    tune = commands.add_parser("tune", help="tune one model's settings and save the best",
+                               description="Search one model's settings by cross-validation on the training "
+                               "rows (Optuna), then train the best on all training rows and score it once on the "
+                               "test rows. Trials go to stderr; the last line of stdout is JSON with the best "
+                               "settings and the test metrics.")
+    tune.add_argument("data", metavar="DATA", help="the table to learn from")
+    tune.add_argument("--target", required=True, metavar="COLUMN", help="the column to predict")
+    tune.add_argument("--model", required=True, metavar="KEY", help="model key (see `studio models`)")
+    tune.add_argument("--trials", type=_positive_int, metavar="N", help="how many settings to try (default 30)")
+    tune.add_argument("--budget", type=_seconds, metavar="SECONDS", help="wall-time limit, the final fit included")
+    tune.add_argument("--method", choices=["bayes", "random", "grid"], default="bayes",
+                      help="bayes (Optuna's TPE, the default), random or grid")
+    tune.add_argument("--metric", metavar="NAME", help="what 'best' means (default: chosen for the task)")
+    tune.add_argument("--range", action="extend", nargs="+", default=[], metavar="NAME=LOW:HIGH",
+                      help="search a setting only between LOW and HIGH (or NAME=a,b for options); when given, "
+                      "only the named settings are searched")
+    tune.add_argument("--param", action="extend", nargs="+", default=[], metavar="NAME=VALUE",
+                      help="a setting kept fixed at VALUE while others are searched")
+    tune.add_argument("--task", choices=["classification", "regression"],
+                      help="what kind of prediction; guessed from the target column when left out")
+    tune.add_argument("--test-size", type=_fraction, metavar="F",
+                      help=f"share of rows for the final test (default {DEFAULT_TEST})")
+    tune.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed for the split and the search")
+    tune.add_argument("--out", metavar="MODEL", help="where to save the best model (optional)")
+    tune.set_defaults(handler=_cmd_tune)
 
     predict = commands.add_parser("predict", help="predict new rows with a saved model",
                                   description="Add predictions (and class probabilities) to a table.")
@@ -130,6 +163,26 @@ def _build_parser() -> argparse.ArgumentParser:
     shots.add_argument("--out", required=True, metavar="DIR", help="folder for the images")
     shots.set_defaults(handler=_cmd_screenshots)
     return parser
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
+    if not 0 < value < 1e7:
+        raise argparse.ArgumentTypeError(f"{text} must be a number of seconds above 0, e.g. 60")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be 1 or more")
+    return value
 
 
 def _fraction(text: str) -> float:
@@ -169,6 +222,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
                               "only be predicted as classification.")
     else:
         task = infer_task(frame[args.target], profile)
+    if args.auto and args.model:
+        raise StudioError("--auto chooses the model itself; leave out --model (or use `studio tune --model "
+                          f"{args.model}` to tune that model's settings).")
     spec = get_model(args.model or default_model_key(task))
     if task not in spec.tasks:
         raise StudioError(f"{spec.label} cannot do {task.value}. Models for {task.value}: "
@@ -191,9 +247,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
     prep = prep_from_file(Path(args.prep), profiles, args.target) if args.prep else default_prep(profiles)
     request = TrainRequest(frame, args.target, task, prep, split, spec.key, params,
                            fixed_split=fixed, source_path=str(table.path))
-    _note(f"Training {spec.label.lower()} for {task.value} of '{args.target}' on {table.describe_format()}.")
     try:
-        result = _drive(train(request), sys.stderr)
+        if args.auto:
+            result = _auto_train(request, args.budget, args.metric, args.seed, table.describe_format())
+        else:
+            _note(f"Training {spec.label.lower()} for {task.value} of '{args.target}' on "
+                  f"{table.describe_format()}.")
+            result = _drive(train(request), sys.stderr)
     except ValueError as exc:
         # scikit-learn refusing settings that pass the specs' ranges, e.g. more neighbours than training rows.
         detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
@@ -274,6 +334,134 @@ def _drive(job: Any, stream: TextIO) -> Any:
         elif item.stage != stage:
             print(f"{item.stage}: {item.message}" if item.message else item.stage, file=stream)
         stage = item.stage
+
+
+# -- tuning ---------------------------------------------------------------------------------------------------------
+def _auto_train(request: Any, budget_s: float, metric: str | None, seed: int, source: str) -> Any:
+    """``train --auto``: search the model families within the budget; returns the winner's TrainResult."""
+    from studio.core.tuning import TuneMode, TuneRequest
+
+    _note(f"Searching for the best model for {request.task.value} of '{request.target}' on {source}, "
+          f"for up to {budget_s:g} s.")
+    search = TuneRequest(request, TuneMode.AUTO, budget_s=budget_s, metric=metric, seed=seed)
+    return _run_search(search).train_result
+
+
+def _cmd_tune(args: argparse.Namespace) -> int:
+    from studio.core.bundle import metadata_for, save_model
+    from studio.core.data.profile import profile_frame
+    from studio.core.data.tabular import load_table
+    from studio.core.evaluation import plain_summary
+    from studio.core.models.registry import get_model
+    from studio.core.prep import default_prep
+    from studio.core.search_space import build_space
+    from studio.core.splits import SplitConfig
+    from studio.core.target import Task, allowed_tasks, infer_task
+    from studio.core.training import TrainRequest
+    from studio.core.tuning import SearchMethod, TuneMode, TuneRequest, describe_params, format_score
+
+    table = load_table(args.data)
+    frame = table.frame
+    if args.target not in frame.columns:
+        raise StudioError(f"{table.name} has no column called '{args.target}'. "
+                          f"Its columns are: {_listing(frame.columns)}.")
+    profiles = profile_frame(frame)
+    profile = next(p for p in profiles if p.name == args.target)
+    task = Task(args.task) if args.task else infer_task(frame[args.target], profile)
+    if task not in allowed_tasks(profile):
+        raise StudioError(f"'{args.target}' can only be predicted as classification.")
+    spec = get_model(args.model)
+    if task not in spec.tasks:
+        raise StudioError(f"{spec.label} cannot do {task.value}.")
+    params = _parse_params(spec, task, args.param)
+    split = SplitConfig(validation=0.0, test=DEFAULT_TEST if args.test_size is None else args.test_size,
+                        seed=args.seed)
+    request = TrainRequest(frame, args.target, task, default_prep(profiles), split, spec.key, params,
+                           source_path=str(table.path))
+    space = build_space(spec, task, params)
+    ranges = None
+    if args.range:
+        ranges = tuple(_parse_range(spec, space, item) for item in args.range)
+    elif params:
+        ranges = tuple(r for r in space.ranges if r.name not in params)  # --param values stay fixed
+    trials = args.trials if args.trials is not None or args.budget is not None else 30
+    _note(f"Tuning {spec.label.lower()} for {task.value} of '{args.target}' on {table.describe_format()}"
+          + (f", {trials} trials" if trials else "") + (f", up to {args.budget:g} s" if args.budget else "") + ".")
+    search = TuneRequest(request, TuneMode.TUNE, budget_s=args.budget, metric=args.metric,
+                         method=SearchMethod(args.method), max_trials=trials, ranges=ranges, seed=args.seed)
+    outcome = _run_search(search)
+    result = outcome.train_result
+    best = outcome.best
+    print(f"Best of {len(outcome.trials)} trials: trial {best.number}, cross-validated {outcome.metric} "
+          f"{format_score(outcome.metric, best.score)}; settings: {describe_params(best.params, best.model_key)}")
+    if args.out:
+        out = save_model(args.out, result.pipeline, metadata_for(result))
+        _record_run(result, out)
+        print(f"Trained on all {result.split_sizes[0]:,} training rows and saved to {out}")
+    print(plain_summary(task, result.test, args.target))
+    print(json.dumps({"model": best.model_key, "params": best.params_dict(), "metric": outcome.metric,
+                      "cv_score": best.score,
+                      "test": {k: v if math.isfinite(v) else None for k, v in result.test.as_dict().items()}}))
+    return 0
+
+
+def _parse_range(spec: ModelSpec, space: Any, item: str) -> Any:
+    name, sep, bounds = item.partition("=")
+    name = name.strip()
+    param = spec.param(name)
+    generated = space.get(name)
+    if not sep or generated is None:
+        searchable = ", ".join(r.name for r in space.ranges)
+        raise StudioError(f"--range expects NAME=LOW:HIGH for one of: {searchable}; got '{item}'.")
+    if not generated.is_numeric:
+        return generated.narrowed(param, choices=tuple(param.parse(v) for v in bounds.split(",")))
+    low, colon, high = bounds.partition(":")
+    if not colon:
+        raise StudioError(f"--range {name} needs LOW:HIGH, e.g. {name}=1:10; got '{bounds}'.")
+    return generated.narrowed(param, param.parse(low), param.parse(high))
+
+
+def _run_search(search: Any) -> Any:
+    """Run a search, one stderr line per trial, and record every trial in the run history."""
+    from dataclasses import replace
+
+    from studio.core.tuning import TrialState, describe_params, format_score, resolve_metric, tune
+
+    search = replace(search, metric=resolve_metric(search))
+    job = tune(search)
+    stage = None
+    while True:
+        try:
+            item = next(job)
+        except StopIteration as finished:
+            outcome = finished.value
+            break
+        trial = item.trial
+        if trial is not None:
+            score = format_score(search.metric, trial.score) if trial.score is not None else "–"
+            mark = "  best so far" if trial.is_best else ""
+            state = "" if trial.state is TrialState.DONE else f"  ({trial.state.value}: {trial.note})"
+            print(f"  trial {trial.number:>3}  {trial.model_label:<24} {score:>10}  {trial.duration_s:6.1f} s  "
+                  f"{describe_params(trial.params, trial.model_key, limit=4)}{state}{mark}", file=sys.stderr)
+        elif item.stage != stage:
+            print(f"{item.stage}: {item.message}" if item.message else item.stage, file=sys.stderr)
+        stage = item.stage
+    _record_trials(outcome, search)
+    return outcome
+
+
+def _record_trials(outcome: Any, search: Any) -> None:
+    import sqlite3
+
+    try:
+        from studio.core.runs import open_user_store
+        from studio.core.tuning import trial_runs
+
+        store = open_user_store()
+        for run in trial_runs(outcome, search):
+            store.add(run)
+    except (sqlite3.Error, OSError, StudioError, ImportError) as exc:
+        _note(f"warning: the trials could not be recorded in the run history ({exc}).")
 
 
 def _note(text: str) -> None:

@@ -180,6 +180,11 @@ def default_metric(task: Task, class_counts: tuple[tuple[str, int], ...] = ()) -
     return "accuracy"
 
 
+def resolve_metric(request: TuneRequest) -> str:
+    """The request's metric, or the default for its task and class balance."""
+    return request.metric or default_metric(request.base.task, _class_counts(request.base))
+
+
 def metric_label(metric: str) -> str:
     return METRIC_LABELS.get(metric, metric)
 
@@ -223,7 +228,7 @@ def _tune(request: TuneRequest, should_stop: StopCheck, finish_now: StopCheck,
     started = time.perf_counter()
     base = request.base
     task = base.task
-    metric = request.metric or default_metric(task, _class_counts(base))
+    metric = resolve_metric(request)
     if metric not in metric_choices(task):
         raise StudioError(f"'{metric}' cannot judge {task.value}; choose one of "
                           f"{', '.join(metric_choices(task))}.")
@@ -591,7 +596,7 @@ def describe_params(params: tuple[tuple[str, ParamValue], ...] | dict[str, Param
             text = f"{value:.3g}"
         else:
             text = str(value)
-        shown.append(f"{param.label} {text}")
+        shown.append(f"{param.label}: {text}")
     if limit is not None and len(shown) > limit:
         return ", ".join(shown[:limit]) + f" and {len(shown) - limit} more"
     return ", ".join(shown)

@@ -1,0 +1,70 @@
+"""``studio train --auto`` and ``studio tune`` on the penguins sample."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import joblib
+import pytest
+
+from studio.cli import run_cli
+from studio.core.runs import open_user_store
+from studio.resources import sample_dataset
+
+PENGUINS = sample_dataset()
+
+
+def last_json(text: str) -> dict:
+    return json.loads(text.strip().splitlines()[-1])
+
+
+def test_train_auto_finds_a_model_within_the_budget(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "best.joblib"
+    started = time.perf_counter()
+    code = run_cli(["train", str(PENGUINS), "--target", "species", "--auto", "--budget", "6", "--out", str(out)])
+    elapsed = time.perf_counter() - started
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert elapsed < 6 + 4
+    assert last_json(captured.out)["accuracy"] > 0.9
+    assert "trial   1  Gradient boosting" in captured.err
+    saved = joblib.load(out)["metadata"]
+    assert f"Training the winner: {saved['model_label']}" in captured.err
+    # Every trial is in the run history, and so is the winner trained on all training rows.
+    runs = open_user_store().all()
+    tuning = [r for r in runs if "tuning" in r.details]
+    assert len(tuning) == captured.err.count("  trial ")
+    assert any(r.details["tuning"]["winner"] for r in tuning)
+    assert any(r.model_path == str(out.resolve()) for r in runs)
+
+
+def test_tune_searches_the_given_ranges_and_prints_the_best(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "knn.joblib"
+    code = run_cli(["tune", str(PENGUINS), "--target", "species", "--model", "knn", "--trials", "4",
+                    "--range", "n_neighbors=2:12", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    summary = last_json(captured.out)
+    assert summary["model"] == "knn" and summary["metric"] == "accuracy"
+    assert 2 <= summary["params"]["n_neighbors"] <= 12
+    assert summary["params"]["weights"] == "distance"  # not named in --range: kept
+    assert summary["test"]["accuracy"] > 0.9
+    assert captured.err.count("  trial ") == 4
+    assert joblib.load(out)["metadata"]["params"]["n_neighbors"] == summary["params"]["n_neighbors"]
+
+
+@pytest.mark.parametrize(("arguments", "fragment"), [
+    (["--range", "n_neighbors=30:3"], "above the highest"),
+    (["--range", "n_neighbors"], "NAME=LOW:HIGH"),
+    (["--metric", "rmse"], "cannot judge classification"),
+    (["--trials", "0"], "must be 1 or more"),
+])
+def test_tune_mistakes_get_one_line_in_words(arguments: list[str], fragment: str,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    code = run_cli(["tune", str(PENGUINS), "--target", "species", "--model", "knn", *arguments])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert fragment in err and "Traceback" not in err
