@@ -129,3 +129,23 @@ def test_a_damaged_run_history_is_reported_and_kept(qtbot: QtBot, tmp_path: Path
         assert window.runs_panel.row_count() == 0
     finally:
         window.shutdown()
+
+
+def test_saving_the_model_updates_the_runs_model_file(qtbot: QtBot, window: MainWindow, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    open_sample(qtbot, window)
+    choose_target(window, "species")
+    go_to_model_page(qtbot, window)
+    window.model_panel.select_model("naive_bayes")
+    go_next(qtbot, window, Step.TRAIN)
+    train(qtbot, window)
+    run_id = window.project.run_id
+    assert run_id is not None and window.project.run_store.get(run_id).model_path == ""
+    go_next(qtbot, window, Step.RESULTS)
+    go_next(qtbot, window, Step.EXPORT)
+    model_path = tmp_path / "bayes.studio.joblib"
+    answer_save_dialog(monkeypatch, model_path)
+    with qtbot.waitSignal(window.export_panel.saved, timeout=LOAD_MS):
+        click(qtbot, window.export_panel.save_button)
+    qtbot.waitUntil(lambda: not window.export_panel.runner.is_running(), timeout=LOAD_MS)
+    assert window.project.run_store.get(run_id).model_path == str(model_path)

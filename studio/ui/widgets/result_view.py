@@ -132,11 +132,13 @@ class ResultView(QWidget):
     def tab_index(self, title: str) -> int:
         return next(i for i in range(self.tabs.count()) if self.tabs.tabText(i) == title)
 
-    def _set_tabs(self, task: Task | None) -> None:
-        classification = task is Task.CLASSIFICATION
+    def _set_tabs(self, task: Task | None, details: ResultDetails | None = None) -> None:
+        """Tabs for what the result holds; a result without details (an older run) shows the scores only."""
+        classification = task is Task.CLASSIFICATION and details is not None and details.classification is not None
+        regression = task is Task.REGRESSION and details is not None and details.regression is not None
         for title, visible in (("Right and wrong", classification), ("Curves", classification),
-                               ("Per class", classification), ("Errors", task is Task.REGRESSION),
-                               ("Diagnosis", task is not None), ("Which columns matter", task is not None)):
+                               ("Per class", classification), ("Errors", regression),
+                               ("Diagnosis", details is not None), ("Which columns matter", details is not None)):
             self.tabs.setTabVisible(self.tab_index(title), visible)
 
     def clear(self) -> None:
@@ -160,7 +162,9 @@ class ResultView(QWidget):
         self._fill_metrics(shown)
         self.details.setText(shown.notes + ("  ★ Leads here because the classes are imbalanced."
                                              if details is not None and details.imbalanced else ""))
-        self._set_tabs(shown.task)
+        self._set_tabs(shown.task, details)
+        if not self.tabs.isTabVisible(self.tabs.currentIndex()):
+            self.tabs.setCurrentIndex(0)
         if classification is not None:
             self.matrix.set_matrix(np.asarray(classification.confusion), classification.classes)
             self.threshold.set_details(classification)
