@@ -11,9 +11,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QLineEdit, QSpinBox
 from pytestqt.qtbot import QtBot
 
+from studio.core.curves import BatchPoint, EpochPoint
 from studio.core.models import torch_models
 from studio.core.project import Step
 from studio.ui.main_window import MainWindow
+from studio.ui.widgets.loss_plot import REPAINT_MS, LossPlotWidget
 
 from .helpers import (
     LOAD_MS,
@@ -164,3 +166,22 @@ def test_export_page_writes_an_onnx_file_that_predicts_alike(qtbot: QtBot, windo
     train(qtbot, window)
     window.go_to(Step.EXPORT)
     assert not box.isVisible()
+
+
+def test_the_curve_coalesces_a_flood_of_points_into_few_repaints(qtbot: QtBot) -> None:
+    plot = LossPlotWidget()
+    qtbot.addWidget(plot)
+    plot.show()
+    before = plot.repaint_count()
+    for epoch in range(1, 201):
+        for quarter in range(1, 5):
+            plot.append(BatchPoint(epoch, 1.0 / epoch, None, "epoch", "Log loss", position=epoch - 1 + quarter / 4))
+        plot.append(EpochPoint(epoch, 1.0 / epoch, 1.1 / epoch, "epoch", "Log loss", metric=0.5,
+                               metric_label="Accuracy", best_step=min(epoch, 150), epochs=200))
+    assert plot.repaint_count() == before  # appending is O(1): nothing is drawn yet
+    qtbot.wait(3 * REPAINT_MS)
+    assert 1 <= plot.repaint_count() - before <= 4
+    assert plot.shown_point_count() == 200 and plot.shown_batch_count() == 800
+    assert plot.kept_epoch() == 150 and "weights kept from epoch 150" in plot.status_text()
+    plot.clear()
+    assert plot.shown_point_count() == 0 and plot.kept_epoch() is None and plot.status_text() == ""

@@ -151,6 +151,9 @@ class LossPlotWidget(QWidget):
         x, _ = self._batch_curve.getData()
         return 0 if x is None else len(x)
 
+    def repaint_count(self) -> int:
+        return self._repaints
+
     def kept_epoch(self) -> int | None:
         """The epoch the "kept" marker shows, None when there is no marker."""
         return int(self._kept_line.value()) if self._kept_line.isVisible() else None
