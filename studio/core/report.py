@@ -14,7 +14,8 @@ from studio.core.runs import RunRecord
 from studio.core.target import Task
 
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
-WIDTH, HEIGHT, PAD = 460, 300, 50
+WIDTH, HEIGHT = 460, 300
+LEFT, RIGHT, TOP, BOTTOM = 72, 22, 12, 45
 _STYLE = """
 body { font-family: -apple-system, Segoe UI, Helvetica, Arial, sans-serif; max-width: 980px; margin: 24px auto;
        color: #22313f; line-height: 1.45; padding: 0 16px; }
@@ -144,10 +145,12 @@ def _plots_section(run: RunRecord, task: Task, details: ResultDetails | None) ->
                                "the true class, columns what the model said; the diagonal is right."))
         if c.roc:
             figures.append(_figure(svg_lines([(f"{k.label} (AUC {k.area:.2f})", k.x, k.y) for k in c.roc],
-                                              "False positive rate", "True positive rate", diagonal=True),
+                                              "False positive rate", "True positive rate", diagonal=True,
+                                              legend="bottom-right"),
                                    "ROC curves (one class against the rest); the dashed line is guessing."))
             figures.append(_figure(svg_lines([(f"{k.label} (AP {k.area:.2f})", k.x, k.y) for k in c.pr],
-                                              "Recall", "Precision"), "Precision-recall curves."))
+                                              "Recall", "Precision", unit=True, legend="bottom-left"),
+                                   "Precision-recall curves."))
     if details is not None and details.regression is not None:
         r = details.regression
         figures.append(_figure(svg_scatter(r.actual, r.predicted, f"Actual {run.target}", f"Predicted {run.target}",
@@ -155,10 +158,9 @@ def _plots_section(run: RunRecord, task: Task, details: ResultDetails | None) ->
         residuals = [a - p for a, p in zip(r.actual, r.predicted, strict=True)]
         figures.append(_figure(svg_scatter(r.predicted, residuals, f"Predicted {run.target}", "Error (actual - "
                                            "predicted)", zero_line=True), "Errors against predictions."))
-        centers = [(a + b) / 2 for a, b in zip(r.residual_edges, r.residual_edges[1:], strict=False)]
-        figures.append(_figure(svg_bars([(f"{x:.3g}", float(n)) for x, n in zip(centers, r.residual_counts,
-                                                                                 strict=True)], vertical=True),
-                               f"How large the errors are; typically off by about {r.typical_error:.3g}."))
+        figures.append(_figure(svg_histogram(r.residual_edges, r.residual_counts, f"Error in {run.target} "
+                                             "(actual - predicted)"),
+                               f"How large the errors are; typically off by about {r.typical_error:,.3g}."))
     importance = run.explanations.get("permutation_importance")
     if importance:
         items = [(c["column"], float(c["mean"])) for c in importance.get("columns", [])][:15]
@@ -183,7 +185,16 @@ def _bounds(values: list[float]) -> tuple[float, float]:
     low, high = min(finite), max(finite)
     if high - low < 1e-12:
         low, high = low - 0.5, high + 0.5
-    return low, high
+    margin = (high - low) * 0.04
+    return low - margin, high + margin
+
+
+def _tick(value: float, span: float) -> str:
+    if span >= 50:
+        return f"{value:,.0f}"
+    if span >= 5:
+        return f"{value:,.1f}"
+    return f"{value:.3g}"
 
 
 def _frame(x_range: tuple[float, float], y_range: tuple[float, float], x_label: str, y_label: str) -> list[str]:
@@ -191,44 +202,74 @@ def _frame(x_range: tuple[float, float], y_range: tuple[float, float], x_label: 
     y0, y1 = y_range
     out = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{WIDTH}' height='{HEIGHT}' font-size='11' "
            f"font-family='sans-serif'><rect width='100%' height='100%' fill='white'/>",
-           f"<rect x='{PAD}' y='10' width='{WIDTH - PAD - 10}' height='{HEIGHT - PAD - 10}' fill='none' "
-           "stroke='#bbb'/>"]
+           f"<rect x='{LEFT}' y='{TOP}' width='{WIDTH - LEFT - RIGHT}' height='{HEIGHT - TOP - BOTTOM}' "
+           "fill='none' stroke='#bbb'/>"]
     for i in range(5):
         fx, fy = x0 + (x1 - x0) * i / 4, y0 + (y1 - y0) * i / 4
         px, py = _px(fx, x_range), _py(fy, y_range)
-        out.append(f"<text x='{px:.1f}' y='{HEIGHT - PAD + 16}' text-anchor='middle'>{fx:.3g}</text>")
-        out.append(f"<text x='{PAD - 4}' y='{py + 4:.1f}' text-anchor='end'>{fy:.3g}</text>")
-    out.append(f"<text x='{(WIDTH + PAD) / 2}' y='{HEIGHT - 8}' text-anchor='middle'>{_e(x_label)}</text>")
-    out.append(f"<text x='12' y='{(HEIGHT - PAD) / 2}' text-anchor='middle' "
-               f"transform='rotate(-90 12 {(HEIGHT - PAD) / 2})'>{_e(y_label)}</text>")
+        out.append(f"<line x1='{LEFT}' y1='{py:.1f}' x2='{WIDTH - RIGHT}' y2='{py:.1f}' stroke='#eee'/>")
+        out.append(f"<text x='{px:.1f}' y='{HEIGHT - BOTTOM + 15}' text-anchor='middle'>{_tick(fx, x1 - x0)}</text>")
+        out.append(f"<text x='{LEFT - 4}' y='{py + 4:.1f}' text-anchor='end'>{_tick(fy, y1 - y0)}</text>")
+    out.append(f"<text x='{(WIDTH + LEFT - RIGHT) / 2}' y='{HEIGHT - 8}' text-anchor='middle'>{_e(x_label)}</text>")
+    middle = TOP + (HEIGHT - TOP - BOTTOM) / 2
+    out.append(f"<text x='14' y='{middle}' text-anchor='middle' transform='rotate(-90 14 {middle})'>"
+               f"{_e(y_label)}</text>")
     return out
 
 
 def _px(x: float, x_range: tuple[float, float]) -> float:
-    return PAD + (x - x_range[0]) / (x_range[1] - x_range[0]) * (WIDTH - PAD - 10)
+    return LEFT + (x - x_range[0]) / (x_range[1] - x_range[0]) * (WIDTH - LEFT - RIGHT)
 
 
 def _py(y: float, y_range: tuple[float, float]) -> float:
-    return 10 + (1 - (y - y_range[0]) / (y_range[1] - y_range[0])) * (HEIGHT - PAD - 10)
+    return TOP + (1 - (y - y_range[0]) / (y_range[1] - y_range[0])) * (HEIGHT - TOP - BOTTOM)
 
 
-def svg_lines(series: list[tuple[str, Any, Any]], x_label: str, y_label: str, diagonal: bool = False) -> str:
+def _legend(names: list[str], corner: str) -> list[str]:
+    """Names in their line colours, in a corner where curves of that kind rarely run."""
+    out = []
+    right = corner.endswith("right")
+    x = WIDTH - RIGHT - 8 if right else LEFT + 8
+    top = corner.startswith("top")
+    for index, name in enumerate(names):
+        y = TOP + 16 + 14 * index if top else HEIGHT - BOTTOM - 8 - 14 * (len(names) - 1 - index)
+        out.append(f"<text x='{x}' y='{y}' fill='{COLORS[index % len(COLORS)]}' "
+                   f"text-anchor='{'end' if right else 'start'}'>{_e(name)}</text>")
+    return out
+
+
+def svg_lines(series: list[tuple[str, Any, Any]], x_label: str, y_label: str, diagonal: bool = False,
+              legend: str = "top-right", unit: bool = False) -> str:
+    """Lines; ``unit``: both axes 0..1 (curves of rates); ``diagonal``: also the dashed line of guessing."""
     xs = [float(v) for _, x, _ in series for v in x]
     ys = [_num(v) for _, _, y in series for v in y]
     x_range, y_range = _bounds(xs), _bounds(ys)
-    if diagonal:
+    if diagonal or unit:
         x_range, y_range = (0.0, 1.0), (0.0, 1.0)
     out = _frame(x_range, y_range, x_label, y_label)
     if diagonal:
         out.append(f"<line x1='{_px(0, x_range)}' y1='{_py(0, y_range)}' x2='{_px(1, x_range)}' "
                    f"y2='{_py(1, y_range)}' stroke='#999' stroke-dasharray='4 4'/>")
-    for index, (name, x, y) in enumerate(series):
+    for index, (_name, x, y) in enumerate(series):
         points = " ".join(f"{_px(float(a), x_range):.1f},{_py(_num(b), y_range):.1f}"
                           for a, b in zip(x, y, strict=True) if math.isfinite(_num(b)))
-        color = COLORS[index % len(COLORS)]
         if points:
-            out.append(f"<polyline points='{points}' fill='none' stroke='{color}' stroke-width='2'/>")
-        out.append(f"<text x='{PAD + 8}' y='{26 + 14 * index}' fill='{color}'>{_e(name)}</text>")
+            out.append(f"<polyline points='{points}' fill='none' stroke='{COLORS[index % len(COLORS)]}' "
+                       "stroke-width='2'/>")
+    out.extend(_legend([name for name, _, _ in series], legend))
+    out.append("</svg>")
+    return "".join(out)
+
+
+def svg_histogram(edges: Any, counts: Any, x_label: str) -> str:
+    edges = [float(v) for v in edges]
+    x_range, y_range = (edges[0], edges[-1]), (0.0, max(max(counts, default=1), 1) * 1.05)
+    out = _frame(x_range, y_range, x_label, "Test rows")
+    for left, right, count in zip(edges, edges[1:], counts, strict=False):
+        top = _py(float(count), y_range)
+        out.append(f"<rect x='{_px(left, x_range) + 0.5:.1f}' y='{top:.1f}' "
+                   f"width='{max(_px(right, x_range) - _px(left, x_range) - 1, 0.5):.1f}' "
+                   f"height='{_py(0, y_range) - top:.1f}' fill='#2563a8'/>")
     out.append("</svg>")
     return "".join(out)
 
@@ -243,7 +284,7 @@ def svg_scatter(x: Any, y: Any, x_label: str, y_label: str, ideal: bool = False,
                    f"x2='{_px(x_range[1], x_range)}' y2='{_py(y_range[1], y_range)}' stroke='#d62728' "
                    "stroke-dasharray='5 4'/>")
     if zero_line and y_range[0] < 0 < y_range[1]:
-        out.append(f"<line x1='{PAD}' y1='{_py(0, y_range):.1f}' x2='{WIDTH - 10}' y2='{_py(0, y_range):.1f}' "
+        out.append(f"<line x1='{LEFT}' y1='{_py(0, y_range):.1f}' x2='{WIDTH - RIGHT}' y2='{_py(0, y_range):.1f}' "
                    "stroke='#d62728' stroke-dasharray='5 4'/>")
     out.extend(f"<circle cx='{_px(float(a), x_range):.1f}' cy='{_py(float(b), y_range):.1f}' r='2.5' "
                "fill='#1f77b4' fill-opacity='0.5'/>" for a, b in zip(x, y, strict=True))
@@ -251,19 +292,9 @@ def svg_scatter(x: Any, y: Any, x_label: str, y_label: str, ideal: bool = False,
     return "".join(out)
 
 
-def svg_bars(items: list[tuple[str, float]], vertical: bool = False) -> str:
+def svg_bars(items: list[tuple[str, float]]) -> str:
     if not items:
         return ""
-    if vertical:
-        low, high = 0.0, max(max(v for _, v in items), 1.0)
-        out = _frame((0.0, float(len(items))), (low, high), "", "Rows")
-        width = (WIDTH - PAD - 10) / len(items)
-        for i, (_, value) in enumerate(items):
-            top = _py(value, (low, high))
-            out.append(f"<rect x='{PAD + i * width + 1:.1f}' y='{top:.1f}' width='{max(width - 2, 1):.1f}' "
-                       f"height='{_py(0, (low, high)) - top:.1f}' fill='#1f77b4'/>")
-        out.append("</svg>")
-        return "".join(out)
     row, label_width = 20, 150
     height = 20 + row * len(items)
     biggest = max((abs(v) for _, v in items), default=1.0) or 1.0
@@ -281,12 +312,12 @@ def svg_bars(items: list[tuple[str, float]], vertical: bool = False) -> str:
 
 def svg_heatmap(matrix: Any, labels: Any) -> str:
     size = len(labels)
-    cell = min(60, 320 // max(size, 1))
-    left, top = 110, 30
+    cell = min(70, 360 // max(size, 1))
+    left, top = 110, 44
     width, height = left + cell * size + 20, top + cell * size + 40
     out = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' font-size='11' "
            "font-family='sans-serif'><rect width='100%' height='100%' fill='white'/>",
-           f"<text x='{left + cell * size / 2}' y='14' text-anchor='middle'>Predicted</text>"]
+           f"<text x='{left + cell * size / 2}' y='14' text-anchor='middle' fill='#555'>What the model said</text>"]
     for i, row in enumerate(matrix):
         total = sum(row) or 1
         for j, count in enumerate(row):
@@ -300,7 +331,7 @@ def svg_heatmap(matrix: Any, labels: Any) -> str:
                    f"{_e(str(labels[i])[:16])}</text>")
     for j, label in enumerate(labels):
         out.append(f"<text x='{left + j * cell + cell / 2}' y='{top - 4}' text-anchor='middle'>"
-                   f"{_e(str(label)[:8])}</text>")
+                   f"{_e(str(label)[:10])}</text>")
     out.append(f"<text x='{left + cell * size / 2}' y='{height - 10}' text-anchor='middle' fill='#555'>Rows: true "
                "class</text></svg>")
     return "".join(out)
