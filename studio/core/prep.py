@@ -355,3 +355,16 @@ def build_transformer(prep: PrepConfig, target: str | None) -> TransformerMixin:
     from studio.core.prep_build import build_preparation
 
     return build_preparation(prep, target)
+
+
+_MOVED_TO_PREP_BUILD = ("frame_to_numbers", "frame_to_categories", "frame_to_days")
+
+
+def __getattr__(name: str) -> Any:
+    """Model files saved before the preparation moved to prep_build name these functions here; unpickling looks
+    them up by this module's name, so they stay reachable."""
+    if name in _MOVED_TO_PREP_BUILD:
+        from studio.core import prep_build
+
+        return getattr(prep_build, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

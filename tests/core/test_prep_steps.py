@@ -204,3 +204,11 @@ def test_derived_column_is_computed_inside_the_pipeline(penguins: pd.DataFrame, 
     # It pickles (module-level functions only) and still needs the formula's source column.
     clone = pickle.loads(pickle.dumps(transformer))
     np.testing.assert_allclose(clone.transform(penguins), transformer.transform(penguins))
+
+
+def test_model_files_from_before_the_move_still_find_their_functions() -> None:
+    from studio.core import prep_build
+
+    # How pickle names a module-level function: by module and name.
+    old_reference = b"cstudio.core.prep\nframe_to_numbers\n."
+    assert pickle.loads(old_reference) is prep_build.frame_to_numbers
