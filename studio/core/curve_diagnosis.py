@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 from studio.core.curves import EpochPoint
 from studio.core.progress import CurvePoint
@@ -16,7 +17,20 @@ from studio.core.progress import CurvePoint
 RISE = 0.05  # the validation loss must end this share above its best to count as rising
 STILL_FALLING = 0.01  # over the last few epochs, losses falling by more than this share per epoch
 BARELY_LEARNED = 0.1  # a training loss that fell by less than this share over the run
+# The network's stop reason says this when the loss became NaN or infinite (see torch_models).
+DIVERGED_MARK = "too large to compute"
 RECENT = 3  # epochs looked at for "still falling"
+
+
+def describe_fit(result: Any) -> str:
+    """The words for a training result: why a network stopped, when that was a problem, then how it fitted."""
+    words = describe_epochs(getattr(result, "history", ()))
+    pipeline = getattr(result, "pipeline", None)
+    model = pipeline[-1] if pipeline is not None and hasattr(pipeline, "steps") else None
+    reason = str(getattr(model, "stop_reason_", ""))
+    if DIVERGED_MARK in reason:
+        return f"{reason} {words}".strip()
+    return words
 
 
 def describe_epochs(history: Sequence[CurvePoint]) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from studio.core.curve_diagnosis import describe_epochs
 from studio.core.curves import EpochPoint
 from studio.core.progress import CurvePoint
@@ -44,3 +46,23 @@ def test_nothing_to_say_without_epochs() -> None:
     assert describe_epochs([CurvePoint(i, 1.0, 1.0) for i in range(10)]) == ""
     assert describe_epochs(curve([1.0, 0.5], [1.0, 0.5])) == ""
     assert "without validation rows" in describe_epochs(curve([1.0, 0.5, 0.3, 0.3, 0.3, 0.3], [None] * 6))
+
+
+def test_a_diverged_network_says_so_first() -> None:
+    import numpy as np
+    from sklearn.pipeline import Pipeline
+
+    from studio.core.curve_diagnosis import describe_fit
+    from studio.core.models.torch_models import NetworkRegressor
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 5)).astype(np.float32)
+    network = NetworkRegressor(optimizer="sgd", learning_rate=0.5, epochs=30, early_stopping=False,
+                               hidden_layers="64, 64").fit(x, x @ rng.normal(size=5))
+    result = SimpleNamespace(history=curve([1.0, 0.5, 0.4], [1.0, 0.6, 0.5]),
+                             pipeline=Pipeline([("model", network)]))
+    words = describe_fit(result)
+    assert words.startswith("Training stopped in epoch 2: the loss became too large to compute")
+    assert "lower learning rate" in words
+    healthy = SimpleNamespace(history=result.history, pipeline=None)
+    assert describe_fit(healthy) == describe_epochs(result.history)

@@ -78,9 +78,10 @@ PARAMS = (
               "the saved model runs on any computer either way.", ParamKind.CHOICE, "auto",
               choices=(("auto", "Automatic (graphics card if found)"), ("cpu", "Processor (CPU)"),
                        ("cuda", "NVIDIA graphics card (CUDA)"), ("mps", "Apple graphics chip (MPS)")),
-              group=DEVICE, live_note=_device_note),
+              group=DEVICE, live_note=_device_note, tunable=False),
     ParamSpec("seed", "Seed", "Starting point of the random numbers. The same seed on the CPU gives the same "
-              "network every time.", ParamKind.INT, 0, low=0, high=2**31 - 1, group=DEVICE),
+              "network every time.", ParamKind.INT, 0, low=0, high=2**31 - 1, group=DEVICE,
+              tunable=False),
 )
 
 register(ModelSpec(

@@ -44,6 +44,8 @@ class ParamSpec:
     # A slow lookup (e.g. which graphics card exists) whose answer the form shows under the setting once known;
     # it runs in the background.
     live_note: Callable[[], str] | None = None
+    # False for settings a search must leave alone: where to train (a graphics card may be missing) or the seed.
+    tunable: bool = True
 
     def applies_to(self, task: str) -> bool:
         return self.only_for is None or self.only_for == task

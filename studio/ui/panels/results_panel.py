@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
-from studio.core.curve_diagnosis import describe_epochs
+from studio.core.curve_diagnosis import describe_fit
 from studio.core.errors import StudioError
 from studio.core.project import Project, Step
 from studio.core.report import report_job
@@ -87,7 +87,7 @@ class ResultsPanel(Panel):
             self.view.clear()
             return
         self.view.show_result(shown_from_result(result))
-        fit_words = describe_epochs(getattr(result, "history", ()))
+        fit_words = describe_fit(result)
         if fit_words:
             self.fit_banner.show_message(fit_words, "info" if "fits well" in fit_words else "warning")
 
