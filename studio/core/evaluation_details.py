@@ -160,6 +160,30 @@ def detect_imbalance(y_train: np.ndarray) -> Imbalance:
     return Imbalance(shares, len(values) >= 2 and shares[-1][1] < 0.5 * fair)
 
 
+def imbalance_of_counts(class_counts: tuple[tuple[str, int], ...]) -> Imbalance:
+    """The same rule as ``detect_imbalance``, from counts (e.g. a TargetSummary's, before any split)."""
+    total = sum(count for _, count in class_counts) or 1
+    shares = tuple(sorted(((str(name), count / total) for name, count in class_counts), key=lambda kv: -kv[1]))
+    return Imbalance(shares, len(shares) >= 2 and shares[-1][1] < 0.5 / len(shares))
+
+
+def balance_hint(class_counts: tuple[tuple[str, int], ...], model_label: str, can_balance: bool,
+                 balanced: bool) -> str:
+    """What the Model step says about class weighting when the target's classes are imbalanced ('' if they are not)."""
+    imbalance = imbalance_of_counts(class_counts)
+    if not imbalance.imbalanced:
+        return ""
+    rare, share = imbalance.smallest
+    text = f"Only {share:.0%} of the rows are '{rare}'. "
+    if balanced:
+        return text + "'Balance classes' is on: rare classes count as much as common ones while training."
+    if can_balance:
+        return text + ("Tick 'Balance classes' below so the model pays as much attention to rare classes as to "
+                       "common ones; otherwise it may learn to ignore them.")
+    return text + (f"{model_label} cannot weigh classes; logistic regression, trees, forests, gradient boosting "
+                   "and support vector machines can ('Balance classes').")
+
+
 def regression_details(y_true: np.ndarray, y_pred: np.ndarray, seed: int = 0) -> RegressionDetails:
     actual = np.asarray(y_true, dtype=float)
     predicted = np.asarray(y_pred, dtype=float)

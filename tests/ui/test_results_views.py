@@ -19,6 +19,7 @@ from .helpers import (
     answer_save_dialog,
     choose_target,
     click,
+    click_sidebar,
     go_next,
     go_to_model_page,
     open_file,
@@ -138,6 +139,12 @@ def test_a_model_that_ignores_the_rare_class_is_called_out(qtbot: QtBot, window:
     choose_target(window, "outcome")
     go_to_model_page(qtbot, window)
     window.model_panel.select_model("logistic_regression")
+    hint = window.model_panel.balance_hint
+    assert hint.isVisible() and "Only 5% of the rows are 'fraud'" in hint.text()
+    assert "Tick 'Balance classes'" in hint.text()
+    window.model_panel.select_model("knn")
+    assert "cannot weigh classes" in hint.text()
+    window.model_panel.select_model("logistic_regression")
     go_next(qtbot, window, Step.TRAIN)
     train(qtbot, window)
     go_next(qtbot, window, Step.RESULTS)
@@ -154,6 +161,16 @@ def test_a_model_that_ignores_the_rare_class_is_called_out(qtbot: QtBot, window:
     view = results.view
     view.tabs.setCurrentIndex(view.tab_index("Diagnosis"))
     assert "underfitting" in view.diagnosis.verdict.text()
+
+    # Class weighting offered in the Model step: the model now names the rare class.
+    click_sidebar(qtbot, window, Step.MODEL)
+    window.model_panel.form.editor("balanced").setChecked(True)
+    assert "'Balance classes' is on" in hint.text()
+    go_next(qtbot, window, Step.TRAIN)
+    train(qtbot, window)
+    go_next(qtbot, window, Step.RESULTS)
+    assert "never predicts" not in results.summary.text()
+    assert shown_counts(results.view.matrix)[:, 0].sum() > 0  # some rows called 'fraud'
 
 
 def test_regression_results_show_errors_in_the_targets_units(qtbot: QtBot, window: MainWindow) -> None:

@@ -14,11 +14,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.core.models.registry import get_model, models_for
+from studio.core.evaluation_details import balance_hint
+from studio.core.models.params import ParamValue
+from studio.core.models.registry import ModelSpec, get_model, models_for
 from studio.core.project import ModelConfig, Project, Step
 from studio.core.target import Task
 from studio.ui.panels.base import Panel
-from studio.ui.widgets.common import page_header, section_label
+from studio.ui.widgets.common import MessageBanner, page_header, section_label
 from studio.ui.widgets.param_form import ParamForm
 from studio.ui.widgets.tuning_options import ModeChoice, SearchOptions
 
@@ -51,6 +53,8 @@ class ModelPanel(Panel):
         details = QVBoxLayout()
         details.addWidget(self.title)
         details.addWidget(self.description)
+        self.balance_hint = MessageBanner()
+        details.addWidget(self.balance_hint)
         details.addWidget(self.settings_label)
         details.addWidget(scroll, 1)
         details.addWidget(self.search_options, 1)
@@ -134,6 +138,19 @@ class ModelPanel(Panel):
         values = spec.resolve(task, self.project.model.params_dict()) if task in spec.tasks else {}
         self.form.set_specs(spec.params_for(task), values)
         self._shown = (spec.key, self.project.task)
+        self._show_balance_hint(spec, task, values)
+
+    def _show_balance_hint(self, spec: ModelSpec, task: Task, values: dict[str, ParamValue]) -> None:
+        """Imbalanced classes: offer class weighting where the model has it."""
+        summary = self.project.target_summary
+        hint = ""
+        if task is Task.CLASSIFICATION and summary is not None:
+            can = any(p.name == "balanced" for p in spec.params_for(task))
+            hint = balance_hint(summary.class_counts, spec.label, can, bool(values.get("balanced")))
+        if hint:
+            self.balance_hint.show_message(hint, "info" if values.get("balanced") else "warning")
+        else:
+            self.balance_hint.clear()
 
     def _on_model_list_changed(self, current: QListWidgetItem | None, _previous: object) -> None:
         if current is not None:
@@ -143,6 +160,10 @@ class ModelPanel(Panel):
 
     def _on_form_value_changed(self, name: str, value: object) -> None:
         self.project.set_model(self.project.model.with_param(name, value))
+        if name == "balanced" and self.project.task is not None:
+            spec = get_model(self.project.model.key)
+            self._show_balance_hint(spec, self.project.task, spec.resolve(self.project.task,
+                                                                          self.project.model.params_dict()))
 
     def _on_reset_clicked(self) -> None:
         self.project.set_model(ModelConfig(self.project.model.key))
