@@ -214,3 +214,20 @@ def test_summary_speaks_in_target_units() -> None:
     scores = Scores("test", 50, (("mae", 2.6), ("rmse", 3.0), ("r2", 0.8)), (("mae", 6.0), ("rmse", 7.0),
                                                                             ("r2", 0.0)))
     assert "off by about 2.60" in result_summary(Task.REGRESSION, scores, "mpg", None)
+
+
+def test_explanations_stop_when_asked(penguins: pd.DataFrame) -> None:
+    from studio.core.errors import Cancelled
+
+    _, result = run_training(make_request(penguins, "species", Task.CLASSIFICATION, "logistic_regression"))
+    rows = result.rows
+    calls = iter([False, True])
+    job = permutation_importance(result.pipeline, rows.x_held, rows.y_held, "accuracy",
+                                 should_stop=lambda: next(calls, True))
+    next(job)  # the first column starts
+    with pytest.raises(Cancelled):
+        next(job)
+    job = partial_dependence(result.pipeline, rows.x_held, "island", True, True, should_stop=lambda: True)
+    with pytest.raises(Cancelled):
+        next(job)
+

@@ -166,6 +166,8 @@ def test_report_is_one_self_contained_html_file(tmp_path: Path, penguin_result) 
     assert "Random forest predicting species" in text
     assert text.count("<svg") >= 3  # loss curve, confusion matrix, ROC / PR curves
     assert "Confusion matrix" in text and "Cross-validation" in text and "scikit-learn" in text
+    assert "<h2>Diagnosis</h2>" in text and "Things to try" in text
+    assert "Classes (training rows)</td><td>Adelie" in text
     assert "http://" not in text.replace("http://www.w3.org/2000/svg", "")  # nothing fetched from outside
     assert "<script" not in text
 

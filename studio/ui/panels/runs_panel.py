@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
+    QLabel,
     QLineEdit,
     QPushButton,
     QStackedWidget,
@@ -90,6 +91,11 @@ class RunsPanel(Panel):
         list_layout.addWidget(self.filter_edit)
         list_layout.addWidget(self.table, 1)
         list_layout.addLayout(buttons)
+        self.location = QLabel()
+        self.location.setWordWrap(True)
+        self.location.setStyleSheet("color: #666; font-size: 9pt;")
+        self.location.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        list_layout.addWidget(self.location)
         self.back_button = QPushButton("‹ All runs")
         self.back_button.clicked.connect(self.show_list)
         self.result_view = ResultView()
@@ -131,6 +137,8 @@ class RunsPanel(Panel):
             self.banner.show_message(f"The run history could not be read: {exc}", "error")
             return
         self.records = {r.id: r for r in records}
+        self.location.setText(f"{len(records):,} run{'s' if len(records) != 1 else ''} kept in {store.path} (to keep "
+                              "them elsewhere, set \"runs_path\" in Studio's settings file).")
         self.model.setRowCount(0)
         for record in records:
             self.model.appendRow(_row(record))
