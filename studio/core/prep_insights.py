@@ -20,6 +20,7 @@ from studio.core.progress import Progress, StopCheck, never_stop
 from studio.core.target import Task, target_values
 
 SAMPLE_ROWS = 50_000
+HASH_CHUNK = 50_000
 MAP_BANDS = 120
 LEAK_LEVEL = 0.98
 HIGH_CARDINALITY = 50
@@ -54,9 +55,18 @@ class TableInsights:
 
 def insights_job(frame: pd.DataFrame, profiles: tuple[ColumnProfile, ...], target: str | None, task: Task | None,
                  should_stop: StopCheck = never_stop) -> Generator[Progress, None, TableInsights]:
-    yield Progress("Looking at the data", 0.0, "Counting duplicated rows")
-    duplicates = int(frame.duplicated().sum())
-    missing = frame.isna().to_numpy()
+    # Row hashes in chunks, with a progress item between them: one duplicated() call over a million rows of text
+    # holds the GIL for over a second and the window would stutter.
+    hashes, missing_parts = [], []
+    for start in range(0, len(frame), HASH_CHUNK):
+        if should_stop():
+            raise Cancelled()
+        yield Progress("Looking at the data", 0.0, "Counting duplicated rows")
+        chunk = frame.iloc[start:start + HASH_CHUNK]
+        hashes.append(pd.util.hash_pandas_object(chunk, index=False).to_numpy())
+        missing_parts.append(chunk.isna().to_numpy())
+    duplicates = int(pd.Series(np.concatenate(hashes) if hashes else []).duplicated().sum())
+    missing = np.concatenate(missing_parts) if missing_parts else np.zeros((0, frame.shape[1]), dtype=bool)
     sample = frame.sample(SAMPLE_ROWS, random_state=0) if len(frame) > SAMPLE_ROWS else frame
     y = target_values(sample[target], task) if target and task and target in sample.columns else None
     relations: dict[str, Relation] = {}
@@ -112,7 +122,8 @@ def relation(values: pd.Series, y: pd.Series, task: Task | None, dates: bool = F
     if numeric:
         means = x.groupby(t).mean()
         shown = ", ".join(f"{k} {_day(v) if dates else _number(v)}" for k, v in means.head(4).items())
-        purity = _purity(pd.qcut(x, 20, duplicates="drop").astype(str), t)
+        edges = np.unique(np.quantile(x.to_numpy(float), np.linspace(0, 1, 21)))
+        purity = _purity(np.searchsorted(edges[1:-1], x.to_numpy(float), side="right"), t)
         return Relation(max(_eta(x.to_numpy(float), t), purity if purity >= LEAK_LEVEL else 0.0),
                         f"average per class: {shown}")
     groups = _top_groups(x)
@@ -143,9 +154,10 @@ def _eta(values: np.ndarray, groups: pd.Series) -> float:
     total = float(((values - values.mean()) ** 2).sum())
     if total == 0:
         return 0.0
-    frame = pd.DataFrame({"v": values, "g": np.asarray(groups)})
-    stats = frame.groupby("g")["v"].agg(["mean", "count"])
-    between = float((stats["count"] * (stats["mean"] - values.mean()) ** 2).sum())
+    codes = pd.factorize(np.asarray(groups))[0]
+    counts = np.bincount(codes)
+    means = np.bincount(codes, weights=values) / np.maximum(counts, 1)
+    between = float((counts * (means - values.mean()) ** 2).sum())
     return float(np.sqrt(min(1.0, between / total)))
 
 
@@ -158,10 +170,12 @@ def _cramers_v(table: np.ndarray) -> float:
     return float(np.sqrt(chi2 / (n * (min(table.shape) - 1))))
 
 
-def _purity(groups: pd.Series, t: pd.Series) -> float:
+def _purity(groups: np.ndarray, t: pd.Series) -> float:
     """Share of rows whose class is the most common one of their group: 1.0 means the column gives the answer."""
-    table = pd.crosstab(np.asarray(groups), np.asarray(t))
-    return float(table.max(axis=1).sum() / max(1, table.to_numpy().sum()))
+    classes = pd.factorize(np.asarray(t))[0]
+    width = int(classes.max()) + 1 if len(classes) else 1
+    table = np.bincount(groups * width + classes, minlength=(int(groups.max()) + 1) * width).reshape(-1, width)
+    return float(table.max(axis=1).sum() / max(1, len(classes)))
 
 
 def outlier_counts(values: np.ndarray) -> tuple[int, int]:

@@ -42,14 +42,18 @@ def preview_job(frame: pd.DataFrame, prep: PrepConfig, target: str, task: Task,
 
 def make_preview(frame: pd.DataFrame, prep: PrepConfig, target: str, task: Task,
                  should_stop: StopCheck = never_stop) -> PrepPreview:
-    y_all = target_values(frame[target], task)
-    usable = frame.loc[y_all.notna().to_numpy()]
     if removes_rows(prep, target):
         # Counted on the whole table, so the page can say how many training rows the choices would drop.
+        usable = frame.loc[target_values(frame[target], task).notna().to_numpy()]
         keep, removal = rows_to_keep(prep, target, usable)
         usable_kept = usable.loc[keep]
     else:
-        usable_kept, removal = usable, RowRemoval()
+        # Only a sample is needed: converting a million targets would hold the GIL and stall the window.
+        sample = frame.sample(FIT_ROWS * 2, random_state=0).sort_index() if len(frame) > FIT_ROWS * 2 else frame
+        usable_kept = sample.loc[target_values(sample[target], task).notna().to_numpy()]
+        removal = RowRemoval()
+    head = frame.head(PREVIEW_ROWS * 20)
+    shown = head.loc[target_values(head[target], task).notna().to_numpy()].head(PREVIEW_ROWS)
     if should_stop():
         raise Cancelled()
     if not prep.features(target):
@@ -57,7 +61,6 @@ def make_preview(frame: pd.DataFrame, prep: PrepConfig, target: str, task: Task,
     fit_rows = usable_kept.sample(FIT_ROWS, random_state=0) if len(usable_kept) > FIT_ROWS else usable_kept
     y = target_values(fit_rows[target], task).to_numpy()
     y = y.astype(float) if task is Task.REGRESSION else y.astype(object)
-    shown = usable.head(PREVIEW_ROWS)
     try:
         transformer = build_transformer(prep, target)
         transformer.fit(fit_rows, y)

@@ -18,6 +18,9 @@ from studio.core.prep_preview import PrepPreview
 from studio.ui.widgets.common import section_label
 from studio.ui.widgets.table_model import DataFrameTableModel
 
+SIZE_TO_CONTENTS_COLUMNS = 24
+WIDE_COLUMN_PX = 130
+
 
 class PreviewView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -62,8 +65,12 @@ class PreviewView(QWidget):
                 + f"(Preview fitted on {preview.fitted_rows:,} rows.)")
         self.before_model.set_frame(preview.before)
         self.after_model.set_frame(preview.after)
-        for view in (self.before, self.after):
-            view.horizontalHeader().resizeSections(QHeaderView.ResizeMode.ResizeToContents)
+        for view, frame in ((self.before, preview.before), (self.after, preview.after)):
+            if frame.shape[1] <= SIZE_TO_CONTENTS_COLUMNS:
+                view.horizontalHeader().resizeSections(QHeaderView.ResizeMode.ResizeToContents)
+            else:
+                # Sizing many columns to their contents asks the model for thousands of cells on the GUI thread.
+                view.horizontalHeader().setDefaultSectionSize(WIDE_COLUMN_PX)
         self.sources.clear()
         for column, features in preview.sources:
             item = QTreeWidgetItem([column, f"{len(features)}"])
