@@ -81,20 +81,26 @@ class Binning(StrEnum):
 
 
 DATE_PARTS = ("year", "month", "weekday", "hour", "days")
-LABELS: dict[StrEnum, str] = {
-    Missing.AUTO: "Studio's choice", Missing.MEAN: "Fill with the average", Missing.MEDIAN: "Fill with the median",
-    Missing.MOST_FREQUENT: "Fill with the most common value", Missing.CONSTANT: "Fill with a value you type",
-    Missing.DROP_ROWS: "Drop training rows with a gap",
-    Scaling.STANDARD: "Standard (mean 0, spread 1)", Scaling.MINMAX: "Min–max (0 to 1)",
-    Scaling.ROBUST: "Robust (median and quartiles)", Scaling.NONE: "No scaling",
-    Encoding.ONE_HOT: "One column per category", Encoding.ORDINAL: "One number per category",
-    Encoding.TARGET: "Target encoding (cross-fitted)",
-    Outliers.NONE: "Keep as they are", Outliers.IQR_CLIP: "Clip to the IQR fences",
-    Outliers.IQR_REMOVE: "Remove training rows outside the IQR fences",
-    Outliers.Z_CLIP: "Clip at 3 standard deviations",
-    Outliers.Z_REMOVE: "Remove training rows beyond 3 standard deviations",
-    Binning.NONE: "No binning", Binning.UNIFORM: "Equal-width bins", Binning.QUANTILE: "Equal-count (quantile) bins",
+# Keyed by type, then value: members of different choices share values ("none") and StrEnum members hash as
+# their text, so one flat dict would mix them up.
+_LABELS: dict[type[StrEnum], dict[str, str]] = {
+    Missing: {"auto": "Studio's choice", "mean": "Fill with the average", "median": "Fill with the median",
+              "most_frequent": "Fill with the most common value", "constant": "Fill with a value you type",
+              "drop_rows": "Drop training rows with a gap"},
+    Scaling: {"standard": "Standard (mean 0, spread 1)", "minmax": "Min–max (0 to 1)",
+              "robust": "Robust (median and quartiles)", "none": "No scaling"},
+    Encoding: {"one_hot": "One column per category", "ordinal": "One number per category",
+               "target": "Target encoding (cross-fitted)"},
+    Outliers: {"none": "Keep as they are", "iqr_clip": "Clip to the IQR fences",
+               "iqr_remove": "Remove training rows outside the IQR fences",
+               "z_clip": "Clip at 3 standard deviations",
+               "z_remove": "Remove training rows beyond 3 standard deviations"},
+    Binning: {"none": "No binning", "uniform": "Equal-width bins", "quantile": "Equal-count (quantile) bins"},
 }
+
+
+def choice_label(option: StrEnum) -> str:
+    return _LABELS[type(option)][option.value]
 
 
 @dataclass(frozen=True)
@@ -142,7 +148,7 @@ class ColumnPrep:
         steps.append(self._gap_text())
         if self.treatment is Treatment.NUMERIC:
             if self.outliers is not Outliers.NONE:
-                steps.append(LABELS[self.outliers].lower())
+                steps.append(choice_label(self.outliers).lower())
             if self.binning is not Binning.NONE:
                 steps.append(f"{self.bins} {'equal-width' if self.binning is Binning.UNIFORM else 'quantile'} bins")
             elif self.scaling is not Scaling.NONE:

@@ -212,3 +212,11 @@ def test_model_files_from_before_the_move_still_find_their_functions() -> None:
     # How pickle names a module-level function: by module and name.
     old_reference = b"cstudio.core.prep\nframe_to_numbers\n."
     assert pickle.loads(old_reference) is prep_build.frame_to_numbers
+
+
+def test_every_choice_has_its_own_label() -> None:
+    from studio.core.prep import choice_label
+
+    # Outliers, scaling and binning all have a "none" value; each keeps its own words.
+    assert [choice_label(o) for o in (Outliers.NONE, Scaling.NONE, Binning.NONE)] == [
+        "Keep as they are", "No scaling", "No binning"]

@@ -66,6 +66,7 @@ def test_column_settings_change_the_preview(qtbot: QtBot, window: MainWindow, pe
     select_column(qtbot, panel, "body_mass_g")
     assert panel.form.chart.shown == "histogram"
     assert panel.form.scaling_combo.isVisible() and not panel.form.encoding_combo.isVisible()
+    assert panel.form.outliers_combo.currentText() == "Keep as they are"
     assert "Relation to <b>species</b>: strong" in panel.form.facts.text()
     select_column(qtbot, panel, "island")
     assert panel.form.chart.shown == "bars"

@@ -20,7 +20,17 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.data.profile import DATE_FORMATS, ColumnProfile
-from studio.core.prep import DATE_PARTS, LABELS, Binning, ColumnPrep, Encoding, Missing, Outliers, Scaling, Treatment
+from studio.core.prep import (
+    DATE_PARTS,
+    Binning,
+    ColumnPrep,
+    Encoding,
+    Missing,
+    Outliers,
+    Scaling,
+    Treatment,
+    choice_label,
+)
 from studio.core.prep_insights import Relation
 from studio.ui.widgets.common import section_label
 from studio.ui.widgets.prep_chart import ColumnChart
@@ -32,7 +42,7 @@ GUESS_FORMAT = "Guess for each value"
 def _choice_combo(options: tuple) -> QComboBox:
     combo = QComboBox()
     for option in options:
-        combo.addItem(LABELS[option], option.value)
+        combo.addItem(choice_label(option), option.value)
     return combo
 
 
