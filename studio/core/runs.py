@@ -106,10 +106,39 @@ class RunRecord:
                                 "Data: target": self.target, "Model": self.model_label, "Device": self.device}
         flat.update({f"Model: {_param_label(self.model_key, k)}": v for k, v in sorted(self.params.items())})
         flat.update({f"Split: {_SPLIT_LABELS.get(k, k)}": v for k, v in sorted(self.split.items())})
+        if flat.get("Split: cross-validation folds") == 0:
+            flat["Split: cross-validation folds"] = "off"
+        defaults = _column_defaults()
         for column in self.prep.get("columns", []):
-            if isinstance(column, dict) and "name" in column:
-                flat[f"Prepare: {column['name']}"] = column.get("treatment", "")
+            if isinstance(column, dict) and "name" in column and column["name"] != self.target:
+                changed = [f"{k.replace('_', ' ')}: {_plain_value(v)}" for k, v in column.items()
+                           if k in defaults and v != defaults[k]]
+                flat[f"Prepare: {column['name']}"] = " · ".join([str(column.get("treatment", "")), *changed])
+        for key, value in self.prep.items():
+            if key != "columns":
+                flat[f"Prepare: {key.replace('_', ' ')}"] = _plain_value(value)
         return flat
+
+
+def _column_defaults() -> dict[str, Any]:
+    """The per-column preparation settings that have a default, in their stored form (to show only changes)."""
+    import dataclasses
+
+    from studio.core.evaluation_details import to_plain
+    from studio.core.prep import ColumnPrep
+
+    return {f.name: to_plain(f.default) for f in dataclasses.fields(ColumnPrep)
+            if f.default is not dataclasses.MISSING and f.name not in ("reason",)}
+
+
+def _plain_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(_plain_value(v) for v in value) or "none"
+    if value is None:
+        return "none"
+    return str(value)
 
 
 _SPLIT_LABELS = {"validation": "validation share", "test": "test share", "stratify": "same class shares in each "

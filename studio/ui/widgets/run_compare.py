@@ -115,6 +115,8 @@ def _cv_text(cv: dict[str, Any] | None) -> str:
 
 
 def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:g}"
     if value is None:
