@@ -325,12 +325,23 @@ def run_from_result(result: Any, model_path: str = "") -> dict[str, Any]:
         "target": result.target, "task": result.task.value, "model_key": result.model_key,
         "model_label": result.model_label, "params": dict(result.params),
         "prep": to_plain(prep) if prep is not None else {}, "split": to_plain(split) if split is not None else {},
-        "device": str(getattr(result, "device", "") or result.params.get("device") or "cpu"),
+        "device": _device_of(result),
         "duration_s": float(result.duration_s), "metrics": metrics,
         "history": [to_plain(point) for point in result.history],
         "details": details.to_plain() if details is not None else {},
         "model_path": model_path, "versions": versions,
     }
+
+
+def _device_of(result: Any) -> str:
+    """Where the model was trained: the device a network actually used, else the one asked for, else the CPU."""
+    model = getattr(result.pipeline, "named_steps", {}).get("model")
+    for candidate in (model, getattr(model, "regressor_", None), getattr(model, "estimator", None)):
+        used = getattr(candidate, "device_used_", None)
+        if used:
+            return str(used)
+    asked = result.params.get("device")
+    return str(asked) if asked and asked != "auto" else "cpu"
 
 
 def config_from_plain(cls: type, raw: Any) -> Any:
