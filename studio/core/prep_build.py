@@ -170,7 +170,7 @@ def feature_name(transformer_name: str, feature: str) -> str:
         return transformer_name
     if feature.startswith(f"{transformer_name}_"):
         return feature
-    return f"{transformer_name}: {feature}"
+    return f"{transformer_name} '{feature}'"
 
 
 # -- building ---------------------------------------------------------------------------------------------------

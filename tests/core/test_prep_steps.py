@@ -175,9 +175,9 @@ def test_text_becomes_tf_idf_with_the_chosen_vocabulary() -> None:
     assert prep.get("feedback").kind is ColumnKind.TEXT
     transformer = build_transformer(prep, "y").fit(frame, frame["y"])
     names = list(transformer.get_feature_names_out())
-    assert len(names) == 4 and all(n.startswith("feedback: ") for n in names)
+    assert len(names) == 4 and all(n.startswith("feedback '") for n in names)
     row = features(transformer, frame.head(1))
-    assert row["feedback: great"].iloc[0] > 0
+    assert row["feedback 'great'"].iloc[0] > 0
 
 
 @pytest.mark.parametrize("binning", [Binning.UNIFORM, Binning.QUANTILE])

@@ -87,6 +87,12 @@ def test_column_settings_change_the_preview(qtbot: QtBot, window: MainWindow, pe
     select_column(qtbot, panel, "sex")
     changed_preview(qtbot, panel, lambda: click(qtbot, panel.form.indicator_check))
     assert "sex (was missing)" in dict(panel.preview.sources)["sex"]
+    # Dropping a column instead of filling its gaps, from the same list.
+    missing = panel.form.missing_combo
+    changed_preview(qtbot, panel, lambda: missing.setCurrentIndex(missing.findText("Leave the column out")))
+    assert not window.project.prep.get("sex").used
+    assert panel.form.left_out_hint.isVisible()
+    assert "sex" not in dict(panel.preview.sources)
     # The missing-value map covers every column of the table.
     assert panel.missing_map.shares.shape[1] == 8
     assert "sex (3%)" in panel.missing_map.caption.text()

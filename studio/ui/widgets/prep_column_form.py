@@ -37,6 +37,7 @@ from studio.ui.widgets.prep_chart import ColumnChart
 
 PART_LABELS = {"year": "Year", "month": "Month", "weekday": "Day of week", "hour": "Hour", "days": "Days since"}
 GUESS_FORMAT = "Guess for each value"
+DROP_COLUMN = "drop_column"
 
 
 def _choice_combo(options: tuple) -> QComboBox:
@@ -61,6 +62,7 @@ class ColumnForm(QWidget):
         self.facts.setStyleSheet("color: #444;")
         self.chart = ColumnChart()
         self.missing_combo = _choice_combo(tuple(Missing))
+        self.missing_combo.addItem("Leave the column out", DROP_COLUMN)
         self.fill_edit = QLineEdit()
         self.fill_edit.setPlaceholderText("e.g. none or 0")
         self.indicator_check = QCheckBox("Add a 'was missing' column")
@@ -154,7 +156,12 @@ class ColumnForm(QWidget):
         self.reference_edit.editingFinished.connect(lambda: emit("date_reference", self.reference_edit.text().strip()))
 
     def _on_choice_changed(self, field: str, combo: QComboBox, choices: type, index: int) -> None:
-        if self.name and index >= 0:
+        if not self.name or index < 0:
+            return
+        if combo.itemData(index) == DROP_COLUMN:
+            self.column_changed.emit(self.name, {"treatment": Treatment.EXCLUDE,
+                                                 "reason": "you chose to drop it rather than fill its gaps"})
+        else:
             self.column_changed.emit(self.name, {field: choices(combo.itemData(index))})
 
     def _chosen_parts(self) -> tuple[str, ...]:
