@@ -24,6 +24,7 @@ from .helpers import (
     go_next,
     open_file,
     open_sample,
+    train,
 )
 
 MESSY = resources_dir() / "samples" / "messy_customers.csv"
@@ -139,6 +140,18 @@ def test_warnings_fixed_with_one_click_on_a_messy_table(qtbot: QtBot, window: Ma
     changed_preview(qtbot, panel, lambda: click(qtbot, panel.findings.fix_buttons[("blank_none", "discount_pct")]))
     assert window.project.prep.get("discount_pct").fill_value == "0"
     assert panel.tabs.tabText(1) == "Warnings"
+    # Trained with these choices: the leaking column is not an input, the duplicates left the training rows.
+    go_next(qtbot, window, Step.SPLIT)
+    go_next(qtbot, window, Step.MODEL)
+    go_next(qtbot, window, Step.TRAIN)
+    train(qtbot, window)
+    result = window.project.result
+    inputs = [name for name, _, _ in result.feature_columns]
+    assert "cancellation_reason" not in inputs and "customer_id" not in inputs and "monthly_spend" in inputs
+    train_rows, val_rows, test_rows = result.split_sizes
+    assert train_rows + val_rows + test_rows == 305
+    # The model sees exactly the features the preview counted.
+    assert result.pipeline.named_steps["model"].n_features_in_ == panel.preview.feature_count
 
 
 def test_settings_are_saved_loaded_and_remembered(qtbot: QtBot, window: MainWindow, penguins_prepare: PrepPanel,
