@@ -23,14 +23,15 @@ VALIDATION_COLOR = "#ff7f0e"
 BATCH_COLOR = (31, 119, 180, 70)  # the training colour, faint
 METRIC_COLOR = "#2ca02c"
 KEPT_COLOR = "#6a3d9a"
+FINE_STEPS = (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10)  # loss axis tops: little empty space above the curves
 
 
-def _duration(seconds: float) -> str:
-    seconds = max(0, round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    return f"{minutes} min {seconds:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+def _nice_ceiling(value: float, steps: tuple[float, ...] = (1, 2, 5, 10)) -> float:
+    """The next of ``steps`` (1, 2, 5, 10 by default) times a power of ten at or above ``value``."""
+    if value <= 0:
+        return 1.0
+    power = 10.0 ** math.floor(math.log10(value))
+    return next(step * power for step in steps if step * power >= value * (1 - 1e-9))
 
 
 def _metric_name(label: str) -> str:
@@ -77,6 +78,7 @@ class LossPlotWidget(QWidget):
         self._metric: list[float] = []
         self._kept: int | None = None
         self._last_epoch: EpochPoint | None = None
+        self._ranges: tuple[float, float, float] | None = None  # x end, loss top, metric bottom now shown
         self._dirty = False
         self._repaints = 0
         self._timer = QTimer(self)
@@ -89,6 +91,8 @@ class LossPlotWidget(QWidget):
             values.clear()
         self._kept = None
         self._last_epoch = None
+        self._ranges = None
+        self.plot.enableAutoRange()
         self.status.clear()
         self.status.hide()
         self._dirty = True
@@ -124,6 +128,7 @@ class LossPlotWidget(QWidget):
         item.showAxis("right")
         item.scene().addItem(view)
         item.getAxis("right").linkToView(view)
+        item.getAxis("right").enableAutoSIPrefix(False)
         item.getAxis("right").setLabel(f"Validation {_metric_name(label)} (higher is better)", color=METRIC_COLOR)
         view.setXLink(item)
         curve = pg.PlotDataItem([], [], pen=pg.mkPen(METRIC_COLOR, width=1.5, style=Qt.PenStyle.DotLine))
@@ -174,6 +179,7 @@ class LossPlotWidget(QWidget):
         self._batch_curve.setData(np.asarray(self._batch_x), np.asarray(self._batch_y), connect="finite")
         if self._metric_curve is not None:
             self._metric_curve.setData(steps[:len(self._metric)], np.asarray(self._metric), connect="finite")
+        self._step_ranges()
         # Only touched when it changed: each change costs a repaint of the plot and its axes.
         if self._kept is None:
             self._kept_line.hide()
@@ -182,6 +188,32 @@ class LossPlotWidget(QWidget):
             self._kept_line.label.setFormat(f"kept: epoch {self._kept}")
             self._kept_line.show()
         self._show_status()
+
+    def _step_ranges(self) -> None:
+        """Epoch curves get ranges that change in steps rather than with every point: redrawing an axis whose range
+        moved is most of a repaint's cost, and a repaint holds the GIL that the training thread needs."""
+        point = self._last_epoch
+        if point is None:
+            return
+        shown = [v for v in (*self._train, *self._val, *self._batch_y) if math.isfinite(v)]
+        if not shown:
+            return
+        epochs = max(self._steps[-1] if self._steps else 1.0, self._batch_x[-1] if self._batch_x else 1.0)
+        x_end = float(min(point.epochs, _nice_ceiling(epochs)))
+        loss_top = _nice_ceiling(max(shown) * 1.05, FINE_STEPS)
+        metrics = [m for m in self._metric if math.isfinite(m)]
+        metric_bottom = math.floor(min(metrics) * 10) / 10 if metrics and point.metric_label == "Accuracy" else 0.0
+        current = self._ranges
+        if current is not None and x_end <= current[0] and loss_top <= current[1] and metric_bottom >= current[2]:
+            return
+        x_end = max(x_end, current[0]) if current else x_end
+        loss_top = max(loss_top, current[1]) if current else loss_top
+        metric_bottom = min(metric_bottom, current[2]) if current else metric_bottom
+        self.plot.setXRange(0, x_end, padding=0.02)
+        self.plot.setYRange(0, loss_top, padding=0.02)
+        if self._metric_view is not None and point.metric_label == "Accuracy":
+            self._metric_view.setYRange(metric_bottom, 1.0, padding=0.02)
+        self._ranges = (x_end, loss_top, metric_bottom)
 
     def _show_status(self) -> None:
         point = self._last_epoch
@@ -193,8 +225,6 @@ class LossPlotWidget(QWidget):
             parts.append(f"validation {_metric_name(point.metric_label)} {shown}")
         if point.best_step is not None:
             parts.append(f"<span style='color:{KEPT_COLOR}'>weights kept from epoch {point.best_step}</span>")
-        if point.eta_s is not None and point.step < point.epochs and point.eta_s > 0.5:
-            parts.append(f"at most about {_duration(point.eta_s)} left")
         text = " · ".join(parts)
         if text != self.status.text():
             self.status.setText(text)
