@@ -140,6 +140,21 @@ def test_warnings_fixed_with_one_click_on_a_messy_table(qtbot: QtBot, window: Ma
     changed_preview(qtbot, panel, lambda: click(qtbot, panel.findings.fix_buttons[("blank_none", "discount_pct")]))
     assert window.project.prep.get("discount_pct").fill_value == "0"
     assert panel.tabs.tabText(1) == "Warnings"
+    # Dates: the detected day-first format, a typed one, and the parts to use.
+    panel.tabs.setCurrentIndex(0)
+    select_column(qtbot, panel, "signup_date")
+    form = panel.form
+    assert form.format_combo.currentText() == "%d/%m/%Y"
+    changed_preview(qtbot, panel, lambda: click(qtbot, form.part_checks["month"]))
+    assert dict(panel.preview.sources)["signup_date"] == ("signup_date month", "signup_date days")
+    form.format_combo.lineEdit().selectAll()
+    qtbot.keyClicks(form.format_combo.lineEdit(), "%d-%m-%Y")
+    assert window.project.prep.get("signup_date").date_format == "%d/%m/%Y"  # not while typing
+    qtbot.keyClick(form.format_combo.lineEdit(), Qt.Key.Key_Return)
+    assert window.project.prep.get("signup_date").date_format == "%d-%m-%Y"
+    form.format_combo.setCurrentIndex(form.format_combo.findText("%d/%m/%Y"))
+    form.format_combo.activated.emit(form.format_combo.currentIndex())  # what picking from the list sends
+    assert window.project.prep.get("signup_date").date_format == "%d/%m/%Y"
     # Trained with these choices: the leaking column is not an input, the duplicates left the training rows.
     go_next(qtbot, window, Step.SPLIT)
     go_next(qtbot, window, Step.MODEL)

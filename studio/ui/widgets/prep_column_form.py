@@ -148,8 +148,13 @@ class ColumnForm(QWidget):
         self.bins_spin.valueChanged.connect(lambda v: emit("bins", v))
         self.max_categories_spin.valueChanged.connect(lambda v: emit("max_categories", v))
         self.rare_spin.valueChanged.connect(lambda v: emit("rare_share", round(v / 100, 4)))
-        self.format_combo.currentTextChanged.connect(
-            lambda text: emit("date_format", "" if text == GUESS_FORMAT else text.strip()))
+        # Typed formats count once typing is done, so the page does not refill the box under the cursor.
+        def emit_format() -> None:
+            text = self.format_combo.currentText().strip()
+            emit("date_format", "" if text == GUESS_FORMAT else text)
+
+        self.format_combo.activated.connect(lambda _index: emit_format())
+        self.format_combo.lineEdit().editingFinished.connect(emit_format)
         for check in self.part_checks.values():
             check.toggled.connect(lambda _on: emit("date_parts", self._chosen_parts()))
         self.vocabulary_spin.valueChanged.connect(lambda v: emit("text_vocabulary", v))
