@@ -42,8 +42,7 @@ class ResultsPanel(Panel):
         self.runner.failed.connect(lambda message, details: self.banner.show_message(
             f"The report could not be saved. {message}", "error", details))
         self.runner.finished.connect(lambda: self.report_button.setEnabled(self.project.result is not None))
-        self.view.explain.explanation_ready.connect(self._on_explanation_ready)
-        self.view.diagnosis.explanation_ready.connect(self._on_explanation_ready)
+        self.view.explanation_ready.connect(self._on_explanation_ready)
         top = QHBoxLayout()
         top.addWidget(page_header("Results", "How well the model predicts rows it did not learn from, compared "
                                   "with simply guessing, and why."), 1)

@@ -98,12 +98,11 @@ class RunsPanel(Panel):
         list_layout.addWidget(self.location)
         self.back_button = QPushButton("‹ All runs")
         self.back_button.clicked.connect(self.show_list)
-        self.result_view = ResultView()
-        self.compare_view = RunCompareWidget()
         self.pages = QStackedWidget()
         self.pages.addWidget(list_page)
-        self.pages.addWidget(self.result_view)
-        self.pages.addWidget(self.compare_view)
+        # Built when first needed: most sessions never open or compare a run.
+        self.result_view: ResultView | None = None
+        self.compare_view: RunCompareWidget | None = None
         back_row = QHBoxLayout()
         back_row.addWidget(self.back_button)
         back_row.addStretch(1)
@@ -176,6 +175,9 @@ class RunsPanel(Panel):
         if len(ids) != 1:
             return False
         self.banner.clear()
+        if self.result_view is None:
+            self.result_view = ResultView()
+            self.pages.addWidget(self.result_view)
         self.result_view.show_result(shown_from_record(self.records[ids[0]]))
         self.pages.setCurrentWidget(self.result_view)
         self.back_button.setVisible(True)
@@ -186,6 +188,9 @@ class RunsPanel(Panel):
         if len(ids) < 2:
             return False
         self.banner.clear()
+        if self.compare_view is None:
+            self.compare_view = RunCompareWidget()
+            self.pages.addWidget(self.compare_view)
         self.compare_view.compare([self.records[i] for i in sorted(ids)])
         self.pages.setCurrentWidget(self.compare_view)
         self.back_button.setVisible(True)
@@ -247,7 +252,8 @@ class RunsPanel(Panel):
         self.banner.show_message(f"Report saved to {written}.", "success")
 
     def shutdown(self) -> None:
-        self.result_view.shutdown()
+        if self.result_view is not None:
+            self.result_view.shutdown()
 
 
 def _select_rows() -> object:

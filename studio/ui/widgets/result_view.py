@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget
 
 from studio.core.diagnosis import diagnose, diagnosis_metric
@@ -83,6 +83,8 @@ def shown_from_record(record: Any) -> ShownResult:
 
 
 class ResultView(QWidget):
+    explanation_ready = Signal(str, object)  # kind, plain data: an explanation computed for the live result
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.summary = QLabel("Train a model to see how good it is.")
@@ -103,6 +105,23 @@ class ResultView(QWidget):
         scores_layout.addWidget(self.metrics_table)
         scores_layout.addWidget(self.details)
         scores_layout.addStretch(1)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(scores_page, "Scores")
+        self._pages_built = False
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.imbalance_banner)
+        layout.addWidget(self.tabs, 1)
+        self.shown: ShownResult | None = None
+        self._set_tabs(None)
+
+    def _build_pages(self) -> None:
+        """The plot pages, built with the first result: a window that never shows one need not pay for them."""
+        if self._pages_built:
+            return
+        self._pages_built = True
         self.matrix = ConfusionMatrixWidget()
         self.threshold = ThresholdWidget(self.matrix)
         mistakes_page = QWidget()
@@ -114,26 +133,21 @@ class ResultView(QWidget):
         self.regression = RegressionPlotsWidget()
         self.diagnosis = DiagnosisWidget()
         self.explain = ExplainWidget()
-        self.tabs = QTabWidget()
-        self.tabs.setDocumentMode(True)
-        for page, title in ((scores_page, "Scores"), (mistakes_page, "Right and wrong"), (self.curves, "Curves"),
+        self.diagnosis.explanation_ready.connect(self.explanation_ready)
+        self.explain.explanation_ready.connect(self.explanation_ready)
+        for page, title in ((mistakes_page, "Right and wrong"), (self.curves, "Curves"),
                             (self.per_class, "Per class"), (self.regression, "Errors"), (self.diagnosis,
                                                                                          "Diagnosis"),
                             (self.explain, "Which columns matter")):
             self.tabs.addTab(page, title)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.imbalance_banner)
-        layout.addWidget(self.tabs, 1)
-        self.shown: ShownResult | None = None
-        self._set_tabs(None)
 
     def tab_index(self, title: str) -> int:
         return next(i for i in range(self.tabs.count()) if self.tabs.tabText(i) == title)
 
     def _set_tabs(self, task: Task | None, details: ResultDetails | None = None) -> None:
         """Tabs for what the result holds; a result without details (an older run) shows the scores only."""
+        if not self._pages_built:
+            return
         classification = task is Task.CLASSIFICATION and details is not None and details.classification is not None
         regression = task is Task.REGRESSION and details is not None and details.regression is not None
         for title, visible in (("Right and wrong", classification), ("Curves", classification),
@@ -150,6 +164,7 @@ class ResultView(QWidget):
         self._set_tabs(None)
 
     def show_result(self, shown: ShownResult) -> None:
+        self._build_pages()
         self.shown = shown
         details = shown.details
         classification = details.classification if details is not None else None
@@ -224,8 +239,9 @@ class ResultView(QWidget):
         raise KeyError(name)
 
     def shutdown(self) -> None:
-        self.explain.shutdown()
-        self.diagnosis.shutdown()
+        if self._pages_built:
+            self.explain.shutdown()
+            self.diagnosis.shutdown()
 
 
 def _num(value: Any) -> float:
