@@ -34,7 +34,7 @@ from studio.ui.widgets.common import MessageBanner, page_header
 from studio.ui.widgets.result_view import ResultView, shown_from_record
 from studio.ui.widgets.run_compare import RunCompareWidget
 
-COLUMNS = ("Run", "When", "Table", "Target", "Model", "Test score", "Validation score", "Time", "Device")
+COLUMNS = ("Run", "When (UTC)", "Table", "Target", "Model", "Test score", "Validation score", "Time", "Device")
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ID_ROLE = Qt.ItemDataRole.UserRole + 2
 
@@ -130,12 +130,17 @@ class RunsPanel(Panel):
             return
         if store.damage_note:
             self.banner.show_message(store.damage_note, "warning")
+        else:
+            self.banner.clear()
         try:
             records = store.all()
         except (sqlite3.Error, StudioError) as exc:
             self.banner.show_message(f"The run history could not be read: {exc}", "error")
             return
         self.records = {r.id: r for r in records}
+        if not records and not store.damage_note:
+            self.banner.show_message("No runs yet: every model you train appears here, with its settings and "
+                                     "scores.", "info")
         self.location.setText(f"{len(records):,} run{'s' if len(records) != 1 else ''} kept in {store.path} (to keep "
                               "them elsewhere, set \"runs_path\" in Studio's settings file).")
         self.model.setRowCount(0)
@@ -201,8 +206,8 @@ class RunsPanel(Panel):
         if not ids or self.project.run_store is None:
             return
         self.project.run_store.delete(ids)
-        self.banner.show_message(f"Deleted {len(ids)} run{'s' if len(ids) > 1 else ''}.", "info")
         self.refresh()
+        self.banner.show_message(f"Deleted {len(ids)} run{'s' if len(ids) > 1 else ''}.", "info")
 
     def rerun_selected(self) -> bool:
         ids = self.selected_ids()
