@@ -29,7 +29,7 @@ def test_train_auto_finds_a_model_within_the_budget(tmp_path: Path, capsys: pyte
     assert code == 0, captured.err
     assert elapsed < 6 + 4
     assert last_json(captured.out)["accuracy"] > 0.9
-    assert "trial   1  Gradient boosting" in captured.err
+    assert "trial   1  Logistic regression" in captured.err
     saved = joblib.load(out)["metadata"]
     assert f"Training the winner: {saved['model_label']}" in captured.err
     # Every trial is in the run history, and so is the winner trained on all training rows.

@@ -44,13 +44,21 @@ from studio.core.training import TrainRequest, TrainResult, _usable_rows, train
 
 POLL_S = 0.05
 # Families in the order their defaults are tried: the ones that usually win on tables first.
-FAMILY_ORDER = ("gradient_boosting", "random_forest", "logistic_regression", "linear_regression", "knn", "svm",
+# A linear model goes first only because it takes a moment on any table, so a sound model exists early.
+FAMILY_ORDER = ("logistic_regression", "linear_regression", "gradient_boosting", "random_forest", "knn", "svm",
                 "decision_tree", "naive_bayes")
+# In the automatic search no single trial may take more than this share of the budget: a family whose defaults are
+# that slow on this table would leave no time for the others.
+TRIAL_SHARE = 0.35
+# Iterative models are grown in this many steps inside each fold, so a trial that is abandoned (out of time,
+# pruned, stopped) stops within a step instead of running on in the background.
+GROWTH_STEPS = 8
 # Families left out of the automatic search where they are known not to pay: kernel machines beyond this many
 # training rows (their fit grows with the square of the rows), neighbours beyond this many (slow to predict).
 SVM_MAX_ROWS = 10_000
 KNN_MAX_ROWS = 50_000
 WIDE_COLUMNS = 100
+SMALL_ROWS = 5_000
 CLASSIFICATION_METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc")
 REGRESSION_METRICS = ("rmse", "mae", "r2")
 # Classes this uneven (largest over smallest) make plain accuracy misleading, so "best" means balanced accuracy.
@@ -93,6 +101,7 @@ class Trial:
     folds_done: int = 0
     note: str = ""
     is_best: bool = False  # the best so far when it ended (ties keep the earlier trial)
+    fit_s: float = 0.0  # the longest single fold's fit, to foresee the final fit's time
 
     @property
     def model_label(self) -> str:
@@ -205,9 +214,15 @@ def auto_families(task: Task, rows: int, columns: int, include: tuple[str, ...] 
         # On wide tables kernel machines and single trees rarely win; spend the time on ensembles.
         skipped.update({"svm", "decision_tree"})
     known = [k for k in FAMILY_ORDER if k in keys and k not in skipped]
-    # Families Studio gained later (a neural network, say) come after the proven ones, before the weakest.
+    if rows <= SMALL_ROWS:
+        # On small tables neighbours and kernel machines take a moment and are often the best; ensembles'
+        # defaults can take a good share of a short budget, so the quick ones are tried first.
+        quick = [k for k in ("logistic_regression", "linear_regression", "knn", "svm") if k in known]
+        known = quick + [k for k in known if k not in quick]
+    # Families Studio gained later (a neural network, say) come after the proven ones, before the weakest: their
+    # cost on a table is unknown, and the proven ones are quick and strong on small tables.
     others = [k for k in keys if k not in FAMILY_ORDER and k not in skipped]
-    position = known.index("knn") if "knn" in known else len(known)
+    position = known.index("decision_tree") if "decision_tree" in known else len(known)
     return tuple(known[:position] + others + known[position:])
 
 
@@ -278,8 +293,13 @@ def _tune(request: TuneRequest, should_stop: StopCheck, finish_now: StopCheck,
         family = _pick_family(families, remaining, len(folds))
         if family is None or remaining <= 0:
             break
-        trial = yield from _run_trial(family, folds, task, metric, sign, len(trials), search_deadline, workers,
+        trial_deadline = search_deadline
+        if request.mode is TuneMode.AUTO and request.budget_s is not None and best is not None:
+            trial_deadline = min(search_deadline, time.perf_counter() + max(2.0, TRIAL_SHARE * request.budget_s))
+        trial = yield from _run_trial(family, folds, task, metric, sign, len(trials), trial_deadline, workers,
                                       should_stop, finish_now, started)
+        if trial.note == "ran out of time" and trial_deadline < search_deadline:
+            trial = replace(trial, note="took longer than its share of the time")
         is_best = False
         if trial.score is not None and trial.state in (TrialState.DONE, TrialState.PRUNED):
             scaled = sign * trial.score
@@ -427,12 +447,11 @@ def _pick_family(families: list[_Family], remaining: float, fold_count: int) -> 
 
 
 def _refit_reserve(best: Trial | None, families: list[_Family], fold_count: int) -> float:
-    """Time to keep for training the winner on all training rows: a fold's fit, scaled up to all the rows, with
-    room for the live curve's bookkeeping."""
+    """Time to keep for training the winner on all training rows: its slowest fold's fit, scaled up to all the
+    rows, with room for the live curve's bookkeeping and the scoring."""
     if best is None or not best.folds_done:
         return 0.5
-    per_fold = best.duration_s / best.folds_done
-    return 0.5 + 2.0 * per_fold * fold_count / max(1, fold_count - 1)
+    return 1.0 + 1.5 * best.fit_s * fold_count / max(1, fold_count - 1)
 
 
 def _run_trial(family: _Family, folds: list[_Fold], task: Task, metric: str, sign: float, number: int,
@@ -455,13 +474,14 @@ def _run_trial(family: _Family, folds: list[_Fold], task: Task, metric: str, sig
         family.exhausted = True
     spec = family.spec
     scores: list[float] = []
+    fit_s = 0.0
     state, note = TrialState.DONE, ""
     stop_flag = threading.Event()
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="studio-trial",
                                   initializer=_single_threaded)
     try:
-        futures: list[Future[float]] = [executor.submit(_fit_and_score, spec, task, params, fold, metric, stop_flag)
-                                        for fold in folds]
+        futures: list[Future[tuple[float, float]]] = [
+            executor.submit(_fit_and_score, spec, task, params, fold, metric, stop_flag) for fold in folds]
         for step, future in enumerate(futures):
             outcome = _wait(future, deadline, should_stop, finish_now)
             if outcome == "cancel":
@@ -471,7 +491,9 @@ def _run_trial(family: _Family, folds: list[_Fold], task: Task, metric: str, sig
                 note = "the user asked to finish" if outcome == "finish" else "ran out of time"
                 break
             try:
-                scores.append(future.result())
+                score_of_fold, fit_seconds = future.result()
+                scores.append(score_of_fold)
+                fit_s = max(fit_s, fit_seconds)
             except Exception as exc:  # settings a library refuses for this data (e.g. more neighbours than rows)
                 state, note = TrialState.FAILED, _short(exc)
                 break
@@ -502,7 +524,7 @@ def _run_trial(family: _Family, folds: list[_Fold], task: Task, metric: str, sig
         state, score, note = TrialState.FAILED, None, "the score could not be computed"
     yield from ()
     return Trial(number + 1, spec.key, tuple(sorted(params.items())), score, state, duration,
-                 time.perf_counter() - search_started, None, len(scores), note)
+                 time.perf_counter() - search_started, None, len(scores), note, fit_s=fit_s)
 
 
 def _tell(family: _Family, handle: Any, score: float | None, state: Any = None) -> None:
@@ -514,7 +536,7 @@ def _tell(family: _Family, handle: Any, score: float | None, state: Any = None) 
         family.exhausted = True
 
 
-def _wait(future: Future[float], deadline: float, should_stop: StopCheck, finish_now: StopCheck) -> str:
+def _wait(future: Future[tuple[float, float]], deadline: float, should_stop: StopCheck, finish_now: StopCheck) -> str:
     while True:
         done, _pending = wait_futures([future], timeout=POLL_S)
         if done:
@@ -535,15 +557,46 @@ def _single_threaded() -> None:
     threadpool_limits(limits=1, user_api="openmp")
 
 
+class _Abandoned(Exception):  # noqa: N818 - an event, like Cancelled
+    """The trial this fold belongs to ended (out of time, pruned, stopped); the fold's result is not wanted."""
+
+
 def _fit_and_score(spec: ModelSpec, task: Task, params: dict[str, ParamValue], fold: _Fold, metric: str,
-                   stop_flag: threading.Event) -> float:
+                   stop_flag: threading.Event) -> tuple[float, float]:
+    """The fold's score and how long its fit took."""
     if stop_flag.is_set():
-        return math.nan
+        return math.nan, 0.0
     estimator = spec.make_estimator(task, params)
     if estimator.get_params().get("n_jobs") is not None:
         estimator.set_params(n_jobs=1)
-    estimator.fit(fold.x_train, fold.y_train)
-    return score_predictions(metric, task, estimator, fold.x_valid, fold.y_valid)
+    started = time.perf_counter()
+    try:
+        _grow(spec, estimator, fold.x_train, fold.y_train, stop_flag)
+    except _Abandoned:
+        return math.nan, time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    return score_predictions(metric, task, estimator, fold.x_valid, fold.y_valid), seconds
+
+
+def _grow(spec: ModelSpec, estimator: Any, x: Any, y: np.ndarray, stop_flag: threading.Event) -> None:
+    """Fit; boosting rounds and forest trees are added in steps (warm start gives the same model as one fit), so
+    an abandoned trial stops here within a step rather than keep a core busy."""
+    size_name = {"boosting": "max_iter", "forest": "n_estimators"}.get(spec.training_style)
+    settings = estimator.get_params()
+    if size_name is None or size_name not in settings or "warm_start" not in settings:
+        estimator.fit(x, y)
+        return
+    total = int(settings[size_name])
+    step = max(1, math.ceil(total / GROWTH_STEPS))
+    estimator.set_params(warm_start=True)
+    done = 0
+    while done < total:
+        if stop_flag.is_set():
+            raise _Abandoned()
+        done = min(total, done + step)
+        estimator.set_params(**{size_name: done})
+        estimator.fit(x, y)
+    estimator.set_params(warm_start=False)
 
 
 def score_predictions(metric: str, task: Task, estimator: Any, x: Any, y: np.ndarray) -> float:

@@ -54,9 +54,9 @@ def test_finding_the_best_model_fills_the_trials_table(qtbot: QtBot, window: Mai
 
     rows = panel.trials_view.trial_count()
     assert rows >= 2
-    # Every family starts from its defaults, the most promising first.
-    assert _cell(window, 0, 1) == "Gradient boosting"
-    assert _cell(window, 1, 1) == "Random forest"
+    # Every family starts from its defaults: on a small table the quick ones first.
+    assert _cell(window, 0, 1) == "Logistic regression"
+    assert _cell(window, 1, 1) == "k-nearest neighbours"
     assert all(_cell(window, r, 3).endswith("%") or _cell(window, r, 3) == "–" for r in range(rows))
     assert panel.trials_view.table_model.headerData(3, Qt.Orientation.Horizontal) == "Accuracy"
     winner = window.project.result
@@ -65,6 +65,13 @@ def test_finding_the_best_model_fills_the_trials_table(qtbot: QtBot, window: Mai
     assert not window.project.result_is_stale()
     assert "The winner:" in panel.trials_view.best_label.text()
     assert winner.model_label in panel.trials_view.best_label.text()
+    # Every trial is in the run history, beside the winner's own run with its test scores.
+    runs = window.project.run_store.all()
+    trial_runs = [r for r in runs if "tuning" in r.details]
+    assert len(trial_runs) == rows
+    assert [r.details["tuning"]["trial"] for r in trial_runs if r.details["tuning"]["winner"]] == \
+        [panel.trials_view.table_model.best_number]
+    assert runs[0].id == window.project.run_id and runs[0].metric("test", "accuracy") is not None
     go_next(qtbot, window, Step.RESULTS)
 
 
