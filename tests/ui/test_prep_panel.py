@@ -9,9 +9,11 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from studio.app import create_window
+from studio.cli import run_cli
+from studio.core.bundle import load_model
 from studio.core.prep import Encoding, Treatment, load_prep
 from studio.core.project import Step
-from studio.resources import resources_dir
+from studio.resources import resources_dir, sample_dataset
 from studio.ui.main_window import MainWindow
 from studio.ui.panels.prep_panel import PrepPanel
 
@@ -178,6 +180,11 @@ def test_settings_are_saved_loaded_and_remembered(qtbot: QtBot, window: MainWind
     click(qtbot, panel.save_button)
     assert load_prep(path) == window.project.prep
     assert f"--prep {path}" in panel.banner.text()
+    # The command line trains with the file saved from the window.
+    model = tmp_path / "cli.studio.joblib"
+    assert run_cli(["train", str(sample_dataset()), "--target", "species", "--model", "logistic_regression",
+                    "--prep", str(path), "--out", str(model)]) == 0
+    assert "year" not in [c["name"] for c in load_model(model).input_columns]
     # Studio's defaults, then loading the file brings the choice back.
     click(qtbot, panel.reset_button)
     assert window.project.prep.get("year").used
