@@ -20,6 +20,7 @@ from studio.ui.widgets.table_model import DataFrameTableModel
 
 SIZE_TO_CONTENTS_COLUMNS = 24
 WIDE_COLUMN_PX = 130
+EXPANDED_FEATURES = 40
 
 
 class PreviewView(QWidget):
@@ -73,10 +74,12 @@ class PreviewView(QWidget):
                 view.horizontalHeader().setDefaultSectionSize(WIDE_COLUMN_PX)
         self.sources.clear()
         for column, features in preview.sources:
-            item = QTreeWidgetItem([column, f"{len(features)}"])
+            item = QTreeWidgetItem([column, f"{len(features)} feature{'s' if len(features) != 1 else ''}"])
             for feature in features:
                 item.addChild(QTreeWidgetItem(["", feature]))
             self.sources.addTopLevelItem(item)
+        if preview.feature_count <= EXPANDED_FEATURES:
+            self.sources.expandAll()
 
 
 def _table(model: DataFrameTableModel) -> QTableView:
