@@ -69,3 +69,21 @@ def prep_from_file(path: Path, profiles: tuple[ColumnProfile, ...], target: str)
     prep = merge_prep(saved, profiles)
     check_formulas(prep)
     return prep
+
+
+def prep_problems(prep: PrepConfig) -> list[str]:
+    """Choices that cannot be trained with, in words (for the Prepare step's Next button)."""
+    import pandas as pd
+
+    try:
+        check_formulas(prep)
+    except DataError as exc:
+        return [str(exc)]
+    for column in prep.columns:
+        if column.used and column.date_reference:
+            try:
+                pd.Timestamp(column.date_reference)
+            except ValueError:
+                return [f"'{column.date_reference}' is not a date to count the days of '{column.name}' from; "
+                        "write it like 2020-01-31."]
+    return []

@@ -271,7 +271,9 @@ def _own_problems(project: Project, step: Step) -> list[str]:
     if step is Step.PREPARE:
         if not project.prep.features(project.target):
             return ["Every column is left out; put at least one back to learn from."]
-        return []
+        from studio.core.prep_files import prep_problems
+
+        return prep_problems(project.prep)
     if step is Step.SPLIT:
         summary = project.target_summary
         if summary is None:

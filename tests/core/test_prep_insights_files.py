@@ -162,3 +162,16 @@ def test_saved_model_predicts_raw_rows_that_differ_from_training(tmp_path: Path,
     with pytest.raises(DataError, match="'visits_per_month'"):
         predict_frame(bundle, new.drop(columns=["visits_per_month"]))
     assert bundle.metadata["input_columns"][0]["kind"] in {k.value for k in ColumnKind}
+
+
+def test_prepare_step_problems_name_a_broken_formula_or_date(penguins: pd.DataFrame) -> None:
+    from studio.core.prep_files import prep_problems
+
+    prep = default_prep(profile_frame(penguins)).with_derived("ratio", "bill_length_mm / bill_depth_mm")
+    assert prep_problems(prep) == []
+    # A formula reading a derived column that was removed since.
+    broken = prep.with_derived("double", "ratio * 2").without("ratio")
+    assert "formula of 'double'" in prep_problems(broken)[0] and "'ratio'" in prep_problems(broken)[0]
+    dated = default_prep(profile_frame(penguins)).with_treatment("year", Treatment.DATE).with_column(
+        "year", date_reference="last spring")
+    assert "'last spring' is not a date" in prep_problems(dated)[0]
