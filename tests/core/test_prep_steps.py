@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pickle
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,13 +37,13 @@ def prep(penguins: pd.DataFrame) -> PrepConfig:
     return default_prep(profile_frame(penguins))
 
 
-def fitted(prep: PrepConfig, frame: pd.DataFrame, target: str = "species"):
+def fitted(prep: PrepConfig, frame: pd.DataFrame, target: str = "species") -> Any:
     transformer = build_transformer(prep, target)
     transformer.fit(frame, frame[target].astype(str).to_numpy(dtype=object))
     return transformer
 
 
-def features(transformer, frame: pd.DataFrame) -> pd.DataFrame:
+def features(transformer: Any, frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(transformer.transform(frame), columns=transformer.get_feature_names_out(), index=frame.index)
 
 
@@ -49,8 +51,8 @@ def features(transformer, frame: pd.DataFrame) -> pd.DataFrame:
     (Missing.MEAN, lambda s: s.mean()), (Missing.MEDIAN, lambda s: s.median()),
     (Missing.MOST_FREQUENT, lambda s: s.mode().min()), (Missing.CONSTANT, lambda s: -1.0),
 ])
-def test_missing_numbers_are_filled_as_chosen_with_an_indicator(penguins: pd.DataFrame, prep: PrepConfig,
-                                                                missing: Missing, expected) -> None:
+def test_missing_numbers_are_filled_as_chosen_with_an_indicator(
+        penguins: pd.DataFrame, prep: PrepConfig, missing: Missing, expected: Callable[[pd.Series], float]) -> None:
     prep = prep.with_column("bill_length_mm", missing=missing, fill_value="-1", scaling=Scaling.NONE,
                             missing_indicator=True)
     out = features(fitted(prep, penguins), penguins)
@@ -118,7 +120,8 @@ def test_outliers_duplicates_and_gaps_remove_training_rows_only(penguins: pd.Dat
     (Scaling.ROBUST, lambda v: np.median(v) == pytest.approx(0.0)),
     (Scaling.NONE, lambda v: v.max() == 6300.0),
 ])
-def test_scalers(penguins: pd.DataFrame, prep: PrepConfig, scaling: Scaling, check) -> None:
+def test_scalers(penguins: pd.DataFrame, prep: PrepConfig, scaling: Scaling,
+                 check: Callable[[np.ndarray], bool]) -> None:
     out = features(fitted(prep.with_column("body_mass_g", scaling=scaling), penguins), penguins)
     assert check(out["body_mass_g"].to_numpy())
 

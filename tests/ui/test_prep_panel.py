@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,7 @@ def select_column(qtbot: QtBot, panel: PrepPanel, name: str) -> None:
     assert panel.form.title.text() == name
 
 
-def changed_preview(qtbot: QtBot, panel: PrepPanel, change) -> None:
+def changed_preview(qtbot: QtBot, panel: PrepPanel, change: Callable[[], object]) -> None:
     with qtbot.waitSignal(panel.preview_ready, timeout=LOAD_MS):
         change()
     qtbot.waitUntil(lambda: not panel.preview_runner.is_running(), timeout=LOAD_MS)
