@@ -37,7 +37,7 @@ def enter_prepare(qtbot: QtBot, window: MainWindow) -> PrepPanel:
     panel = window.prep_panel
     with qtbot.waitSignals([panel.insights_ready, panel.preview_ready], timeout=LOAD_MS):
         go_next(qtbot, window, Step.PREPARE)
-    qtbot.waitUntil(lambda: not panel.preview_runner.is_running(), timeout=LOAD_MS)
+    qtbot.waitUntil(lambda: panel.preview_is_current() and not panel.preview_runner.is_running(), timeout=LOAD_MS)
     return panel
 
 
@@ -49,9 +49,10 @@ def select_column(qtbot: QtBot, panel: PrepPanel, name: str) -> None:
 
 
 def changed_preview(qtbot: QtBot, panel: PrepPanel, change: Callable[[], object]) -> None:
-    with qtbot.waitSignal(panel.preview_ready, timeout=LOAD_MS):
-        change()
-    qtbot.waitUntil(lambda: not panel.preview_runner.is_running(), timeout=LOAD_MS)
+    """Make a change and wait for the preview of exactly the new choices (not one started before it)."""
+    change()
+    assert not panel.preview_is_current()
+    qtbot.waitUntil(lambda: panel.preview_is_current() and not panel.preview_runner.is_running(), timeout=LOAD_MS)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ result on sample rows before training."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -52,6 +53,8 @@ class PrepPanel(Panel):
         self.preview: PrepPreview | None = None
         self._insights_stale = True
         self._rerun: set[str] = set()
+        self._preview_asked: tuple = ()
+        self._preview_shown: tuple = ()
         self.insights_runner = self._runner(self._on_insights_succeeded, "insights")
         self.insights_runner.progressed.connect(
             lambda item: self.status.setText(f"{item.stage}… {item.message}"))
@@ -112,7 +115,7 @@ class PrepPanel(Panel):
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.summary)
 
-    def _runner(self, on_success: object, name: str) -> JobRunner:
+    def _runner(self, on_success: Callable[[object], None], name: str) -> JobRunner:
         runner = JobRunner(self)
         runner.succeeded.connect(on_success)
         runner.failed.connect(lambda message, details: self.banner.show_message(message, "error", details))
@@ -285,6 +288,7 @@ class PrepPanel(Panel):
             self.preview_runner.cancel()
             return
         frame, prep, target, task = project.table.frame, project.prep, project.target, project.task
+        self._preview_asked = (prep, target)
         self.preview_runner.start(lambda stop: preview_job(frame, prep, target, task, stop))
 
     def _on_runner_finished(self, name: str) -> None:
@@ -303,8 +307,13 @@ class PrepPanel(Panel):
         self._rebuild()
         self.insights_ready.emit()
 
+    def preview_is_current(self) -> bool:
+        """True when the shown preview was made from the current choices."""
+        return self.preview is not None and self._preview_shown == (self.project.prep, self.project.target)
+
     def _on_preview_succeeded(self, preview: PrepPreview) -> None:
         self.preview = preview
+        self._preview_shown = self._preview_asked
         self.preview_view.show_preview(preview)
         self._update_summary(len([c for c in self.project.prep.columns if c.name != self.project.target]))
         self.preview_ready.emit()
