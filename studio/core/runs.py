@@ -257,11 +257,24 @@ class RunStore:
             rows = connection.execute("SELECT * FROM runs ORDER BY id DESC").fetchall()
         return [_record(row) for row in rows]
 
+    def summaries(self) -> list[RunRecord]:
+        """Every run without its bulky parts (details, loss history, explanations), newest first: the
+        leaderboard stays quick with thousands of runs. ``get`` gives a whole run."""
+        light = ", ".join(f"'{{}}' AS {c}" if c in ("details", "explanations") else
+                          ("'[]' AS history" if c == "history" else c) for c in _ALL_COLUMNS)
+        with self._connect() as connection:
+            connection.row_factory = sqlite3.Row
+            rows = connection.execute(f"SELECT {light} FROM runs ORDER BY id DESC").fetchall()
+        return [_record(row) for row in rows]
+
     def count(self) -> int:
         with self._connect() as connection:
             return int(connection.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
 
 
+_ALL_COLUMNS = ("id", "created", "dataset_path", "dataset_fingerprint", "target", "task", "model_key",
+                "model_label", "params", "prep", "split", "device", "duration_s", "metrics", "history", "details",
+                "model_path", "versions", "explanations")
 _DEFAULTS: dict[str, Any] = {"dataset_path": "", "dataset_fingerprint": "", "device": "cpu", "model_path": "",
                              "explanations": {}, "details": {}, "history": []}
 _JSON_COLUMNS = ("params", "prep", "split", "metrics", "history", "details", "versions", "explanations")

@@ -95,6 +95,8 @@ def test_concurrent_writes_from_a_worker_thread(tmp_path: Path) -> None:
     assert not errors
     assert store.count() == 50
     assert {r.params["n_neighbors"] for r in store.all()} == set(range(25)) | set(range(1000, 1025))
+    light = store.summaries()
+    assert len(light) == 50 and light[0].id == 50 and light[0].details == {} and light[0].metrics
 
 
 def test_store_reopens_after_a_writer_is_killed(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
-from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.errors import StudioError
-from studio.core.evaluation import METRIC_LABELS, format_metric, headline_metric
 from studio.core.prep import PrepConfig
 from studio.core.project import ModelConfig, Project, Step
 from studio.core.report import save_report
@@ -33,10 +32,7 @@ from studio.ui.panels.base import Panel
 from studio.ui.widgets.common import MessageBanner, page_header
 from studio.ui.widgets.result_view import ResultView, shown_from_record
 from studio.ui.widgets.run_compare import RunCompareWidget
-
-COLUMNS = ("Run", "When (UTC)", "Table", "Target", "Model", "Test score", "Validation score", "Time", "Device")
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-ID_ROLE = Qt.ItemDataRole.UserRole + 2
+from studio.ui.widgets.runs_table import COLUMNS, ID_ROLE, SORT_ROLE, run_row, select_rows_flag
 
 
 class RunsPanel(Panel):
@@ -133,7 +129,7 @@ class RunsPanel(Panel):
         else:
             self.banner.clear()
         try:
-            records = store.all()
+            records = store.summaries()
         except (sqlite3.Error, StudioError) as exc:
             self.banner.show_message(f"The run history could not be read: {exc}", "error")
             return
@@ -145,7 +141,7 @@ class RunsPanel(Panel):
                               "them elsewhere, set \"runs_path\" in Studio's settings file).")
         self.model.setRowCount(0)
         for record in records:
-            self.model.appendRow(_row(record))
+            self.model.appendRow(run_row(record))
         self.table.resizeColumnsToContents()
         self._update_buttons()
 
@@ -160,7 +156,7 @@ class RunsPanel(Panel):
         self.table.clearSelection()
         for row in range(self.proxy.rowCount()):
             if int(self.proxy.index(row, 0).data(ID_ROLE)) in run_ids:
-                self.table.selectionModel().select(self.proxy.index(row, 0), _select_rows())
+                self.table.selectionModel().select(self.proxy.index(row, 0), select_rows_flag())
 
     def _update_buttons(self) -> None:
         count = len(self.selected_ids())
@@ -169,6 +165,15 @@ class RunsPanel(Panel):
         self.report_button.setEnabled(count == 1)
         self.compare_button.setEnabled(count >= 2)
         self.delete_button.setEnabled(count >= 1)
+
+    def full_record(self, run_id: int) -> RunRecord | None:
+        """The whole run (the list holds light summaries); None, with the reason shown, if it cannot be read."""
+        try:
+            assert self.project.run_store is not None
+            return self.project.run_store.get(run_id)
+        except (StudioError, sqlite3.Error) as exc:
+            self.banner.show_message(f"Run {run_id} could not be read: {exc}", "error")
+            return None
 
     def show_list(self) -> None:
         self.pages.setCurrentIndex(0)
@@ -180,10 +185,13 @@ class RunsPanel(Panel):
         if len(ids) != 1:
             return False
         self.banner.clear()
+        record = self.full_record(ids[0])
+        if record is None:
+            return False
         if self.result_view is None:
             self.result_view = ResultView()
             self.pages.addWidget(self.result_view)
-        self.result_view.show_result(shown_from_record(self.records[ids[0]]))
+        self.result_view.show_result(shown_from_record(record))
         self.pages.setCurrentWidget(self.result_view)
         self.back_button.setVisible(True)
         return True
@@ -193,10 +201,13 @@ class RunsPanel(Panel):
         if len(ids) < 2:
             return False
         self.banner.clear()
+        records = [self.full_record(i) for i in sorted(ids)]
+        if any(r is None for r in records):
+            return False
         if self.compare_view is None:
             self.compare_view = RunCompareWidget()
             self.pages.addWidget(self.compare_view)
-        self.compare_view.compare([self.records[i] for i in sorted(ids)])
+        self.compare_view.compare([r for r in records if r is not None])
         self.pages.setCurrentWidget(self.compare_view)
         self.back_button.setVisible(True)
         return True
@@ -249,8 +260,11 @@ class RunsPanel(Panel):
             self.save_report(record.id, path)
 
     def save_report(self, run_id: int, path: str | Path) -> None:
+        record = self.full_record(run_id)
+        if record is None:
+            return
         try:
-            written = save_report(self.records[run_id], path)
+            written = save_report(record, path)
         except OSError as exc:
             self.banner.show_message(f"The report could not be saved: {exc.strerror or exc}", "error")
             return
@@ -259,34 +273,3 @@ class RunsPanel(Panel):
     def shutdown(self) -> None:
         if self.result_view is not None:
             self.result_view.shutdown()
-
-
-def _select_rows() -> object:
-    from PySide6.QtCore import QItemSelectionModel
-
-    return QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
-
-
-def _row(record: RunRecord) -> list[QStandardItem]:
-    task = Task(record.task)
-    metric = headline_metric(task)
-    test, validation = record.metric("test", metric), record.metric("validation", metric)
-    label = METRIC_LABELS[metric] if task is Task.REGRESSION else METRIC_LABELS[metric].lower()
-    cells = [
-        (str(record.id), record.id),
-        (record.created.replace("T", " ")[:16], record.created),
-        (record.dataset_name, record.dataset_name.lower()),
-        (record.target, record.target.lower()),
-        (record.model_label, record.model_label.lower()),
-        (f"{format_metric(metric, test)}  ({label})", test if test is not None else float("-inf")),
-        (format_metric(metric, validation), validation if validation is not None else float("-inf")),
-        (f"{record.duration_s:.1f} s", record.duration_s),
-        (record.device, record.device),
-    ]
-    items = []
-    for text, key in cells:
-        item = QStandardItem(text)
-        item.setData(key, SORT_ROLE)
-        item.setData(record.id, ID_ROLE)
-        items.append(item)
-    return items
