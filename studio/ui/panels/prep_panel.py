@@ -10,19 +10,15 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
-    QPushButton,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from studio.core.errors import StudioError
-from studio.core.prep import PrepConfig, default_prep, load_prep, merge_prep, save_prep, with_use_choice
-from studio.core.prep_files import check_formulas, forget_prep, recall_prep, remember_prep
+from studio.core.prep import PrepConfig, with_use_choice
 from studio.core.prep_insights import Finding, TableInsights, apply_fix, insights_job
 from studio.core.prep_preview import PrepPreview, preview_job
 from studio.core.project import Project, Step
@@ -33,10 +29,10 @@ from studio.ui.widgets.prep_columns import ColumnsTable
 from studio.ui.widgets.prep_formulas import FormulaEditor
 from studio.ui.widgets.prep_missing_map import MissingMap
 from studio.ui.widgets.prep_preview import PreviewView
+from studio.ui.widgets.prep_settings_bar import PrepSettingsBar
 from studio.ui.widgets.prep_warnings import FindingsList
 from studio.workers.runner import JobRunner
 
-FILE_FILTER = "Preparation settings (*.json);;All files (*)"
 PREVIEW_DELAY_MS = 250
 TABS = ("Columns", "Warnings", "Missing values", "New columns", "Preview")
 
@@ -48,7 +44,6 @@ class PrepPanel(Panel):
 
     def __init__(self, project: Project, settings_dir: Path | None = None, parent: QWidget | None = None) -> None:
         super().__init__(project, parent)
-        self.settings_dir = settings_dir
         self.insights: TableInsights | None = None
         self.preview: PrepPreview | None = None
         self._insights_stale = True
@@ -78,14 +73,10 @@ class PrepPanel(Panel):
         self.preview_view = PreviewView()
         self.duplicates_check = QCheckBox("Remove duplicated rows from training")
         self.duplicates_check.toggled.connect(self._on_duplicates_toggled)
-        self.save_button = QPushButton("Save settings…")
-        self.save_button.setToolTip("Save these choices to a file, e.g. for `studio train --prep FILE.json`.")
-        self.save_button.clicked.connect(self._on_save_clicked)
-        self.load_button = QPushButton("Load settings…")
-        self.load_button.clicked.connect(self._on_load_clicked)
-        self.reset_button = QPushButton("Studio's defaults")
-        self.reset_button.setToolTip("Forget your choices for this table and use what Studio proposes.")
-        self.reset_button.clicked.connect(self._on_reset_clicked)
+        self.settings_bar = PrepSettingsBar(project, self.banner)
+        self.settings_bar.settings_dir = settings_dir
+        bar = self.settings_bar
+        self.save_button, self.load_button, self.reset_button = bar.save_button, bar.load_button, bar.reset_button
 
         columns_page = QSplitter(Qt.Orientation.Vertical)
         columns_page.addWidget(self.table)
@@ -101,8 +92,7 @@ class PrepPanel(Panel):
         toolbar.addWidget(self.duplicates_check)
         toolbar.addSpacing(16)
         toolbar.addWidget(self.status, 1)
-        for button in (self.reset_button, self.load_button, self.save_button):
-            toolbar.addWidget(button)
+        toolbar.addWidget(self.settings_bar)
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         layout = QVBoxLayout(self)
@@ -114,6 +104,15 @@ class PrepPanel(Panel):
         layout.addLayout(toolbar)
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.summary)
+
+    @property
+    def settings_dir(self) -> Path | None:
+        """Where choices are remembered per dataset; None remembers nothing."""
+        return self.settings_bar.settings_dir
+
+    @settings_dir.setter
+    def settings_dir(self, folder: Path | None) -> None:
+        self.settings_bar.settings_dir = folder
 
     def _runner(self, on_success: Callable[[object], None], name: str) -> JobRunner:
         runner = JobRunner(self)
@@ -133,13 +132,13 @@ class PrepPanel(Panel):
             self.preview_runner.cancel()
             self.banner.clear()
         if what == "profiles":
-            self._restore_remembered()
+            self.settings_bar.restore_remembered()
         if what in ("table", "profiles", "target"):
             self._insights_stale = True
             if self.isVisible():
                 self._start_insights()
         if what == "prep":
-            self._remember()
+            self.settings_bar.remember()
             self._schedule_preview()
         if what in ("prep", "target", "table", "profiles"):
             self._rebuild()
@@ -209,58 +208,6 @@ class PrepPanel(Panel):
 
     def _on_duplicates_toggled(self, on: bool) -> None:
         self.project.set_prep(PrepConfig(self.project.prep.columns, drop_duplicates=on))
-
-    def _on_reset_clicked(self) -> None:
-        self.project.set_prep(default_prep(self.project.profiles))
-        self.banner.clear()
-
-    def _on_save_clicked(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save preparation settings", "prep.json", FILE_FILTER)
-        if path:
-            try:
-                save_prep(path, self.project.prep)
-            except OSError as exc:
-                self.banner.show_message(f"Could not save {Path(path).name}: {exc.strerror or exc}.", "error")
-                return
-            self.banner.show_message(f"Saved to {path}. Train from the command line with "
-                                     f"studio train DATA --target {self.project.target} --prep {path} …", "success")
-
-    def _on_load_clicked(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load preparation settings", "", FILE_FILTER)
-        if not path:
-            return
-        try:
-            prep = merge_prep(load_prep(path), self.project.profiles)
-            check_formulas(prep)
-        except StudioError as exc:
-            self.banner.show_message(str(exc), "error")
-            return
-        self.project.set_prep(prep)
-        self.banner.show_message(f"Loaded the settings from {Path(path).name}.", "success")
-
-    # -- remembered per dataset ---------------------------------------------------------------------------------
-    def _columns(self) -> list[str]:
-        return [p.name for p in self.project.profiles]
-
-    def _restore_remembered(self) -> None:
-        if self.settings_dir is None or not self.project.profiles:
-            return
-        restored = recall_prep(self.settings_dir, self.project.profiles)
-        if restored is not None and restored != self.project.prep:
-            self.project.set_prep(restored)
-            self.banner.show_message("Your earlier choices for a table with these columns are back. "
-                                     "'Studio's defaults' starts afresh.", "info")
-
-    def _remember(self) -> None:
-        if self.settings_dir is None or not self.project.profiles:
-            return
-        try:
-            if self.project.prep == default_prep(self.project.profiles):
-                forget_prep(self.settings_dir, self._columns())
-            else:
-                remember_prep(self.settings_dir, self._columns(), self.project.prep)
-        except OSError:
-            pass  # remembering is a convenience; a read-only settings folder must not break the page
 
     # -- background work ----------------------------------------------------------------------------------------
     def _start_insights(self) -> None:

@@ -1,0 +1,89 @@
+"""The Prepare step's settings buttons: back to Studio's defaults, load and save a preparation file (the file the
+CLI takes with ``--prep``), and the choices remembered per set of column names under the settings folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QWidget
+
+from studio.core.errors import StudioError
+from studio.core.prep import default_prep, load_prep, merge_prep, save_prep
+from studio.core.prep_files import check_formulas, forget_prep, recall_prep, remember_prep
+from studio.core.project import Project
+from studio.ui.widgets.common import MessageBanner
+
+FILE_FILTER = "Preparation settings (*.json);;All files (*)"
+
+
+class PrepSettingsBar(QWidget):
+    """Writes only ``project.prep``, like the page it sits on; messages go to the page's banner."""
+
+    def __init__(self, project: Project, banner: MessageBanner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.project = project
+        self.banner = banner
+        self.settings_dir: Path | None = None
+        self.save_button = QPushButton("Save settings…")
+        self.save_button.setToolTip("Save these choices to a file, e.g. for `studio train --prep FILE.json`.")
+        self.save_button.clicked.connect(self._on_save_clicked)
+        self.load_button = QPushButton("Load settings…")
+        self.load_button.clicked.connect(self._on_load_clicked)
+        self.reset_button = QPushButton("Studio's defaults")
+        self.reset_button.setToolTip("Forget your choices for this table and use what Studio proposes.")
+        self.reset_button.clicked.connect(self._on_reset_clicked)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for button in (self.reset_button, self.load_button, self.save_button):
+            layout.addWidget(button)
+
+    def _on_reset_clicked(self) -> None:
+        self.project.set_prep(default_prep(self.project.profiles))
+        self.banner.clear()
+
+    def _on_save_clicked(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save preparation settings", "prep.json", FILE_FILTER)
+        if not path:
+            return
+        try:
+            save_prep(path, self.project.prep)
+        except OSError as exc:
+            self.banner.show_message(f"Could not save {Path(path).name}: {exc.strerror or exc}.", "error")
+            return
+        self.banner.show_message(f"Saved to {path}. Train from the command line with "
+                                 f"studio train DATA --target {self.project.target} --prep {path} …", "success")
+
+    def _on_load_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load preparation settings", "", FILE_FILTER)
+        if not path:
+            return
+        try:
+            prep = merge_prep(load_prep(path), self.project.profiles)
+            check_formulas(prep)
+        except StudioError as exc:
+            self.banner.show_message(str(exc), "error")
+            return
+        self.project.set_prep(prep)
+        self.banner.show_message(f"Loaded the settings from {Path(path).name}.", "success")
+
+    # -- remembered per dataset ---------------------------------------------------------------------------------
+    def restore_remembered(self) -> None:
+        if self.settings_dir is None or not self.project.profiles:
+            return
+        restored = recall_prep(self.settings_dir, self.project.profiles)
+        if restored is not None and restored != self.project.prep:
+            self.project.set_prep(restored)
+            self.banner.show_message("Your earlier choices for a table with these columns are back. "
+                                     "'Studio's defaults' starts afresh.", "info")
+
+    def remember(self) -> None:
+        if self.settings_dir is None or not self.project.profiles:
+            return
+        columns = [p.name for p in self.project.profiles]
+        try:
+            if self.project.prep == default_prep(self.project.profiles):
+                forget_prep(self.settings_dir, columns)
+            else:
+                remember_prep(self.settings_dir, columns, self.project.prep)
+        except OSError:
+            pass  # remembering is a convenience; a read-only settings folder must not break the page
