@@ -68,10 +68,17 @@ class ClassificationDetails:
     # Two classes only: the positive class's probability and whether each test row is positive (the slider's data).
     positive_scores: tuple[float, ...] = ()
     positive_truth: tuple[bool, ...] = ()
+    # Two classes: the class the slider and the curves are about, the rarer one (what people look for: fraud,
+    # churn, disease), or the second when both are equally common.
+    positive_index: int = 1
 
     @property
     def positive_class(self) -> str | None:
-        return self.classes[1] if len(self.classes) == 2 and self.positive_scores else None
+        return self.classes[self.positive_index] if len(self.classes) == 2 and self.positive_scores else None
+
+    @property
+    def negative_class(self) -> str:
+        return self.classes[1 - self.positive_index] if len(self.classes) == 2 else ""
 
     def row_normalised(self) -> np.ndarray:
         counts = np.asarray(self.confusion, dtype=float)
@@ -121,9 +128,11 @@ def classification_details(y_true: np.ndarray, y_pred: np.ndarray, proba: np.nda
     pr: list[Curve] = []
     positive_scores: tuple[float, ...] = ()
     positive_truth: tuple[bool, ...] = ()
+    imbalance = detect_imbalance(y_train)
+    positive = positive_index(labels, imbalance)
     if proba is not None:
-        # Two classes: one curve for the positive (second) class, as scikit-learn's binary metrics do.
-        curve_classes = [1] if len(labels) == 2 else range(len(labels))
+        # Two classes: one curve, for the positive class (against the other); more: one per class against the rest.
+        curve_classes = [positive] if len(labels) == 2 else range(len(labels))
         for index in curve_classes:
             is_class = truth == labels[index]
             if 0 < is_class.sum() < len(is_class):
@@ -131,10 +140,17 @@ def classification_details(y_true: np.ndarray, y_pred: np.ndarray, proba: np.nda
                 pr.append(pr_curve_of(labels[index], is_class, proba[:, index]))
         if len(labels) == 2:
             rows = _sample_rows(len(truth), MAX_THRESHOLD_ROWS, seed)
-            positive_scores = tuple(float(v) for v in proba[rows, 1])
-            positive_truth = tuple(bool(v) for v in truth[rows] == labels[1])
+            positive_scores = tuple(float(v) for v in proba[rows, positive])
+            positive_truth = tuple(bool(v) for v in truth[rows] == labels[positive])
     return ClassificationDetails(tuple(labels), tuple(tuple(int(v) for v in row) for row in confusion), per_class,
-                                 tuple(roc), tuple(pr), detect_imbalance(y_train), positive_scores, positive_truth)
+                                 tuple(roc), tuple(pr), imbalance, positive_scores, positive_truth, positive)
+
+
+def positive_index(labels: list[str], imbalance: Imbalance) -> int:
+    shares = dict(imbalance.shares)
+    if len(labels) != 2 or shares.get(labels[0], 0.0) == shares.get(labels[1], 0.0):
+        return 1
+    return 0 if shares.get(labels[0], 0.0) < shares.get(labels[1], 0.0) else 1
 
 
 def roc_curve_of(label: str, is_class: np.ndarray, scores: np.ndarray) -> Curve:
@@ -317,6 +333,7 @@ def classification_from_plain(raw: dict[str, Any]) -> ClassificationDetails:
                             bool(imbalance["imbalanced"])),
         positive_scores=_floats(raw.get("positive_scores")),
         positive_truth=tuple(bool(v) for v in raw.get("positive_truth") or ()),
+        positive_index=int(raw.get("positive_index", 1)),
     )
 
 

@@ -126,6 +126,8 @@ def test_model_that_ignores_the_rare_class_is_called_out() -> None:
     proba = np.column_stack([np.full(400, 0.05), np.full(400, 0.95)])
     details = classification_details(y_true, y_pred, proba, np.array(["fraud", "ok"]), y_train)
     assert details.imbalance.imbalanced
+    assert details.positive_class == "fraud" and details.negative_class == "ok"
+    assert details.roc[0].label == "fraud"
     assert details.never_predicted() == [("fraud", int((y_true == "fraud").sum()))]
     from studio.core.evaluation import score_part
 

@@ -128,7 +128,7 @@ class ThresholdWidget(QWidget):
         if details is None:
             return
         positive = details.positive_class
-        negative = details.classes[0]
+        negative = details.negative_class
         scores = threshold_scores(details, threshold)
         self.title.setText(f"<b>Decision threshold: {threshold:.0%}.</b> The model says '{positive}' when it is at "
                            f"least {threshold:.0%} sure. Move the slider to trade missed '{positive}' rows against "
