@@ -34,7 +34,8 @@ class ConfusionMatrixWidget(QWidget):
         for button in (self.counts_button, self.shares_button):
             group.addButton(button)
             button.toggled.connect(self._redraw)
-        self.note = QLabel("The diagonal (top left to bottom right) is where the model is right.")
+        self.note = QLabel("Blue cells (top left to bottom right) are right answers; red cells are mistakes. The "
+                           "darker a cell, the larger its share of that true class.")
         self.note.setStyleSheet("color: #555;")
         toggles = QHBoxLayout()
         toggles.addWidget(QLabel("Show:"))
@@ -92,8 +93,7 @@ class ThresholdWidget(QWidget):
         self.metrics_label.setWordWrap(True)
         self.metrics_label.setStyleSheet("font-size: 11pt;")
         ends = QHBoxLayout()
-        low, high = QLabel("Says yes more often (finds more, more false alarms)"), QLabel(
-            "Says yes less often (fewer false alarms, misses more)")
+        self.low_end, self.high_end = low, high = QLabel(), QLabel()
         for label in (low, high):
             label.setStyleSheet("color: #666; font-size: 9pt;")
         ends.addWidget(low)
@@ -133,6 +133,8 @@ class ThresholdWidget(QWidget):
         self.title.setText(f"<b>Decision threshold: {threshold:.0%}.</b> The model says '{positive}' when it is at "
                            f"least {threshold:.0%} sure. Move the slider to trade missed '{positive}' rows against "
                            "false alarms.")
+        self.low_end.setText(f"‹ Says '{positive}' more often: finds more, more false alarms")
+        self.high_end.setText(f"Says '{positive}' less often: fewer false alarms, misses more ›")
         (tn, fp), (fn, tp) = scores.confusion
         self.metrics_label.setText(
             f"Finds <b>{scores.get('recall'):.0%}</b> of the '{positive}' rows (recall) · when it says "

@@ -60,13 +60,15 @@ def horizontal_bars(plot: pg.PlotWidget, items: Sequence[tuple[str, float]], spr
 
 def heatmap(plot: pg.PlotWidget, values: np.ndarray, texts: list[list[str]], row_labels: Sequence[str],
             column_labels: Sequence[str]) -> None:
-    """A matrix of shaded cells (0..1 in ``values``) with a text in each, row 0 on top."""
+    """A confusion matrix: shares (0..1 in ``values``) shaded blue on the diagonal (right answers) and red off it
+    (mistakes), with a text in each cell, row 0 on top."""
     plot.clear()
     rows, columns = values.shape
-    image = pg.ImageItem(np.asarray(values, dtype=float).T)
-    lut = np.array([_blend(share) for share in np.linspace(0, 1, 256)], dtype=np.ubyte)
+    signed = np.where(np.eye(rows, columns, dtype=bool), values, -values)
+    image = pg.ImageItem(np.asarray(signed, dtype=float).T)
+    lut = np.array([_blend(level) for level in np.linspace(-1, 1, 256)], dtype=np.ubyte)
     image.setLookupTable(lut)
-    image.setLevels([0.0, 1.0])
+    image.setLevels([-1.0, 1.0])
     plot.addItem(image)
     font = QFont()
     font.setPointSize(11 if max(rows, columns) <= 6 else 9)
@@ -86,9 +88,10 @@ def heatmap(plot: pg.PlotWidget, values: np.ndarray, texts: list[list[str]], row
     plot.setMouseEnabled(x=False, y=False)
 
 
-def _blend(share: float) -> tuple[int, int, int, int]:
-    low, high = QColor("#f7fbff"), QColor("#1d4f87")
-    mix = share ** 0.8
+def _blend(level: float) -> tuple[int, int, int, int]:
+    """-1..0: white to red (mistakes); 0..1: white to blue (right answers)."""
+    low, high = QColor("#f9fbfd"), QColor("#1d4f87") if level >= 0 else QColor("#c0392b")
+    mix = abs(level) ** 0.8
     return (round(low.red() + (high.red() - low.red()) * mix), round(low.green() + (high.green() - low.green()) * mix),
             round(low.blue() + (high.blue() - low.blue()) * mix), 255)
 
