@@ -15,6 +15,7 @@ from studio.core.progress import Progress, StopCheck, never_stop
 
 SAMPLE_ROWS = 20_000
 HISTOGRAM_BINS = 24
+PARSE_CHUNK = 100_000
 TOP_VALUES = 10
 DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y",
                 "%Y/%m/%d", "%d-%m-%Y", "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M")
@@ -185,6 +186,15 @@ def to_number(values: pd.Series) -> pd.Series:
     """
     if pd.api.types.is_numeric_dtype(values.dtype):
         return values.astype(float)
+    if len(values) > PARSE_CHUNK:
+        # Slices, so no single call holds the GIL for long: a worker parsing a million values must not freeze
+        # the window's thread.
+        return pd.concat([_text_to_number(values.iloc[start:start + PARSE_CHUNK])
+                          for start in range(0, len(values), PARSE_CHUNK)])
+    return _text_to_number(values)
+
+
+def _text_to_number(values: pd.Series) -> pd.Series:
     import pyarrow as pa
     import pyarrow.compute as pc
 
