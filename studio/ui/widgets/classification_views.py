@@ -185,7 +185,8 @@ class CurvesWidget(QWidget):
 
 
 class PerClassTable(QTableWidget):
-    HEADERS = ("Class", "Right when it says so (precision)", "Found (recall)", "F1", "Test rows")
+    HEADERS = ("Class", "Precision\n(right when it says so)", "Recall\n(share found)",
+               "F1\n(balance of both)", "Test rows")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(0, len(self.HEADERS), parent)
