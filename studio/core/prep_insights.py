@@ -7,7 +7,7 @@ Runs as a job in a worker; large tables are sampled for the relations (the count
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -86,7 +86,7 @@ def insights_job(frame: pd.DataFrame, profiles: tuple[ColumnProfile, ...], targe
             outliers[profile.name] = outlier_counts(to_number(frame[profile.name]).to_numpy(dtype=float))
     insights = TableInsights(len(frame), duplicates, relations, outliers, tuple(map(str, frame.columns)),
                              missing_bands(missing))
-    return TableInsights(**{**insights.__dict__, "findings": tuple(findings(profiles, insights, target))})
+    return replace(insights, findings=tuple(findings(profiles, insights, target)))
 
 
 def _as_values(series: pd.Series, profile: ColumnProfile) -> pd.Series | None:
