@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
+import sys
 import tempfile
 import warnings
 from collections.abc import Generator
@@ -58,8 +59,12 @@ def library_versions() -> dict[str, str]:
     import joblib
     import sklearn
 
-    return {"studio": studio.__version__, "scikit-learn": sklearn.__version__, "pandas": pd.__version__,
-            "numpy": np.__version__, "joblib": joblib.__version__, "python": platform.python_version()}
+    versions = {"studio": studio.__version__, "scikit-learn": sklearn.__version__, "pandas": pd.__version__,
+                "numpy": np.__version__, "joblib": joblib.__version__, "python": platform.python_version()}
+    torch = sys.modules.get("torch")
+    if torch is not None:  # loaded only when a neural network was trained (or opened) in this process
+        versions["torch"] = str(torch.__version__)
+    return versions
 
 
 def metadata_for(result: Any) -> dict[str, Any]:

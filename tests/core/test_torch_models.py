@@ -191,6 +191,7 @@ def test_saved_model_loads_and_predicts_with_weights_on_the_cpu(tmp_path: Path, 
                                           {"epochs": 5}))
     path = save_model(tmp_path / "net.studio.joblib", result.pipeline, metadata_for(result))
     bundle = load_model(path)
+    assert bundle.metadata["versions"]["torch"] == torch.__version__
     network = bundle.pipeline[-1]
     assert all(p.device.type == "cpu" for p in network.network_.parameters())
     predictions = predict_frame(bundle, penguins.drop(columns=["species"]))

@@ -39,7 +39,7 @@ from .helpers import (
 )
 
 EDITOR_TYPES = {ParamKind.INT: QSpinBox, ParamKind.FLOAT: QLineEdit, ParamKind.CHOICE: QComboBox,
-                ParamKind.BOOL: QCheckBox}
+                ParamKind.BOOL: QCheckBox, ParamKind.INT_LIST: QLineEdit}
 
 
 @pytest.fixture
@@ -131,6 +131,8 @@ def test_each_model_shows_a_form_for_its_settings(qtbot: QtBot, window: MainWind
                 assert editor.currentData() == default
             elif param.kind is ParamKind.BOOL:
                 assert editor.isChecked() == bool(default)
+            elif param.kind is ParamKind.INT_LIST:
+                assert editor.text() == default
             else:
                 assert float(editor.text()) == pytest.approx(default)
 
