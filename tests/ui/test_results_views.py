@@ -194,3 +194,25 @@ def test_regression_results_show_errors_in_the_targets_units(qtbot: QtBot, windo
     assert f"{float(mae):,.0f}" in view.regression.note.text().replace(",", ",")
     x, _ = view.regression.scatter_plot.getPlotItem().listDataItems()[-1].getData()
     assert len(x) == window.project.result.split_sizes[2]
+
+
+def test_column_importance_can_be_cancelled(qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch,
+                                            tmp_path: Path) -> None:
+    frame = synthetic_frame(4000)
+    open_file(qtbot, window, monkeypatch, write_csv(tmp_path / "big.csv", frame))
+    choose_target(window, "label")
+    go_to_model_page(qtbot, window)
+    window.model_panel.select_model("knn")  # predicting is its slow part: each shuffle takes a while
+    go_next(qtbot, window, Step.TRAIN)
+    train(qtbot, window)
+    go_next(qtbot, window, Step.RESULTS)
+    view = window.results_panel.view
+    view.tabs.setCurrentIndex(view.tab_index("Which columns matter"))
+    explain = view.explain
+    click(qtbot, explain.importance_button)
+    assert explain.cancel_button.isVisible()
+    with qtbot.waitSignal(explain.runner.finished, timeout=LOAD_MS):
+        click(qtbot, explain.cancel_button)
+    assert explain.importance is None
+    assert "Stopped" in explain.banner.text()
+    assert explain.importance_button.isEnabled()  # and it can be started again

@@ -26,6 +26,9 @@ from studio.ui.widgets.common import MessageBanner
 from studio.ui.widgets.plots import add_line, horizontal_bars, make_plot
 from studio.workers.runner import JobRunner
 
+DEPENDENCE_NOTE = ("Sets the chosen column to one value after another in every validation row and shows the model's "
+                   "average answer: how the prediction moves with it.")
+
 
 class ExplainWidget(QWidget):
     explanation_ready = Signal(str, object)  # kind, plain data to keep with the run
@@ -60,8 +63,7 @@ class ExplainWidget(QWidget):
         self.importance_note.setStyleSheet("color: #555;")
         self.own_note = QLabel("How much the model itself used each column while learning (its built-in "
                                "importances, one-hot pieces added back together per column).")
-        self.dependence_note = QLabel("Sets the chosen column to one value after another in every validation row "
-                                      "and shows the model's average answer: how the prediction moves with it.")
+        self.dependence_note = QLabel(DEPENDENCE_NOTE)
         for note in (self.own_note, self.dependence_note):
             note.setWordWrap(True)
             note.setStyleSheet("color: #555;")
@@ -106,6 +108,7 @@ class ExplainWidget(QWidget):
     # -- showing --------------------------------------------------------------------------------------------
     def set_result(self, result: Any) -> None:
         """A fresh result: explanations can be computed."""
+        self.dependence_note.setText(DEPENDENCE_NOTE)
         self.runner.stop()
         self.result = result
         self.importance = self.dependence = None
@@ -134,6 +137,8 @@ class ExplainWidget(QWidget):
         self.importance_note.setText("Computed when the run was trained." if stored else
                                      "Column importance was not computed for this run.")
         self.dependence_plot.clear()
+        self.dependence_note.setText("A stored run keeps no rows to try values on; train its settings again (Runs "
+                                     "page) to explore how a column moves the prediction.")
         self.show_own(own)
 
     def show_own(self, own: tuple[tuple[str, float], ...]) -> None:
