@@ -187,12 +187,23 @@ def build_preparation(prep: PrepConfig, target: str | None) -> Any:
         binned = column.treatment is Treatment.NUMERIC and column.binning is not Binning.NONE
         if column.missing_indicator and (column.treatment is Treatment.CATEGORICAL or binned):
             transformers.append((name + MISSING_SUFFIX, _indicator(column), [column.name]))
-    derived = tuple((c.name, c.formula) for c in prep.derived() if c.name != target)
+    derived = needed_derived(prep, target)
     sources = _formula_sources(prep, derived)
     raw = tuple(dict.fromkeys([*(c.name for c in features if not c.formula), *sources]))
     columns = ColumnTransformer(transformers, remainder="drop", sparse_threshold=0.0,
                                 verbose_feature_names_out=feature_name)
     return Pipeline([("inputs", RawInputs(raw, derived)), ("columns", columns)])
+
+
+def needed_derived(prep: PrepConfig, target: str | None) -> tuple[tuple[str, str], ...]:
+    """(name, formula) of the derived columns to compute: those used, and those their formulas read."""
+    derived = [c for c in prep.derived() if c.name != target]
+    names = [*prep.raw_columns(), *(c.name for c in derived)]
+    needed = {c.name for c in derived if c.used}
+    for column in reversed(derived):
+        if column.name in needed:
+            needed |= set(parse_formula(column.formula, names).names)
+    return tuple((c.name, c.formula) for c in derived if c.name in needed)
 
 
 def _formula_sources(prep: PrepConfig, derived: tuple[tuple[str, str], ...]) -> list[str]:
@@ -207,9 +218,8 @@ def _formula_sources(prep: PrepConfig, derived: tuple[tuple[str, str], ...]) -> 
 
 def input_columns(prep: PrepConfig, target: str | None) -> tuple[str, ...]:
     """The raw columns the preparation reads from new rows (used columns and the sources of formulas)."""
-    derived = tuple((c.name, c.formula) for c in prep.derived() if c.name != target)
     used = [c.name for c in prep.features(target) if not c.formula]
-    return tuple(dict.fromkeys([*used, *_formula_sources(prep, derived)]))
+    return tuple(dict.fromkeys([*used, *_formula_sources(prep, needed_derived(prep, target))]))
 
 
 def _column_pipeline(column: ColumnPrep) -> Any:

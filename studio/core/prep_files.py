@@ -47,14 +47,17 @@ def recall_prep(settings_dir: Path, profiles: tuple[ColumnProfile, ...]) -> Prep
     return prep
 
 
-def check_formulas(prep: PrepConfig) -> None:
+def check_formulas(prep: PrepConfig, target: str | None = None) -> None:
     for index, column in enumerate(prep.columns):
         if column.formula:
             earlier = [c.name for c in prep.columns[:index]]
             try:
-                parse_formula(column.formula, [*prep.raw_columns(), *earlier])
+                formula = parse_formula(column.formula, [*prep.raw_columns(), *earlier])
             except DataError as exc:
                 raise DataError(f"The formula of '{column.name}' cannot be used: {exc}") from None
+            if target is not None and target in formula.names:
+                raise DataError(f"The formula of '{column.name}' reads '{target}', the column to predict: the "
+                                "model would be shown the answer, and new rows do not have it.")
 
 
 def prep_from_file(path: Path, profiles: tuple[ColumnProfile, ...], target: str) -> PrepConfig:
@@ -67,16 +70,16 @@ def prep_from_file(path: Path, profiles: tuple[ColumnProfile, ...], target: str)
         listed = ", ".join(f"'{n}'" for n in unknown[:8])
         raise DataError(f"{path.name} prepares column(s) the table does not have: {listed}.")
     prep = merge_prep(saved, profiles)
-    check_formulas(prep)
+    check_formulas(prep, target)
     return prep
 
 
-def prep_problems(prep: PrepConfig) -> list[str]:
+def prep_problems(prep: PrepConfig, target: str | None = None) -> list[str]:
     """Choices that cannot be trained with, in words (for the Prepare step's Next button)."""
     import pandas as pd
 
     try:
-        check_formulas(prep)
+        check_formulas(prep, target)
     except DataError as exc:
         return [str(exc)]
     for column in prep.columns:

@@ -273,7 +273,7 @@ def _own_problems(project: Project, step: Step) -> list[str]:
             return ["Every column is left out; put at least one back to learn from."]
         from studio.core.prep_files import prep_problems
 
-        return prep_problems(project.prep)
+        return prep_problems(project.prep, project.target)
     if step is Step.SPLIT:
         summary = project.target_summary
         if summary is None:

@@ -175,3 +175,19 @@ def test_prepare_step_problems_name_a_broken_formula_or_date(penguins: pd.DataFr
     dated = default_prep(profile_frame(penguins)).with_treatment("year", Treatment.DATE).with_column(
         "year", date_reference="last spring")
     assert "'last spring' is not a date" in prep_problems(dated)[0]
+
+
+def test_a_formula_may_not_read_the_target_and_unused_ones_need_nothing(penguins: pd.DataFrame) -> None:
+    from studio.core.prep_build import input_columns
+    from studio.core.prep_files import prep_problems
+
+    prep = default_prep(profile_frame(penguins))
+    leaking = prep.with_derived("cheat", "body_mass_g * 2")
+    assert "the column to predict" in prep_problems(leaking, "body_mass_g")[0]
+    assert prep_problems(leaking, "species") == []
+    # A derived column left out does not make new rows bring the columns its formula reads.
+    unused = prep.with_treatment("year", Treatment.EXCLUDE).with_derived("age", "2025 - year").with_treatment(
+        "age", Treatment.EXCLUDE)
+    assert "year" not in input_columns(unused, "species")
+    chained = unused.with_derived("decades", "age / 10")
+    assert "year" in input_columns(chained, "species")

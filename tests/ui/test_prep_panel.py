@@ -121,6 +121,9 @@ def test_formula_column_is_checked_as_typed(qtbot: QtBot, window: MainWindow, pe
     qtbot.keyClicks(editor.name_edit, "evil")
     qtbot.keyClicks(editor.formula_edit, "__import__('os')")
     assert not editor.add_button.isEnabled() and "not a function" in editor.message.text()
+    editor.formula_edit.clear()
+    qtbot.keyClicks(editor.formula_edit, "species * 2")
+    assert not editor.add_button.isEnabled() and "the column to predict" in editor.message.text()
 
 
 def test_warnings_fixed_with_one_click_on_a_messy_table(qtbot: QtBot, window: MainWindow,

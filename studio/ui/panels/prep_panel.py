@@ -164,7 +164,7 @@ class PrepPanel(Panel):
         self.findings.show_findings(findings, prep)
         open_count = self.findings.open_count(findings, prep)
         self.tabs.setTabText(1, f"Warnings ({open_count})" if open_count else "Warnings")
-        self.formulas.show_prep(prep)
+        self.formulas.show_prep(prep, target)
         if self.table.currentRow() < 0 and columns:
             self.table.selectRow(0)
         self._show_selected()

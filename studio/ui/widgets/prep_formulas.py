@@ -17,6 +17,7 @@ class FormulaEditor(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.prep = PrepConfig()
+        self.target: str | None = None
         self.name_edit = QLineEdit()
         self.name_edit.setPlaceholderText("name, e.g. bmi")
         self.name_edit.setMaximumWidth(200)
@@ -50,8 +51,9 @@ class FormulaEditor(QWidget):
         self.formula_edit.returnPressed.connect(self._on_add_clicked)
         self.add_button.clicked.connect(self._on_add_clicked)
 
-    def show_prep(self, prep: PrepConfig) -> None:
+    def show_prep(self, prep: PrepConfig, target: str | None = None) -> None:
         self.prep = prep
+        self.target = target
         while self.list_box.count():
             item = self.list_box.takeAt(0)
             if item.widget() is not None:
@@ -75,7 +77,9 @@ class FormulaEditor(QWidget):
             return f"There is already a column called '{name}'."
         try:
             usable = [c.name for c in self.prep.columns if c.name != name]
-            parse_formula(text, usable)
+            formula = parse_formula(text, usable)
+            if self.target in formula.names:
+                return f"A formula cannot read '{self.target}', the column to predict: the model would see the answer."
         except DataError as exc:
             return str(exc)
         return ""
