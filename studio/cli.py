@@ -95,6 +95,9 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--test-size", type=_fraction, metavar="F",
                        help=f"share of rows for the final test (default {DEFAULT_TEST})")
     train.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed for the split")
+    train.add_argument("--cv-folds", type=int, default=0, metavar="K",
+                       help="also cross-validate with K folds on the training and validation rows (0: off); "
+                       "the per-fold scores are printed and kept with the run")
     train.add_argument("--train-rows", metavar="FILE.json",
                        help='exact split: a JSON file {"train": [row numbers], "test": [row numbers]}, '
                        "0-based data rows of DATA; no validation rows are used then")
@@ -200,7 +203,6 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from studio.core.bundle import metadata_for, save_model
     from studio.core.data.profile import profile_frame
     from studio.core.data.tabular import load_table
-    from studio.core.evaluation import plain_summary
     from studio.core.models.registry import default_model_key, get_model, models_for
     from studio.core.prep import default_prep
     from studio.core.prep_files import prep_from_file
@@ -243,7 +245,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
         validation=DEFAULT_VALIDATION if args.val_size is None else args.val_size,
         test=DEFAULT_TEST if args.test_size is None else args.test_size,
         seed=args.seed,
+        cv_folds=getattr(args, "cv_folds", 0),
     )
+    if split.cv_folds == 1 or split.cv_folds < 0:
+        raise StudioError("--cv-folds needs at least 2 folds (or 0 for none).")
     prep = prep_from_file(Path(args.prep), profiles, args.target) if args.prep else default_prep(profiles)
     request = TrainRequest(frame, args.target, task, prep, split, spec.key, params,
                            fixed_split=fixed, source_path=str(table.path))
@@ -272,10 +277,26 @@ def _cmd_train(args: argparse.Namespace) -> int:
         print(f"{result.dropped_rows:,} row(s) without a value for '{args.target}' were left out.")
     if result.split_note:
         print(result.split_note)
-    print(plain_summary(task, result.test, args.target))
+    print(_summary_lines(result))
     # The last stdout line: strict JSON (NaN, e.g. R² on one test row, becomes null).
     print(json.dumps({k: v if math.isfinite(v) else None for k, v in result.test.as_dict().items()}))
     return 0
+
+
+def _summary_lines(result: Any) -> str:
+    """The result in words: a model that ignores a rare class is called out; cross-validation folds if asked."""
+    from studio.core.evaluation import METRIC_LABELS, format_metric
+    from studio.core.evaluation_details import result_summary
+
+    details = result.details
+    text = result_summary(result.task, result.test, result.target,
+                          details.classification if details is not None else None)
+    cv = details.cross_validation if details is not None else None
+    if cv is not None and cv.folds:
+        folds = ", ".join(format_metric(cv.metric, v) for v in cv.scores())
+        text += (f"\nCross-validation ({len(cv.folds)} folds), {METRIC_LABELS.get(cv.metric, cv.metric).lower()}: "
+                 f"mean {format_metric(cv.metric, cv.mean())}, spread {cv.spread():.3f} (folds: {folds}).")
+    return text
 
 
 def _parse_params(spec: ModelSpec, task: Task, items: list[str]) -> dict[str, ParamValue]:

@@ -36,3 +36,17 @@ def test_report_of_an_unknown_run_is_one_clear_error(tmp_path: Path, capsys: pyt
     err = capsys.readouterr().err
     assert err.startswith("error: There is no run number 42") and "Traceback" not in err
     assert not (tmp_path / "x.html").exists()
+
+
+def test_train_with_cross_validation_prints_the_folds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "model.joblib"
+    assert run_cli(["train", str(sample_dataset()), "--target", "species", "--model", "naive_bayes",
+                    "--cv-folds", "3", "--out", str(out)]) == 0
+    stdout = capsys.readouterr().out
+    assert "Cross-validation (3 folds), accuracy: mean" in stdout
+    record = RunStore(default_runs_path()).all()[0]
+    assert len(record.metrics["cross_validation"]["folds"]) == 3
+    assert record.split["cv_folds"] == 3
+    assert run_cli(["train", str(sample_dataset()), "--target", "species", "--cv-folds", "1",
+                    "--out", str(out)]) == 2
+    assert "at least 2 folds" in capsys.readouterr().err
