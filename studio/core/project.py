@@ -206,6 +206,12 @@ class Project:
         self._changed("runs")
         return run_id
 
+    def record_explanation(self, kind: str, value: dict[str, Any]) -> None:
+        """Keep an explanation computed after training (importance, learning curve) with the current run."""
+        run_id = self.run_id
+        if self.run_store is not None and run_id is not None:
+            self._store_call(lambda store: store.add_explanation(run_id, kind, value))
+
     def _store_call(self, call: Callable[[RunStore], Any]) -> Any:
         """A run-store write that fails (disk full, file locked) must not lose the result on screen."""
         import sqlite3

@@ -92,9 +92,8 @@ class ResultsPanel(Panel):
 
     # -- explanations and the report ------------------------------------------------------------------------
     def _on_explanation_ready(self, kind: str, value: object) -> None:
-        store, run_id = self.project.run_store, self.project.run_id
-        if store is not None and run_id is not None and isinstance(value, dict):
-            self.project._store_call(lambda s: s.add_explanation(run_id, kind, value))
+        if isinstance(value, dict):
+            self.project.record_explanation(kind, value)
 
     def current_record(self) -> RunRecord | None:
         result = self.project.result
