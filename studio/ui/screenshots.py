@@ -9,10 +9,12 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 SAMPLE_TARGET = "species"
 WINDOW_SIZE = (1180, 780)
+SEARCH_SECONDS = 10.0
 
 
 def render_all(out_dir: Path, timeout_s: float = 120.0) -> list[Path]:
@@ -117,6 +119,15 @@ def render_all(out_dir: Path, timeout_s: float = 120.0) -> list[Path]:
             runs.select_ids([r for r in runs.records][:2])
             runs.compare_selected()
             shoot_named("09-runs-compare")
+            # Finding the best model: the Model step's automatic mode, then a short search on the Train page.
+            window.go_to(Step.MODEL)
+            window.model_panel.mode_choice.buttons["auto"].click()
+            shoot_named("04-model-find-the-best")
+            window.project.set_tuning(replace(window.project.tuning, budget_s=SEARCH_SECONDS))
+            window.go_to(Step.TRAIN)
+            window.train_panel.start()
+            wait_for(lambda: not window.train_panel.is_training(), "the search for the best model")
+            shoot_named("05-train-search")
         finally:
             window.shutdown()
             window.close()
