@@ -128,13 +128,21 @@ def describe_training(request: TrainRequest, pipeline: Any, make_pipeline: Calla
         np.sort(rng.choice(len(y_train), EXPLAIN_TRAIN_ROWS, replace=False))
     held_rows = held if len(held) <= EXPLAIN_HELD_ROWS else np.sort(rng.choice(held, EXPLAIN_HELD_ROWS,
                                                                                 replace=False))
-    features = [c.name for c in request.prep.features(request.target) if c.name in frame.columns]
+    features = _input_columns(pipeline, request, frame)
     rows = EvaluationRows(x_train.iloc[train_rows][features], y_train[train_rows],
                           frame.iloc[held_rows][features], y[held_rows],
                           "validation" if len(parts.validation) else "test", make_pipeline)
     details = ResultDetails(task, classification, regression, tuple(train_metrics.items()), cross_validation,
                             _safe_importances(pipeline, tuple(features)), data_fingerprint(request.frame))
     return details, rows
+
+
+def _input_columns(pipeline: Any, request: TrainRequest, frame: pd.DataFrame) -> list[str]:
+    """The raw columns the pipeline reads (formulas may read columns the model does not use directly)."""
+    inputs = getattr(pipeline.named_steps["prep"], "named_steps", {}).get("inputs")
+    declared = getattr(inputs, "columns", None)
+    names = list(declared) if declared else [c.name for c in request.prep.features(request.target)]
+    return [str(name) for name in names if name in frame.columns and name != request.target]
 
 
 def _score_details(task: Task, estimator: Any, xt_test: np.ndarray, y_test: np.ndarray, x_fit_sample: np.ndarray,
