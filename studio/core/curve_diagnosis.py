@@ -14,7 +14,7 @@ from typing import Any
 from studio.core.curves import EpochPoint
 from studio.core.progress import CurvePoint
 
-RISE = 0.05  # the validation loss must end this share above its best to count as rising
+RISE = 0.02  # the validation loss must end this share above its best to count as rising
 STILL_FALLING = 0.01  # over the last few epochs, losses falling by more than this share per epoch
 BARELY_LEARNED = 0.1  # a training loss that fell by less than this share over the run
 # The network's stop reason says this when the loss became NaN or infinite (see torch_models).

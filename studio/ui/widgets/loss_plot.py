@@ -78,7 +78,7 @@ class LossPlotWidget(QWidget):
         self._metric: list[float] = []
         self._kept: int | None = None
         self._last_epoch: EpochPoint | None = None
-        self._ranges: tuple[float, float, float] | None = None  # x end, loss top, metric bottom now shown
+        self._ranges: tuple[float, float, float, float] | None = None  # x end, loss bottom and top, metric bottom
         self._dirty = False
         self._repaints = 0
         self._timer = QTimer(self)
@@ -201,19 +201,25 @@ class LossPlotWidget(QWidget):
         epochs = max(self._steps[-1] if self._steps else 1.0, self._batch_x[-1] if self._batch_x else 1.0)
         x_end = float(min(point.epochs, _nice_ceiling(epochs)))
         loss_top = _nice_ceiling(max(shown) * 1.05, FINE_STEPS)
+        # The bottom sits on a grid a tenth of the curves' spread: close under the lowest point, so curves that
+        # differ little are not squeezed against a bottom at zero, yet it moves only when a point falls below it.
+        grid = _nice_ceiling(max(loss_top - min(shown), 1e-12)) / 10
+        loss_bottom = max(0.0, math.floor(min(shown) / grid - 1) * grid)
         metrics = [m for m in self._metric if math.isfinite(m)]
         metric_bottom = math.floor(min(metrics) * 10) / 10 if metrics and point.metric_label == "Accuracy" else 0.0
         current = self._ranges
-        if current is not None and x_end <= current[0] and loss_top <= current[1] and metric_bottom >= current[2]:
+        if current is not None and x_end <= current[0] and current[1] <= min(shown) and loss_top <= current[2] \
+                and metric_bottom >= current[3]:
             return
-        x_end = max(x_end, current[0]) if current else x_end
-        loss_top = max(loss_top, current[1]) if current else loss_top
-        metric_bottom = min(metric_bottom, current[2]) if current else metric_bottom
+        if current is not None:
+            x_end, loss_top = max(x_end, current[0]), max(loss_top, current[2])
+            loss_bottom = loss_bottom if min(shown) < current[1] else current[1]
+            metric_bottom = min(metric_bottom, current[3])
         self.plot.setXRange(0, x_end, padding=0.02)
-        self.plot.setYRange(0, loss_top, padding=0.02)
+        self.plot.setYRange(loss_bottom, loss_top, padding=0.02)
         if self._metric_view is not None and point.metric_label == "Accuracy":
             self._metric_view.setYRange(metric_bottom, 1.0, padding=0.02)
-        self._ranges = (x_end, loss_top, metric_bottom)
+        self._ranges = (x_end, loss_bottom, loss_top, metric_bottom)
 
     def _show_status(self) -> None:
         point = self._last_epoch
