@@ -19,7 +19,8 @@ class EpochPoint(CurvePoint):
     metric_label: str = ""
     best_step: int | None = None
     epochs: int = 0  # the most epochs the run may take
-    eta_s: float | None = None
+    eta_s: float | None = None  # at most this long to the last epoch (early stopping may end sooner)
+    elapsed_s: float | None = None  # since the first epoch began
 
 
 @dataclass(frozen=True, slots=True)

@@ -662,7 +662,7 @@ def fit_epochs(spec: Any, estimator: _NetworkBase, x: np.ndarray, y: np.ndarray,
         point = EpochPoint(report.epoch, report.train_loss, report.val_loss, "epoch", loss_label,
                            metric=report.val_metric, metric_label=report.metric_label if report.val_metric
                            is not None else "", best_step=report.best_epoch, epochs=report.epochs,
-                           eta_s=report.eta_s)
+                           eta_s=report.eta_s, elapsed_s=report.elapsed_s)
         history.append(point)
         message = f"Epoch {report.epoch} of {report.epochs}"
         yield Progress("Fitting", 0.12 + 0.83 * report.epoch / report.epochs, message, point)
