@@ -98,6 +98,7 @@ class Project:
         self.run_store: RunStore | None = None
         self.run_id: int | None = None
         self.run_store_problem = ""
+        self._damage_told = False
         self._target_summary: TargetSummary | None = None
         self._table_loads = 0
         self._listeners: list[Listener] = []
@@ -203,6 +204,10 @@ class Project:
         if self.run_store is None:
             return None
         run_id = self._store_call(lambda store: store.add(run_from_result(result)))
+        if self.run_store.damage_note and not self._damage_told:
+            # Said once, with the first result, besides on the Runs page: a person may never open that page.
+            self._damage_told = True
+            self.run_store_problem = self.run_store.damage_note
         self._changed("runs")
         return run_id
 

@@ -125,8 +125,20 @@ def test_a_damaged_run_history_is_reported_and_kept(qtbot: QtBot, tmp_path: Path
     try:
         click_sidebar(qtbot, window, Step.RUNS)
         assert "damaged" in window.runs_panel.banner.text()
-        assert list(path.parent.glob("runs.damaged-*.sqlite3"))
+        aside = list(path.parent.glob("runs.damaged-*.sqlite3"))
+        assert len(aside) == 1 and aside[0].read_bytes() == b"garbage" * 1000  # kept as it was
         assert window.runs_panel.row_count() == 0
+        # Said once on the Results page too, with the first result.
+        click_sidebar(qtbot, window, Step.DATA)
+        open_sample(qtbot, window)
+        choose_target(window, "species")
+        go_to_model_page(qtbot, window)
+        window.model_panel.select_model("naive_bayes")
+        go_next(qtbot, window, Step.TRAIN)
+        train(qtbot, window)
+        go_next(qtbot, window, Step.RESULTS)
+        assert "damaged" in window.results_panel.banner.text()
+        assert window.project.run_store.count() == 1  # the new history records runs again
     finally:
         window.shutdown()
 
