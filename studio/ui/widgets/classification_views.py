@@ -20,6 +20,11 @@ from PySide6.QtWidgets import (
 from studio.core.evaluation_details import ClassificationDetails, threshold_scores
 from studio.ui.widgets.plots import add_line, dashed, heatmap, make_plot
 
+MAX_CURVES = 8
+CURVES_NOTE = ("Curves closer to the top left (ROC) or top right (precision-recall) are better. The area under the "
+               "ROC curve is 0.5 for guessing and 1 for a perfect model; each class is measured against all the "
+               "others.")
+
 
 class ConfusionMatrixWidget(QWidget):
     """Rows: the true class; columns: what the model said. Counts, or each row as shares of that true class."""
@@ -153,8 +158,7 @@ class CurvesWidget(QWidget):
         self.roc_plot = make_plot("ROC curve", "False alarm rate (false positive rate)",
                                   "Found (true positive rate)")
         self.pr_plot = make_plot("Precision-recall curve", "Found (recall)", "Right when it says so (precision)")
-        self.note = QLabel("Curves closer to the top left (ROC) or top right (precision-recall) are better. The area "
-                           "under the ROC curve is 0.5 for guessing and 1 for a perfect model.")
+        self.note = QLabel(CURVES_NOTE)
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color: #555;")
         plots = QHBoxLayout()
@@ -175,13 +179,19 @@ class CurvesWidget(QWidget):
             plot.setXRange(0, 1, padding=0.02)
             plot.setYRange(0, 1.02, padding=0.02)
         self.roc_plot.plot([0, 1], [0, 1], pen=dashed(), name="Guessing")
-        for index, curve in enumerate(details.roc):
+        self.areas = {curve.label: curve.area for curve in details.roc}
+        # Many classes: the most common ones only, or the plot becomes a tangle.
+        support = {m.label: m.support for m in details.per_class}
+        shown = sorted(details.roc, key=lambda c: -support.get(c.label, 0))[:MAX_CURVES]
+        labels = {curve.label for curve in shown}
+        for index, curve in enumerate(c for c in details.roc if c.label in labels):
             add_line(self.roc_plot, curve.x, curve.y, index, f"{curve.label}: area {curve.area:.3f}")
-            self.areas[curve.label] = curve.area
-        for index, curve in enumerate(details.pr):
+        for index, curve in enumerate(c for c in details.pr if c.label in labels):
             add_line(self.pr_plot, curve.x, curve.y, index, f"{curve.label}: avg. precision {curve.area:.3f}")
-        if not details.roc:
-            self.note.setText("This model gives no probabilities, so there are no curves.")
+        note = CURVES_NOTE
+        if len(details.roc) > MAX_CURVES:
+            note += f" The {MAX_CURVES} most common of {len(details.roc)} classes are drawn."
+        self.note.setText(note if details.roc else "This model gives no probabilities, so there are no curves.")
 
 
 class PerClassTable(QTableWidget):
