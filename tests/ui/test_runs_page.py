@@ -74,6 +74,14 @@ def test_runs_are_recorded_compared_reopened_retrained_and_deleted(
     assert runs.result_view.metric_value("accuracy") != "–"
     assert runs.result_view.tabs.isTabVisible(runs.result_view.tab_index("Right and wrong"))
     assert runs.result_view.matrix.counts.sum() == window.project.result.split_sizes[2]
+    assert not runs.result_view.tabs.isTabVisible(runs.result_view.tab_index("Training curve"))  # fitted in one go
+    click(qtbot, runs.back_button)
+    # The forest's loss curve comes back with its run.
+    runs.select_ids([2])
+    click(qtbot, runs.open_button)
+    view = runs.result_view
+    assert view.tabs.isTabVisible(view.tab_index("Training curve"))
+    assert view.loss_plot.point_count() == len(window.project.run_store.get(2).history) > 1
     click(qtbot, runs.back_button)
 
     # Compare both: the model differs and is highlighted; each run's loss curve is overlaid.

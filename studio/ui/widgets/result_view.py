@@ -17,12 +17,14 @@ from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetIte
 from studio.core.diagnosis import diagnose, diagnosis_metric
 from studio.core.evaluation import HIGHER_IS_BETTER, METRIC_LABELS, Scores, format_metric
 from studio.core.evaluation_details import imbalance_text, lead_metrics, result_summary
+from studio.core.progress import CurvePoint
 from studio.core.result_details import ResultDetails
 from studio.core.target import Task
 from studio.ui.widgets.classification_views import ConfusionMatrixWidget, CurvesWidget, PerClassTable, ThresholdWidget
 from studio.ui.widgets.common import MessageBanner
 from studio.ui.widgets.diagnosis_view import DiagnosisWidget
 from studio.ui.widgets.explain_view import ExplainWidget
+from studio.ui.widgets.loss_plot import LossPlotWidget
 from studio.ui.widgets.regression_views import RegressionPlotsWidget
 
 HEADERS = ("Measure", "Validation rows", "Test rows", "Always guessing (test)", "Training rows")
@@ -50,6 +52,7 @@ class ShownResult:
     notes: str = ""
     explanations: dict[str, Any] = field(default_factory=dict)
     live: Any = None  # the TrainResult when the model is at hand (explanations can be computed)
+    history: tuple[CurvePoint, ...] = ()
 
 
 def shown_from_result(result: Any) -> ShownResult:
@@ -61,7 +64,7 @@ def shown_from_result(result: Any) -> ShownResult:
     if result.split_note:
         notes.append(result.split_note)
     return ShownResult(result.task, result.target, result.model_key, result.validation, result.test, result.details,
-                       " ".join(notes), {}, result)
+                       " ".join(notes), {}, result, tuple(result.history))
 
 
 def shown_from_record(record: Any) -> ShownResult:
@@ -79,7 +82,25 @@ def shown_from_record(record: Any) -> ShownResult:
     notes = f"Run {record.id}: {record.model_label}, trained {when} in {record.duration_s:.1f} s on " \
             f"{record.dataset_name}."
     return ShownResult(Task(record.task), record.target, record.model_key, scores("validation"),
-                       scores("test") or Scores("test", 0, (), ()), details, notes, dict(record.explanations))
+                       scores("test") or Scores("test", 0, (), ()), details, notes, dict(record.explanations),
+                       history=curve_points(record.history))
+
+
+def curve_points(history: list[dict[str, Any]]) -> tuple[CurvePoint, ...]:
+    """Stored curve points back as the kinds the live curve shows (epochs and batches of networks included)."""
+    import dataclasses
+
+    from studio.core.curves import BatchPoint, EpochPoint
+
+    points = []
+    for raw in history:
+        kind = BatchPoint if "position" in raw else EpochPoint if "best_step" in raw else CurvePoint
+        names = {f.name for f in dataclasses.fields(kind)}
+        try:
+            points.append(kind(**{k: v for k, v in raw.items() if k in names}))
+        except TypeError:
+            continue  # a point from another Studio version that lacks a required field
+    return tuple(points)
 
 
 class ResultView(QWidget):
@@ -128,6 +149,7 @@ class ResultView(QWidget):
         mistakes_layout = QVBoxLayout(mistakes_page)
         mistakes_layout.addWidget(self.threshold)
         mistakes_layout.addWidget(self.matrix, 1)
+        self.loss_plot = LossPlotWidget()
         self.curves = CurvesWidget()
         self.per_class = PerClassTable()
         self.regression = RegressionPlotsWidget()
@@ -135,7 +157,8 @@ class ResultView(QWidget):
         self.explain = ExplainWidget()
         self.diagnosis.explanation_ready.connect(self.explanation_ready)
         self.explain.explanation_ready.connect(self.explanation_ready)
-        for page, title in ((mistakes_page, "Right and wrong"), (self.curves, "Curves"),
+        for page, title in ((self.loss_plot, "Training curve"), (mistakes_page, "Right and wrong"),
+                            (self.curves, "Curves"),
                             (self.per_class, "Per class"), (self.regression, "Errors"), (self.diagnosis,
                                                                                          "Diagnosis"),
                             (self.explain, "Which columns matter")):
@@ -152,7 +175,8 @@ class ResultView(QWidget):
         regression = task is Task.REGRESSION and details is not None and details.regression is not None
         for title, visible in (("Right and wrong", classification), ("Curves", classification),
                                ("Per class", classification), ("Errors", regression),
-                               ("Diagnosis", details is not None), ("Which columns matter", details is not None)):
+                               ("Diagnosis", details is not None), ("Which columns matter", details is not None),
+                               ("Training curve", bool(self.shown and self.shown.history))):
             self.tabs.setTabVisible(self.tab_index(title), visible)
 
     def clear(self) -> None:
@@ -188,6 +212,9 @@ class ResultView(QWidget):
         if details is not None and details.regression is not None:
             self.regression.set_details(details.regression, shown.target)
         self._show_diagnosis(shown)
+        self.loss_plot.clear()
+        for point in shown.history:
+            self.loss_plot.append(point)
         if shown.live is not None:
             self.explain.set_result(shown.live)
             self.diagnosis.set_result(shown.live)
