@@ -47,7 +47,15 @@ _HINTS: dict[tuple[str, str], tuple[float, float, bool] | None] = {
     ("svm", "C"): (1e-2, 1e3, True),
     ("svm", "epsilon"): (0.01, 1.0, True),
     ("naive_bayes", "var_smoothing"): (1e-12, 1e-3, True),
+    ("neural_network", "batch_size"): (16, 256, True),
+    ("neural_network", "dropout"): (0.0, 0.5, False),
+    ("neural_network", "weight_decay"): (1e-6, 1e-2, True),
+    ("neural_network", "l1"): None,
+    ("neural_network", "early_stopping"): None,
+    ("neural_network", "patience"): None,
 }
+# Settings that say how or where a model is trained, not what it learns: never searched.
+_NEVER_SEARCHED = ("device", "seed", "random_state", "n_jobs", "verbose")
 # Settings that mostly buy quality with time (more rounds, epochs, trees): searched only up to twice the default.
 _COST_NAMES = ("n_estimators", "max_iter", "epochs", "max_epochs", "n_iter", "rounds")
 # Typical values tried for settings that are lists of whole numbers (a network's layer sizes).
@@ -129,7 +137,8 @@ class ParamRange:
         """In words, for the trials table and the CLI: "0.01 to 0.3", "sqrt, third or all"."""
         if not self.is_numeric:
             shown = [str(c).lower() if isinstance(c, bool) else str(c) for c in self.choices]
-            return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
+            separator = "; " if any("," in text for text in shown) else ", "  # choices like layer sizes "64, 32"
+            return shown[0] if len(shown) == 1 else separator.join(shown[:-1]) + " or " + shown[-1]
         text = f"{_fmt(self.low)} to {_fmt(self.high)}"
         return text + (" or no limit" if self.allow_none else "")
 
@@ -204,6 +213,8 @@ class SearchSpace:
 
 def default_range(model: ModelSpec, param: ParamSpec, task: Task) -> ParamRange | None:
     """The range searched for ``param`` by default, inside its allowed range; None keeps it fixed."""
+    if param.name in _NEVER_SEARCHED or _HINTS.get((model.key, param.name), ()) is None:
+        return None
     if param.kind is ParamKind.BOOL:
         return ParamRange(param.name, param.kind, choices=(False, True))
     if param.kind is ParamKind.CHOICE:

@@ -579,8 +579,18 @@ def _fit_and_score(spec: ModelSpec, task: Task, params: dict[str, ParamValue], f
 
 
 def _grow(spec: ModelSpec, estimator: Any, x: Any, y: np.ndarray, stop_flag: threading.Event) -> None:
-    """Fit; boosting rounds and forest trees are added in steps (warm start gives the same model as one fit), so
-    an abandoned trial stops here within a step rather than keep a core busy."""
+    """Fit; boosting rounds and forest trees are added in steps (warm start gives the same model as one fit) and
+    networks check the flag every batch, so an abandoned trial stops here within a step rather than keep a core
+    busy. Other fits run to their end (their result is dropped)."""
+    fit_iter = getattr(estimator, "fit_iter", None)
+    if callable(fit_iter):
+        # Studio's networks train in their own loop, which checks a stop callable before every batch.
+        try:
+            for _report in fit_iter(x, y, None, None, stop_flag.is_set):
+                pass
+        except Cancelled:
+            raise _Abandoned() from None
+        return
     size_name = {"boosting": "max_iter", "forest": "n_estimators"}.get(spec.training_style)
     settings = estimator.get_params()
     if size_name is None or size_name not in settings or "warm_start" not in settings:
