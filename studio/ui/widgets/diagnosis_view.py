@@ -110,6 +110,9 @@ class DiagnosisWidget(QWidget):
         if stored:
             self._draw(LearningCurve(stored["metric"], tuple(stored["sizes"]), tuple(stored["train_scores"]),
                                      tuple(stored["validation_scores"])))
+        else:
+            self.curve_note.setText("No learning curve was computed for this run. Train its settings again (Runs "
+                                    "page) to compute one.")
 
     def compute_curve(self) -> bool:
         result = self.result
