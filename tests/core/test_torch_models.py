@@ -181,6 +181,14 @@ def test_partial_fit_trains_on_in_steps() -> None:
     with pytest.raises(ValueError, match="classes"):
         network.partial_fit(x, np.full(len(x), "maybe"))
 
+    # After a full fit, partial_fit goes on from the fitted weights rather than starting over.
+    fitted = NetworkClassifier(hidden_layers="16", learning_rate=0.01, epochs=20, early_stopping=False).fit(x, y)
+    weights = [p.detach().clone() for p in fitted.network_.parameters()]
+    fitted.partial_fit(x, y)
+    moved = [float((p.detach() - w).abs().max()) for p, w in zip(fitted.network_.parameters(), weights,
+                                                                   strict=True)]
+    assert 0 < max(moved) < 0.1 and fitted.score(x, y) > 0.9
+
 
 def test_missing_graphics_card_is_a_device_error_that_names_the_cpu() -> None:
     if torch.cuda.is_available():

@@ -229,6 +229,7 @@ class _NetworkBase(BaseEstimator):
         """Fit from scratch, yielding reports. Without ``X_val`` and with early stopping on, a share of the
         training rows (``validation_fraction``) is held out for it."""
         self._check_settings()
+        self.__dict__.pop("_partial_trainer", None)  # a new fit starts over; partial_fit then continues from it
         X, y = validate_data(self, X, y, dtype=np.float32, reset=True, y_numeric=self._numeric_target)  # noqa: N806
         targets = self._encode_targets(y)
         x_val = y_val_encoded = None
@@ -255,7 +256,9 @@ class _NetworkBase(BaseEstimator):
             self._first_partial_targets(y, classes)
         trainer = getattr(self, "_partial_trainer", None)
         if first or trainer is None:
-            trainer = _Trainer(self, X, self._encode_partial(y), None, None, epochs=1, keep=True)
+            # After a plain fit, training goes on from the fitted weights (with a fresh optimizer).
+            trainer = _Trainer(self, X, self._encode_partial(y), None, None, epochs=1, keep=True,
+                               network=None if first else self.network_)
             self._partial_trainer = trainer
         else:
             trainer.set_data(X, self._encode_partial(y))
@@ -424,7 +427,8 @@ class _Trainer:
     """One fit: the tensors on the device, the network, its optimizer, the best weights so far."""
 
     def __init__(self, owner: _NetworkBase, x: np.ndarray, y: np.ndarray, x_val: np.ndarray | None,
-                 y_val: np.ndarray | None, epochs: int | None = None, keep: bool = False) -> None:
+                 y_val: np.ndarray | None, epochs: int | None = None, keep: bool = False,
+                 network: Any = None) -> None:
         import torch
 
         self.owner = owner
@@ -433,10 +437,11 @@ class _Trainer:
         self.keep = keep  # partial_fit: build once, then train on new data epoch by epoch
         self.seed = 0 if owner.random_state is None else int(owner.random_state)
         self.generator = torch.Generator().manual_seed(self.seed)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)
-            network = build_network(x.shape[1], parse_layers(owner.hidden_layers), owner._n_outputs(),
-                                    owner.activation, owner.init, float(owner.dropout))
+        if network is None:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(self.seed)
+                network = build_network(x.shape[1], parse_layers(owner.hidden_layers), owner._n_outputs(),
+                                        owner.activation, owner.init, float(owner.dropout))
         try:
             self.network = network.to(self.device)
             self.set_data(x, y)
