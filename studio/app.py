@@ -40,7 +40,7 @@ def open_run_store(runs_path: str) -> RunStore | None:
     """The run history; a folder that cannot be created leaves runs unrecorded (the Runs page says so)."""
     try:
         return RunStore(runs_path_for(runs_path))
-    except (StudioError, sqlite3.Error) as exc:
+    except (StudioError, sqlite3.Error, OSError) as exc:
         print(f"Studio: runs are not recorded: {exc}", file=sys.stderr)
         return None
 

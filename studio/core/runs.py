@@ -169,9 +169,12 @@ class RunStore:
                               f"{exc.strerror or exc}.") from exc
         try:
             self._initialise()
-        except sqlite3.DatabaseError as exc:
-            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+        except sqlite3.OperationalError as exc:
+            # Locked, read-only, cannot be opened: the file is not damaged, so it is left exactly as it is.
+            if "locked" in str(exc):
                 raise StudioError("The run history is in use by another program; try again.") from exc
+            raise StudioError(f"Studio cannot open its run history {self.path}: {exc}.") from exc
+        except sqlite3.DatabaseError as exc:
             aside = self._set_aside()
             self.damage_note = (f"The run history file {self.path.name} was damaged ({exc}) and could not be read. "
                                 f"It was kept as {aside.name} next to it, and a new, empty history was started.")

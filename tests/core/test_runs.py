@@ -180,3 +180,13 @@ def test_regression_report_has_residual_plots(tmp_path: Path, penguins_table) ->
     store = RunStore(tmp_path / "runs.sqlite3")
     text = build_report(store.get(store.add(run_from_result(result))))
     assert "Predicted against actual" in text and "typically off by about" in text
+
+
+def test_a_history_that_cannot_be_opened_is_a_clear_error_and_left_alone(tmp_path: Path) -> None:
+    folder = tmp_path / "a-folder.sqlite3"  # e.g. the settings name a folder instead of a file
+    folder.mkdir()
+    (folder / "keep.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(StudioError, match="cannot open its run history"):
+        RunStore(folder)
+    assert [p.name for p in tmp_path.iterdir()] == ["a-folder.sqlite3"]  # nothing renamed aside
+    assert (folder / "keep.txt").read_text(encoding="utf-8") == "mine"
