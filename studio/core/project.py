@@ -221,10 +221,12 @@ class Project:
         """A run-store write that fails (disk full, file locked) must not lose the result on screen."""
         import sqlite3
 
+        from studio.core.errors import StudioError
+
         assert self.run_store is not None
         try:
             return call(self.run_store)
-        except (sqlite3.Error, OSError) as exc:
+        except (sqlite3.Error, OSError, StudioError) as exc:
             self.run_store_problem = f"This run could not be saved to the run history: {exc}."
             return None
 
