@@ -106,12 +106,17 @@ def test_runs_are_recorded_compared_reopened_retrained_and_deleted(
     click(qtbot, runs.report_button)
     assert report.is_file() and "Logistic regression predicting species" in report.read_text(encoding="utf-8")
 
-    # Train run 1's settings again on the open table: a third run, with run 1's model.
+    # Train run 1's settings again on the open table: a third run, with run 1's model, trained as it was even
+    # when the Model step was last left on searching for the best model.
+    from dataclasses import replace
+
+    window.project.set_tuning(replace(window.project.tuning, mode="auto"))
     runs.select_ids([1])
     with qtbot.waitSignal(window.train_panel.training_finished, timeout=LOAD_MS * 3):
         click(qtbot, runs.rerun_button)
     qtbot.waitUntil(lambda: not window.train_panel.is_training(), timeout=LOAD_MS)
     assert window.project.result.model_key == "logistic_regression"
+    assert window.project.tuning.mode == "manual"
     click_sidebar(qtbot, window, Step.RUNS)
     assert runs.row_count() == 3
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
@@ -246,6 +247,9 @@ class RunsPanel(Panel):
         project.set_prep(prep)
         project.set_split(split)
         project.set_model(ModelConfig(record.model_key, tuple(sorted(record.params.items()))))
+        if project.tuning.searches:
+            # The run's own settings, trained as they are: not a new search around them.
+            project.set_tuning(replace(project.tuning, mode="manual"))
         self.rerun_requested.emit()
         return True
 
