@@ -273,7 +273,7 @@ class _NetworkBase(BaseEstimator):
         raise NotImplementedError
 
     def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
+        state = dict(super().__getstate__())
         state.pop("_partial_trainer", None)  # tensors and optimizer of an ongoing partial fit; not part of a model
         return state
 
