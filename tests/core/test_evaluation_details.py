@@ -198,6 +198,13 @@ def test_model_importances_are_per_original_column(penguins: pd.DataFrame) -> No
     importances = dict(result.details.model_importances)
     assert "island" in importances and not any(name.startswith("island_") for name in importances)
     assert sum(importances.values()) == pytest.approx(1.0)
+    # Against the forest's own importances: the one-hot pieces of 'island' add up to its share.
+    forest = result.pipeline.named_steps["model"]
+    names = result.pipeline.named_steps["prep"].get_feature_names_out()
+    pieces = [value for name, value in zip(names, forest.feature_importances_, strict=True)
+              if str(name).startswith("island_")]
+    assert len(pieces) == 3
+    assert importances["island"] == pytest.approx(sum(pieces) / forest.feature_importances_.sum())
 
 
 def test_details_survive_json(penguins: pd.DataFrame) -> None:
