@@ -132,4 +132,6 @@ class ParamSpec:
 def _fmt(value: float | None) -> str:
     if value is None:
         return "?"
+    if float(value).is_integer() and abs(value) < 1e16:
+        return str(int(value))  # "2147483647", not "2.14748e+09"
     return f"{value:g}"
