@@ -9,8 +9,9 @@ How the budget is spent:
 - every model family's first trial uses its default settings, strong for each family, so a good model exists early;
 - then each next trial goes to the family whose best score, plus a bonus that shrinks as it gets more trials, is
   highest (an upper confidence bound), so the time goes to the families that pay, not spread evenly;
-- a trial whose first folds are worse than the median of earlier trials at the same fold is pruned (Optuna's
-  MedianPruner), so bad settings cost a fraction of a full cross-validation;
+- Optuna's MedianPruner stops a trial that is worse than the median of earlier trials at the same point: models
+  that train in iterations (boosting rounds, trees) report their first fold's held-out score as they grow, and
+  every model reports after each fold, so bad settings cost a fraction of a full cross-validation;
 - the folds of a trial run on parallel threads (one per core, each fitting single-threaded), so both cores work;
 - the search stops in time to leave room for the final fit; a trial that would run past the deadline is abandoned
   (its result dropped), and a family whose trials take longer than the time left is not started again.
@@ -405,7 +406,7 @@ def _families(request: TuneRequest, rows: int, columns: int, sign: float) -> lis
             sampler = optuna.samplers.RandomSampler(seed=seed)
         else:
             sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=5, multivariate=True)
-        pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
+        pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=GROWTH_STEPS // 2)
         study = optuna.create_study(direction=direction, sampler=sampler, pruner=pruner)
         if not grid:
             # The defaults (or the user's values) first: a strong start, and never worse than not tuning.
@@ -481,7 +482,8 @@ def _run_trial(family: _Family, folds: list[_Fold], task: Task, metric: str, sig
                                   initializer=_single_threaded)
     try:
         futures: list[Future[tuple[float, float]]] = [
-            executor.submit(_fit_and_score, spec, task, params, fold, metric, stop_flag) for fold in folds]
+            executor.submit(_fit_and_score, spec, task, params, fold, metric, stop_flag,
+                            handle if index == 0 else None) for index, fold in enumerate(folds)]
         for step, future in enumerate(futures):
             outcome = _wait(future, deadline, should_stop, finish_now)
             if outcome == "cancel":
@@ -494,10 +496,14 @@ def _run_trial(family: _Family, folds: list[_Fold], task: Task, metric: str, sig
                 score_of_fold, fit_seconds = future.result()
                 scores.append(score_of_fold)
                 fit_s = max(fit_s, fit_seconds)
+            except _PrunedWhileGrowing as pruned:
+                state, note = TrialState.PRUNED, f"stopped after {pruned.share} of its first fold: worse than " \
+                                                 "earlier trials at the same point"
+                break
             except Exception as exc:  # settings a library refuses for this data (e.g. more neighbours than rows)
                 state, note = TrialState.FAILED, _short(exc)
                 break
-            handle.report(float(np.mean(scores)), step)
+            handle.report(float(np.mean(scores)), GROWTH_STEPS + step)
             if step < len(folds) - 1 and handle.should_prune():
                 state, note = TrialState.PRUNED, f"stopped after {step + 1} of {len(folds)} folds: worse than " \
                                                  "earlier trials"
@@ -561,9 +567,18 @@ class _Abandoned(Exception):  # noqa: N818 - an event, like Cancelled
     """The trial this fold belongs to ended (out of time, pruned, stopped); the fold's result is not wanted."""
 
 
+class _PrunedWhileGrowing(Exception):  # noqa: N818
+    """Optuna's pruner judged the trial from its first fold's score part-way through growing."""
+
+    def __init__(self, share: str) -> None:
+        super().__init__(share)
+        self.share = share
+
+
 def _fit_and_score(spec: ModelSpec, task: Task, params: dict[str, ParamValue], fold: _Fold, metric: str,
-                   stop_flag: threading.Event) -> tuple[float, float]:
-    """The fold's score and how long its fit took."""
+                   stop_flag: threading.Event, handle: Any = None) -> tuple[float, float]:
+    """The fold's score and how long its fit took. With ``handle`` (the Optuna trial, given for the first fold),
+    a model that grows in steps reports its held-out score after each step, and stops if Optuna prunes it."""
     if stop_flag.is_set():
         return math.nan, 0.0
     estimator = spec.make_estimator(task, params)
@@ -571,14 +586,21 @@ def _fit_and_score(spec: ModelSpec, task: Task, params: dict[str, ParamValue], f
         estimator.set_params(n_jobs=1)
     started = time.perf_counter()
     try:
-        _grow(spec, estimator, fold.x_train, fold.y_train, stop_flag)
+        report = None
+        if handle is not None:
+            def report(step: int) -> None:
+                handle.report(score_predictions(metric, task, estimator, fold.x_valid, fold.y_valid), step)
+                if handle.should_prune():
+                    raise _PrunedWhileGrowing(f"{step + 1}/{GROWTH_STEPS}")
+        _grow(spec, estimator, fold.x_train, fold.y_train, stop_flag, report)
     except _Abandoned:
         return math.nan, time.perf_counter() - started
     seconds = time.perf_counter() - started
     return score_predictions(metric, task, estimator, fold.x_valid, fold.y_valid), seconds
 
 
-def _grow(spec: ModelSpec, estimator: Any, x: Any, y: np.ndarray, stop_flag: threading.Event) -> None:
+def _grow(spec: ModelSpec, estimator: Any, x: Any, y: np.ndarray, stop_flag: threading.Event,
+          report: Callable[[int], None] | None = None) -> None:
     """Fit; boosting rounds and forest trees are added in steps (warm start gives the same model as one fit) and
     networks check the flag every batch, so an abandoned trial stops here within a step rather than keep a core
     busy. Other fits run to their end (their result is dropped)."""
@@ -599,13 +621,16 @@ def _grow(spec: ModelSpec, estimator: Any, x: Any, y: np.ndarray, stop_flag: thr
     total = int(settings[size_name])
     step = max(1, math.ceil(total / GROWTH_STEPS))
     estimator.set_params(warm_start=True)
-    done = 0
+    done, step_number = 0, 0
     while done < total:
         if stop_flag.is_set():
             raise _Abandoned()
         done = min(total, done + step)
         estimator.set_params(**{size_name: done})
         estimator.fit(x, y)
+        if report is not None and done < total:
+            report(step_number)  # Optuna's pruning of iterative models: judged part-way, against earlier trials
+        step_number += 1
     estimator.set_params(warm_start=False)
 
 

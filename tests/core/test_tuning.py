@@ -225,3 +225,13 @@ def test_a_metric_that_does_not_fit_the_task_is_refused_in_words(penguins: pd.Da
     base = make_request(penguins, "species", Task.CLASSIFICATION, "knn")
     with pytest.raises(StudioError, match="cannot judge classification"):
         run_tuning(TuneRequest(base, TuneMode.TUNE, budget_s=5, metric="rmse"))
+
+
+def test_optuna_prunes_iterative_models_part_way_through_growing() -> None:
+    base = make_request(regression_frame(300), "y", Task.REGRESSION, "gradient_boosting")
+    request = TuneRequest(base, TuneMode.TUNE, budget_s=None, max_trials=10, method=SearchMethod.RANDOM, seed=1)
+    _items, result = run_tuning(request)
+    pruned = [t for t in result.trials if t.state is TrialState.PRUNED]
+    assert pruned and all("of its first fold" in t.note for t in pruned)
+    assert all(t.folds_done < 5 for t in pruned)
+    assert result.best.state is TrialState.DONE and result.best.folds_done == 5

@@ -101,8 +101,9 @@ class TrialsTableModel(QAbstractTableModel):
         if column == 2:
             return describe_params(trial.params, trial.model_key)
         if column == 3:
-            text = format_score(self.metric, trial.score) if trial.score is not None else "–"
-            return text + (" (partial)" if trial.state is TrialState.PRUNED else "")
+            if trial.score is None:
+                return "–"
+            return format_score(self.metric, trial.score) + (" (partial)" if trial.state is TrialState.PRUNED else "")
         if column == 4:
             return f"{trial.duration_s:.1f} s"
         return "Best so far" if best else _STATE_WORDS[trial.state]
