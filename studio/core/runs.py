@@ -234,6 +234,8 @@ class RunStore:
     def add_explanation(self, run_id: int, kind: str, value: dict[str, Any]) -> None:
         """Keep an explanation computed after training (importance, learning curve) with its run."""
         with self._connect() as connection:
+            # Read and write under one write lock, so two explanations saved at once cannot drop each other.
+            connection.execute("BEGIN IMMEDIATE")
             row = connection.execute("SELECT explanations FROM runs WHERE id = ?", (run_id,)).fetchone()
             if row is None:
                 return

@@ -99,6 +99,19 @@ def test_concurrent_writes_from_a_worker_thread(tmp_path: Path) -> None:
     assert len(light) == 50 and light[0].id == 50 and light[0].details == {} and light[0].metrics
 
 
+def test_explanations_saved_from_two_threads_are_both_kept(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "runs.sqlite3")
+    run_id = store.add(small_run(1))
+    kinds = [f"kind_{i}" for i in range(20)]
+    workers = [threading.Thread(target=lambda k=kind: store.add_explanation(run_id, k, {"value": k}))
+               for kind in kinds]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert sorted(store.get(run_id).explanations) == sorted(kinds)
+
+
 def test_store_reopens_after_a_writer_is_killed(tmp_path: Path) -> None:
     path = tmp_path / "runs.sqlite3"
     RunStore(path).add(small_run(1))
