@@ -21,8 +21,9 @@ from studio.core.project import ModelConfig, Project, Step
 from studio.core.target import Task
 from studio.ui.panels.base import Panel
 from studio.ui.widgets.common import MessageBanner, page_header, section_label
+from studio.ui.widgets.mode_choice import ModeChoice
 from studio.ui.widgets.param_form import ParamForm
-from studio.ui.widgets.tuning_options import ModeChoice, SearchOptions
+from studio.ui.widgets.tuning_options import SearchOptions
 
 
 class ModelPanel(Panel):

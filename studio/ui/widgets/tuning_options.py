@@ -1,5 +1,5 @@
-"""The Model step's choice of how settings are found, and the search's options: time, what "best" means, method,
-and the ranges to search. Everything is read from and written to ``Project.tuning``."""
+"""The search's options on the Model step: time, what "best" means, method, and the ranges to search. Everything
+is read from and written to ``Project.tuning``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from dataclasses import replace
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QButtonGroup,
     QCheckBox,
     QComboBox,
     QFormLayout,
@@ -15,7 +14,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QRadioButton,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -24,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.errors import StudioError
+from studio.core.models.params import ParamKind
 from studio.core.models.registry import get_model
 from studio.core.project import Project
 from studio.core.search_space import ParamRange, build_space
@@ -37,41 +36,8 @@ from studio.core.tuning import (
     metric_label,
 )
 
-MODES = (("manual", "Choose a model and its settings myself"),
-         ("tune", "Choose a model; let Studio tune its settings"),
-         ("auto", "Find the best model for me"))
 BUDGETS = (("1 minute", 60), ("5 minutes", 300), ("15 minutes", 900), ("Custom…", 0))
 RANGE_HEADERS = ("Search", "Setting", "Now", "From", "To")
-
-
-class ModeChoice(QWidget):
-    """Three radio buttons: by hand, tune one model, or find the best model."""
-
-    def __init__(self, project: Project, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.project = project
-        self.group = QButtonGroup(self)
-        self.buttons: dict[str, QRadioButton] = {}
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 4)
-        for mode, text in MODES:
-            button = QRadioButton(text)
-            button.setObjectName(f"mode_{mode}")
-            self.group.addButton(button)
-            self.buttons[mode] = button
-            layout.addWidget(button)
-            button.toggled.connect(lambda checked, m=mode: checked and self._on_mode_toggled(m))
-        layout.addStretch(1)
-        self.refresh()
-
-    def refresh(self) -> None:
-        button = self.buttons.get(self.project.tuning.mode, self.buttons["manual"])
-        if not button.isChecked():
-            button.setChecked(True)
-
-    def _on_mode_toggled(self, mode: str) -> None:
-        if mode != self.project.tuning.mode:
-            self.project.set_tuning(replace(self.project.tuning, mode=mode))
 
 
 class SearchOptions(QWidget):
@@ -117,6 +83,8 @@ class SearchOptions(QWidget):
         self.ranges.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.ranges.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.ranges.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.none_note = QLabel("* also tries “No limit”.")
+        self.none_note.setStyleSheet("color: #555;")
         self.error = QLabel()
         self.error.setObjectName("rangeError")
         self.error.setWordWrap(True)
@@ -134,6 +102,7 @@ class SearchOptions(QWidget):
         layout.addWidget(self.families)
         layout.addWidget(self.ranges_title)
         layout.addWidget(self.ranges, 1)
+        layout.addWidget(self.none_note)
         layout.addWidget(self.error)
         layout.addStretch(0)
         self._layout = layout
@@ -173,6 +142,7 @@ class SearchOptions(QWidget):
         if tune_one and shown != self._shown:
             self._fill_ranges(task)
             self._shown = shown
+        self.none_note.setVisible(tune_one and any(r.allow_none for r in self._generated.values()))
 
     def _families_text(self, task: Task) -> str:
         table = self.project.table
@@ -216,6 +186,7 @@ class SearchOptions(QWidget):
         tuning = self.project.tuning
         chosen = {r.name: r for r in tuning.ranges} if tuning.ranges_model == spec.key else None
         self._generated = {r.name: r for r in space.ranges}
+        self.ranges.clearSpans()
         self.ranges.setRowCount(len(space.ranges))
         for row, generated in enumerate(space.ranges):
             shown = chosen.get(generated.name, generated) if chosen is not None else generated
@@ -225,13 +196,12 @@ class SearchOptions(QWidget):
             box.setChecked(chosen is None or generated.name in chosen)
             box.toggled.connect(self._on_ranges_edited)
             self.ranges.setCellWidget(row, 0, _centered(box))
-            name_item = QTableWidgetItem(param.label + (f" (or “{param.none_label}”)"
-                                                        if generated.allow_none else ""))
+            name_item = QTableWidgetItem(param.label + (" *" if generated.allow_none else ""))
             name_item.setToolTip(param.help)
             name_item.setData(Qt.ItemDataRole.UserRole, generated.name)
             self.ranges.setItem(row, 1, name_item)
             self.ranges.setItem(row, 2, QTableWidgetItem(describe_params({param.name: current[param.name]},
-                                                                         spec.key).removeprefix(param.label + " ")))
+                                                                         spec.key).removeprefix(param.label + ": ")))
             if generated.is_numeric:
                 for column, value in ((3, shown.low), (4, shown.high)):
                     edit = QLineEdit(f"{value:g}")
@@ -239,10 +209,16 @@ class SearchOptions(QWidget):
                     edit.editingFinished.connect(self._on_ranges_edited)
                     self.ranges.setCellWidget(row, column, edit)
             else:
-                self.ranges.setItem(row, 3, QTableWidgetItem(f"any of {len(generated.choices)} options"))
-                self.ranges.setItem(row, 4, QTableWidgetItem(""))
-        self.ranges.resizeColumnsToContents()
-        self.ranges.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+                options = "yes and no" if param.kind is ParamKind.BOOL else f"all {len(generated.choices)} options"
+                self.ranges.setItem(row, 3, QTableWidgetItem(options))
+                self.ranges.setSpan(row, 3, 1, 2)
+        header = self.ranges.horizontalHeader()
+        for column in (0, 2):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        for column in (3, 4):  # a number fits; a line edit's own size hint would make these very wide
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
+            header.resizeSection(column, 110)
 
     # -- editing ----------------------------------------------------------------------------------------------------
     def _on_budget_changed(self) -> None:
