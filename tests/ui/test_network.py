@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from studio.core.curves import BatchPoint, EpochPoint
 from studio.core.models import torch_models
+from studio.core.progress import CurvePoint
 from studio.core.project import Step
 from studio.ui.main_window import MainWindow
 from studio.ui.widgets.loss_plot import REPAINT_MS, LossPlotWidget
@@ -183,5 +184,12 @@ def test_the_curve_coalesces_a_flood_of_points_into_few_repaints(qtbot: QtBot) -
     assert 1 <= plot.repaint_count() - before <= 4
     assert plot.shown_point_count() == 200 and plot.shown_batch_count() == 800
     assert plot.kept_epoch() == 150 and "weights kept from epoch 150" in plot.status_text()
+    assert plot.has_metric_axis()
     plot.clear()
     assert plot.shown_point_count() == 0 and plot.kept_epoch() is None and plot.status_text() == ""
+    # The next run is a forest: plain points, no score axis, no "kept" marker left from the network.
+    for trees in range(10, 110, 10):
+        plot.append(CurvePoint(trees, 0.5 / trees, 0.6 / trees, "trees", "Log loss"))
+    qtbot.wait(3 * REPAINT_MS)
+    assert not plot.has_metric_axis() and not plot.plot.getPlotItem().getAxis("right").isVisible()
+    assert plot.shown_point_count() == 10 and plot.kept_epoch() is None
