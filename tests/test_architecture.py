@@ -78,3 +78,18 @@ def loaded_after(statement: str) -> set[str]:
 def test_importing_the_library_stays_light(statement: str) -> None:
     heavy = loaded_after(statement) & {"PySide6", "shiboken6", "pyqtgraph", "torch", "sklearn"}
     assert not heavy, f"`{statement}` imports {', '.join(sorted(heavy))}"
+
+
+def test_opening_the_window_leaves_the_heavy_libraries_for_later(tmp_path: Path) -> None:
+    """scikit-learn alone takes about a second to import: the window must open without it (and without torch)."""
+    statement = (
+        "import os; os.environ['QT_QPA_PLATFORM'] = 'offscreen'\n"
+        "from pathlib import Path\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "from studio.app import create_window\n"
+        "app = QApplication([])\n"
+        f"window = create_window(Path({str(tmp_path)!r}) / 'settings', Path({str(tmp_path)!r}) / 'runs.sqlite3')\n"
+        "window.show(); app.processEvents()"
+    )
+    heavy = loaded_after(statement) & {"torch", "sklearn", "scipy", "optuna", "onnxruntime"}
+    assert not heavy, f"opening the window imports {', '.join(sorted(heavy))}"

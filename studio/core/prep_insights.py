@@ -15,7 +15,7 @@ import pandas as pd
 from studio.core.data.profile import ColumnKind, ColumnProfile, parse_dates, to_number
 from studio.core.errors import Cancelled
 from studio.core.prep import Missing, PrepConfig, Treatment
-from studio.core.prep_build import outlier_fences
+from studio.core.prep_values import outlier_fences
 from studio.core.progress import Progress, StopCheck, never_stop
 from studio.core.target import Task, target_values
 

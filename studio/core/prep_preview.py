@@ -11,8 +11,8 @@ import pandas as pd
 
 from studio.core.errors import Cancelled, StudioError
 from studio.core.prep import PrepConfig, build_transformer
-from studio.core.prep_build import feature_sources, input_columns
 from studio.core.prep_rows import RowRemoval, removes_rows, rows_to_keep
+from studio.core.prep_values import feature_sources, input_columns
 from studio.core.progress import Progress, StopCheck, never_stop
 from studio.core.target import Task, target_values
 

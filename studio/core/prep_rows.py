@@ -14,7 +14,7 @@ import pandas as pd
 from studio.core.data.profile import to_number
 from studio.core.formula import parse_formula
 from studio.core.prep import Missing, Outliers, PrepConfig, Treatment
-from studio.core.prep_build import outlier_fences
+from studio.core.prep_values import outlier_fences
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def training_rows(prep: PrepConfig, target: str, x: pd.DataFrame, y: np.ndarray
 def input_feature_columns(prep: PrepConfig, target: str) -> tuple[tuple[str, str, str], ...]:
     """(name, kind, treatment) of the raw columns new rows must bring; a column read only by a formula is listed
     with the treatment "formula input"."""
-    from studio.core.prep_build import input_columns
+    from studio.core.prep_values import input_columns
 
     rows = []
     for name in input_columns(prep, target):

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from studio.core.data.profile import to_number
-from studio.core.prep_build import MISSING_SUFFIX, frame_to_categories
+from studio.core.prep_values import MISSING_SUFFIX, frame_to_categories
 
 MAX_EXAMPLES = 3
 
