@@ -26,6 +26,7 @@ class ResultsPanel(Panel):
     def __init__(self, project: Project, parent: QWidget | None = None) -> None:
         super().__init__(project, parent)
         self.view = ResultView()
+        self._result_pending = False
         self.summary = self.view.summary
         self.details = self.view.details
         self.metrics_table = self.view.metrics_table
@@ -58,11 +59,18 @@ class ResultsPanel(Panel):
         return self.view.metric_value(name, column)
 
     def entered(self) -> None:
+        if self._result_pending:
+            self._show_result()
         self._show_stale()
 
     def _on_project_changed(self, what: str) -> None:
         if what == "result":
-            self._show_result()
+            # Drawing a result builds a dozen plots (a quarter of a second the first time): done when the page is
+            # shown, so the window does not stall the moment training ends.
+            if self.isVisible():
+                self._show_result()
+            else:
+                self._result_pending = True
         elif what in ("model", "prep", "split", "target"):
             self._show_stale()
 
@@ -74,6 +82,7 @@ class ResultsPanel(Panel):
             self.stale_banner.clear()
 
     def _show_result(self) -> None:
+        self._result_pending = False
         result = self.project.result
         self._show_stale()
         self.banner.clear()
