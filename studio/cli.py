@@ -60,6 +60,13 @@ def run_cli(argv: list[str]) -> int:
         return EXIT_INTERRUPTED
 
 
+def command_names() -> frozenset[str]:
+    """The commands the parser knows, so ``studio COMMAND`` is routed here rather than to the window."""
+    parser = _build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return frozenset(subparsers.choices)
+
+
 def _fail(message: str) -> int:
     one_line = " ".join(message.split()) or "something went wrong"
     print(f"error: {one_line}", file=sys.stderr)

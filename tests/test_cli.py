@@ -288,3 +288,14 @@ def test_help_and_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--train-rows" in capsys.readouterr().out
     assert run_cli(["--version"]) == 0
     assert capsys.readouterr().out.startswith("studio ")
+
+
+def test_every_command_is_routed_to_the_command_line_not_the_window(capsys: pytest.CaptureFixture[str]) -> None:
+    from studio.__main__ import main
+    from studio.cli import command_names
+
+    names = command_names()
+    assert {"train", "tune", "predict", "models", "report", "runs", "screenshots"} <= names
+    for name in sorted(names):
+        assert main([name, "--help"]) == 0
+        assert f"usage: studio {name}" in capsys.readouterr().out
