@@ -44,9 +44,15 @@ def test_qt_garbage_survives_worker_allocations_and_goes_on_the_gui_thread(
     gc.collect()
     widget = _widget_in_a_cycle()
     runner = JobRunner()
-    with qtbot.waitSignal(runner.succeeded, timeout=30_000):
-        runner.start(_allocating_job)
-    qtbot.waitUntil(lambda: not runner.is_running(), timeout=5_000)
-    assert widget() is not None, "a worker thread's allocations must not collect Qt objects"
+    # The GUI thread's own scheduled collection would rightly free the widget while the test waits; paused, only
+    # a collection on the worker thread could free it.
+    gui_thread_gc.timer.stop()
+    try:
+        with qtbot.waitSignal(runner.succeeded, timeout=30_000):
+            runner.start(_allocating_job)
+        qtbot.waitUntil(lambda: not runner.is_running(), timeout=5_000)
+        assert widget() is not None, "a worker thread's allocations must not collect Qt objects"
+    finally:
+        gui_thread_gc.timer.start()
     gc.collect()
     assert widget() is None
