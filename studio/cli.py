@@ -235,6 +235,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise StudioError("--auto chooses the model itself; leave out --model (or use `studio tune --model "
                           f"{args.model}` to tune that model's settings).")
     spec = get_model(args.model or default_model_key(task))
+    missing = spec.missing_requirement()
+    if missing:
+        raise StudioError(missing)
     if task not in spec.tasks:
         raise StudioError(f"{spec.label} cannot do {task.value}. Models for {task.value}: "
                           f"{_listing(m.key for m in models_for(task))}.")
@@ -399,6 +402,9 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     if task not in allowed_tasks(profile):
         raise StudioError(f"'{args.target}' can only be predicted as classification.")
     spec = get_model(args.model)
+    missing = spec.missing_requirement()
+    if missing:
+        raise StudioError(missing)
     if task not in spec.tasks:
         raise StudioError(f"{spec.label} cannot do {task.value}.")
     params = _parse_params(spec, task, args.param)

@@ -36,3 +36,16 @@ def _data_dir_in_tmp_path(tmp_path_factory: pytest.TempPathFactory, monkeypatch:
     """The run history and settings never land in the real user folders, from the window, the CLI or a child."""
     monkeypatch.setenv("STUDIO_DATA_DIR", str(tmp_path_factory.mktemp("data")))
     monkeypatch.setenv("STUDIO_SETTINGS_DIR", str(tmp_path_factory.mktemp("settings")))
+
+
+@pytest.fixture
+def without_torch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As on a computer where Studio was installed without its neural-network part (PyTorch)."""
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+
+    def find_spec(name: str, *args: object, **kwargs: object) -> object:
+        return None if name.split(".")[0] == "torch" else real_find_spec(name, *args, **kwargs)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)

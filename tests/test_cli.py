@@ -299,3 +299,12 @@ def test_every_command_is_routed_to_the_command_line_not_the_window(capsys: pyte
     for name in sorted(names):
         assert main([name, "--help"]) == 0
         assert f"usage: studio {name}" in capsys.readouterr().out
+
+
+def test_a_network_without_pytorch_is_one_clear_line(without_torch: None, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    code = run_cli(["train", str(PENGUINS), "--target", "species", "--model", "neural_network",
+                    "--out", str(tmp_path / "model.joblib")])
+    assert code == 2
+    assert_one_error_line(capsys.readouterr().err, "PyTorch, which is not installed", "[torch]")
+    assert not (tmp_path / "model.joblib").exists()

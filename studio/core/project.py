@@ -297,6 +297,9 @@ def _own_problems(project: Project, step: Step) -> list[str]:
         from studio.core.models.registry import get_model
 
         spec = get_model(project.model.key)
+        missing = spec.missing_requirement()
+        if missing:
+            return [missing]
         if project.task not in spec.tasks:
             return [f"{spec.label} cannot do {project.task.value if project.task else 'this task'}; pick another."]
         return []

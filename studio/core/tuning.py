@@ -207,7 +207,7 @@ def higher_is_better(metric: str) -> bool:
 
 def auto_families(task: Task, rows: int, columns: int, include: tuple[str, ...] | None = None) -> tuple[str, ...]:
     """Model families the automatic search tries for this table, most promising first."""
-    keys = [m.key for m in models_for(task) if include is None or m.key in include]
+    keys = [m.key for m in models_for(task) if (include is None or m.key in include) and not m.missing_requirement()]
     skipped = set()
     if rows > SVM_MAX_ROWS or columns > WIDE_COLUMNS * 10:
         skipped.add("svm")

@@ -18,7 +18,13 @@ STOPPING = "Stopping"
 DEVICE = "Device and repeatability"
 
 
+TORCH_MISSING = ("Neural networks need PyTorch, which is not installed. Install Studio with its neural-network "
+                 "part: pip install -e \".[torch]\" in Studio's folder.")
+
+
 def _device_note() -> str:
+    if SPEC.missing_requirement():
+        return "PyTorch is not installed, so no device can be looked up."
     from studio.core.models.torch_models import hardware_note
 
     return hardware_note()
@@ -84,7 +90,7 @@ PARAMS = (
               tunable=False),
 )
 
-register(ModelSpec(
+SPEC = register(ModelSpec(
     key="neural_network",
     label="Neural network",
     description="Layers of simple units that learn their own combinations of the columns (a multilayer "
@@ -94,4 +100,5 @@ register(ModelSpec(
     params=PARAMS,
     build=_network,
     training_style="epochs",
+    requires=(("torch", TORCH_MISSING),),
 ))

@@ -24,6 +24,18 @@ class ModelSpec:
     # How the model trains: "boosting" and "forest" report a live curve, "epochs" (neural networks) a curve per
     # epoch and per few batches, "single" reports stages only.
     training_style: str = "single"
+    # Optional libraries the model needs, as (module, what to tell a person): the network needs torch, which the
+    # plain install leaves out. Checked without importing them.
+    requires: tuple[tuple[str, str], ...] = ()
+
+    def missing_requirement(self) -> str | None:
+        """Why this model cannot be used on this computer, in words; None when it can."""
+        import importlib.util
+
+        for module, advice in self.requires:
+            if importlib.util.find_spec(module) is None:
+                return advice
+        return None
 
     def param(self, name: str) -> ParamSpec:
         for spec in self.params:
@@ -50,6 +62,9 @@ class ModelSpec:
     def make_estimator(self, task: Task, values: dict[str, ParamValue] | None = None) -> Any:
         if task not in self.tasks:
             raise StudioError(f"{self.label} cannot be used for {task.value}.")
+        missing = self.missing_requirement()
+        if missing:
+            raise StudioError(missing)
         return self.build(task, self.resolve(task, values))
 
 
