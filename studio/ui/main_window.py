@@ -37,7 +37,7 @@ class MainWindow(QMainWindow):
         self.results_panel = ResultsPanel(project)
         self.export_panel = ExportPanel(project)
         self.predict_panel = PredictPanel(project)
-        self.runs_panel = RunsPanel(project)
+        self.runs_panel = RunsPanel(project, settings, save_settings)
         self.panels: dict[Step, Panel] = {p.step: p for p in (
             self.data_panel, self.prep_panel, self.split_panel, self.model_panel, self.train_panel,
             self.results_panel, self.export_panel, self.predict_panel, self.runs_panel)}

@@ -174,3 +174,48 @@ def test_saving_the_model_updates_the_runs_model_file(qtbot: QtBot, window: Main
         click(qtbot, window.export_panel.save_button)
     qtbot.waitUntil(lambda: not window.export_panel.runner.is_running(), timeout=LOAD_MS)
     assert window.project.run_store.get(run_id).model_path == str(model_path)
+
+
+def test_the_history_can_be_kept_in_another_file_and_is_remembered(
+        qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    open_sample(qtbot, window)
+    choose_target(window, "species")
+    go_to_model_page(qtbot, window)
+    window.model_panel.select_model("logistic_regression")
+    go_next(qtbot, window, Step.TRAIN)
+    train(qtbot, window)
+    click_sidebar(qtbot, window, Step.RUNS)
+    runs = window.runs_panel
+    assert runs.row_count() == 1
+
+    elsewhere = tmp_path / "shared" / "team-runs.sqlite3"
+    answer_save_dialog(monkeypatch, elsewhere)
+    click(qtbot, runs.location.change_button)
+    assert window.project.run_store is not None and window.project.run_store.path == elsewhere
+    assert runs.row_count() == 0  # a new, empty history
+    assert str(elsewhere) in runs.location.label.text()
+
+    train_model(qtbot, window, "naive_bayes")
+    click_sidebar(qtbot, window, Step.RUNS)
+    assert runs.row_count() == 1 and "Naive Bayes" in runs.model.item(0, 4).text()
+    # Remembered: a window opened on the same settings keeps runs in the chosen file.
+    settings_dir = tmp_path / "settings"
+    reopened = create_window(settings_dir, None)
+    qtbot.addWidget(reopened)
+    assert reopened.project.run_store is not None and reopened.project.run_store.path == elsewhere
+    reopened.runs_panel.refresh()
+    assert reopened.runs_panel.row_count() == 1
+    reopened.shutdown()
+
+
+def test_a_history_file_that_cannot_be_used_is_explained(
+        qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    click_sidebar(qtbot, window, Step.RUNS)
+    runs = window.runs_panel
+    before = window.project.run_store
+    folder = tmp_path / "a-folder.sqlite3"
+    folder.mkdir()
+    answer_save_dialog(monkeypatch, folder)
+    click(qtbot, runs.location.change_button)
+    assert "cannot keep its run history" in runs.banner.text()
+    assert window.project.run_store is before

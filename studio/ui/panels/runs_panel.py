@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,7 +14,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QLineEdit,
     QPushButton,
     QStackedWidget,
@@ -26,11 +26,13 @@ from studio.core.errors import StudioError
 from studio.core.prep import PrepConfig
 from studio.core.project import ModelConfig, Project, Step
 from studio.core.report import save_report
-from studio.core.runs import RunRecord, config_from_plain
+from studio.core.runs import RunRecord, RunStore, config_from_plain, runs_path_for
+from studio.core.settings import Settings
 from studio.core.splits import SplitConfig
 from studio.core.target import Task
 from studio.ui.panels.base import Panel
 from studio.ui.widgets.common import MessageBanner, page_header
+from studio.ui.widgets.history_location import HistoryLocationWidget
 from studio.ui.widgets.result_view import ResultView, shown_from_record
 from studio.ui.widgets.run_compare import RunCompareWidget
 from studio.ui.widgets.runs_table import COLUMNS, ID_ROLE, SORT_ROLE, run_row, select_rows_flag
@@ -40,8 +42,11 @@ class RunsPanel(Panel):
     step = Step.RUNS
     rerun_requested = Signal()  # the Project now holds a run's settings; the window trains them
 
-    def __init__(self, project: Project, parent: QWidget | None = None) -> None:
+    def __init__(self, project: Project, settings: Settings | None = None,
+                 save_settings: Callable[[], None] | None = None, parent: QWidget | None = None) -> None:
         super().__init__(project, parent)
+        self._settings = settings
+        self._save_settings = save_settings
         self.banner = MessageBanner()
         self.filter_edit = QLineEdit()
         self.filter_edit.setPlaceholderText("Filter by model, target, table…")
@@ -88,10 +93,8 @@ class RunsPanel(Panel):
         list_layout.addWidget(self.filter_edit)
         list_layout.addWidget(self.table, 1)
         list_layout.addLayout(buttons)
-        self.location = QLabel()
-        self.location.setWordWrap(True)
-        self.location.setStyleSheet("color: #666; font-size: 9pt;")
-        self.location.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.location = HistoryLocationWidget()
+        self.location.path_chosen.connect(self.use_history_file)
         list_layout.addWidget(self.location)
         self.back_button = QPushButton("‹ All runs")
         self.back_button.clicked.connect(self.show_list)
@@ -111,6 +114,21 @@ class RunsPanel(Panel):
         layout.addWidget(self.pages, 1)
         self.records: dict[int, RunRecord] = {}
         self.show_list()
+
+    def use_history_file(self, path: str) -> bool:
+        """Keep runs in ``path`` from now on (an existing history is carried on); remembered in the settings."""
+        try:
+            store = RunStore(runs_path_for(path))
+        except (StudioError, sqlite3.Error, OSError) as exc:
+            self.banner.show_message(f"Studio cannot keep its run history in {path}: {exc}", "error")
+            return False
+        self.project.run_store = store
+        if self._settings is not None and self._save_settings is not None:
+            self._settings.runs_path = str(store.path)
+            self._save_settings()
+        self.show_list()
+        self.refresh()
+        return True
 
     # -- the list ---------------------------------------------------------------------------------------------
     def entered(self) -> None:
@@ -138,8 +156,7 @@ class RunsPanel(Panel):
         if not records and not store.damage_note:
             self.banner.show_message("No runs yet: every model you train appears here, with its settings and "
                                      "scores.", "info")
-        self.location.setText(f"{len(records):,} run{'s' if len(records) != 1 else ''} kept in {store.path} (to keep "
-                              "them elsewhere, set \"runs_path\" in Studio's settings file).")
+        self.location.show_location(str(store.path), len(records))
         self.model.setRowCount(0)
         for record in records:
             self.model.appendRow(run_row(record))
