@@ -20,6 +20,8 @@ import studio
 from studio.core.errors import StudioError
 
 if TYPE_CHECKING:
+    from studio.core.data.profile import ColumnProfile
+    from studio.core.data.tabular import LoadedTable
     from studio.core.models.params import ParamSpec, ParamValue
     from studio.core.models.registry import ModelSpec
     from studio.core.splits import SplitIndices
@@ -206,16 +208,11 @@ def _fraction(text: str) -> float:
 
 
 # -- train ------------------------------------------------------------------------------------------------------
-def _cmd_train(args: argparse.Namespace) -> int:
-    from studio.core.bundle import metadata_for, save_model
+def _table_and_task(args: argparse.Namespace) -> tuple[LoadedTable, tuple[ColumnProfile, ...], Task]:
+    """The table, its column profiles and the task for ``--target`` (``--task`` or inferred), or a clear error."""
     from studio.core.data.profile import profile_frame
     from studio.core.data.tabular import load_table
-    from studio.core.models.registry import default_model_key, get_model, models_for
-    from studio.core.prep import default_prep
-    from studio.core.prep_files import prep_from_file
-    from studio.core.splits import SplitConfig
     from studio.core.target import Task, allowed_tasks, infer_task
-    from studio.core.training import TrainRequest, train
 
     table = load_table(args.data)
     frame = table.frame
@@ -224,13 +221,25 @@ def _cmd_train(args: argparse.Namespace) -> int:
                           f"Its columns are: {_listing(frame.columns)}.")
     profiles = profile_frame(frame)
     profile = next(p for p in profiles if p.name == args.target)
-    if args.task:
-        task = Task(args.task)
-        if task not in allowed_tasks(profile):
-            raise StudioError(f"'{args.target}' holds {profile.kind.label.lower()} values, not numbers, so it can "
-                              "only be predicted as classification.")
-    else:
-        task = infer_task(frame[args.target], profile)
+    if not args.task:
+        return table, profiles, infer_task(frame[args.target], profile)
+    task = Task(args.task)
+    if task not in allowed_tasks(profile):
+        raise StudioError(f"'{args.target}' holds {profile.kind.label.lower()} values, not numbers, so it can "
+                          "only be predicted as classification.")
+    return table, profiles, task
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from studio.core.bundle import metadata_for, save_model
+    from studio.core.models.registry import default_model_key, get_model, models_for
+    from studio.core.prep import default_prep
+    from studio.core.prep_files import prep_from_file
+    from studio.core.splits import SplitConfig
+    from studio.core.training import TrainRequest, train
+
+    table, profiles, task = _table_and_task(args)
+    frame = table.frame
     if args.auto and args.model:
         raise StudioError("--auto chooses the model itself; leave out --model (or use `studio tune --model "
                           f"{args.model}` to tune that model's settings).")
@@ -380,27 +389,16 @@ def _auto_train(request: Any, budget_s: float, metric: str | None, seed: int, so
 
 def _cmd_tune(args: argparse.Namespace) -> int:
     from studio.core.bundle import metadata_for, save_model
-    from studio.core.data.profile import profile_frame
-    from studio.core.data.tabular import load_table
     from studio.core.evaluation import plain_summary
     from studio.core.models.registry import get_model
     from studio.core.prep import default_prep
     from studio.core.search_space import build_space
     from studio.core.splits import SplitConfig
-    from studio.core.target import Task, allowed_tasks, infer_task
     from studio.core.training import TrainRequest
     from studio.core.tuning import SearchMethod, TuneMode, TuneRequest, describe_params, format_score
 
-    table = load_table(args.data)
+    table, profiles, task = _table_and_task(args)
     frame = table.frame
-    if args.target not in frame.columns:
-        raise StudioError(f"{table.name} has no column called '{args.target}'. "
-                          f"Its columns are: {_listing(frame.columns)}.")
-    profiles = profile_frame(frame)
-    profile = next(p for p in profiles if p.name == args.target)
-    task = Task(args.task) if args.task else infer_task(frame[args.target], profile)
-    if task not in allowed_tasks(profile):
-        raise StudioError(f"'{args.target}' can only be predicted as classification.")
     spec = get_model(args.model)
     missing = spec.missing_requirement()
     if missing:

@@ -34,6 +34,16 @@ def train_model(qtbot: QtBot, window: MainWindow, key: str) -> None:
     train(qtbot, window)
 
 
+def train_on_the_sample(qtbot: QtBot, window: MainWindow, key: str) -> None:
+    """From a fresh window: open the sample, predict species, train ``key``."""
+    open_sample(qtbot, window)
+    choose_target(window, "species")
+    go_to_model_page(qtbot, window)
+    window.model_panel.select_model(key)
+    go_next(qtbot, window, Step.TRAIN)
+    train(qtbot, window)
+
+
 def click_header(qtbot: QtBot, table, column: int) -> None:
     header = table.horizontalHeader()
     x = header.sectionViewportPosition(column) + header.sectionSize(column) // 2
@@ -42,12 +52,7 @@ def click_header(qtbot: QtBot, table, column: int) -> None:
 
 def test_runs_are_recorded_compared_reopened_retrained_and_deleted(
         qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    open_sample(qtbot, window)
-    choose_target(window, "species")
-    go_to_model_page(qtbot, window)
-    window.model_panel.select_model("logistic_regression")
-    go_next(qtbot, window, Step.TRAIN)
-    train(qtbot, window)
+    train_on_the_sample(qtbot, window, "logistic_regression")
     train_model(qtbot, window, "random_forest")
 
     click_sidebar(qtbot, window, Step.RUNS)
@@ -143,12 +148,7 @@ def test_a_damaged_run_history_is_reported_and_kept(qtbot: QtBot, tmp_path: Path
         assert window.runs_panel.row_count() == 0
         # Said once on the Results page too, with the first result.
         click_sidebar(qtbot, window, Step.DATA)
-        open_sample(qtbot, window)
-        choose_target(window, "species")
-        go_to_model_page(qtbot, window)
-        window.model_panel.select_model("naive_bayes")
-        go_next(qtbot, window, Step.TRAIN)
-        train(qtbot, window)
+        train_on_the_sample(qtbot, window, "naive_bayes")
         go_next(qtbot, window, Step.RESULTS)
         assert "damaged" in window.results_panel.banner.text()
         assert window.project.run_store.count() == 1  # the new history records runs again
@@ -158,12 +158,7 @@ def test_a_damaged_run_history_is_reported_and_kept(qtbot: QtBot, tmp_path: Path
 
 def test_saving_the_model_updates_the_runs_model_file(qtbot: QtBot, window: MainWindow, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    open_sample(qtbot, window)
-    choose_target(window, "species")
-    go_to_model_page(qtbot, window)
-    window.model_panel.select_model("naive_bayes")
-    go_next(qtbot, window, Step.TRAIN)
-    train(qtbot, window)
+    train_on_the_sample(qtbot, window, "naive_bayes")
     run_id = window.project.run_id
     assert run_id is not None and window.project.run_store.get(run_id).model_path == ""
     go_next(qtbot, window, Step.RESULTS)
@@ -178,12 +173,7 @@ def test_saving_the_model_updates_the_runs_model_file(qtbot: QtBot, window: Main
 
 def test_the_history_can_be_kept_in_another_file_and_is_remembered(
         qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    open_sample(qtbot, window)
-    choose_target(window, "species")
-    go_to_model_page(qtbot, window)
-    window.model_panel.select_model("logistic_regression")
-    go_next(qtbot, window, Step.TRAIN)
-    train(qtbot, window)
+    train_on_the_sample(qtbot, window, "logistic_regression")
     click_sidebar(qtbot, window, Step.RUNS)
     runs = window.runs_panel
     assert runs.row_count() == 1
