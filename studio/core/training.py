@@ -307,12 +307,7 @@ def _fit_boosting(spec: ModelSpec, estimator: Any, x: np.ndarray, y: np.ndarray,
 
     yield Progress("Fitting", 0.1, f"Fitting {total:,} rounds on {len(y):,} rows")
     try:
-        ticks = call.ticking(lambda: estimator.fit(x, y, **fit_params), CURVE_TICK_SECONDS)
-        while True:
-            try:
-                next(ticks)
-            except StopIteration:
-                break
+        for _ in call.ticking(lambda: estimator.fit(x, y, **fit_params), CURVE_TICK_SECONDS):
             yield from new_points()
         yield from new_points()
     finally:
