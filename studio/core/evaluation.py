@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -134,3 +135,18 @@ def _plain_number(value: float) -> str:
         return "0"
     digits = max(0, 2 - math.floor(math.log10(abs(value))))
     return f"{value:,.{digits}f}"
+
+
+def predict_part(estimator: Any, task: Task, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Predictions (class labels as objects) and, for classifiers that have them, class probabilities."""
+    proba = estimator.predict_proba(x) if task is Task.CLASSIFICATION and hasattr(estimator, "predict_proba") \
+        else None
+    if proba is not None:
+        # A classifier's predict is the most probable class; a forest's predict would compute the probabilities a
+        # second time, which took as long as the rest of scoring.
+        predictions = np.asarray(estimator.classes_)[np.argmax(proba, axis=1)]
+    else:
+        predictions = estimator.predict(x)
+    if task is Task.CLASSIFICATION:
+        predictions = predictions.astype(object)
+    return predictions, proba

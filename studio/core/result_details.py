@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from studio.core.crossval import CrossValidation, cross_validate
-from studio.core.evaluation import classification_metrics, regression_metrics
+from studio.core.evaluation import classification_metrics, predict_part, regression_metrics
 from studio.core.evaluation_details import (
     ClassificationDetails,
     RegressionDetails,
@@ -92,10 +92,11 @@ def data_fingerprint(frame: pd.DataFrame) -> str:
 
 def describe_training(request: TrainRequest, pipeline: Any, make_pipeline: Callable[[], Any], frame: pd.DataFrame,
                       y: np.ndarray, parts: SplitIndices, x_train: pd.DataFrame, y_train: np.ndarray,
-                      xt_train: np.ndarray, xt_test: np.ndarray, should_stop: StopCheck, call: InterruptibleCaller,
-                      ) -> Generator[Progress, None, tuple[ResultDetails, EvaluationRows]]:
+                      xt_train: np.ndarray, test_output: tuple[np.ndarray, np.ndarray | None], should_stop: StopCheck,
+                      call: InterruptibleCaller) -> Generator[Progress, None, tuple[ResultDetails, EvaluationRows]]:
     """``x_train`` / ``y_train`` / ``xt_train`` are the training rows the model was fitted on (after any
-    row-removing cleaning), ``parts`` the split of ``frame`` / ``y``."""
+    row-removing cleaning), ``parts`` the split of ``frame`` / ``y``, ``test_output`` the test rows' predictions
+    and class probabilities (see ``evaluation.predict_part``)."""
     from studio.core.prep_rows import training_rows
 
     y_test = y[parts.test]
@@ -106,7 +107,7 @@ def describe_training(request: TrainRequest, pipeline: Any, make_pipeline: Calla
         np.sort(rng.choice(len(y_train), TRAIN_SCORE_ROWS, replace=False))
     # On the fitting thread, like the rest of scoring: OpenMP pools belong to the thread that starts them.
     classification, regression, train_metrics = call(lambda: _score_details(
-        task, estimator, xt_test, y_test, xt_train[sample], y_train[sample], y_train))
+        task, estimator, test_output, y_test, xt_train[sample], y_train[sample], y_train))
     cross_validation = None
     folds = getattr(request.split, "cv_folds", 0)
     if folds >= 2 and request.fixed_split is None:
@@ -145,21 +146,16 @@ def _input_columns(pipeline: Any, request: TrainRequest, frame: pd.DataFrame) ->
     return [str(name) for name in names if name in frame.columns and name != request.target]
 
 
-def _score_details(task: Task, estimator: Any, xt_test: np.ndarray, y_test: np.ndarray, x_fit_sample: np.ndarray,
-                   y_fit_sample: np.ndarray, y_train: np.ndarray,
+def _score_details(task: Task, estimator: Any, test_output: tuple[np.ndarray, np.ndarray | None], y_test: np.ndarray,
+                   x_fit_sample: np.ndarray, y_fit_sample: np.ndarray, y_train: np.ndarray,
                    ) -> tuple[ClassificationDetails | None, RegressionDetails | None, dict[str, float]]:
+    predictions, proba = test_output
+    train_predictions, train_proba = predict_part(estimator, task, x_fit_sample)
     if task is Task.REGRESSION:
-        return (None, regression_details(y_test, estimator.predict(xt_test)),
-                regression_metrics(y_fit_sample, estimator.predict(x_fit_sample)))
+        return None, regression_details(y_test, predictions), regression_metrics(y_fit_sample, train_predictions)
     classes = np.asarray([str(c) for c in estimator.classes_], dtype=object)
-    proba = estimator.predict_proba(xt_test) if hasattr(estimator, "predict_proba") else None
-    predictions = classes[np.argmax(proba, axis=1)] if proba is not None else estimator.predict(xt_test)
-    details = classification_details(y_test, np.asarray(predictions, dtype=object), proba, classes, y_train)
-    train_proba = estimator.predict_proba(x_fit_sample) if proba is not None else None
-    train_predictions = classes[np.argmax(train_proba, axis=1)] if train_proba is not None else \
-        estimator.predict(x_fit_sample)
-    return details, None, classification_metrics(y_fit_sample, np.asarray(train_predictions, dtype=object),
-                                                 train_proba, classes)
+    details = classification_details(y_test, predictions, proba, classes, y_train)
+    return details, None, classification_metrics(y_fit_sample, train_predictions, train_proba, classes)
 
 
 def _safe_importances(pipeline: Any, columns: tuple[str, ...]) -> tuple[tuple[str, float], ...]:

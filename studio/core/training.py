@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from studio.core.errors import Cancelled, DataError, StudioError
-from studio.core.evaluation import Scores, score_part
+from studio.core.evaluation import Scores, predict_part, score_part
 from studio.core.models.params import ParamValue
 from studio.core.models.registry import ModelSpec, get_model
 from studio.core.prep import PrepConfig, build_transformer
@@ -140,13 +140,14 @@ def _train(request: TrainRequest, should_stop: StopCheck,
     class_array = np.asarray(classes, dtype=object) if classes else None
     validation = None
     if xt_val is not None:
-        validation = call(lambda: _score(estimator, "validation", request.task, xt_val, y_val, class_array,
-                                         y_train))
-    # On the fitting thread too: OpenMP thread pools belong to the thread that starts them, and a thread that has
-    # used one slows every later OpenMP fit on another thread (gradient boosting fitted 1.6x slower).
-    test = call(lambda: _score(estimator, "test", request.task, xt_test, y_test, class_array, y_train))
+        # On the fitting thread: OpenMP thread pools belong to the thread that starts them, and a thread that has
+        # used one slows every later OpenMP fit on another thread (gradient boosting fitted 1.6x slower).
+        val_output = call(lambda: predict_part(estimator, request.task, xt_val))
+        validation = score_part("validation", request.task, y_val, *val_output, class_array, y_train)
+    test_output = call(lambda: predict_part(estimator, request.task, xt_test))
+    test = score_part("test", request.task, y_test, *test_output, class_array, y_train)
     details, rows = yield from describe_training(request, pipeline, partial(pipeline_for, request, spec, params),
-                                                 frame, y, parts, x_train, y_train, xt_train, xt_test,
+                                                 frame, y, parts, x_train, y_train, xt_train, test_output,
                                                  should_stop, call)
     yield Progress("Done", 1.0, "Training finished")
     return TrainResult(
@@ -191,21 +192,6 @@ def _usable_rows(request: TrainRequest) -> tuple[pd.DataFrame, np.ndarray, int]:
 def _check_stop(should_stop: StopCheck) -> None:
     if should_stop():
         raise Cancelled()
-
-
-def _score(estimator: Any, part: str, task: Task, x: np.ndarray, y: np.ndarray, classes: np.ndarray | None,
-           y_train: np.ndarray) -> Scores:
-    proba = estimator.predict_proba(x) if task is Task.CLASSIFICATION and hasattr(estimator, "predict_proba") \
-        else None
-    if proba is not None:
-        # A classifier's predict is the most probable class; a forest's predict would compute the probabilities a
-        # second time, which took as long as the rest of scoring.
-        predictions = np.asarray(estimator.classes_)[np.argmax(proba, axis=1)]
-    else:
-        predictions = estimator.predict(x)
-    if task is Task.CLASSIFICATION:
-        predictions = predictions.astype(object)
-    return score_part(part, task, y, predictions, proba, classes, y_train)
 
 
 class _LossMeter:
