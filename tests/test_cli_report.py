@@ -50,3 +50,14 @@ def test_train_with_cross_validation_prints_the_folds(tmp_path: Path, capsys: py
     assert run_cli(["train", str(sample_dataset()), "--target", "species", "--cv-folds", "1",
                     "--out", str(out)]) == 2
     assert "at least 2 folds" in capsys.readouterr().err
+
+
+def test_a_trial_of_a_search_gets_a_report_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(["tune", str(sample_dataset()), "--target", "species", "--model", "knn", "--trials", "2",
+                    "--out", str(tmp_path / "knn.joblib")]) == 0
+    trial = next(r for r in RunStore(default_runs_path()).all() if "tuning" in r.details)
+    capsys.readouterr()
+    report = tmp_path / "trial.html"
+    assert run_cli(["report", str(trial.id), "--out", str(report)]) == 0
+    assert "Traceback" not in capsys.readouterr().err
+    assert "k-nearest neighbours predicting species" in report.read_text(encoding="utf-8")

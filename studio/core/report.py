@@ -30,7 +30,7 @@ text-align: left; } th { background: #f5f6f8; } td.num { text-align: right; font
 
 def build_report(run: RunRecord) -> str:
     task = Task(run.task)
-    details = ResultDetails.from_plain(run.details) if run.details else None
+    details = ResultDetails.of_run(run.details)
     title = f"{run.model_label} predicting {run.target}"
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{_e(title)}</title>"
              f"<style>{_STYLE}</style></head><body>",

@@ -57,6 +57,12 @@ class ResultDetails:
         return to_plain(self)
 
     @staticmethod
+    def of_run(details: dict[str, Any]) -> ResultDetails | None:
+        """A stored run's details; None for a run that has none, such as a trial of a search (its details hold
+        only the trial)."""
+        return ResultDetails.from_plain(details) if details and "task" in details else None
+
+    @staticmethod
     def from_plain(raw: dict[str, Any]) -> ResultDetails:
         return ResultDetails(
             task=Task(raw["task"]),

@@ -9,7 +9,17 @@ from pytestqt.qtbot import QtBot
 
 from studio.core.project import Step
 from studio.ui.main_window import MainWindow
-from tests.ui.helpers import LOAD_MS, TRAIN_MS, choose_target, click, go_next, go_to_model_page, open_sample, wait_idle
+from tests.ui.helpers import (
+    LOAD_MS,
+    TRAIN_MS,
+    choose_target,
+    click,
+    click_sidebar,
+    go_next,
+    go_to_model_page,
+    open_sample,
+    wait_idle,
+)
 
 
 def _open_penguins_at_model_step(qtbot: QtBot, window: MainWindow) -> None:
@@ -74,6 +84,12 @@ def test_finding_the_best_model_fills_the_trials_table(qtbot: QtBot, window: Mai
         [panel.trials_view.table_model.best_number]
     assert runs[0].id == window.project.run_id and runs[0].metric("test", "accuracy") is not None
     go_next(qtbot, window, Step.RESULTS)
+
+    # A trial's run opens on the Runs page like any other (its details hold only the trial).
+    click_sidebar(qtbot, window, Step.RUNS)
+    window.runs_panel.select_ids([trial_runs[0].id])
+    assert window.runs_panel.open_selected()
+    assert window.runs_panel.result_view is not None and window.runs_panel.result_view.isVisible()
 
 
 def test_tuning_one_model_within_narrowed_ranges_and_stopping_keeps_the_best(qtbot: QtBot,

@@ -77,7 +77,7 @@ def shown_from_record(record: Any) -> ShownResult:
         return Scores(part, rows, tuple((k, _num(v)) for k, v in values.items()),
                       tuple((k, _num(v)) for k, v in baseline.items()))
 
-    details = ResultDetails.from_plain(record.details) if record.details else None
+    details = ResultDetails.of_run(record.details)
     when = record.created.replace("T", " ")[:16] + (" UTC" if record.created.endswith("+00:00") else "")
     notes = f"Run {record.id}: {record.model_label}, trained {when} in {record.duration_s:.1f} s on " \
             f"{record.dataset_name}."
