@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from studio.core.data.tabular import LoadedTable
     from studio.core.models.params import ParamSpec, ParamValue
     from studio.core.models.registry import ModelSpec
+    from studio.core.runs import RunStore
     from studio.core.splits import SplitIndices
     from studio.core.target import Task
 
@@ -573,12 +574,10 @@ def _cmd_screenshots(args: argparse.Namespace) -> int:
 def _record_run(result: Any, model_path: Path) -> None:
     import sqlite3
 
-    from studio.core.runs import open_user_store, run_from_result
+    from studio.core.runs import run_from_result
 
     try:
-        store = open_user_store()
-        if store.damage_note:
-            _note(f"warning: {store.damage_note}")
+        store = _open_store()
         run_id = store.add(run_from_result(result, str(Path(model_path).resolve())))
     except (sqlite3.Error, OSError, StudioError) as exc:
         _note(f"warning: the run could not be recorded in the run history ({exc}).")
@@ -586,14 +585,20 @@ def _record_run(result: Any, model_path: Path) -> None:
     _note(f"Recorded as run {run_id} in {store.path} (`studio report {run_id} --out report.html`).")
 
 
-def _cmd_report(args: argparse.Namespace) -> int:
-    from studio.core.report import save_report
+def _open_store() -> RunStore:
+    """The run history the settings point at; a damaged file that was set aside is said once, as a warning."""
     from studio.core.runs import open_user_store
 
     store = open_user_store()
     if store.damage_note:
         _note(f"warning: {store.damage_note}")
-    record = store.get(args.run_id)
+    return store
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from studio.core.report import save_report
+
+    record = _open_store().get(args.run_id)
     out = save_report(record, args.out)
     print(f"Wrote the report of run {record.id} ({record.model_label} predicting '{record.target}') to {out}")
     return 0
@@ -601,13 +606,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def _cmd_runs(args: argparse.Namespace) -> int:
     from studio.core.evaluation import METRIC_LABELS, format_metric, headline_metric
-    from studio.core.runs import open_user_store
     from studio.core.target import Task
 
-    store = open_user_store()
-    if store.damage_note:
-        _note(f"warning: {store.damage_note}")
-    for record in store.all():
+    for record in _open_store().summaries():
         metric = headline_metric(Task(record.task))
         print(f"{record.id:>5}  {record.created}  {record.model_label} -> {record.target} on "
               f"{record.dataset_name}: test {METRIC_LABELS[metric].lower()} "

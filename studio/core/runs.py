@@ -218,9 +218,7 @@ class RunStore:
     # -- writing ------------------------------------------------------------------------------------------------
     def add(self, run: dict[str, Any]) -> int:
         """Store a run given as plain values (see ``run_from_result``); returns its id."""
-        columns = ("created", "dataset_path", "dataset_fingerprint", "target", "task", "model_key", "model_label",
-                   "params", "prep", "split", "device", "duration_s", "metrics", "history", "details",
-                   "model_path", "versions", "explanations")
+        columns = _ALL_COLUMNS[1:]  # every column but the id, which SQLite assigns
         values = [_encode(run.get(name, _DEFAULTS.get(name))) for name in columns]
         with self._connect() as connection:
             cursor = connection.execute(
@@ -312,8 +310,6 @@ def _record(row: sqlite3.Row) -> RunRecord:
 # -- from a result and back -------------------------------------------------------------------------------------
 def run_from_result(result: Any, model_path: str = "") -> dict[str, Any]:
     """The plain values ``RunStore.add`` keeps for a TrainResult."""
-    import sys
-
     from studio.core.bundle import library_versions
     from studio.core.evaluation_details import to_plain
     from studio.core.prep import PrepConfig
@@ -321,9 +317,7 @@ def run_from_result(result: Any, model_path: str = "") -> dict[str, Any]:
 
     prep = next((p for p in result.fingerprint if isinstance(p, PrepConfig)), None)
     split = next((p for p in result.fingerprint if isinstance(p, SplitConfig)), None)
-    versions = library_versions()
-    if "torch" in sys.modules:
-        versions["torch"] = str(getattr(sys.modules["torch"], "__version__", "?"))
+    versions = library_versions()  # torch's too, where a network was trained
     details = result.details
     metrics: dict[str, Any] = {"test": result.test.as_dict(), "test_baseline": dict(result.test.baseline),
                                "rows": dict(zip(("train", "validation", "test"), result.split_sizes, strict=True))}
