@@ -54,8 +54,6 @@ _HINTS: dict[tuple[str, str], tuple[float, float, bool] | None] = {
     ("neural_network", "early_stopping"): None,
     ("neural_network", "patience"): None,
 }
-# Settings that say how or where a model is trained, not what it learns: never searched.
-_NEVER_SEARCHED = ("device", "seed", "random_state", "n_jobs", "verbose")
 # Settings that mostly buy quality with time (more rounds, epochs, trees): searched only up to twice the default.
 _COST_NAMES = ("n_estimators", "max_iter", "epochs", "max_epochs", "n_iter", "rounds")
 # Typical values tried for settings that are lists of whole numbers (a network's layer sizes).
@@ -213,7 +211,7 @@ class SearchSpace:
 
 def default_range(model: ModelSpec, param: ParamSpec, task: Task) -> ParamRange | None:
     """The range searched for ``param`` by default, inside its allowed range; None keeps it fixed."""
-    if param.name in _NEVER_SEARCHED or _HINTS.get((model.key, param.name), ()) is None:
+    if not param.tunable or _HINTS.get((model.key, param.name), ()) is None:
         return None
     if param.kind is ParamKind.BOOL:
         return ParamRange(param.name, param.kind, choices=(False, True))
@@ -225,10 +223,7 @@ def default_range(model: ModelSpec, param: ParamSpec, task: Task) -> ParamRange 
         return ParamRange(param.name, param.kind, choices=options) if len(options) > 1 else None
     hint_key = (model.key, param.name)
     if hint_key in _HINTS:
-        hint = _HINTS[hint_key]
-        if hint is None:
-            return None
-        low, high, log = hint
+        low, high, log = _HINTS[hint_key]  # a None hint returned above
     else:
         low, high, log = _range_around_default(param, task)
     low = max(low, param.low) if param.low is not None else low
