@@ -15,13 +15,13 @@ import numpy as np
 import pandas as pd
 
 from studio.core.crossval import CrossValidation, cross_validate
+from studio.core.diagnosis import diagnosis_metric
 from studio.core.evaluation import classification_metrics, predict_part, regression_metrics
 from studio.core.evaluation_details import (
     ClassificationDetails,
     RegressionDetails,
     classification_details,
     classification_from_plain,
-    detect_imbalance,
     regression_details,
     regression_from_plain,
     to_plain,
@@ -115,11 +115,10 @@ def describe_training(request: TrainRequest, pipeline: Any, make_pipeline: Calla
     classification, regression, train_metrics = call(lambda: _score_details(
         task, estimator, test_output, y_test, xt_train[sample], y_train[sample], y_train))
     cross_validation = None
-    folds = getattr(request.split, "cv_folds", 0)
+    folds = request.split.cv_folds
     if folds >= 2 and request.fixed_split is None:
         modelling = np.sort(np.concatenate([parts.train, parts.validation]))
-        lead = "r2" if task is Task.REGRESSION else (
-            "balanced_accuracy" if detect_imbalance(y_train).imbalanced else "accuracy")
+        lead = diagnosis_metric(task, classification is not None and classification.imbalance.imbalanced)
 
         def clean(x: pd.DataFrame, y_part: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
             # Each fold's training rows get the same row-removing cleaning as the real training rows.
