@@ -11,13 +11,12 @@ import contextlib
 import io
 import json
 import logging
-import os
-import tempfile
 import warnings
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
+from studio.core.bundle import atomic_write
 from studio.core.errors import Cancelled, StudioError
 from studio.core.progress import Progress, StopCheck, never_stop
 
@@ -51,32 +50,25 @@ def export_onnx(pipeline: Any, path: str | Path) -> Path:
     wrapped = _probabilities(model.network_) if classification else \
         _unscaled(model.network_, model.target_mean_, model.target_scale_)
     wrapped.eval()
+    example = torch.zeros((2, model.n_features_in_), dtype=torch.float32)
+    # The exporter prints its steps, logs that torchvision's operators are skipped and warns about its own
+    # internals; none of it concerns the person exporting, and stdout is for results.
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), _quiet("torch.onnx"):
+        warnings.simplefilter("ignore")
+        program = torch.onnx.export(wrapped, (example,), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                                    dynamic_shapes=({0: torch.export.Dim("rows")},), dynamo=True,
+                                    verbose=False)
+    proto = program.model_proto
+    names = [str(n) for n in prep.get_feature_names_out()] if prep is not None else \
+        [f"x{i}" for i in range(model.n_features_in_)]
+    meta = {"feature_names": json.dumps(names),
+            "outputs": "class probabilities" if classification else "predicted value",
+            "classes": json.dumps([str(c) for c in model.classes_]) if classification else "[]",
+            "made_by": "Studio"}
+    onnx.helper.set_model_props(proto, meta)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        example = torch.zeros((2, model.n_features_in_), dtype=torch.float32)
-        # The exporter prints its steps, logs that torchvision's operators are skipped and warns about its own
-        # internals; none of it concerns the person exporting, and stdout is for results.
-        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), _quiet("torch.onnx"):
-            warnings.simplefilter("ignore")
-            program = torch.onnx.export(wrapped, (example,), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-                                        dynamic_shapes=({0: torch.export.Dim("rows")},), dynamo=True,
-                                        verbose=False)
-        proto = program.model_proto
-        names = [str(n) for n in prep.get_feature_names_out()] if prep is not None else \
-            [f"x{i}" for i in range(model.n_features_in_)]
-        meta = {"feature_names": json.dumps(names),
-                "outputs": "class probabilities" if classification else "predicted value",
-                "classes": json.dumps([str(c) for c in model.classes_]) if classification else "[]",
-                "made_by": "Studio"}
-        onnx.helper.set_model_props(proto, meta)
-        onnx.save(proto, tmp_name)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    # The serialised protobuf is what onnx.save writes for a model without external data.
+    atomic_write(path, lambda handle: handle.write(proto.SerializeToString()))
     return path
 
 
