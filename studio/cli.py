@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 import studio
-from studio.core.errors import StudioError
+from studio.core.errors import StudioError, first_line
 
 if TYPE_CHECKING:
     from studio.core.data.profile import ColumnProfile
@@ -281,8 +281,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             result = _drive(train(request), sys.stderr)
     except ValueError as exc:
         # scikit-learn refusing settings that pass the specs' ranges, e.g. more neighbours than training rows.
-        detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
-        raise StudioError(f"Training failed: {detail}") from exc
+        raise StudioError(f"Training failed: {first_line(exc, 300)}") from exc
     out = save_model(args.out, result.pipeline, metadata_for(result))
     if args.onnx:
         from studio.core.network_export import export_onnx

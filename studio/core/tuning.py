@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from studio.core.errors import Cancelled, DataError, StudioError
+from studio.core.errors import Cancelled, DataError, StudioError, first_line
 from studio.core.evaluation import HIGHER_IS_BETTER, METRIC_LABELS
 from studio.core.models.params import ParamValue
 from studio.core.models.registry import ModelSpec, get_model, models_for
@@ -507,7 +507,7 @@ def _run_trial(family: _Family, folds: list[_Fold], task: Task, metric: str, sig
                                                  "earlier trials at the same point"
                 break
             except Exception as exc:  # settings a library refuses for this data (e.g. more neighbours than rows)
-                state, note = TrialState.FAILED, _short(exc)
+                state, note = TrialState.FAILED, first_line(exc)
                 break
             handle.report(float(np.mean(scores)), GROWTH_STEPS + step)
             if step < len(folds) - 1 and handle.should_prune():
@@ -716,11 +716,6 @@ def _nothing_finished_message(trials: list[Trial], request: TuneRequest) -> str:
         return (f"No trial finished within {request.budget_s:g} seconds. Give the search more time, or use "
                 "fewer rows.")
     return "No trial finished."
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-    return text
 
 
 # -- the window's and the run history's view ---------------------------------------------------------------------

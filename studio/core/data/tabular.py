@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from studio.core.errors import DataError
+from studio.core.errors import DataError, first_line
 from studio.core.progress import Progress, StopCheck, never_stop, run_interruptibly
 
 SNIFF_BYTES = 256 * 1024
@@ -110,19 +110,14 @@ def _read_excel(path: Path) -> pd.DataFrame:
     except ImportError as exc:
         raise DataError("Reading Excel files needs the openpyxl package, which is not installed.") from exc
     except Exception as exc:
-        raise DataError(f"{path.name} is not a readable Excel workbook ({_short(exc)}).") from exc
+        raise DataError(f"{path.name} is not a readable Excel workbook ({first_line(exc, 160)}).") from exc
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
     try:
         return pd.read_parquet(path)
     except Exception as exc:
-        raise DataError(f"{path.name} is not a readable Parquet file ({_short(exc)}).") from exc
-
-
-def _short(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:160]
+        raise DataError(f"{path.name} is not a readable Parquet file ({first_line(exc, 160)}).") from exc
 
 
 def _read_csv(path: Path) -> tuple[pd.DataFrame, str, str]:
@@ -227,7 +222,7 @@ def _parse_csv(path: Path, encoding: str, delimiter: str) -> pd.DataFrame:
             "Save it as UTF-8 and open it again."
         ) from exc
     except (ValueError, OSError) as exc:
-        raise DataError(f"Studio cannot read {path.name}: {_short(exc)}.") from exc
+        raise DataError(f"Studio cannot read {path.name}: {first_line(exc, 160)}.") from exc
 
 
 _RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")

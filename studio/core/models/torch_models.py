@@ -26,7 +26,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from studio.core.errors import Cancelled, StudioError
+from studio.core.errors import Cancelled, StudioError, first_line
 
 # The smoothed per-batch loss is reported about this often: enough for a live curve, while each report costs the
 # window a repaint (about 10 ms of axis and curve drawing on a modest machine).
@@ -630,7 +630,7 @@ class _Trainer:
 
 
 def _device_failure(device: Any, exc: BaseException) -> DeviceError:
-    text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+    text = first_line(exc)
     if "out of memory" in str(exc).lower():
         return DeviceError(f"The graphics card ({device}) ran out of memory. Train on the CPU instead (device "
                              "'Processor (CPU)' in the Model step), or use a smaller batch size or fewer units.")
