@@ -100,9 +100,7 @@ def _train(request: TrainRequest, should_stop: StopCheck,
     params = spec.resolve(request.task, request.params)
     yield Progress("Preparing data", 0.0, "Checking the target and splitting the rows")
 
-    frame, y, dropped = _usable_rows(request)
-    parts = request.fixed_split or split_rows(
-        pd.Series(y) if request.task is Task.CLASSIFICATION else None, len(frame), request.split)
+    frame, y, dropped, parts = usable_split(request)
     _check_stop(should_stop)
     features = request.prep.features(request.target)
     if not features:
@@ -166,6 +164,15 @@ def pipeline_for(request: TrainRequest, spec: ModelSpec, params: dict[str, Param
 
     return Pipeline([("prep", build_transformer(request.prep, request.target)),
                      ("model", spec.make_estimator(request.task, params))])
+
+
+def usable_split(request: TrainRequest) -> tuple[pd.DataFrame, np.ndarray, int, SplitIndices]:
+    """The rows that have a target (with the target as the model sees it), how many were left out, and their
+    split: the caller's fixed one, or the request's."""
+    frame, y, dropped = _usable_rows(request)
+    parts = request.fixed_split or split_rows(
+        pd.Series(y) if request.task is Task.CLASSIFICATION else None, len(frame), request.split)
+    return frame, y, dropped, parts
 
 
 def _usable_rows(request: TrainRequest) -> tuple[pd.DataFrame, np.ndarray, int]:

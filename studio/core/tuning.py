@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from studio.core.crossval import fold_indices
 from studio.core.errors import Cancelled, DataError, StudioError, first_line
 from studio.core.evaluation import HIGHER_IS_BETTER, METRIC_LABELS
 from studio.core.models.params import ParamValue
@@ -39,9 +40,9 @@ from studio.core.models.registry import ModelSpec, get_model, models_for
 from studio.core.prep import build_transformer
 from studio.core.progress import CurvePoint, InterruptibleCaller, StopCheck, never_stop
 from studio.core.search_space import ParamRange, SearchSpace, build_space
-from studio.core.splits import SplitIndices, split_rows
+from studio.core.splits import SplitIndices
 from studio.core.target import Task
-from studio.core.training import TrainRequest, TrainResult, _usable_rows, train
+from studio.core.training import TrainRequest, TrainResult, train, usable_split
 
 POLL_S = 0.05
 # Families in the order their defaults are tried: the ones that usually win on tables first.
@@ -267,7 +268,7 @@ def _tune(request: TuneRequest, should_stop: StopCheck, finish_now: StopCheck,
         return TuneProgress(stage, fraction, message, trial, elapsed(), request.budget_s, curve)
 
     yield progress("Preparing data", "Checking the target and splitting the rows", fraction=0.0)
-    frame, y, parts = _rows(base)
+    frame, y, _dropped, parts = usable_split(base)
     training_rows = np.sort(np.concatenate([parts.train, parts.validation]))
     if base.task is Task.CLASSIFICATION and len(np.unique(y[training_rows])) < 2:
         raise DataError("The training rows hold a single class, so there is nothing to tell apart.")
@@ -341,15 +342,6 @@ def _tune(request: TuneRequest, should_stop: StopCheck, finish_now: StopCheck,
                       tuple(f.spec.key for f in families))
 
 
-def _rows(base: TrainRequest) -> tuple[Any, np.ndarray, SplitIndices]:
-    import pandas as pd
-
-    frame, y, _dropped = _usable_rows(base)
-    parts = base.fixed_split or split_rows(pd.Series(y) if base.task is Task.CLASSIFICATION else None,
-                                           len(frame), base.split)
-    return frame, y, parts
-
-
 def _class_counts(base: TrainRequest) -> tuple[tuple[str, int], ...]:
     if base.task is not Task.CLASSIFICATION or base.target not in base.frame.columns:
         return ()
@@ -361,17 +353,11 @@ def _make_folds(request: TuneRequest, x: Any, y: np.ndarray, call: Interruptible
                 progress: Callable[..., TuneProgress]) -> Generator[TuneProgress, None, list[_Fold]]:
     """Preparation fitted on each fold's training part only (no peeking at its held-out rows), done once here
     and shared by every trial."""
-    from sklearn.model_selection import KFold, StratifiedKFold
-
     count = request.folds or (5 if len(y) <= FIVE_FOLDS_MAX_ROWS else 3)
     count = max(2, min(count, len(y) // 2))
-    splitter: Any = KFold(count, shuffle=True, random_state=request.seed)
-    if request.base.task is Task.CLASSIFICATION:
-        _values, class_sizes = np.unique(y, return_counts=True)
-        if class_sizes.min() >= count:
-            splitter = StratifiedKFold(count, shuffle=True, random_state=request.seed)
     folds = []
-    for number, (fit_rows, held_rows) in enumerate(splitter.split(np.zeros(len(y)), y), start=1):
+    splits = fold_indices(y, request.base.task, count, request.seed, stratify=True)
+    for number, (fit_rows, held_rows) in enumerate(splits, start=1):
         transformer = build_transformer(request.base.prep, request.base.target)
         x_fit, x_held = x.iloc[fit_rows], x.iloc[held_rows]
         xt_fit = call(lambda t=transformer, xf=x_fit, yf=y[fit_rows]: t.fit_transform(xf, yf))
