@@ -84,6 +84,8 @@ class LossPlotWidget(QWidget):
         self._kept: int | None = None
         self._last_epoch: EpochPoint | None = None
         self._ranges: tuple[float, float, float, float] | None = None  # x end, loss bottom and top, metric bottom
+        # Extremes of the finite losses and metrics so far, kept as points arrive so a repaint never rescans them.
+        self._loss_low = self._loss_high = self._metric_low = math.nan
         self._dirty = False
         self._repaints = 0
         self._timer = QTimer(self)
@@ -97,6 +99,7 @@ class LossPlotWidget(QWidget):
         self._kept = None
         self._last_epoch = None
         self._ranges = None
+        self._loss_low = self._loss_high = self._metric_low = math.nan
         self.plot.enableAutoRange()
         self._remove_metric_axis()  # the next run may be a model without a validation score
         self.status.clear()
@@ -112,18 +115,29 @@ class LossPlotWidget(QWidget):
         self._dirty = True
         if isinstance(point, BatchPoint):
             self._batch_x.append(point.position)
-            self._batch_y.append(np.nan if point.train_loss is None else float(point.train_loss))
+            self._batch_y.append(self._loss(point.train_loss))
             return
         self._steps.append(float(point.step))
-        self._train.append(np.nan if point.train_loss is None else float(point.train_loss))
-        self._val.append(np.nan if point.val_loss is None else float(point.val_loss))
+        self._train.append(self._loss(point.train_loss))
+        self._val.append(self._loss(point.val_loss))
         if isinstance(point, EpochPoint):
             self._append_epoch(point)
+
+    def _loss(self, value: float | None) -> float:
+        """The value as stored for the curves (NaN for none), with the running extremes updated."""
+        loss = np.nan if value is None else float(value)
+        if math.isfinite(loss):
+            self._loss_low = loss if math.isnan(self._loss_low) else min(self._loss_low, loss)
+            self._loss_high = loss if math.isnan(self._loss_high) else max(self._loss_high, loss)
+        return loss
 
     def _append_epoch(self, point: EpochPoint) -> None:
         if point.metric_label and self._metric_curve is None:
             self._add_metric_axis(point.metric_label)
-        self._metric.append(np.nan if point.metric is None else float(point.metric))
+        metric = np.nan if point.metric is None else float(point.metric)
+        self._metric.append(metric)
+        if math.isfinite(metric):
+            self._metric_low = metric if math.isnan(self._metric_low) else min(self._metric_low, metric)
         self._kept = point.best_step
         self._last_epoch = point
 
@@ -216,25 +230,25 @@ class LossPlotWidget(QWidget):
         point = self._last_epoch
         if point is None:
             return
-        shown = [v for v in (*self._train, *self._val, *self._batch_y) if math.isfinite(v)]
-        if not shown:
+        low, high = self._loss_low, self._loss_high
+        if math.isnan(low):
             return
         epochs = max(self._steps[-1] if self._steps else 1.0, self._batch_x[-1] if self._batch_x else 1.0)
         x_end = float(min(point.epochs, _nice_ceiling(epochs)))
-        loss_top = _nice_ceiling(max(shown) * 1.05, FINE_STEPS)
+        loss_top = _nice_ceiling(high * 1.05, FINE_STEPS)
         # The bottom sits on a grid a tenth of the curves' spread: close under the lowest point, so curves that
         # differ little are not squeezed against a bottom at zero, yet it moves only when a point falls below it.
-        grid = _nice_ceiling(max(loss_top - min(shown), 1e-12)) / 10
-        loss_bottom = max(0.0, math.floor(min(shown) / grid - 1) * grid)
-        metrics = [m for m in self._metric if math.isfinite(m)]
-        metric_bottom = math.floor(min(metrics) * 10) / 10 if metrics and point.metric_label == "Accuracy" else 0.0
+        grid = _nice_ceiling(max(loss_top - low, 1e-12)) / 10
+        loss_bottom = max(0.0, math.floor(low / grid - 1) * grid)
+        metric_bottom = math.floor(self._metric_low * 10) / 10 \
+            if not math.isnan(self._metric_low) and point.metric_label == "Accuracy" else 0.0
         current = self._ranges
-        if current is not None and x_end <= current[0] and current[1] <= min(shown) and loss_top <= current[2] \
+        if current is not None and x_end <= current[0] and current[1] <= low and loss_top <= current[2] \
                 and metric_bottom >= current[3]:
             return
         if current is not None:
             x_end, loss_top = max(x_end, current[0]), max(loss_top, current[2])
-            loss_bottom = loss_bottom if min(shown) < current[1] else current[1]
+            loss_bottom = loss_bottom if low < current[1] else current[1]
             metric_bottom = min(metric_bottom, current[3])
         self.plot.setXRange(0, x_end, padding=0.02)
         self.plot.setYRange(loss_bottom, loss_top, padding=0.02)
