@@ -249,7 +249,7 @@ def _chart_fields(series: pd.Series, profile: ColumnProfile, cache: dict[str, pd
         values = (cache["numbers"] if "numbers" in cache else to_number(present)).to_numpy(dtype=float)
         fields["stored_as_text"] = not numeric_dtype
         if profile.distinct <= 12:
-            fields["top_values"] = _top_values(present if numeric_dtype else values_as_text(values))
+            fields["top_values"] = _top_values(present) if numeric_dtype else _top_numbers(values)
         else:
             fields["histogram"] = _histogram(values)
     elif kind is ColumnKind.DATE:
@@ -264,8 +264,11 @@ def _chart_fields(series: pd.Series, profile: ColumnProfile, cache: dict[str, pd
     return fields
 
 
-def values_as_text(values: np.ndarray) -> pd.Series:
-    return pd.Series(values).map(lambda v: str(int(v)) if float(v).is_integer() else str(v))
+def _top_numbers(values: np.ndarray) -> tuple[tuple[str, int], ...]:
+    """The most common of numbers that were written as text, shown as numbers ("3", not "3.0"; "nan" for text
+    that is no number). Counted first, so only the few values shown are turned into text, not every row."""
+    counts = pd.Series(values).value_counts(dropna=False).head(TOP_VALUES)
+    return tuple((str(int(k)) if float(k).is_integer() else str(k), int(v)) for k, v in counts.items())
 
 
 def _top_values(present: pd.Series) -> tuple[tuple[str, int], ...]:
