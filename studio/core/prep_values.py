@@ -44,13 +44,24 @@ def frame_to_numbers(frame: pd.DataFrame) -> np.ndarray:
     return np.column_stack([to_number(frame[c]).to_numpy(dtype=float) for c in frame.columns])
 
 
+# Columns whose values are all of one kind, where values that hash alike also read alike: each distinct value is
+# turned into text once. In a mixed column True and 1 hash alike but read "True" and "1", so each row is converted.
+_UNIFORM_KINDS = frozenset({"string", "integer", "floating", "mixed-integer-float", "boolean", "empty"})
+
+
 def frame_to_categories(frame: pd.DataFrame) -> np.ndarray:
     """Categories as plain Python strings with NaN for missing, so every pandas string dtype behaves alike."""
     columns = []
     for name in frame.columns:
         column = frame[name]
         values = column.astype(object).where(column.notna(), np.nan)
-        columns.append(values.map(_category_text).to_numpy(dtype=object))
+        if pd.api.types.infer_dtype(values, skipna=True) in _UNIFORM_KINDS:
+            codes, uniques = pd.factorize(values)
+            # Code -1 (a gap) takes the last entry.
+            texts = np.array([*(_category_text(u) for u in uniques), np.nan], dtype=object)
+            columns.append(texts[codes])
+        else:
+            columns.append(values.map(_category_text).to_numpy(dtype=object))
     return np.column_stack(columns)
 
 
