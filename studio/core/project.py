@@ -261,7 +261,7 @@ class Project:
 
 
 def problems(project: Project, step: Step) -> list[str]:
-    if step in (Step.PREDICT, Step.RUNS):
+    if step not in WIZARD_STEPS:  # the side pages hold no choices of their own
         return []
     order = list(WIZARD_STEPS)
     for earlier in order[: order.index(step)]:

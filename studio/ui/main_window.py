@@ -78,7 +78,7 @@ class MainWindow(QMainWindow):
 
     # -- navigation -----------------------------------------------------------------------------------------
     def can_enter(self, step: Step) -> bool:
-        if step in (Step.PREDICT, Step.DATA, Step.RUNS):
+        if step is Step.DATA or step not in WIZARD_STEPS:  # the side pages (Predict, Runs) are always open
             return True
         previous = WIZARD_STEPS[WIZARD_STEPS.index(step) - 1]
         return not problems(self.project, previous)
@@ -100,7 +100,7 @@ class MainWindow(QMainWindow):
         return self.go_to(WIZARD_STEPS[WIZARD_STEPS.index(self.current_step) + 1])
 
     def go_back(self) -> bool:
-        if self.current_step in (Step.PREDICT, Step.RUNS):
+        if self.current_step not in WIZARD_STEPS:
             return self.go_to(Step.EXPORT if self.can_enter(Step.EXPORT) else Step.DATA)
         index = WIZARD_STEPS.index(self.current_step)
         return self.go_to(WIZARD_STEPS[index - 1]) if index > 0 else False
@@ -120,7 +120,7 @@ class MainWindow(QMainWindow):
         self._update_nav()
 
     def _update_nav(self) -> None:
-        for step in (*WIZARD_STEPS, Step.PREDICT, Step.RUNS):
+        for step in Step:
             self.sidebar.set_reachable(step, self.can_enter(step) or step is self.current_step)
         step = self.current_step
         found = problems(self.project, step)
