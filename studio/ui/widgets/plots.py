@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -66,8 +67,7 @@ def heatmap(plot: pg.PlotWidget, values: np.ndarray, texts: list[list[str]], row
     rows, columns = values.shape
     signed = np.where(np.eye(rows, columns, dtype=bool), values, -values)
     image = pg.ImageItem(np.asarray(signed, dtype=float).T)
-    lut = np.array([_blend(level) for level in np.linspace(-1, 1, 256)], dtype=np.ubyte)
-    image.setLookupTable(lut)
+    image.setLookupTable(_confusion_colours())
     image.setLevels([-1.0, 1.0])
     plot.addItem(image)
     font = QFont()
@@ -86,6 +86,14 @@ def heatmap(plot: pg.PlotWidget, values: np.ndarray, texts: list[list[str]], row
     plot.setXRange(0, columns, padding=0.02)
     plot.setYRange(0, rows, padding=0.02)
     plot.setMouseEnabled(x=False, y=False)
+
+
+@functools.cache
+def _confusion_colours() -> np.ndarray:
+    """The heatmap's 256 colours, from red (all mistakes) through white to blue (all right); built once."""
+    colours = np.array([_blend(level) for level in np.linspace(-1, 1, 256)], dtype=np.ubyte)
+    colours.setflags(write=False)  # shared by every heatmap
+    return colours
 
 
 def _blend(level: float) -> tuple[int, int, int, int]:

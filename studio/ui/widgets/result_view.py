@@ -205,8 +205,9 @@ class ResultView(QWidget):
         if not self.tabs.isTabVisible(self.tabs.currentIndex()):
             self.tabs.setCurrentIndex(0)
         if classification is not None:
-            self.matrix.set_matrix(np.asarray(classification.confusion), classification.classes)
-            self.threshold.set_details(classification)
+            if classification.positive_class is None:
+                self.matrix.set_matrix(np.asarray(classification.confusion), classification.classes)
+            self.threshold.set_details(classification)  # with two classes, draws the matrix at its threshold
             self.curves.set_details(classification)
             self.per_class.set_details(classification)
         if details is not None and details.regression is not None:
