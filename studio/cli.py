@@ -489,9 +489,7 @@ def _record_trials(outcome: Any, search: Any) -> None:
         from studio.core.runs import open_user_store
         from studio.core.tuning import trial_runs
 
-        store = open_user_store()
-        for run in trial_runs(outcome, search):
-            store.add(run)
+        open_user_store().add_many(trial_runs(outcome, search))
     except (sqlite3.Error, OSError, StudioError, ImportError) as exc:
         _note(f"warning: the trials could not be recorded in the run history ({exc}).")
 

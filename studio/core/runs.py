@@ -218,12 +218,15 @@ class RunStore:
     # -- writing ------------------------------------------------------------------------------------------------
     def add(self, run: dict[str, Any]) -> int:
         """Store a run given as plain values (see ``run_from_result``); returns its id."""
+        return self.add_many([run])[0]
+
+    def add_many(self, runs: list[dict[str, Any]]) -> list[int]:
+        """Store several runs in one transaction (a search's trials): all of them or, on an error, none."""
         columns = _ALL_COLUMNS[1:]  # every column but the id, which SQLite assigns
-        values = [_encode(run.get(name, _DEFAULTS.get(name))) for name in columns]
+        insert = f"INSERT INTO runs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         with self._connect() as connection:
-            cursor = connection.execute(
-                f"INSERT INTO runs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", values)
-            return int(cursor.lastrowid or 0)
+            return [int(connection.execute(insert, [_encode(run.get(name, _DEFAULTS.get(name))) for name in columns])
+                        .lastrowid or 0) for run in runs]
 
     def set_model_path(self, run_id: int, path: str) -> None:
         with self._connect() as connection:

@@ -99,6 +99,16 @@ def test_concurrent_writes_from_a_worker_thread(tmp_path: Path) -> None:
     assert len(light) == 50 and light[0].id == 50 and light[0].details == {} and light[0].metrics
 
 
+def test_a_search_s_trials_are_stored_together_or_not_at_all(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "runs.sqlite3")
+    assert store.add_many([small_run(i) for i in range(3)]) == [1, 2, 3]
+    broken = small_run(99)
+    broken["params"] = {"n_neighbors": object()}  # cannot be written as JSON
+    with pytest.raises(TypeError):
+        store.add_many([small_run(4), broken])
+    assert store.count() == 3
+
+
 def test_explanations_saved_from_two_threads_are_both_kept(tmp_path: Path) -> None:
     store = RunStore(tmp_path / "runs.sqlite3")
     run_id = store.add(small_run(1))

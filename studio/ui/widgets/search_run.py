@@ -23,7 +23,6 @@ class SearchRun:
         self.view = view
         self._finish = threading.Event()
         self.request: TuneRequest | None = None
-        self.run_store_problem = ""
 
     def job(self) -> JobFactory:
         """A fresh search for the worker; raises StudioError (shown in words) when the settings do not fit."""
@@ -58,13 +57,13 @@ class SearchRun:
         return result.train_result
 
     def _record_trials(self, result: TuneResult) -> None:
-        store = getattr(self.project, "run_store", None)
+        store = self.project.run_store
         if store is None or self.request is None:
             return
         from studio.core.tuning import trial_runs
 
         try:
-            for run in trial_runs(result, self.request):
-                store.add(run)
+            store.add_many(trial_runs(result, self.request))
         except (sqlite3.Error, OSError) as exc:
-            self.run_store_problem = f"The trials could not be saved to the run history: {exc}."
+            # Shown on the Results page, like a run that could not be saved.
+            self.project.run_store_problem = f"The trials could not be saved to the run history: {exc}."
