@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from studio.core.errors import StudioError
 from studio.core.evaluation import METRIC_LABELS, format_metric
 from studio.core.evaluation_details import lead_metrics, result_summary
 from studio.core.report_svg import svg_bars, svg_heatmap, svg_histogram, svg_lines, svg_scatter
@@ -225,4 +226,7 @@ def report_job(run: RunRecord, path: str | Path, should_stop: Any = None) -> Any
     from studio.core.progress import Progress
 
     yield Progress("Writing the report", None, Path(path).name)
-    return save_report(run, path)
+    try:
+        return save_report(run, path)
+    except OSError as exc:
+        raise StudioError(f"Studio cannot write {Path(path).name}: {exc.strerror or exc}.") from exc

@@ -108,8 +108,14 @@ def test_runs_are_recorded_compared_reopened_retrained_and_deleted(
     report = tmp_path / "run-1.html"
     answer_save_dialog(monkeypatch, report)
     runs.select_ids([1])
-    click(qtbot, runs.report_button)
+    with qtbot.waitSignal(runs.report_saved, timeout=LOAD_MS):
+        click(qtbot, runs.report_button)
     assert report.is_file() and "Logistic regression predicting species" in report.read_text(encoding="utf-8")
+    # A place that cannot be written to: said in words, and the page stays usable.
+    answer_save_dialog(monkeypatch, report / "inside-a-file.html")
+    with qtbot.waitSignal(runs.report_runner.finished, timeout=LOAD_MS):
+        click(qtbot, runs.report_button)
+    assert "The report could not be saved. Studio cannot write inside-a-file.html" in runs.banner.text()
 
     # Train run 1's settings again on the open table: a third run, with run 1's model, trained as it was even
     # when the Model step was last left on searching for the best model.

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from studio.core.errors import StudioError
 from studio.core.prep import PrepConfig
 from studio.core.project import ModelConfig, Project, Step
-from studio.core.report import save_report
+from studio.core.report import report_job
 from studio.core.runs import RunRecord, RunStore, config_from_plain, runs_path_for
 from studio.core.settings import Settings
 from studio.core.splits import SplitConfig
@@ -36,11 +36,13 @@ from studio.ui.widgets.history_location import HistoryLocationWidget
 from studio.ui.widgets.result_view import ResultView, shown_from_record
 from studio.ui.widgets.run_compare import RunCompareWidget
 from studio.ui.widgets.runs_table import COLUMNS, ID_ROLE, SORT_ROLE, run_row, select_rows_flag
+from studio.workers.runner import JobRunner
 
 
 class RunsPanel(Panel):
     step = Step.RUNS
     rerun_requested = Signal()  # the Project now holds a run's settings; the window trains them
+    report_saved = Signal(str)
 
     def __init__(self, project: Project, settings: Settings | None = None,
                  save_settings: Callable[[], None] | None = None, parent: QWidget | None = None) -> None:
@@ -81,6 +83,10 @@ class RunsPanel(Panel):
         self.compare_button.clicked.connect(self.compare_selected)
         self.rerun_button.clicked.connect(self.rerun_selected)
         self.report_button.clicked.connect(self._on_report_clicked)
+        self.report_runner = JobRunner(self)  # the report draws its plots: not on the GUI thread
+        self.report_runner.succeeded.connect(self._on_report_runner_succeeded)
+        self.report_runner.failed.connect(lambda message, details: self.banner.show_message(
+            f"The report could not be saved. {message}", "error", details))
         self.delete_button.clicked.connect(self.delete_selected)
         buttons = QHBoxLayout()
         for button in (self.open_button, self.compare_button, self.rerun_button, self.report_button):
@@ -280,17 +286,17 @@ class RunsPanel(Panel):
         if path:
             self.save_report(record.id, path)
 
-    def save_report(self, run_id: int, path: str | Path) -> None:
+    def save_report(self, run_id: int, path: str | Path) -> bool:
         record = self.full_record(run_id)
-        if record is None:
-            return
-        try:
-            written = save_report(record, path)
-        except OSError as exc:
-            self.banner.show_message(f"The report could not be saved: {exc.strerror or exc}", "error")
-            return
-        self.banner.show_message(f"Report saved to {written}.", "success")
+        if record is None or self.report_runner.is_running():
+            return False
+        return self.report_runner.start(lambda stop: report_job(record, path))
+
+    def _on_report_runner_succeeded(self, path: object) -> None:
+        self.banner.show_message(f"Report saved to {path}.", "success")
+        self.report_saved.emit(str(path))
 
     def shutdown(self) -> None:
+        self.report_runner.stop()
         if self.result_view is not None:
             self.result_view.shutdown()
