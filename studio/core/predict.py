@@ -50,7 +50,7 @@ def predict_frame(bundle: ModelBundle, frame: pd.DataFrame) -> pd.DataFrame:
     extra = [c for c in frame.columns if c not in out.columns]
     result = pd.concat([out, frame[extra]], axis=1)
     # How rows unlike the training data were handled, in words, for the window and the CLI to show.
-    result.attrs["notes"] = input_notes(bundle.pipeline, frame, [*required_columns(bundle), bundle.target])
+    result.attrs["notes"] = input_notes(bundle.pipeline, frame, extra_columns(bundle, frame))
     return result
 
 

@@ -33,6 +33,7 @@ from studio.core.prep_values import (  # noqa: F401
     frame_to_days,
     frame_to_numbers,
     input_columns,
+    inputs_of,
     needed_derived,
     outlier_fences,
     same_names,
@@ -112,9 +113,7 @@ def build_preparation(prep: PrepConfig, target: str | None) -> Any:
         binned = column.treatment is Treatment.NUMERIC and column.binning is not Binning.NONE
         if column.missing_indicator and (column.treatment is Treatment.CATEGORICAL or binned):
             transformers.append((name + MISSING_SUFFIX, _indicator(column), [column.name]))
-    derived = needed_derived(prep, target)
-    sources = _formula_sources(prep, derived)
-    raw = tuple(dict.fromkeys([*(c.name for c in features if not c.formula), *sources]))
+    raw, derived = inputs_of(prep, target)
     columns = ColumnTransformer(transformers, remainder="drop", sparse_threshold=0.0,
                                 verbose_feature_names_out=feature_name)
     return Pipeline([("inputs", RawInputs(raw, derived)), ("columns", columns)])

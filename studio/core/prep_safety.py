@@ -33,13 +33,13 @@ def optional_columns(pipeline: Any) -> tuple[str, ...]:
     return tuple(getattr(inputs, "optional_", ())) if inputs is not None else ()
 
 
-def input_notes(pipeline: Any, frame: pd.DataFrame, needed: list[str]) -> list[str]:
+def input_notes(pipeline: Any, frame: pd.DataFrame, extra: list[str]) -> list[str]:
+    """How rows unlike the training data are handled, in words; ``extra`` are the columns the model ignores."""
     notes: list[str] = []
     absent = [c for c in optional_columns(pipeline) if c not in frame.columns]
     if absent:
         notes.append(f"The new data has no column {_names(absent)}; the model treats every row as a gap there "
                      "and fills it as it did in training.")
-    extra = [c for c in frame.columns if c not in needed]
     if extra:
         notes.append(f"{len(extra)} column(s) the model does not use are ignored: {_names(extra)}.")
     prep = getattr(pipeline, "named_steps", {}).get("prep")

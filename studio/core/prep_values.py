@@ -146,10 +146,17 @@ def _formula_sources(prep: PrepConfig, derived: tuple[tuple[str, str], ...]) -> 
     return sources
 
 
+def inputs_of(prep: PrepConfig, target: str | None) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """The raw columns the preparation reads from new rows (used columns and the sources of formulas), and the
+    derived columns it computes from them (see ``needed_derived``)."""
+    derived = needed_derived(prep, target)
+    used = [c.name for c in prep.features(target) if not c.formula]
+    return tuple(dict.fromkeys([*used, *_formula_sources(prep, derived)])), derived
+
+
 def input_columns(prep: PrepConfig, target: str | None) -> tuple[str, ...]:
     """The raw columns the preparation reads from new rows (used columns and the sources of formulas)."""
-    used = [c.name for c in prep.features(target) if not c.formula]
-    return tuple(dict.fromkeys([*used, *_formula_sources(prep, needed_derived(prep, target))]))
+    return inputs_of(prep, target)[0]
 
 
 def feature_sources(fitted: Any) -> list[tuple[str, list[str]]]:
