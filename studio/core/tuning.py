@@ -292,15 +292,15 @@ def _tune(request: TuneRequest, should_stop: StopCheck, finish_now: StopCheck,
             break
         if request.max_trials is not None and len(trials) >= request.max_trials:
             break
-        search_deadline = deadline - _refit_reserve(best, families, len(folds))
+        search_deadline = deadline - _refit_reserve(best, len(folds))
         remaining = search_deadline - time.perf_counter()
-        family = _pick_family(families, remaining, len(folds))
+        family = _pick_family(families, remaining)
         if family is None or remaining <= 0:
             break
         trial_deadline = search_deadline
         if request.mode is TuneMode.AUTO and request.budget_s is not None and best is not None:
             trial_deadline = min(search_deadline, time.perf_counter() + max(2.0, TRIAL_SHARE * request.budget_s))
-        trial = yield from _run_trial(family, folds, task, metric, sign, len(trials), trial_deadline, workers,
+        trial = _run_trial(family, folds, task, metric, sign, len(trials), trial_deadline, workers,
                                       should_stop, finish_now, started)
         if trial.note == "ran out of time" and trial_deadline < search_deadline:
             trial = replace(trial, note="took longer than its share of the time")
@@ -405,7 +405,7 @@ def _families(request: TuneRequest, rows: int, columns: int, sign: float) -> lis
     return families
 
 
-def _pick_family(families: list[_Family], remaining: float, fold_count: int) -> _Family | None:
+def _pick_family(families: list[_Family], remaining: float) -> _Family | None:
     """Untried families first (in order), then the upper confidence bound on the best score."""
     open_families = []
     for family in families:
@@ -420,22 +420,17 @@ def _pick_family(families: list[_Family], remaining: float, fold_count: int) -> 
     for family in open_families:
         if family.trials == 0:
             return family
-    scored = [f for f in open_families if f.best is not None]
+    scored = [(f, f.best) for f in open_families if f.best is not None]
     if not scored:
         return min(open_families, key=lambda f: f.trials)
-    bests = np.array([f.best for f in scored], dtype=float)
+    bests = np.array([best for _, best in scored], dtype=float)
     spread = float(np.ptp(bests)) if len(bests) > 1 else 0.0
     spread = max(spread, 0.01 * max(abs(float(bests.max())), 1e-3))
-    top = float(bests.max())
-
-    def bound(family: _Family) -> float:
-        best = family.best if family.best is not None else top - spread
-        return best + spread / math.sqrt(1 + family.trials)
-
-    return max(scored, key=bound)
+    # The upper confidence bound: a family's best so far, plus more room the fewer times it was tried.
+    return max(scored, key=lambda pair: pair[1] + spread / math.sqrt(1 + pair[0].trials))[0]
 
 
-def _refit_reserve(best: Trial | None, families: list[_Family], fold_count: int) -> float:
+def _refit_reserve(best: Trial | None, fold_count: int) -> float:
     """Time to keep for training the winner on all training rows: its slowest fold's fit, scaled up to all the
     rows, with room for the live curve's bookkeeping and the scoring."""
     if best is None or not best.folds_done:
@@ -445,7 +440,7 @@ def _refit_reserve(best: Trial | None, families: list[_Family], fold_count: int)
 
 def _run_trial(family: _Family, folds: list[_Fold], task: Task, metric: str, sign: float, number: int,
                deadline: float, workers: int, should_stop: StopCheck, finish_now: StopCheck,
-               search_started: float) -> Generator[TuneProgress, None, Trial]:
+               search_started: float) -> Trial:
     import optuna
 
     trial_started = time.perf_counter()
@@ -520,7 +515,6 @@ def _run_trial(family: _Family, folds: list[_Fold], task: Task, metric: str, sig
             family.exhausted = True  # the defaults fail on this data: the family does not suit it
     if score is not None and not math.isfinite(score):
         state, score, note = TrialState.FAILED, None, "the score could not be computed"
-    yield from ()
     return Trial(number + 1, spec.key, tuple(sorted(params.items())), score, state, duration,
                  time.perf_counter() - search_started, None, len(scores), note, fit_s=fit_s)
 
