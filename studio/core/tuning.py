@@ -153,6 +153,18 @@ class TuneResult:
     finished_early: bool  # the user asked to stop and keep the best so far
     duration_s: float
     families: tuple[str, ...] = ()
+    # What was trained at the end: the best trial's model and settings, or an ensemble of the best trials when
+    # their average scored better in cross-validation.
+    model_key: str = ""
+    params: tuple[tuple[str, ParamValue], ...] = ()
+
+    @property
+    def final_params(self) -> dict[str, ParamValue]:
+        return dict(self.params) if self.model_key else self.best.params_dict()
+
+    @property
+    def final_key(self) -> str:
+        return self.model_key or self.best.model_key
 
 
 @dataclass
@@ -339,7 +351,7 @@ def _tune(request: TuneRequest, should_stop: StopCheck, finish_now: StopCheck,
         yield progress("Training the winner", item.message, curve=item.curve)
     yield progress("Done", "Search finished", fraction=1.0)
     return TuneResult(tuple(trials), best, metric, result, finished_early, elapsed(),
-                      tuple(f.spec.key for f in families))
+                      tuple(f.spec.key for f in families), best.model_key, best.params)
 
 
 def _class_counts(base: TrainRequest) -> tuple[tuple[str, int], ...]:
