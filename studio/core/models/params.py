@@ -20,6 +20,8 @@ class ParamKind(StrEnum):
     BOOL = "bool"
     # Whole numbers separated by commas, e.g. the layer sizes "64, 32"; ``low``/``high`` bound each number.
     INT_LIST = "int_list"
+    # Free text whose meaning the model itself checks, e.g. the ensemble's members written as JSON.
+    TEXT = "text"
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ class ParamSpec:
                 value: ParamValue = int(float(raw))
             elif self.kind is ParamKind.FLOAT:
                 value = float(raw)
-            elif self.kind is ParamKind.INT_LIST:
+            elif self.kind in (ParamKind.INT_LIST, ParamKind.TEXT):
                 value = raw
             elif self.kind is ParamKind.BOOL:
                 if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
@@ -89,6 +91,10 @@ class ParamSpec:
             return bool(value)
         if self.kind is ParamKind.INT_LIST:
             return self._check_int_list(value)
+        if self.kind is ParamKind.TEXT:
+            if not isinstance(value, str):
+                raise StudioError(f"{self.label} must be text; got {value!r}.")
+            return value
         try:
             number = int(value) if self.kind is ParamKind.INT else float(value)
         except (TypeError, ValueError, OverflowError):  # "abc", None-like junk, int(inf)
@@ -123,6 +129,8 @@ class ParamSpec:
             return f"whole numbers {_fmt(self.low)}..{_fmt(self.high)} separated by commas"
         if self.kind is ParamKind.CHOICE:
             return " | ".join(c[0] for c in self.choices)
+        if self.kind is ParamKind.TEXT:
+            return "text"
         if self.kind is ParamKind.BOOL:
             return "true | false"
         text = f"{_fmt(self.low)}..{_fmt(self.high)}"

@@ -27,6 +27,9 @@ class ModelSpec:
     # Optional libraries the model needs, as (module, what to tell a person): the network needs torch, which the
     # plain install leaves out. Checked without importing them.
     requires: tuple[tuple[str, str], ...] = ()
+    # False for a model that is made, not picked: the ensemble the automatic search builds from its best trials.
+    # It is left out of the Model step's list, the CLI's listing and the search's families; get_model finds it.
+    pickable: bool = True
 
     def missing_requirement(self) -> str | None:
         """Why this model cannot be used on this computer, in words; None when it can."""
@@ -77,11 +80,13 @@ def register(spec: ModelSpec) -> ModelSpec:
 
 
 def all_models() -> tuple[ModelSpec, ...]:
+    """Every model a person can pick (the ensemble, which only the automatic search makes, is left out)."""
     _load_builtin()
-    return tuple(_REGISTRY.values())
+    return tuple(spec for spec in _REGISTRY.values() if spec.pickable)
 
 
 def models_for(task: Task) -> tuple[ModelSpec, ...]:
+    """The models a person (or the automatic search) can pick for ``task``."""
     return tuple(m for m in all_models() if task in m.tasks)
 
 
@@ -102,3 +107,5 @@ def _load_builtin() -> None:
         from studio.core.models import sklearn_models  # noqa: F401 - registers on import
     if "neural_network" not in _REGISTRY:
         from studio.core.models import network_specs  # noqa: F401 - registers on import
+    if "ensemble" not in _REGISTRY:
+        from studio.core.models import ensemble_spec  # noqa: F401 - registers on import

@@ -1,0 +1,247 @@
+"""An ensemble of the automatic search's best trials: which trials to average, and how the choice is written down.
+
+``select_ensemble`` is greedy forward selection with replacement (Caruana et al., "Ensemble selection from
+libraries of models", 2004; the method auto-sklearn uses): start empty, and in each round add the candidate whose
+addition gives the best score of the averaged out-of-fold predictions; a candidate may be added again, which gives
+it more weight. The averages are exactly what scikit-learn's VotingRegressor / VotingClassifier compute with the
+same integer weights, so the cross-validated score of the selection is the score of the model that is trained.
+
+The members are kept as one JSON text (the ensemble model's single setting), so an ensemble travels through the
+Project, the run history and the model file like any other model's settings.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from functools import reduce
+from typing import Any
+
+import numpy as np
+
+from studio.core.errors import StudioError
+from studio.core.evaluation import HIGHER_IS_BETTER
+from studio.core.models.params import ParamValue
+from studio.core.target import Task
+
+ENSEMBLE_KEY = "ensemble"
+# Two scores closer than this are a tie (sums of the same floats in another order differ in the last bits).
+TIE = 1e-12
+
+Member = tuple[str, dict[str, ParamValue], int]
+
+
+# -- scores ---------------------------------------------------------------------------------------------------------
+def score_from_predictions(metric: str, task: Task, y: np.ndarray, predictions: np.ndarray,
+                           classes: np.ndarray | None = None) -> float:
+    """The metric of out-of-fold predictions, as ``tuning.score_predictions`` scores a fitted model.
+
+    Regression: ``predictions`` are numbers. Classification: class probabilities whose columns follow ``classes``
+    (the predicted class is the most probable one, as a classifier's ``predict`` gives it), or the predicted
+    labels themselves (a model without probabilities; ROC AUC then cannot be computed).
+    """
+    from sklearn import metrics
+
+    predictions = np.asarray(predictions)
+    if task is Task.REGRESSION:
+        values = predictions.astype(float)
+        if metric == "rmse":
+            return float(math.sqrt(metrics.mean_squared_error(y, values)))
+        if metric == "mae":
+            return float(metrics.mean_absolute_error(y, values))
+        if metric == "r2":
+            return float(metrics.r2_score(y, values))
+        raise StudioError(f"'{metric}' cannot judge regression; use rmse, mae or r2.")
+    if classes is None:
+        raise StudioError("Scoring class predictions needs the list of classes.")
+    classes = np.asarray(classes)
+    if metric == "roc_auc":
+        if predictions.ndim != 2 or len(classes) != 2:
+            raise StudioError("ROC AUC needs exactly two classes and a model that gives probabilities.")
+        return float(metrics.roc_auc_score(np.asarray(y) == classes[1], predictions[:, 1]))
+    predicted = classes[np.argmax(predictions, axis=1)] if predictions.ndim == 2 else predictions
+    truth, guessed = _codes(np.asarray(y), predicted, classes)
+    if metric == "accuracy":
+        return float(metrics.accuracy_score(truth, guessed))
+    if metric == "balanced_accuracy":
+        return float(metrics.balanced_accuracy_score(truth, guessed))
+    if metric == "f1_macro":
+        return float(metrics.f1_score(truth, guessed, average="macro", zero_division=0))
+    raise StudioError(f"'{metric}' cannot judge classification; use accuracy, balanced_accuracy, f1_macro or "
+                      "roc_auc.")
+
+
+def _codes(y: np.ndarray, predicted: np.ndarray, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Labels as whole numbers: the metrics give the same values (they only compare labels), and scikit-learn
+    checks whole numbers many times faster than text, which matters when a selection scores thousands of mixes."""
+    known = np.unique(np.concatenate([classes.astype(str), y.astype(str), predicted.astype(str)]))
+    return np.searchsorted(known, y.astype(str)), np.searchsorted(known, predicted.astype(str))
+
+
+# -- selection ------------------------------------------------------------------------------------------------------
+def select_ensemble(predictions: Sequence[np.ndarray], y: np.ndarray, metric: str, task: Task,
+                    classes: np.ndarray | None = None, rounds: int = 25,
+                    max_members: int = 5) -> tuple[tuple[int, ...], float]:
+    """Integer weights per candidate (0: unused) and the weighted average's score with ``metric``.
+
+    Ties go to a candidate already in the ensemble, then to the earlier candidate, and over the rounds to the
+    earlier (smaller) ensemble, so the same inputs always give the same weights. At most ``max_members``
+    candidates get a weight. The weights are divided by their greatest common divisor (2, 2 is 1, 1).
+    """
+    if not predictions:
+        raise StudioError("There are no candidates to choose an ensemble from.")
+    if rounds < 1 or max_members < 1:
+        raise StudioError("An ensemble needs at least one round and one member.")
+    y = np.asarray(y)
+    outputs = _comparable_outputs(predictions, y, task, classes)
+    usable = [index for index, output in enumerate(outputs)
+              if not (metric == "roc_auc" and output.ndim != 2) and np.all(np.isfinite(output))]
+    if not usable:
+        raise StudioError("No candidate gives predictions the ensemble's score can be computed from.")
+    sign = 1.0 if HIGHER_IS_BETTER.get(metric, True) else -1.0
+    weights = [0] * len(outputs)
+    total = np.zeros_like(outputs[usable[0]], dtype=float)
+    best_weights: tuple[int, ...] = tuple(weights)
+    best_score = -math.inf
+    for round_number in range(1, rounds + 1):
+        members = {index for index, weight in enumerate(weights) if weight}
+        allowed = usable if len(members) < max_members else sorted(members)
+        # Members first: an equal score is better reached without another model.
+        order = sorted(allowed, key=lambda index: (index not in members, index))
+        chosen, chosen_score = -1, -math.inf
+        for index in order:
+            mixed = _finish((total + outputs[index]) / round_number)
+            score = sign * score_from_predictions(metric, task, y, mixed, classes)
+            if score > chosen_score + TIE:
+                chosen, chosen_score = index, score
+        weights[chosen] += 1
+        total += outputs[chosen]
+        if chosen_score > best_score + TIE:
+            best_score, best_weights = chosen_score, tuple(weights)
+    divisor = reduce(math.gcd, (w for w in best_weights if w))
+    return tuple(w // divisor for w in best_weights), sign * best_score
+
+
+def _comparable_outputs(predictions: Sequence[np.ndarray], y: np.ndarray, task: Task,
+                        classes: np.ndarray | None) -> list[np.ndarray]:
+    """Regression: the numbers. Classification: probabilities where every candidate has them (soft voting);
+    otherwise every candidate as one vote per row for its predicted class (hard voting), as VotingClassifier
+    does when a member has no probabilities."""
+    rows = len(y)
+    if task is Task.REGRESSION:
+        outputs = [np.asarray(p, dtype=float).reshape(-1) for p in predictions]
+        if any(len(o) != rows for o in outputs):
+            raise StudioError("Every candidate must predict every row once.")
+        return outputs
+    if classes is None:
+        raise StudioError("Choosing an ensemble of classifiers needs the list of classes.")
+    classes = np.asarray(classes)
+    arrays = [np.asarray(p) for p in predictions]
+    for array in arrays:
+        if len(array) != rows or (array.ndim == 2 and array.shape[1] != len(classes)) or array.ndim > 2:
+            raise StudioError("Every candidate must give one row per row and one column per class.")
+    if all(array.ndim == 2 for array in arrays):
+        return [array.astype(float) for array in arrays]
+    votes = []
+    text_classes = classes.astype(str)
+    for array in arrays:
+        labels = classes[np.argmax(array, axis=1)] if array.ndim == 2 else array
+        one_hot = (np.asarray(labels).astype(str)[:, None] == text_classes[None, :]).astype(float)
+        votes.append(one_hot.reshape(rows, len(classes), 1))  # 3-D marks "votes", not probabilities
+    return votes
+
+
+def _finish(mixed: np.ndarray) -> np.ndarray:
+    """Votes become each class's share of the votes; the most voted class is then taken like the most probable
+    one, a tie going to the first class as in VotingClassifier's hard vote (np.argmax)."""
+    return mixed[:, :, 0] if mixed.ndim == 3 else mixed
+
+
+# -- the members as text --------------------------------------------------------------------------------------------
+def members_json(members: Sequence[tuple[str, dict[str, ParamValue], int]]) -> str:
+    """The ensemble model's ``members`` setting: a JSON list of {"model", "params", "weight"}, checked."""
+    checked = _check_members([{"model": key, "params": dict(params), "weight": weight}
+                              for key, params, weight in members])
+    return json.dumps([{"model": key, "params": dict(sorted(params.items())), "weight": weight}
+                       for key, params, weight in checked], separators=(", ", ": "))
+
+
+def parse_members(text: Any) -> list[Member]:
+    """The (model key, settings, weight) of each member; a StudioError in words for text that is not that."""
+    if not isinstance(text, str) or not text.strip():
+        raise StudioError("The ensemble has no members: its 'members' setting is empty. Run the automatic search "
+                          "again, or pick one model.")
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise StudioError(f"The ensemble's members cannot be read: they are not valid JSON (line {exc.lineno}, "
+                          f"column {exc.colno}: {exc.msg}).") from None
+    if not isinstance(raw, list):
+        raise StudioError("The ensemble's members must be a list of models, each "
+                          '{"model": ..., "params": {...}, "weight": ...}.')
+    return _check_members(raw)
+
+
+def _check_members(raw: list[Any]) -> list[Member]:
+    from studio.core.models.registry import get_model
+
+    if not raw:
+        raise StudioError("The ensemble has no members. Run the automatic search again, or pick one model.")
+    members: list[Member] = []
+    for number, item in enumerate(raw, start=1):
+        where = f"Member {number} of the ensemble"
+        if not isinstance(item, dict) or not isinstance(item.get("model"), str):
+            raise StudioError(f"{where} must be written as "
+                              '{"model": "random_forest", "params": {...}, "weight": 1}.')
+        key = item["model"]
+        if key == ENSEMBLE_KEY:
+            raise StudioError(f"{where} is itself an ensemble; an ensemble holds single models only.")
+        try:
+            spec = get_model(key)
+        except StudioError:
+            raise StudioError(f"{where} is a model Studio does not have: '{key}'.") from None
+        params = item.get("params", {})
+        if not isinstance(params, dict):
+            raise StudioError(f"{where} ({spec.label}) must give its settings as names and values.")
+        weight = item.get("weight", 1)
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or weight != int(weight) or weight < 1:
+            raise StudioError(f"{where} ({spec.label}) needs a whole-number weight of 1 or more; got {weight!r}.")
+        checked: dict[str, ParamValue] = {}
+        for name, value in params.items():
+            checked[str(name)] = spec.param(str(name)).check(value)
+        members.append((key, checked, int(weight)))
+    return members
+
+
+# -- in words -------------------------------------------------------------------------------------------------------
+def describe_members(members: Sequence[Member]) -> str:
+    """"an average of 3 models (Linear regression ×2, Support vector machine, Random forest)"."""
+    from studio.core.models.registry import get_model
+
+    parts = [get_model(key).label + (f" ×{weight}" if weight > 1 else "") for key, _params, weight in members]
+    count = len(members)
+    if count == 1:
+        return f"a single model ({parts[0]})"
+    return f"a weighted average of {count} models ({', '.join(parts)})" if any(w > 1 for *_x, w in members) \
+        else f"an average of {count} models ({', '.join(parts)})"
+
+
+def describe_ensemble_params(params: tuple[tuple[str, ParamValue], ...] | dict[str, ParamValue],
+                             limit: int | None = None) -> str:
+    """The ensemble's settings in words, for ``tuning.describe_params``: each member with its own settings,
+    "Random forest ×2 (Number of trees: 120, ...); Linear regression (Shrinkage: 0.5)"."""
+    from studio.core.models.registry import get_model
+    from studio.core.tuning import describe_params
+
+    text = dict(params).get("members")
+    try:
+        members = parse_members(text)
+    except StudioError as exc:
+        return str(exc)
+    shown = []
+    for key, settings, weight in members:
+        label = get_model(key).label + (f" ×{weight}" if weight > 1 else "")
+        described = describe_params(settings, key, limit=limit)
+        shown.append(f"{label} ({described})" if described else label)
+    return "; ".join(shown)
