@@ -60,8 +60,7 @@ def score_from_predictions(metric: str, task: Task, y: np.ndarray, predictions: 
         if predictions.ndim != 2 or len(classes) != 2:
             raise StudioError("ROC AUC needs exactly two classes and a model that gives probabilities.")
         return float(metrics.roc_auc_score(np.asarray(y) == classes[1], predictions[:, 1]))
-    predicted = classes[np.argmax(predictions, axis=1)] if predictions.ndim == 2 else predictions
-    truth, guessed = _codes(np.asarray(y), predicted, classes)
+    truth, guessed = _codes(np.asarray(y), predictions, classes)
     if metric == "accuracy":
         return float(metrics.accuracy_score(truth, guessed))
     if metric == "balanced_accuracy":
@@ -72,11 +71,19 @@ def score_from_predictions(metric: str, task: Task, y: np.ndarray, predictions: 
                       "roc_auc.")
 
 
-def _codes(y: np.ndarray, predicted: np.ndarray, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Labels as whole numbers: the metrics give the same values (they only compare labels), and scikit-learn
-    checks whole numbers many times faster than text, which matters when a selection scores thousands of mixes."""
-    known = np.unique(np.concatenate([classes.astype(str), y.astype(str), predicted.astype(str)]))
-    return np.searchsorted(known, y.astype(str)), np.searchsorted(known, predicted.astype(str))
+def _codes(y: np.ndarray, predictions: np.ndarray, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """True and predicted labels as whole numbers. The metrics give the same values (they only compare labels),
+    and scikit-learn checks whole numbers many times faster than text, which matters when a selection scores
+    hundreds of mixes."""
+    names = classes.astype(str)
+    truth_text = y.astype(str)
+    if predictions.ndim == 2 and np.all(names[:-1] < names[1:]):
+        truth = np.searchsorted(names, truth_text).clip(0, len(names) - 1)
+        if np.array_equal(names[truth], truth_text):
+            return truth, np.argmax(predictions, axis=1)  # the most probable class, as predict gives it
+    predicted = names[np.argmax(predictions, axis=1)] if predictions.ndim == 2 else predictions.astype(str)
+    known = np.unique(np.concatenate([names, truth_text, predicted]))
+    return np.searchsorted(known, truth_text), np.searchsorted(known, predicted)
 
 
 # -- selection ------------------------------------------------------------------------------------------------------
