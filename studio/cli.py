@@ -384,7 +384,21 @@ def _auto_train(request: Any, budget_s: float, metric: str | None, seed: int, so
     _note(f"Searching for the best model for {request.task.value} of '{request.target}' on {source}, "
           f"for up to {budget_s:g} s.")
     search = TuneRequest(request, TuneMode.AUTO, budget_s=budget_s, metric=metric, seed=seed)
-    return _run_search(search).train_result
+    outcome = _run_search(search)
+    _note(f"The winner: {_trained_words(outcome)}")
+    return outcome.train_result
+
+
+def _trained_words(outcome: Any) -> str:
+    """What a search trained at the end, in words: the best trial's model and settings, or the ensemble."""
+    from studio.core.ensemble import ENSEMBLE_KEY, describe_ensemble_params, describe_members, parse_members
+    from studio.core.models.registry import get_model
+    from studio.core.tuning import describe_params
+
+    if outcome.final_key == ENSEMBLE_KEY:
+        return (f"{describe_members(parse_members(outcome.final_params.get('members')))} from the best trials "
+                f"({describe_ensemble_params(outcome.final_params, limit=3)})")
+    return f"{get_model(outcome.final_key).label} ({describe_params(outcome.final_params, outcome.final_key)})"
 
 
 def _cmd_tune(args: argparse.Namespace) -> int:
@@ -426,13 +440,17 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     best = outcome.best
     print(f"Best of {len(outcome.trials)} trials: trial {best.number}, cross-validated {outcome.metric} "
           f"{format_score(outcome.metric, best.score)}; settings: {describe_params(best.params, best.model_key)}")
+    if outcome.final_key != best.model_key or outcome.final_params != best.params_dict():
+        print(f"Trained instead: {_trained_words(outcome)}, which scored better in cross-validation.")
     if args.out:
         out = save_model(args.out, result.pipeline, metadata_for(result))
         _record_run(result, out)
         print(f"Trained on all {result.split_sizes[0]:,} training rows and saved to {out}")
     print(plain_summary(task, result.test, args.target))
-    print(json.dumps({"model": best.model_key, "params": best.params_dict(), "metric": outcome.metric,
+    # "model" and "params" are what was trained; "best_trial" the single best trial's.
+    print(json.dumps({"model": outcome.final_key, "params": outcome.final_params, "metric": outcome.metric,
                       "cv_score": best.score,
+                      "best_trial": {"number": best.number, "model": best.model_key, "params": best.params_dict()},
                       "test": {k: v if math.isfinite(v) else None for k, v in result.test.as_dict().items()}}))
     return 0
 

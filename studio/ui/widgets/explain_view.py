@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.diagnosis import diagnosis_metric
+from studio.core.ensemble import ENSEMBLE_KEY
 from studio.core.evaluation_details import to_plain
 from studio.core.explain import PartialDependence, PermutationImportance, partial_dependence, permutation_importance
 from studio.core.progress import Progress
@@ -28,6 +29,8 @@ from studio.workers.runner import JobRunner
 
 DEPENDENCE_NOTE = ("Sets the chosen column to one value after another in every validation row and shows the model's "
                    "average answer: how the prediction moves with it.")
+OWN_NOTE = ("How much the model itself used each column while learning (its built-in importances, one-hot pieces "
+            "added back together per column).")
 
 
 class ExplainWidget(QWidget):
@@ -61,8 +64,7 @@ class ExplainWidget(QWidget):
                                       "worse the model gets. Bigger drop: the model relies more on that column.")
         self.importance_note.setWordWrap(True)
         self.importance_note.setStyleSheet("color: #555;")
-        self.own_note = QLabel("How much the model itself used each column while learning (its built-in "
-                               "importances, one-hot pieces added back together per column).")
+        self.own_note = QLabel(OWN_NOTE)
         self.dependence_note = QLabel(DEPENDENCE_NOTE)
         for note in (self.own_note, self.dependence_note):
             note.setWordWrap(True)
@@ -120,9 +122,11 @@ class ExplainWidget(QWidget):
         if rows is not None:
             self.column_combo.addItems([str(c) for c in rows.x_held.columns])
         self._set_live(rows is not None)
-        self.show_own(result.details.model_importances if result.details is not None else ())
+        self.show_own(result.details.model_importances if result.details is not None else (),
+                      getattr(result, "model_key", ""))
 
-    def show_stored(self, explanations: dict[str, Any], own: tuple[tuple[str, float], ...]) -> None:
+    def show_stored(self, explanations: dict[str, Any], own: tuple[tuple[str, float], ...],
+                    model_key: str = "") -> None:
         """A stored run: show what was computed back then; nothing new can be computed without its rows."""
         self.result = None
         self.banner.clear()
@@ -139,13 +143,17 @@ class ExplainWidget(QWidget):
         self.dependence_plot.clear()
         self.dependence_note.setText("A stored run keeps no rows to try values on; train its settings again (Runs "
                                      "page) to explore how a column moves the prediction.")
-        self.show_own(own)
+        self.show_own(own, model_key)
 
-    def show_own(self, own: tuple[tuple[str, float], ...]) -> None:
+    def show_own(self, own: tuple[tuple[str, float], ...], model_key: str = "") -> None:
         self.own_plot.clear()
         self.own_plot.setVisible(bool(own))
         if own:
+            self.own_note.setText(OWN_NOTE)
             horizontal_bars(self.own_plot, list(own[:15]), color="#6c757d")
+        elif model_key == ENSEMBLE_KEY:
+            self.own_note.setText("An ensemble averages the answers of several models, so it has no importances "
+                                  "of its own. The shuffling test above works for it like for every model.")
         else:
             self.own_note.setText("This kind of model has no built-in importances; use the shuffling test, which "
                                   "works for every model.")

@@ -220,7 +220,8 @@ class ResultView(QWidget):
             self.explain.set_result(shown.live)
             self.diagnosis.set_result(shown.live)
         else:
-            self.explain.show_stored(shown.explanations, details.model_importances if details else ())
+            self.explain.show_stored(shown.explanations, details.model_importances if details else (),
+                                     shown.model_key)
             self.diagnosis.show_stored(shown.explanations)
 
     def _show_diagnosis(self, shown: ShownResult) -> None:

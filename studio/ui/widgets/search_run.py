@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable, Generator
 from typing import Any
 
+from studio.core.ensemble import ENSEMBLE_KEY, describe_ensemble_params, describe_members, parse_members
 from studio.core.evaluation import format_metric
 from studio.core.project import ModelConfig, Project
 from studio.core.training import TrainResult
@@ -44,16 +45,11 @@ class SearchRun:
             self.view.add_trial(item.trial)
 
     def adopt(self, result: TuneResult) -> TrainResult:
-        """The winner becomes the Project's model (so its result is not "stale") and every trial a run."""
-        best = result.best
-        self.project.set_model(ModelConfig(best.model_key, tuple(sorted(best.params_dict().items()))))
+        """What the search trained (the best trial, or an ensemble of the best trials) becomes the Project's model
+        (so its result is not "stale"), and every trial a run."""
+        self.project.set_model(ModelConfig(result.final_key, tuple(sorted(result.final_params.items()))))
         self._record_trials(result)
-        ending = "You stopped the search; " if result.finished_early else ""
-        self.view.show_final(
-            f"{ending}<b>The winner:</b> {best.model_label} (trial {best.number} of {len(result.trials)}), "
-            f"{metric_label(result.metric).lower()} {format_metric(result.metric, best.score)} in "
-            f"cross-validation, now trained on all training rows. "
-            f"<span style='color:#555'>Its settings: {describe_params(best.params, best.model_key, limit=5)}.</span>")
+        self.view.show_final(winner_text(result))
         return result.train_result
 
     def _record_trials(self, result: TuneResult) -> None:
@@ -67,3 +63,21 @@ class SearchRun:
         except (sqlite3.Error, OSError) as exc:
             # Shown on the Results page, like a run that could not be saved.
             self.project.run_store_problem = f"The trials could not be saved to the run history: {exc}."
+
+
+def winner_text(result: TuneResult) -> str:
+    """The search's outcome in words (rich text): the winning trial, or the ensemble made of the best trials."""
+    best = result.best
+    ending = "You stopped the search; " if result.finished_early else ""
+    score = (f"{metric_label(result.metric).lower()} {format_metric(result.metric, best.score)} in "
+             "cross-validation")
+    if result.final_key == ENSEMBLE_KEY:
+        members = parse_members(result.final_params.get("members"))
+        return (f"{ending}<b>The winner:</b> {describe_members(members)} from the best trials. Together they "
+                f"scored better in cross-validation than the best single trial ({best.model_label}, trial "
+                f"{best.number} of {len(result.trials)}, {score}); now trained on all training rows. "
+                f"<span style='color:#555'>Its members' settings: "
+                f"{describe_ensemble_params(result.final_params, limit=3)}.</span>")
+    return (f"{ending}<b>The winner:</b> {best.model_label} (trial {best.number} of {len(result.trials)}), "
+            f"{score}, now trained on all training rows. "
+            f"<span style='color:#555'>Its settings: {describe_params(best.params, best.model_key, limit=5)}.</span>")
