@@ -234,16 +234,25 @@ def describe_members(members: Sequence[Member]) -> str:
         else f"an average of {count} models ({', '.join(parts)})"
 
 
-def describe_ensemble_params(params: tuple[tuple[str, ParamValue], ...] | dict[str, ParamValue],
-                             limit: int | None = None) -> str:
-    """The ensemble's settings in words, for ``tuning.describe_params``: each member with its own settings,
-    "Random forest ×2 (Number of trees: 120, ...); Linear regression (Shrinkage: 0.5)"."""
+def member_lines(params: dict[str, ParamValue]) -> list[tuple[str, int, str]]:
+    """Each member as (model label, weight, its settings in words), for tables of the members."""
     from studio.core.models.registry import get_model
     from studio.core.tuning import describe_params
 
-    text = dict(params).get("members")
+    return [(get_model(key).label, weight, describe_params(settings, key) or "its defaults")
+            for key, settings, weight in parse_members(params.get("members"))]
+
+
+def describe_ensemble_params(params: tuple[tuple[str, ParamValue], ...] | dict[str, ParamValue],
+                             limit: int | None = None) -> str:
+    """The ensemble's settings in words, for ``tuning.describe_params``: each member with its own settings,
+    "Random forest ×2 (Number of trees: 120, ...); Linear regression (Shrinkage: 0.5)". Members that cannot be
+    read are said so in words."""
+    from studio.core.models.registry import get_model
+    from studio.core.tuning import describe_params
+
     try:
-        members = parse_members(text)
+        members = parse_members(dict(params).get("members"))
     except StudioError as exc:
         return str(exc)
     shown = []

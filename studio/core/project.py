@@ -302,6 +302,9 @@ def _own_problems(project: Project, step: Step) -> list[str]:
             return [missing]
         if project.task not in spec.tasks:
             return [f"{spec.label} cannot do {project.task.value if project.task else 'this task'}; pick another."]
+        if not spec.pickable and project.tuning.mode == "tune":
+            return [f"The {spec.label.lower()} has no settings to tune: the search chose its members. Pick one "
+                    "model to tune its settings."]
         return []
     if step is Step.TRAIN:
         return [] if project.result is not None else ["Train a model to see its results."]

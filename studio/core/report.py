@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from studio.core.ensemble import ENSEMBLE_KEY, member_lines
 from studio.core.errors import StudioError
 from studio.core.evaluation import METRIC_LABELS, format_metric
 from studio.core.evaluation_details import lead_metrics, result_summary
@@ -104,6 +105,10 @@ def _prep_section(run: RunRecord) -> str:
 
 def _model_section(run: RunRecord) -> str:
     rows = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in sorted(run.params.items()))
+    if run.model_key == ENSEMBLE_KEY:
+        rows = "<tr><th>Member</th><th>Votes</th><th>Settings</th></tr>" + "".join(
+            f"<tr><td>{_e(label)}</td><td>{weight}</td><td>{_e(settings)}</td></tr>"
+            for label, weight, settings in _members_or_none(run.params))
     return f"<h2>Model and settings</h2><p>{_e(run.model_label)}</p><table>{rows}</table>"
 
 
@@ -230,3 +235,10 @@ def report_job(run: RunRecord, path: str | Path, should_stop: Any = None) -> Any
         return save_report(run, path)
     except OSError as exc:
         raise StudioError(f"Studio cannot write {Path(path).name}: {exc.strerror or exc}.") from exc
+
+
+def _members_or_none(params: dict[str, Any]) -> list[tuple[str, int, str]]:
+    try:
+        return member_lines(params)
+    except StudioError as exc:  # a damaged run: the report still says what it can
+        return [(str(exc), 0, "")]

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from studio.core.ensemble import ENSEMBLE_KEY, describe_ensemble_params
 from studio.core.errors import StudioError
 
 RUNS_FILE = "runs.sqlite3"
@@ -105,6 +106,9 @@ class RunRecord:
         flat: dict[str, Any] = {"Data: table": self.dataset_name, "Data: fingerprint": self.dataset_fingerprint,
                                 "Data: target": self.target, "Model": self.model_label, "Device": self.device}
         flat.update({f"Model: {_param_label(self.model_key, k)}": v for k, v in sorted(self.params.items())})
+        if self.model_key == ENSEMBLE_KEY:
+            # The members in words, not the JSON they are kept as.
+            flat["Model: members"] = describe_ensemble_params(self.params)
         flat.update({f"Split: {_SPLIT_LABELS.get(k, k)}": v for k, v in sorted(self.split.items())})
         if flat.get("Split: cross-validation folds") == 0:
             flat["Split: cross-validation folds"] = "off"

@@ -21,6 +21,7 @@ from studio.core.project import ModelConfig, Project, Step
 from studio.core.target import Task
 from studio.ui.panels.base import Panel
 from studio.ui.widgets.common import MessageBanner, page_header, section_label
+from studio.ui.widgets.ensemble_members import EnsembleMembersWidget
 from studio.ui.widgets.mode_choice import ModeChoice
 from studio.ui.widgets.param_form import ParamForm
 from studio.ui.widgets.tuning_options import SearchOptions
@@ -49,6 +50,10 @@ class ModelPanel(Panel):
         scroll.setWidget(self.form)
         self.form_scroll = scroll
         self.settings_label = section_label("Settings")
+        # A model only the search makes (the ensemble) shows its members instead of a form.
+        self.members_label = section_label("Members")
+        self.members = EnsembleMembersWidget()
+        self._made_model: ModelConfig | None = None
         self.mode_choice = ModeChoice(project)
         self.search_options = SearchOptions(project)
         details = QVBoxLayout()
@@ -58,6 +63,8 @@ class ModelPanel(Panel):
         details.addWidget(self.balance_hint)
         details.addWidget(self.settings_label)
         details.addWidget(scroll, 1)
+        details.addWidget(self.members_label)
+        details.addWidget(self.members, 1)
         details.addWidget(self.search_options, 1)
         reset_row = QHBoxLayout()
         reset_row.addStretch(1)
@@ -105,8 +112,11 @@ class ModelPanel(Panel):
         """By hand: the settings form. Tune: the search's options and ranges. Find the best: no model list."""
         mode = self.project.tuning.mode
         self.mode_choice.refresh()
+        made = not get_model(self.project.model.key).pickable
         for widget in (self.settings_label, self.form_scroll, self.reset_button):
-            widget.setVisible(mode == "manual")
+            widget.setVisible(mode == "manual" and not made)
+        for widget in (self.members_label, self.members):
+            widget.setVisible(mode != "auto" and made)
         for widget in (self.model_list, self.title, self.description):
             widget.setVisible(mode != "auto")
         self.search_options.setVisible(mode != "manual")
@@ -124,22 +134,46 @@ class ModelPanel(Panel):
             item.setToolTip(spec.description)
             self.model_list.addItem(item)
         self.model_list.blockSignals(False)
+        self._made_model = None
         self._show_model()
 
     def _show_model(self) -> None:
         spec = get_model(self.project.model.key)
         task = self.project.task or Task.CLASSIFICATION
         self.model_list.blockSignals(True)
+        if not spec.pickable:
+            self._list_made_model(spec)
         for row in range(self.model_list.count()):
             if self.model_list.item(row).data(Qt.ItemDataRole.UserRole) == spec.key:
                 self.model_list.setCurrentRow(row)
         self.model_list.blockSignals(False)
         self.title.setText(spec.label)
         self.description.setText(spec.description)
+        if not spec.pickable:
+            self.members.show_members(self.project.model.params_dict())
+            self.form.set_specs((), {})
+            self._shown = (spec.key, self.project.task)
+            self.balance_hint.clear()
+            return
         values = spec.resolve(task, self.project.model.params_dict()) if task in spec.tasks else {}
         self.form.set_specs(spec.params_for(task), values)
         self._shown = (spec.key, self.project.task)
         self._show_balance_hint(spec, task, values)
+
+    def _list_made_model(self, spec: ModelSpec) -> None:
+        """The ensemble is listed first while it is the Project's model (until the list is next filled), so the
+        person sees what is chosen and can come back to it after looking at another model."""
+        self._made_model = self.project.model
+        for row in range(self.model_list.count()):
+            if self.model_list.item(row).data(Qt.ItemDataRole.UserRole) == spec.key:
+                return
+        item = QListWidgetItem(spec.label)
+        item.setData(Qt.ItemDataRole.UserRole, spec.key)
+        item.setToolTip(spec.description)
+        font = item.font()
+        font.setItalic(True)
+        item.setFont(font)
+        self.model_list.insertItem(0, item)
 
     def _show_balance_hint(self, spec: ModelSpec, task: Task, values: dict[str, ParamValue]) -> None:
         """Imbalanced classes: offer class weighting where the model has it."""
@@ -157,7 +191,8 @@ class ModelPanel(Panel):
         if current is not None:
             key = current.data(Qt.ItemDataRole.UserRole)
             if key != self.project.model.key:
-                self.project.set_model(ModelConfig(key))
+                made = self._made_model if self._made_model is not None and self._made_model.key == key else None
+                self.project.set_model(made or ModelConfig(key))
 
     def _on_form_value_changed(self, name: str, value: object) -> None:
         self.project.set_model(self.project.model.with_param(name, value))

@@ -153,7 +153,7 @@ class ExplainWidget(QWidget):
             horizontal_bars(self.own_plot, list(own[:15]), color="#6c757d")
         elif model_key == ENSEMBLE_KEY:
             self.own_note.setText("An ensemble averages the answers of several models, so it has no importances "
-                                  "of its own. The shuffling test above works for it like for every model.")
+                                  "of its own. The shuffling test (the first tab) works for it as for every model.")
         else:
             self.own_note.setText("This kind of model has no built-in importances; use the shuffling test, which "
                                   "works for every model.")
