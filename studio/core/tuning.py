@@ -19,13 +19,11 @@ How the budget is spent:
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
-import threading
 import time
 from collections.abc import Callable, Generator
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -33,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from studio.core.crossval import fold_indices
-from studio.core.errors import Cancelled, DataError, StudioError, first_line
+from studio.core.errors import Cancelled, DataError, StudioError
 from studio.core.evaluation import HIGHER_IS_BETTER, METRIC_LABELS
 from studio.core.models.params import ParamValue
 from studio.core.models.registry import ModelSpec, get_model, models_for
@@ -43,6 +41,7 @@ from studio.core.search_space import ParamRange, SearchSpace, build_space
 from studio.core.splits import SplitIndices
 from studio.core.target import Task
 from studio.core.training import TrainRequest, TrainResult, train, usable_split
+from studio.core.trial_pool import GROWTH_STEPS, FoldData, FoldEvent, FoldJob, TrialPool, trial_pool
 
 POLL_S = 0.05
 # Families in the order their defaults are tried: the ones that usually win on tables first.
@@ -52,9 +51,8 @@ FAMILY_ORDER = ("logistic_regression", "linear_regression", "gradient_boosting",
 # In the automatic search no single trial may take more than this share of the budget: a family whose defaults are
 # that slow on this table would leave no time for the others.
 TRIAL_SHARE = 0.35
-# Iterative models are grown in this many steps inside each fold, so a trial that is abandoned (out of time,
-# pruned, stopped) stops within a step instead of running on in the background.
-GROWTH_STEPS = 8
+# The out-of-fold predictions of this many of the best trials are kept to weigh an ensemble from.
+ENSEMBLE_CANDIDATES = 8
 # Families left out of the automatic search where they are known not to pay: kernel machines beyond this many
 # training rows (their fit grows with the square of the rows), neighbours beyond this many (slow to predict).
 SVM_MAX_ROWS = 10_000
@@ -182,14 +180,6 @@ class _Family:
     note: str = ""
 
 
-@dataclass(frozen=True)
-class _Fold:
-    x_train: Any
-    y_train: np.ndarray
-    x_valid: Any
-    y_valid: np.ndarray
-
-
 # -- choices the UI and CLI offer --------------------------------------------------------------------------------
 def metric_choices(task: Task) -> tuple[str, ...]:
     return CLASSIFICATION_METRICS if task is Task.CLASSIFICATION else REGRESSION_METRICS
@@ -247,12 +237,14 @@ def tune(request: TuneRequest, should_stop: StopCheck = never_stop,
          finish_now: StopCheck = never_stop) -> Generator[TuneProgress, None, TuneResult]:
     """Search, then train the winner. ``should_stop`` abandons everything (``Cancelled``); ``finish_now`` ends
     the search early and keeps the best model found so far."""
-    with InterruptibleCaller(should_stop) as call:
-        return (yield from _tune(request, should_stop, finish_now, call))
+    workers = request.workers or os.cpu_count() or 1
+    # The worker processes start first: their imports overlap the preparation of the folds.
+    with InterruptibleCaller(should_stop) as call, trial_pool(workers) as pool:
+        return (yield from _tune(request, should_stop, finish_now, call, pool))
 
 
-def _tune(request: TuneRequest, should_stop: StopCheck, finish_now: StopCheck,
-          call: InterruptibleCaller) -> Generator[TuneProgress, None, TuneResult]:
+def _tune(request: TuneRequest, should_stop: StopCheck, finish_now: StopCheck, call: InterruptibleCaller,
+          pool: TrialPool) -> Generator[TuneProgress, None, TuneResult]:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -292,45 +284,21 @@ def _tune(request: TuneRequest, should_stop: StopCheck, finish_now: StopCheck,
     families = _families(request, len(training_rows), columns, sign)
     yield progress("Searching", f"Trying {len(families)} kind(s) of model with {len(folds)}-fold "
                    "cross-validation on the training rows")
-    trials: list[Trial] = []
-    best: Trial | None = None
-    workers = request.workers or max(1, min(len(folds), os.cpu_count() or 1))
-    finished_early = False
+    search = _Search(request, families, folds, metric, sign, pool.size, started)
+    pool.load(folds)
     while True:
         if should_stop():
             raise Cancelled()
         if finish_now():
-            finished_early = True
+            search.finished_early = True
+        search.step(pool, deadline)
+        for trial in search.take_ended():
+            yield progress("Searching", _trial_message(trial, metric), trial,
+                           fraction=None if request.budget_s else len(search.trials) / (request.max_trials or 1))
+        if search.over:
             break
-        if request.max_trials is not None and len(trials) >= request.max_trials:
-            break
-        search_deadline = deadline - _refit_reserve(best, len(folds))
-        remaining = search_deadline - time.perf_counter()
-        family = _pick_family(families, remaining)
-        if family is None or remaining <= 0:
-            break
-        trial_deadline = search_deadline
-        if request.mode is TuneMode.AUTO and request.budget_s is not None and best is not None:
-            trial_deadline = min(search_deadline, time.perf_counter() + max(2.0, TRIAL_SHARE * request.budget_s))
-        trial = _run_trial(family, folds, task, metric, sign, len(trials), trial_deadline, workers,
-                                      should_stop, finish_now, started)
-        if trial.note == "ran out of time" and trial_deadline < search_deadline:
-            trial = replace(trial, note="took longer than its share of the time")
-        is_best = False
-        if trial.score is not None and trial.state in (TrialState.DONE, TrialState.PRUNED):
-            scaled = sign * trial.score
-            is_best = trial.state is TrialState.DONE and (best is None or scaled > sign * (best.score or 0.0))
-            family.best = scaled if family.best is None else max(family.best, scaled)
-        trial = replace(trial, best_score=trial.score if is_best else (best.score if best else None), is_best=is_best)
-        if is_best:
-            best = trial
-        trials.append(trial)
-        yield progress("Searching", _trial_message(trial, metric), trial,
-                       fraction=None if request.budget_s else len(trials) / (request.max_trials or 1))
-        if trial.state is TrialState.STOPPED:
-            finished_early = finish_now()
-            if finished_early or time.perf_counter() >= search_deadline:
-                break
+    pool.end_all()
+    trials, best, finished_early = search.trials, search.best, search.finished_early
     if best is None:
         if finished_early:
             raise Cancelled()
@@ -362,7 +330,7 @@ def _class_counts(base: TrainRequest) -> tuple[tuple[str, int], ...]:
 
 
 def _make_folds(request: TuneRequest, x: Any, y: np.ndarray, call: InterruptibleCaller,
-                progress: Callable[..., TuneProgress]) -> Generator[TuneProgress, None, list[_Fold]]:
+                progress: Callable[..., TuneProgress]) -> Generator[TuneProgress, None, list[FoldData]]:
     """Preparation fitted on each fold's training part only (no peeking at its held-out rows), done once here
     and shared by every trial."""
     count = request.folds or (5 if len(y) <= FIVE_FOLDS_MAX_ROWS else 3)
@@ -374,7 +342,7 @@ def _make_folds(request: TuneRequest, x: Any, y: np.ndarray, call: Interruptible
         x_fit, x_held = x.iloc[fit_rows], x.iloc[held_rows]
         xt_fit = call(lambda t=transformer, xf=x_fit, yf=y[fit_rows]: t.fit_transform(xf, yf))
         xt_held = call(lambda t=transformer, xh=x_held: t.transform(xh))
-        folds.append(_Fold(xt_fit, y[fit_rows], xt_held, y[held_rows]))
+        folds.append(FoldData(xt_fit, y[fit_rows], xt_held, y[held_rows]))
         yield progress("Preparing data", f"Fold {number} of {count} prepared")
     return folds
 
@@ -450,92 +418,220 @@ def _refit_reserve(best: Trial | None, fold_count: int) -> float:
     return 1.0 + 1.5 * best.fit_s * fold_count / max(1, fold_count - 1)
 
 
-def _run_trial(family: _Family, folds: list[_Fold], task: Task, metric: str, sign: float, number: int,
-               deadline: float, workers: int, should_stop: StopCheck, finish_now: StopCheck,
-               search_started: float) -> Trial:
-    import optuna
+@dataclass
+class _Running:
+    """A trial whose folds are out with the workers (mutable, lives only inside the search)."""
 
-    trial_started = time.perf_counter()
-    if family.grid:
-        distributions = {name: optuna.distributions.CategoricalDistribution(points)
-                         for name, points in family.space.grid().items()}
-        handle = family.study.ask(distributions)
-        params = dict(family.space.fixed)
-        params.update(handle.params)
-    else:
-        handle = family.study.ask(family.space.distributions())
-        params = family.space.params_from(handle.params)
-    family.trials += 1
-    if family.grid and family.trials >= family.space.grid_size():
-        family.exhausted = True
-    spec = family.spec
-    scores: list[float] = []
-    fit_s = 0.0
-    state, note = TrialState.DONE, ""
-    stop_flag = threading.Event()
-    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="studio-trial",
-                                  initializer=_single_threaded)
-    try:
-        futures: list[Future[tuple[float, float]]] = [
-            executor.submit(_fit_and_score, spec, task, params, fold, metric, stop_flag,
-                            handle if index == 0 else None) for index, fold in enumerate(folds)]
-        for step, future in enumerate(futures):
-            outcome = _wait(future, deadline, should_stop, finish_now)
-            if outcome == "cancel":
-                raise Cancelled()
-            if outcome != "done":
-                state = TrialState.STOPPED
-                note = "the user asked to finish" if outcome == "finish" else "ran out of time"
-                break
-            if step == 0 and _foreseen_end(trial_started, len(folds), workers) > deadline:
-                # The first fold shows how long the rest will take: give up now rather than at the deadline.
-                state, note = TrialState.STOPPED, "ran out of time"
-                break
-            try:
-                score_of_fold, fit_seconds = future.result()
-                scores.append(score_of_fold)
-                fit_s = max(fit_s, fit_seconds)
-            except _PrunedWhileGrowing as pruned:
-                state, note = TrialState.PRUNED, f"stopped after {pruned.share} of its first fold: worse than " \
-                                                 "earlier trials at the same point"
-                break
-            except Exception as exc:  # settings a library refuses for this data (e.g. more neighbours than rows)
-                state, note = TrialState.FAILED, first_line(exc)
-                break
-            handle.report(float(np.mean(scores)), GROWTH_STEPS + step)
-            if step < len(folds) - 1 and handle.should_prune():
-                state, note = TrialState.PRUNED, f"stopped after {step + 1} of {len(folds)} folds: worse than " \
-                                                 "earlier trials"
-                break
-    finally:
-        stop_flag.set()  # folds not started yet return at once
-        executor.shutdown(wait=False, cancel_futures=True)
-    duration = time.perf_counter() - trial_started
-    score = float(np.mean(scores)) if scores else None
-    optuna_state = {TrialState.DONE: optuna.trial.TrialState.COMPLETE,
-                    TrialState.PRUNED: optuna.trial.TrialState.PRUNED}.get(state, optuna.trial.TrialState.FAIL)
-    if state is TrialState.DONE and score is not None and math.isfinite(score):
-        _tell(family, handle, score)
-        family.seconds.append(duration)
-    else:
-        _tell(family, handle, None, optuna_state)
-        if state is TrialState.PRUNED:
-            family.seconds.append(duration * len(folds) / max(1, len(scores)))
-        elif state is TrialState.STOPPED:
-            family.seconds.append(duration * 2)
-        if state is TrialState.FAILED and family.trials == 1:
-            family.exhausted = True  # the defaults fail on this data: the family does not suit it
-    if score is not None and not math.isfinite(score):
-        state, score, note = TrialState.FAILED, None, "the score could not be computed"
-    return Trial(number + 1, spec.key, tuple(sorted(params.items())), score, state, duration,
-                 time.perf_counter() - search_started, None, len(scores), note, fit_s=fit_s)
+    number: int
+    family: _Family
+    handle: Any
+    params: dict[str, ParamValue]
+    started: float
+    share_deadline: float  # its share of the budget (automatic search), or infinity
+    pending: list[FoldJob]
+    fold_of: dict[int, int]  # job id -> its fold
+    jobs: dict[int, float] = field(default_factory=dict)  # job id -> when it was handed to a worker
+    scores: dict[int, float] = field(default_factory=dict)  # fold -> held-out score
+    predictions: dict[int, np.ndarray] = field(default_factory=dict)
+    fit_s: float = 0.0
+    reported: int = 0  # folds reported to Optuna, always in fold order, so the same seed prunes the same way
+    state: TrialState | None = None  # set when it has ended
+    note: str = ""
+    ended_at: float = 0.0
 
 
-def _foreseen_end(started: float, fold_count: int, workers: int) -> float:
-    """When a trial will end, judged when its first fold is done: the folds run ``workers`` at a time."""
-    per_round = time.perf_counter() - started
-    return started + per_round * math.ceil(fold_count / max(1, workers))
+class _Search:
+    """Hands folds to the worker processes and turns what they report into trials.
 
+    With a time budget, the next trial starts as soon as a worker is free, so trials overlap and no core waits for
+    the slowest fold of a trial. With only a number of trials, one trial runs at a time (its folds in parallel), so
+    every trial is chosen knowing all earlier ones and the same seed gives the same search."""
+
+    def __init__(self, request: TuneRequest, families: list[_Family], folds: list[FoldData], metric: str,
+                 sign: float, workers: int, started: float) -> None:
+        self.request, self.families, self.folds = request, families, folds
+        self.metric, self.sign, self.workers, self.started = metric, sign, workers, started
+        self.overlap = request.budget_s is not None
+        self.keep_predictions = request.mode is TuneMode.AUTO
+        self.trials: list[Trial] = []
+        self.best: Trial | None = None
+        self.finished_early = False
+        self.over = False
+        self.running: list[_Running] = []
+        self.owner: dict[int, _Running] = {}
+        self.started_count = 0
+        self.job_ids = itertools.count()
+        # Out-of-fold predictions of the best finished trials, by trial number, for the ensemble.
+        self.out_of_fold: dict[int, list[np.ndarray]] = {}
+
+    # -- one pass of the loop ------------------------------------------------------------------------------------
+    def step(self, pool: TrialPool, deadline: float) -> None:
+        now = time.perf_counter()
+        search_deadline = deadline - _refit_reserve(self.best, len(self.folds))
+        for run in self.running:
+            if run.state is not None:
+                continue
+            if self.finished_early:
+                self._end(run, TrialState.STOPPED, "the user asked to finish", pool)
+            elif now >= min(search_deadline, run.share_deadline):
+                note = ("took longer than its share of the time" if run.share_deadline < search_deadline
+                        else "ran out of time")
+                self._end(run, TrialState.STOPPED, note, pool)
+        while pool.idle():
+            run = next((r for r in self.running if r.state is None and r.pending), None)
+            if run is None:
+                family = self._next_family(search_deadline)
+                if family is None:
+                    break
+                run = self._start_trial(family)
+            job = run.pending.pop(0)
+            run.jobs[job.job_id] = time.perf_counter()
+            pool.submit(job)
+        if not self.running and self._next_family(search_deadline) is None:
+            self.over = True
+            return
+        for event in pool.events(POLL_S):
+            run = self.owner.get(event.job_id)
+            if run is not None and run.state is None:
+                self._on_event(run, event, deadline, search_deadline, pool)
+
+    def _next_family(self, search_deadline: float) -> _Family | None:
+        """The family of the next trial; None while no trial should start (or none ever will)."""
+        if self.finished_early or (self.running and not self.overlap):
+            return None
+        if self.request.max_trials is not None and self.started_count >= self.request.max_trials:
+            return None
+        remaining = search_deadline - time.perf_counter()
+        return _pick_family(self.families, remaining) if remaining > 0 else None
+
+    def _start_trial(self, family: _Family) -> _Running:
+        import optuna
+
+        request = self.request
+        if family.grid:
+            distributions = {name: optuna.distributions.CategoricalDistribution(points)
+                             for name, points in family.space.grid().items()}
+            handle = family.study.ask(distributions)
+            params = dict(family.space.fixed)
+            params.update(handle.params)
+        else:
+            handle = family.study.ask(family.space.distributions())
+            params = family.space.params_from(handle.params)
+        family.trials += 1
+        if family.grid and family.trials >= family.space.grid_size():
+            family.exhausted = True
+        share_deadline = math.inf
+        if request.mode is TuneMode.AUTO and request.budget_s is not None and self.best is not None:
+            share_deadline = time.perf_counter() + max(2.0, TRIAL_SHARE * request.budget_s)
+        self.started_count += 1
+        jobs = [FoldJob(next(self.job_ids), family.spec.key, request.base.task, params, index, self.metric,
+                        report_growth=index == 0, keep_predictions=self.keep_predictions)
+                for index in range(len(self.folds))]
+        run = _Running(self.started_count, family, handle, params, time.perf_counter(), share_deadline, jobs,
+                       {job.job_id: job.fold for job in jobs})
+        for job in jobs:
+            self.owner[job.job_id] = run
+        self.running.append(run)
+        return run
+
+    def _on_event(self, run: _Running, event: FoldEvent, deadline: float, search_deadline: float,
+                  pool: TrialPool) -> None:
+        if event.kind == "grew":
+            run.handle.report(event.score, event.step)
+            if run.handle.should_prune():
+                self._end(run, TrialState.PRUNED, f"stopped after {event.step + 1}/{GROWTH_STEPS} of its first "
+                          "fold: worse than earlier trials at the same point", pool)
+            return
+        if event.kind in ("failed", "lost"):
+            self._end(run, TrialState.FAILED, event.message, pool)
+            return
+        if event.kind != "done":
+            return
+        fold = run.fold_of[event.job_id]
+        first = not run.scores
+        run.scores[fold] = event.score
+        run.fit_s = max(run.fit_s, event.fit_s)
+        if event.predictions is not None:
+            run.predictions[fold] = event.predictions
+        total = len(self.folds)
+        if first and total > 1:
+            # The first fold shows how long the rest will take: give up now rather than at the deadline.
+            fold_s = time.perf_counter() - run.jobs[event.job_id]
+            foreseen = time.perf_counter() + fold_s * math.ceil((total - 1) / self.workers)
+            if foreseen > min(search_deadline, run.share_deadline):
+                self._end(run, TrialState.STOPPED, "ran out of time", pool)
+                return
+        while run.reported in run.scores:
+            mean = float(np.mean([run.scores[k] for k in range(run.reported + 1)]))
+            run.handle.report(mean, GROWTH_STEPS + run.reported)
+            run.reported += 1
+            if run.reported < total and run.handle.should_prune():
+                self._end(run, TrialState.PRUNED, f"stopped after {run.reported} of {total} folds: worse than "
+                          "earlier trials", pool)
+                return
+        if run.reported == total:
+            self._end(run, TrialState.DONE, "", pool)
+
+    def _end(self, run: _Running, state: TrialState, note: str, pool: TrialPool) -> None:
+        run.state, run.note, run.ended_at = state, note, time.perf_counter()
+        run.pending.clear()
+        for job_id in run.jobs:
+            pool.abandon(job_id)
+        for job_id in [j for j, r in self.owner.items() if r is run]:
+            del self.owner[job_id]
+
+    # -- trials that have ended ----------------------------------------------------------------------------------
+    def take_ended(self) -> list[Trial]:
+        ended = [run for run in self.running if run.state is not None]
+        self.running = [run for run in self.running if run.state is None]
+        return [self._record(run) for run in ended]
+
+    def _record(self, run: _Running) -> Trial:
+        import optuna
+
+        family, state, note = run.family, run.state or TrialState.STOPPED, run.note
+        total = len(self.folds)
+        done_scores = [run.scores[k] for k in sorted(run.scores)]
+        score = float(np.mean(done_scores)) if done_scores else None
+        duration = run.ended_at - run.started
+        if state is TrialState.DONE and score is not None and math.isfinite(score):
+            _tell(family, run.handle, score)
+            family.seconds.append(duration)
+        else:
+            optuna_state = (optuna.trial.TrialState.PRUNED if state is TrialState.PRUNED
+                            else optuna.trial.TrialState.FAIL)
+            _tell(family, run.handle, None, optuna_state)
+            if state is TrialState.PRUNED:
+                family.seconds.append(duration * total / max(1, len(done_scores)))
+            elif state is TrialState.STOPPED:
+                family.seconds.append(duration * 2)
+            if state is TrialState.FAILED and family.trials == 1:
+                family.exhausted = True  # the defaults fail on this data: the family does not suit it
+        if score is not None and not math.isfinite(score):
+            state, score, note = TrialState.FAILED, None, "the score could not be computed"
+        is_best = False
+        if score is not None and state in (TrialState.DONE, TrialState.PRUNED):
+            scaled = self.sign * score
+            is_best = state is TrialState.DONE and (self.best is None or scaled > self.sign * (self.best.score or 0.0))
+            family.best = scaled if family.best is None else max(family.best, scaled)
+        trial = Trial(run.number, family.spec.key, tuple(sorted(run.params.items())), score, state, duration,
+                      time.perf_counter() - self.started, score if is_best else (self.best.score if self.best else
+                                                                                 None),
+                      len(done_scores), note, is_best=is_best, fit_s=run.fit_s)
+        if is_best:
+            self.best = trial
+        if state is TrialState.DONE and len(run.predictions) == total:
+            self._keep_predictions(trial, [run.predictions[k] for k in range(total)])
+        self.trials.append(trial)
+        return trial
+
+    def _keep_predictions(self, trial: Trial, predictions: list[np.ndarray]) -> None:
+        self.out_of_fold[trial.number] = predictions
+        if len(self.out_of_fold) > ENSEMBLE_CANDIDATES:
+            by_number = {t.number: t for t in self.trials}
+            by_number[trial.number] = trial
+            worst = min(self.out_of_fold, key=lambda n: self.sign * (by_number[n].score or 0.0))
+            del self.out_of_fold[worst]
 
 def _tell(family: _Family, handle: Any, score: float | None, state: Any = None) -> None:
     try:
@@ -544,121 +640,6 @@ def _tell(family: _Family, handle: Any, score: float | None, state: Any = None) 
         # The grid sampler announces a finished grid by calling study.stop(), which only works inside
         # study.optimize; the trial is stored all the same (Optuna stores it in a ``finally``).
         family.exhausted = True
-
-
-def _wait(future: Future[tuple[float, float]], deadline: float, should_stop: StopCheck, finish_now: StopCheck) -> str:
-    while True:
-        done, _pending = wait_futures([future], timeout=POLL_S)
-        if done:
-            return "done"
-        if should_stop():
-            return "cancel"
-        if finish_now():
-            return "finish"
-        if time.perf_counter() >= deadline:
-            return "timeout"
-
-
-def _single_threaded() -> None:
-    """Folds run side by side, one per core; a fit that spread over every core as well would oversubscribe them
-    (OpenMP's spin-waits make that very slow). The limit is per thread, so it is set in each fold thread."""
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(limits=1, user_api="openmp")
-
-
-class _Abandoned(Exception):  # noqa: N818 - an event, like Cancelled
-    """The trial this fold belongs to ended (out of time, pruned, stopped); the fold's result is not wanted."""
-
-
-class _PrunedWhileGrowing(Exception):  # noqa: N818
-    """Optuna's pruner judged the trial from its first fold's score part-way through growing."""
-
-    def __init__(self, share: str) -> None:
-        super().__init__(share)
-        self.share = share
-
-
-def _fit_and_score(spec: ModelSpec, task: Task, params: dict[str, ParamValue], fold: _Fold, metric: str,
-                   stop_flag: threading.Event, handle: Any = None) -> tuple[float, float]:
-    """The fold's score and how long its fit took. With ``handle`` (the Optuna trial, given for the first fold),
-    a model that grows in steps reports its held-out score after each step, and stops if Optuna prunes it."""
-    if stop_flag.is_set():
-        return math.nan, 0.0
-    estimator = spec.make_estimator(task, params)
-    if estimator.get_params().get("n_jobs") is not None:
-        estimator.set_params(n_jobs=1)
-    started = time.perf_counter()
-    try:
-        report = None
-        if handle is not None:
-            def report(step: int) -> None:
-                handle.report(score_predictions(metric, task, estimator, fold.x_valid, fold.y_valid), step)
-                if handle.should_prune():
-                    raise _PrunedWhileGrowing(f"{step + 1}/{GROWTH_STEPS}")
-        _grow(spec, estimator, fold.x_train, fold.y_train, stop_flag, report)
-    except _Abandoned:
-        return math.nan, time.perf_counter() - started
-    seconds = time.perf_counter() - started
-    return score_predictions(metric, task, estimator, fold.x_valid, fold.y_valid), seconds
-
-
-def _grow(spec: ModelSpec, estimator: Any, x: Any, y: np.ndarray, stop_flag: threading.Event,
-          report: Callable[[int], None] | None = None) -> None:
-    """Fit; boosting rounds and forest trees are added in steps (warm start gives the same model as one fit) and
-    networks check the flag every batch, so an abandoned trial stops here within a step rather than keep a core
-    busy. Other fits run to their end (their result is dropped)."""
-    fit_iter = getattr(estimator, "fit_iter", None)
-    if callable(fit_iter):
-        # Studio's networks train in their own loop, which checks a stop callable before every batch.
-        try:
-            for _report in fit_iter(x, y, None, None, stop_flag.is_set):
-                pass
-        except Cancelled:
-            raise _Abandoned() from None
-        return
-    size_name = {"boosting": "max_iter", "forest": "n_estimators"}.get(spec.training_style)
-    settings = estimator.get_params()
-    if size_name is None or size_name not in settings or "warm_start" not in settings:
-        estimator.fit(x, y)
-        return
-    total = int(settings[size_name])
-    step = max(1, math.ceil(total / GROWTH_STEPS))
-    estimator.set_params(warm_start=True)
-    done, step_number = 0, 0
-    while done < total:
-        if stop_flag.is_set():
-            raise _Abandoned()
-        done = min(total, done + step)
-        estimator.set_params(**{size_name: done})
-        estimator.fit(x, y)
-        if report is not None and done < total:
-            report(step_number)  # Optuna's pruning of iterative models: judged part-way, against earlier trials
-        step_number += 1
-    estimator.set_params(warm_start=False)
-
-
-def score_predictions(metric: str, task: Task, estimator: Any, x: Any, y: np.ndarray) -> float:
-    from sklearn import metrics
-
-    if metric == "roc_auc":
-        classes = getattr(estimator, "classes_", None)
-        if classes is None or len(classes) != 2 or not hasattr(estimator, "predict_proba"):
-            raise StudioError("ROC AUC needs exactly two classes and a model that gives probabilities.")
-        return float(metrics.roc_auc_score(y == classes[1], estimator.predict_proba(x)[:, 1]))
-    predicted = estimator.predict(x)
-    if task is Task.CLASSIFICATION:
-        predicted = np.asarray(predicted).astype(object)
-        if metric == "accuracy":
-            return float(metrics.accuracy_score(y, predicted))
-        if metric == "balanced_accuracy":
-            return float(metrics.balanced_accuracy_score(y, predicted))
-        return float(metrics.f1_score(y, predicted, average="macro", zero_division=0))
-    if metric == "rmse":
-        return float(math.sqrt(metrics.mean_squared_error(y, predicted)))
-    if metric == "mae":
-        return float(metrics.mean_absolute_error(y, predicted))
-    return float(metrics.r2_score(y, predicted))
 
 
 # -- words ---------------------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 
@@ -149,6 +150,28 @@ def test_budget_is_respected_including_a_trial_that_runs_long() -> None:
     assert time.perf_counter() - started < 3.0 + 3.0
 
 
+def test_a_long_fit_with_no_steps_is_ended_at_the_deadline_not_left_running() -> None:
+    from studio.core import trial_pool
+
+    frame = regression_frame(6000)
+    # A kernel machine this flexible takes several seconds per fold and cannot stop between steps: it has none.
+    base = make_request(frame, "y", Task.REGRESSION, "svm", {"C": 3000.0})
+    space = build_space(get_model("svm"), Task.REGRESSION)
+    ranges = (space.get("C").narrowed(get_model("svm").param("C"), 2000.0, 5000.0),)
+    with trial_pool.trial_pool(2) as pool:
+        before = set(pool.pids())
+    started = time.perf_counter()
+    with pytest.raises(StudioError, match=r"No trial finished within 2\.5 seconds"):
+        run_tuning(TuneRequest(base, TuneMode.TUNE, budget_s=2.5, ranges=ranges, workers=2))
+    assert time.perf_counter() - started < 2.5 + 3.0
+    # The processes that were fitting were ended with the search, so no core stays busy with a dropped fit.
+    ended = before - set(trial_pool._shared.pids()) if trial_pool._shared else before
+    assert ended
+    for pid in ended:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
 def test_automatic_search_ends_within_its_budget() -> None:
     base = make_request(regression_frame(400), "y", Task.REGRESSION, "random_forest")
     started = time.perf_counter()
@@ -172,7 +195,10 @@ def test_finishing_early_keeps_the_best_model_so_far(penguins: pd.DataFrame) -> 
             result = finished.value
             break
     assert result.finished_early
-    assert len(result.trials) == 3
+    # Trials overlap (one per free core), so a trial still running when the person finishes is ended and listed.
+    ended_before = [t for t in result.trials if t.note != "the user asked to finish"]
+    assert len(ended_before) == 3
+    assert all(t.state is TrialState.STOPPED for t in result.trials[3:])
     best = max((t for t in result.trials if t.state is TrialState.DONE), key=lambda t: t.score)
     assert result.best == best
     assert result.train_result.model_key == best.model_key
