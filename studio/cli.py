@@ -116,7 +116,8 @@ def _build_parser() -> argparse.ArgumentParser:
                        "not mention get Studio's defaults")
     train.add_argument("--out", required=True, metavar="MODEL", help="where to save the model file")
     train.add_argument("--onnx", metavar="FILE.onnx",
-                       help="neural networks only: also export the network to ONNX (it takes the prepared features)")
+                       help="neural networks and ensembles only: also export the model to ONNX (it takes the prepared "
+                            "features)")
     train.add_argument("--auto", action="store_true",
                        help="find the best model and settings by cross-validation on the training rows "
                        "(instead of --model)")
@@ -233,6 +234,7 @@ def _table_and_task(args: argparse.Namespace) -> tuple[LoadedTable, tuple[Column
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from studio.core.bundle import metadata_for, save_model
+    from studio.core.ensemble import ENSEMBLE_KEY
     from studio.core.models.registry import default_model_key, get_model, models_for
     from studio.core.prep import default_prep
     from studio.core.prep_files import prep_from_file
@@ -252,9 +254,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise StudioError(f"{spec.label} cannot do {task.value}. Models for {task.value}: "
                           f"{_listing(m.key for m in models_for(task))}.")
     params = _parse_params(spec, task, args.param)
-    if args.onnx and spec.training_style != "epochs":
-        raise StudioError(f"--onnx exports neural networks only; {spec.label.lower()} is another kind. Use "
-                          "--model neural_network, or leave --onnx out.")
+    if args.onnx and spec.training_style != "epochs" and spec.key != ENSEMBLE_KEY:
+        raise StudioError(f"--onnx exports neural networks and ensembles only; {spec.label.lower()} is another "
+                          "kind. Use --model neural_network, or leave --onnx out.")
 
     fixed = None
     if args.train_rows:
@@ -283,7 +285,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
         # scikit-learn refusing settings that pass the specs' ranges, e.g. more neighbours than training rows.
         raise StudioError(f"Training failed: {first_line(exc, 300)}") from exc
     out = save_model(args.out, result.pipeline, metadata_for(result))
-    if args.onnx:
+    if args.onnx and spec.key == ENSEMBLE_KEY:
+        from studio.core.ensemble_export import export_ensemble_onnx
+
+        _note(f"Exported the ensemble to {export_ensemble_onnx(result.pipeline, args.onnx)}")
+    elif args.onnx:
         from studio.core.network_export import export_onnx
 
         _note(f"Exported the network to {export_onnx(result.pipeline, args.onnx)}")

@@ -43,7 +43,7 @@ def test_onnx_is_refused_for_other_models_before_training(tmp_path: Path,
     code = run_cli(["train", str(PENGUINS), "--target", "species", "--model", "knn", "--out",
                     str(tmp_path / "k.joblib"), "--onnx", str(tmp_path / "k.onnx")])
     err = capsys.readouterr().err
-    assert code == 2 and err.startswith("error: --onnx exports neural networks only")
+    assert code == 2 and err.startswith("error: --onnx exports neural networks and ensembles only")
     assert not (tmp_path / "k.joblib").exists()
 
 

@@ -277,3 +277,55 @@ def test_an_ensemble_trains_and_predicts_numbers(tmp_path) -> None:
     rows = frame.drop(columns=["target"]).tail(5)
     predicted = predict_frame(bundle, rows)
     assert np.allclose(predicted[PREDICTION_COLUMN].to_numpy(dtype=float), result.pipeline.predict(rows))
+
+
+# -- ONNX -----------------------------------------------------------------------------------------------------------
+def test_an_ensemble_exports_to_onnx_and_runs_the_same(penguins: pd.DataFrame, tmp_path) -> None:
+    pytest.importorskip("skl2onnx")
+    onnxruntime = pytest.importorskip("onnxruntime")
+    import onnx
+
+    from studio.core.ensemble_export import export_ensemble_onnx
+
+    members = members_json([("logistic_regression", {"C": 0.5}, 2), ("svm", {}, 1), ("naive_bayes", {}, 1),
+                            ("random_forest", {"n_estimators": 10}, 1)])
+    _, result = run_training(make_request(penguins, "species", Task.CLASSIFICATION, "ensemble",
+                                          {"members": members}))
+    path = export_ensemble_onnx(result.pipeline, tmp_path / "ensemble.onnx")
+    rows = penguins.drop(columns=["species"]).tail(30)
+    features = result.pipeline[0].transform(rows).astype(np.float32)
+    session = onnxruntime.InferenceSession(str(path))
+    labels, probabilities = session.run(None, {"features": features})
+    assert np.allclose(probabilities, result.pipeline.predict_proba(rows), atol=1e-4)
+    assert list(labels) == list(result.pipeline.predict(rows))
+    props = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+    assert json.loads(props["classes"]) == ["Adelie", "Chinstrap", "Gentoo"]
+    assert json.loads(props["members"]) == ["Logistic regression", "Support vector machine", "Naive Bayes",
+                                            "Random forest"]
+    assert len(json.loads(props["feature_names"])) == features.shape[1]
+
+    frame = load_diabetes(as_frame=True).frame.head(240)
+    members = members_json([("linear_regression", {"alpha": 0.1}, 2), ("random_forest", {"n_estimators": 10}, 1)])
+    _, result = run_training(make_request(frame, "target", Task.REGRESSION, "ensemble", {"members": members}))
+    path = export_ensemble_onnx(result.pipeline, tmp_path / "numbers.onnx")
+    rows = frame.drop(columns=["target"]).tail(20)
+    (values,) = onnxruntime.InferenceSession(str(path)).run(
+        None, {"features": result.pipeline[0].transform(rows).astype(np.float32)})
+    assert np.allclose(values.ravel(), result.pipeline.predict(rows), rtol=1e-4)
+
+
+def test_an_ensemble_holding_a_network_says_why_it_cannot_be_onnx(tmp_path) -> None:
+    pytest.importorskip("skl2onnx")
+    pytest.importorskip("torch")
+    from studio.core.ensemble_export import export_ensemble_onnx
+
+    data = load_diabetes()
+    members = members_json([("linear_regression", {}, 1), ("neural_network", {"epochs": 2, "hidden_layers": "8"}, 1)])
+    model = get_model("ensemble").make_estimator(Task.REGRESSION, {"members": members}).fit(data.data, data.target)
+    with pytest.raises(StudioError, match=r"cannot be written as ONNX: Neural network \(a neural network inside an "
+                                          r"ensemble cannot be written as ONNX"):
+        export_ensemble_onnx(model, tmp_path / "e.onnx")
+    assert not (tmp_path / "e.onnx").exists()
+    with pytest.raises(StudioError, match="Only an ensemble"):
+        export_ensemble_onnx(get_model("knn").make_estimator(Task.REGRESSION).fit(data.data, data.target),
+                             tmp_path / "k.onnx")

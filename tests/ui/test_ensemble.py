@@ -4,6 +4,7 @@ trained, shown on the Results page, reported, saved, opened on the Predict page,
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import replace
 from pathlib import Path
 
@@ -109,7 +110,15 @@ def test_an_ensemble_through_model_train_results_export_predict_and_runs(
     with qtbot.waitSignal(export.saved, timeout=LOAD_MS):
         click(qtbot, export.save_button)
     wait_idle(qtbot, export.runner)
-    assert not export.onnx_export.isVisible()  # ONNX is offered for single networks only
+    onnx_export = export.onnx_export
+    assert onnx_export.isVisible() and onnx_export.button.text() == "Export the ensemble to ONNX…"
+    if importlib.util.find_spec("skl2onnx") is not None:
+        onnx_path = tmp_path / "ensemble.onnx"
+        answer_save_dialog(monkeypatch, onnx_path)
+        with qtbot.waitSignal(onnx_export.exported, timeout=LOAD_MS):
+            click(qtbot, onnx_export.button)
+        wait_idle(qtbot, onnx_export.runner)
+        assert onnx_path.is_file() and onnx_export.banner.level == "success"
     bundle = load_model(model_path)
     assert bundle.metadata["model"] == "ensemble"
     assert parse_members(bundle.metadata["params"]["members"])[1][0] == "random_forest"
@@ -178,3 +187,29 @@ def test_a_search_whose_ensemble_won_is_adopted_and_described(qtbot: QtBot, wind
     assert "Its members' settings: Logistic regression ×2 (Flexibility: 0.5); Random forest (Number of trees: 10)" \
         in words
     assert MEMBERS not in words
+
+
+def test_an_ensemble_holding_a_network_explains_why_it_has_no_onnx(
+        qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    pytest.importorskip("skl2onnx")
+    pytest.importorskip("torch")
+    open_sample(qtbot, window)
+    choose_target(window, "species")
+    go_to_model_page(qtbot, window)
+    members = members_json([("logistic_regression", {}, 1),
+                            ("neural_network", {"epochs": 3, "hidden_layers": "8", "device": "cpu"}, 1)])
+    window.project.set_model(ModelConfig("ensemble", (("members", members),)))
+    assert window.model_panel.members.members_shown()[1][0] == "Neural network"
+    go_next(qtbot, window, Step.TRAIN)
+    train(qtbot, window)
+    go_next(qtbot, window, Step.RESULTS)
+    go_next(qtbot, window, Step.EXPORT)
+    onnx_export = window.export_panel.onnx_export
+    answer_save_dialog(monkeypatch, tmp_path / "ensemble.onnx")
+    with qtbot.waitSignal(onnx_export.runner.finished, timeout=LOAD_MS):
+        click(qtbot, onnx_export.button)
+    assert onnx_export.banner.level == "error"
+    assert "Neural network (a neural network inside an ensemble cannot be written as ONNX" in \
+        onnx_export.banner.text()
+    assert not (tmp_path / "ensemble.onnx").exists()
+    assert onnx_export.button.isEnabled()  # the page stays usable

@@ -1,4 +1,4 @@
-"""Export step, for neural networks: write the network alone as ONNX, for other programs to run."""
+"""Export step, for neural networks and ensembles: write the model alone as ONNX, for other programs to run."""
 
 from __future__ import annotations
 
@@ -7,11 +7,22 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from studio.core.ensemble import ENSEMBLE_KEY
 from studio.core.project import Project
 from studio.ui.widgets.common import MessageBanner, section_label
 from studio.workers.runner import JobRunner
 
-NETWORK_MODELS = ("neural_network",)
+# What the section says for each kind of model it exports: (heading, button, file name ending, what it holds).
+WORDS = {
+    "neural_network": ("The network for other programs", "Export the network to ONNX…", "network", "the network"),
+    ENSEMBLE_KEY: ("The ensemble for other programs", "Export the ensemble to ONNX…", "ensemble",
+                   "the ensemble's members and their vote (every member must be convertible; a neural network "
+                   "inside an ensemble is not)"),
+}
+EXPLANATION = ("ONNX is a standard format that many programs and languages can run without Python. The ONNX file "
+               "holds {holds} only: it takes the prepared features (after the Prepare step's changes; their names "
+               "are stored in the file) and gives class probabilities or the predicted number. To predict from raw "
+               "rows, use the model file above.")
 
 
 class OnnxExport(QWidget):
@@ -27,11 +38,7 @@ class OnnxExport(QWidget):
         self.runner.finished.connect(lambda: self.button.setEnabled(True))
         self.button = QPushButton("Export the network to ONNX…")
         self.button.clicked.connect(self._on_button_clicked)
-        explanation = QLabel(
-            "ONNX is a standard format that many programs and languages can run without Python. The ONNX file holds "
-            "the network only: it takes the prepared features (after the Prepare step's changes; their names are "
-            "stored in the file) and gives class probabilities or the predicted number. To predict from raw rows, "
-            "use the model file above.")
+        explanation = self.explanation = QLabel(EXPLANATION.format(holds="the network"))
         explanation.setWordWrap(True)
         explanation.setStyleSheet("color: #555;")
         self.banner = MessageBanner()
@@ -40,7 +47,8 @@ class OnnxExport(QWidget):
         row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 8, 0, 0)
-        layout.addWidget(section_label("The network for other programs"))
+        self.heading = section_label(WORDS["neural_network"][0])
+        layout.addWidget(self.heading)
         layout.addWidget(explanation)
         layout.addLayout(row)
         layout.addWidget(self.banner)
@@ -48,13 +56,20 @@ class OnnxExport(QWidget):
 
     def refresh(self) -> None:
         result = self.project.result
-        self.setVisible(result is not None and result.model_key in NETWORK_MODELS)
+        words = WORDS.get(result.model_key) if result is not None else None
+        self.setVisible(words is not None)
         self.banner.clear()
+        if words is not None:
+            heading, button, _ending, holds = words
+            self.heading.setText(heading)
+            self.button.setText(button)
+            self.explanation.setText(EXPLANATION.format(holds=holds))
 
     def export_to(self, path: str | Path) -> bool:
         result = self.project.result
         if result is None or self.runner.is_running():
             return False
+        from studio.core.ensemble_export import ensemble_onnx_job
         from studio.core.network_export import ONNX_SUFFIX, onnx_job
 
         path = Path(path)
@@ -63,15 +78,17 @@ class OnnxExport(QWidget):
         pipeline = result.pipeline
         self.banner.clear()
         self.button.setEnabled(False)
-        return self.runner.start(lambda stop: onnx_job(pipeline, path, stop))
+        job = ensemble_onnx_job if result.model_key == ENSEMBLE_KEY else onnx_job
+        return self.runner.start(lambda stop: job(pipeline, path, stop))
 
     def _on_button_clicked(self) -> None:
         result = self.project.result
         if result is None:
             return
         folder = Path(self.project.table.path).parent if self.project.table else Path.home()
-        path, _ = QFileDialog.getSaveFileName(self, "Export the network", str(folder / f"{result.target}-network.onnx"),
-                                              "ONNX models (*.onnx)")
+        ending = WORDS.get(result.model_key, WORDS["neural_network"])[2]
+        path, _ = QFileDialog.getSaveFileName(self, f"Export the {ending}",
+                                              str(folder / f"{result.target}-{ending}.onnx"), "ONNX models (*.onnx)")
         if path:
             self.export_to(path)
 
