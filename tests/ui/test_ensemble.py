@@ -67,10 +67,17 @@ def test_an_ensemble_through_model_train_results_export_predict_and_runs(
     model.select_model("ensemble")
     assert window.project.model == ModelConfig("ensemble", (("members", MEMBERS),))
     assert model.members.isVisible()
+    # Another search's ensemble replaces the members shown.
+    other = members_json([("knn", {"n_neighbors": 7}, 1), ("naive_bayes", {}, 1)])
+    window.project.set_model(ModelConfig("ensemble", (("members", other),)))
+    assert model.members.summary.text() == "An average of 2 models (k-nearest neighbours, Naive Bayes)."
+    assert listed_keys(window).count("ensemble") == 1
+    window.project.set_model(ModelConfig("ensemble", (("members", MEMBERS),)))
     # Its members are chosen by the search, so "tune its settings" is explained, not offered.
     window.project.set_tuning(replace(window.project.tuning, mode="tune"))
     assert not window.nav.next_button.isEnabled()
     assert "no settings to tune" in window.nav.reason.text()
+    assert not model.search_options.isVisible() and model.members.isVisible()
     window.project.set_tuning(replace(window.project.tuning, mode="manual"))
 
     # -- Train and Results ----------------------------------------------------------------------------------

@@ -97,7 +97,8 @@ class ModelPanel(Panel):
             shown = (self.project.model.key, self.project.task)
             # Only rebuild the form for another model or a reset: a rebuild from inside an editor's own
             # signal would destroy that editor mid-call.
-            if shown != self._shown or not self.project.model.params:
+            made = not get_model(self.project.model.key).pickable  # its members have no editors to destroy
+            if shown != self._shown or not self.project.model.params or made:
                 self._show_model()
             self._show_mode()
         elif what in ("tuning", "target"):
@@ -119,7 +120,8 @@ class ModelPanel(Panel):
             widget.setVisible(mode != "auto" and made)
         for widget in (self.model_list, self.title, self.description):
             widget.setVisible(mode != "auto")
-        self.search_options.setVisible(mode != "manual")
+        # Nothing of an ensemble can be tuned; the bar under the page says so.
+        self.search_options.setVisible(mode == "auto" or (mode == "tune" and not made))
         if mode != "manual":
             self.search_options.refresh()
 

@@ -16,9 +16,9 @@ from studio.workers.runner import JobRunner
 WORDS = {
     "neural_network": ("The network for other programs", "Export the network to ONNX…", "network", "the network"),
     ENSEMBLE_KEY: ("The ensemble for other programs", "Export the ensemble to ONNX…", "ensemble",
-                   "the ensemble's members and their vote (every member must be convertible; a neural network "
-                   "inside an ensemble is not)"),
+                   "the ensemble's members and their vote"),
 }
+ENSEMBLE_NOTE = " Every member must be convertible; a neural network inside an ensemble is not."
 EXPLANATION = ("ONNX is a standard format that many programs and languages can run without Python. The ONNX file "
                "holds {holds} only: it takes the prepared features (after the Prepare step's changes; their names "
                "are stored in the file) and gives class probabilities or the predicted number. To predict from raw "
@@ -63,7 +63,8 @@ class OnnxExport(QWidget):
             heading, button, _ending, holds = words
             self.heading.setText(heading)
             self.button.setText(button)
-            self.explanation.setText(EXPLANATION.format(holds=holds))
+            self.explanation.setText(EXPLANATION.format(holds=holds)
+                                     + (ENSEMBLE_NOTE if result.model_key == ENSEMBLE_KEY else ""))
 
     def export_to(self, path: str | Path) -> bool:
         result = self.project.result
