@@ -221,6 +221,26 @@ def _check_members(raw: list[Any]) -> list[Member]:
     return members
 
 
+def members_problem(params: dict[str, ParamValue], task: Task | None) -> str:
+    """Why an ensemble with these settings cannot be trained here, in words ("" when it can): members that
+    cannot be read, a member that cannot do the task, or one that needs a library this computer lacks (the
+    network without PyTorch)."""
+    from studio.core.models.registry import get_model
+
+    try:
+        members = parse_members(params.get("members"))
+    except StudioError as exc:
+        return str(exc)
+    for key, _settings, _weight in members:
+        spec = get_model(key)
+        if task is not None and task not in spec.tasks:
+            return f"The ensemble holds a {spec.label.lower()}, which cannot do {task.value}; pick another model."
+        missing = spec.missing_requirement()
+        if missing:
+            return f"The ensemble holds a {spec.label.lower()}. {missing}"
+    return ""
+
+
 # -- in words -------------------------------------------------------------------------------------------------------
 def describe_members(members: Sequence[Member]) -> str:
     """"an average of 3 models (Linear regression ×2, Support vector machine, Random forest)"."""

@@ -294,6 +294,7 @@ def _own_problems(project: Project, step: Step) -> list[str]:
         classes = len(summary.class_counts) if summary.task is Task.CLASSIFICATION else 0
         return split_problems(summary.usable_rows, project.split, classes)
     if step is Step.MODEL:
+        from studio.core.ensemble import ENSEMBLE_KEY, members_problem
         from studio.core.models.registry import get_model
 
         spec = get_model(project.model.key)
@@ -302,6 +303,10 @@ def _own_problems(project: Project, step: Step) -> list[str]:
             return [missing]
         if project.task not in spec.tasks:
             return [f"{spec.label} cannot do {project.task.value if project.task else 'this task'}; pick another."]
+        if spec.key == ENSEMBLE_KEY and project.tuning.mode != "auto":
+            problem = members_problem(project.model.params_dict(), project.task)
+            if problem:
+                return [problem]
         if not spec.pickable and project.tuning.mode == "tune":
             return [f"The {spec.label.lower()} has no settings to tune: the search chose its members. Pick one "
                     "model to tune its settings."]

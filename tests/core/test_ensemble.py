@@ -16,6 +16,7 @@ from studio.core.ensemble import (
     describe_ensemble_params,
     describe_members,
     members_json,
+    members_problem,
     parse_members,
     score_from_predictions,
     select_ensemble,
@@ -329,3 +330,19 @@ def test_an_ensemble_holding_a_network_says_why_it_cannot_be_onnx(tmp_path) -> N
     with pytest.raises(StudioError, match="Only an ensemble"):
         export_ensemble_onnx(get_model("knn").make_estimator(Task.REGRESSION).fit(data.data, data.target),
                              tmp_path / "k.onnx")
+
+
+def test_members_that_cannot_be_trained_here_are_said_before_training(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    assert members_problem({"members": classification_members()}, Task.CLASSIFICATION) == ""
+    assert "not valid JSON" in members_problem({"members": "[{"}, Task.CLASSIFICATION)
+    regression_only = members_json([("linear_regression", {}, 1), ("knn", {}, 1)])
+    assert members_problem({"members": regression_only}, Task.CLASSIFICATION) == \
+        "The ensemble holds a linear regression, which cannot do classification; pick another model."
+    with_network = members_json([("knn", {}, 1), ("neural_network", {}, 1)])
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *args: None if name == "torch" else real_find_spec(name, *args))
+    assert members_problem({"members": with_network}, Task.REGRESSION).startswith(
+        "The ensemble holds a neural network. Neural networks need PyTorch, which is not installed.")

@@ -72,6 +72,10 @@ def test_an_ensemble_through_model_train_results_export_predict_and_runs(
     window.project.set_model(ModelConfig("ensemble", (("members", other),)))
     assert model.members.summary.text() == "An average of 2 models (k-nearest neighbours, Naive Bayes)."
     assert listed_keys(window).count("ensemble") == 1
+    # Members that cannot be read (a damaged run, say) are said in words, and Next waits for another model.
+    window.project.set_model(ModelConfig("ensemble", (("members", "[{"),)))
+    assert "cannot be read" in model.members.summary.text()
+    assert not window.nav.next_button.isEnabled() and "not valid JSON" in window.nav.reason.text()
     window.project.set_model(ModelConfig("ensemble", (("members", MEMBERS),)))
     # Its members are chosen by the search, so "tune its settings" is explained, not offered.
     window.project.set_tuning(replace(window.project.tuning, mode="tune"))
