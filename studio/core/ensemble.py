@@ -101,14 +101,19 @@ def select_ensemble(predictions: Sequence[np.ndarray], y: np.ndarray, metric: st
     if rounds < 1 or max_members < 1:
         raise StudioError("An ensemble needs at least one round and one member.")
     y = np.asarray(y)
-    outputs = _comparable_outputs(predictions, y, task, classes)
-    usable = [index for index, output in enumerate(outputs)
-              if not (metric == "roc_auc" and output.ndim != 2) and np.all(np.isfinite(output))]
+    averages, votes = _comparable_outputs(predictions, y, task, classes)
+    usable = [index for index in range(len(predictions))
+              if (averages[index] is not None or metric != "roc_auc")
+              and np.all(np.isfinite(averages[index] if averages[index] is not None else votes[index]))]
     if not usable:
         raise StudioError("No candidate gives predictions the ensemble's score can be computed from.")
     sign = 1.0 if HIGHER_IS_BETTER.get(metric, True) else -1.0
-    weights = [0] * len(outputs)
-    total = np.zeros_like(outputs[usable[0]], dtype=float)
+    weights = [0] * len(predictions)
+    # Sums of the members' outputs: averaged while every member gives probabilities (or numbers), as soft voting
+    # does; voted on labels once one gives labels only, as VotingClassifier then does.
+    average_total: np.ndarray | float = 0.0
+    vote_total: np.ndarray | float = 0.0
+    all_average = True
     best_weights: tuple[int, ...] = tuple(weights)
     best_score = -math.inf
     for round_number in range(1, rounds + 1):
@@ -118,51 +123,51 @@ def select_ensemble(predictions: Sequence[np.ndarray], y: np.ndarray, metric: st
         order = sorted(allowed, key=lambda index: (index not in members, index))
         chosen, chosen_score = -1, -math.inf
         for index in order:
-            mixed = _finish((total + outputs[index]) / round_number)
+            average = averages[index]
+            if all_average and average is not None:
+                mixed = (average_total + average) / round_number
+            else:
+                # A tie of votes goes to the first class, as np.argmax in VotingClassifier's hard vote does.
+                mixed = (vote_total + votes[index]) / round_number
             score = sign * score_from_predictions(metric, task, y, mixed, classes)
             if score > chosen_score + TIE:
                 chosen, chosen_score = index, score
         weights[chosen] += 1
-        total += outputs[chosen]
+        if averages[chosen] is not None:
+            average_total = average_total + averages[chosen]
+        all_average = all_average and averages[chosen] is not None
+        if votes[chosen] is not None:
+            vote_total = vote_total + votes[chosen]
         if chosen_score > best_score + TIE:
             best_score, best_weights = chosen_score, tuple(weights)
     divisor = reduce(math.gcd, (w for w in best_weights if w))
     return tuple(w // divisor for w in best_weights), sign * best_score
 
 
-def _comparable_outputs(predictions: Sequence[np.ndarray], y: np.ndarray, task: Task,
-                        classes: np.ndarray | None) -> list[np.ndarray]:
-    """Regression: the numbers. Classification: probabilities where every candidate has them (soft voting);
-    otherwise every candidate as one vote per row for its predicted class (hard voting), as VotingClassifier
-    does when a member has no probabilities."""
+def _comparable_outputs(predictions: Sequence[np.ndarray], y: np.ndarray, task: Task, classes: np.ndarray | None,
+                        ) -> tuple[list[np.ndarray | None], list[np.ndarray | None]]:
+    """Per candidate, what soft voting averages (numbers; class probabilities; None for a classifier that gives
+    labels only) and what hard voting counts (one vote per row for the predicted class; None for regression)."""
     rows = len(y)
     if task is Task.REGRESSION:
-        outputs = [np.asarray(p, dtype=float).reshape(-1) for p in predictions]
-        if any(len(o) != rows for o in outputs):
+        numbers = [np.asarray(p, dtype=float).reshape(-1) for p in predictions]
+        if any(len(o) != rows for o in numbers):
             raise StudioError("Every candidate must predict every row once.")
-        return outputs
+        return list(numbers), [None] * len(numbers)
     if classes is None:
         raise StudioError("Choosing an ensemble of classifiers needs the list of classes.")
     classes = np.asarray(classes)
-    arrays = [np.asarray(p) for p in predictions]
-    for array in arrays:
+    text_classes = classes.astype(str)
+    averages: list[np.ndarray | None] = []
+    votes: list[np.ndarray | None] = []
+    for prediction in predictions:
+        array = np.asarray(prediction)
         if len(array) != rows or (array.ndim == 2 and array.shape[1] != len(classes)) or array.ndim > 2:
             raise StudioError("Every candidate must give one row per row and one column per class.")
-    if all(array.ndim == 2 for array in arrays):
-        return [array.astype(float) for array in arrays]
-    votes = []
-    text_classes = classes.astype(str)
-    for array in arrays:
+        averages.append(array.astype(float) if array.ndim == 2 else None)
         labels = classes[np.argmax(array, axis=1)] if array.ndim == 2 else array
-        one_hot = (np.asarray(labels).astype(str)[:, None] == text_classes[None, :]).astype(float)
-        votes.append(one_hot.reshape(rows, len(classes), 1))  # 3-D marks "votes", not probabilities
-    return votes
-
-
-def _finish(mixed: np.ndarray) -> np.ndarray:
-    """Votes become each class's share of the votes; the most voted class is then taken like the most probable
-    one, a tie going to the first class as in VotingClassifier's hard vote (np.argmax)."""
-    return mixed[:, :, 0] if mixed.ndim == 3 else mixed
+        votes.append((labels.astype(str)[:, None] == text_classes[None, :]).astype(float))
+    return averages, votes
 
 
 # -- the members as text --------------------------------------------------------------------------------------------
