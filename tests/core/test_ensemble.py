@@ -25,6 +25,8 @@ from studio.core.errors import StudioError
 from studio.core.explain import model_importances, permutation_importance
 from studio.core.models.registry import all_models, get_model, models_for
 from studio.core.predict import PREDICTION_COLUMN, predict_frame
+from studio.core.report import build_report
+from studio.core.runs import record_from_plain, run_from_result
 from studio.core.target import Task
 
 from .helpers import make_request, run_training
@@ -253,6 +255,14 @@ def test_an_ensemble_trains_saves_opens_and_predicts_classes(penguins: pd.DataFr
             importance = finished.value
             break
     assert {i.column for i in importance.columns} >= {"bill_length_mm", "flipper_length_mm"}
+
+    # The run history and its report give the members in words.
+    record = record_from_plain(run_from_result(result))
+    assert record.config()["Model: members"] == ("Logistic regression ×2 (Flexibility: 0.5); Random forest "
+                                                 "(Number of trees: 10); Naive Bayes")
+    report = build_report(record)
+    assert "<td>Random forest</td><td>1</td><td>Number of trees: 10</td>" in report
+    assert "<td>Naive Bayes</td><td>1</td><td>its defaults</td>" in report
 
     path = save_model(tmp_path / "ens.studio.joblib", result.pipeline, metadata_for(result))
     bundle = load_model(path)
