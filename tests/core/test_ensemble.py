@@ -325,7 +325,7 @@ def test_an_ensemble_exports_to_onnx_and_runs_the_same(penguins: pd.DataFrame, t
     assert np.allclose(values.ravel(), result.pipeline.predict(rows), rtol=1e-4)
 
 
-def test_an_ensemble_holding_a_network_says_why_it_cannot_be_onnx(tmp_path) -> None:
+def test_an_ensemble_holding_a_network_is_saved_but_says_why_it_cannot_be_onnx(tmp_path) -> None:
     pytest.importorskip("skl2onnx")
     pytest.importorskip("torch")
     from studio.core.ensemble_export import export_ensemble_onnx
@@ -333,6 +333,11 @@ def test_an_ensemble_holding_a_network_says_why_it_cannot_be_onnx(tmp_path) -> N
     data = load_diabetes()
     members = members_json([("linear_regression", {}, 1), ("neural_network", {"epochs": 2, "hidden_layers": "8"}, 1)])
     model = get_model("ensemble").make_estimator(Task.REGRESSION, {"members": members}).fit(data.data, data.target)
+    # The network trains inside the ensemble and the whole ensemble goes into a model file.
+    import joblib
+
+    joblib.dump(model, tmp_path / "ensemble.joblib")
+    assert np.allclose(joblib.load(tmp_path / "ensemble.joblib").predict(data.data[:5]), model.predict(data.data[:5]))
     with pytest.raises(StudioError, match=r"cannot be written as ONNX: Neural network \(a neural network inside an "
                                           r"ensemble cannot be written as ONNX"):
         export_ensemble_onnx(model, tmp_path / "e.onnx")
