@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from studio.core.ensemble import score_from_predictions
 from studio.core.errors import Cancelled, StudioError, first_line
 from studio.core.models.params import ParamValue
 from studio.core.target import Task
@@ -218,31 +219,6 @@ def held_out_predictions(task: Task, estimator: Any, x: Any) -> np.ndarray:
         return np.asarray(estimator.predict_proba(x), dtype=float)
     predicted = np.asarray(estimator.predict(x))
     return predicted.astype(object) if task is Task.CLASSIFICATION else predicted.astype(float)
-
-
-def score_from_predictions(metric: str, task: Task, y: np.ndarray, predictions: np.ndarray,
-                           classes: np.ndarray | None) -> float:
-    """The metric of ``held_out_predictions`` output: probabilities are turned into the most likely class."""
-    from sklearn import metrics
-
-    if task is Task.REGRESSION:
-        if metric == "rmse":
-            return float(math.sqrt(metrics.mean_squared_error(y, predictions)))
-        if metric == "mae":
-            return float(metrics.mean_absolute_error(y, predictions))
-        return float(metrics.r2_score(y, predictions))
-    probabilities = predictions.ndim == 2
-    if metric == "roc_auc":
-        if not probabilities or classes is None or len(classes) != 2:
-            raise StudioError("ROC AUC needs exactly two classes and a model that gives probabilities.")
-        return float(metrics.roc_auc_score(np.asarray(y, dtype=object) == classes[1], predictions[:, 1]))
-    labels = classes[np.argmax(predictions, axis=1)] if probabilities and classes is not None else predictions
-    labels = np.asarray(labels).astype(object)
-    if metric == "accuracy":
-        return float(metrics.accuracy_score(y, labels))
-    if metric == "balanced_accuracy":
-        return float(metrics.balanced_accuracy_score(y, labels))
-    return float(metrics.f1_score(y, labels, average="macro", zero_division=0))
 
 
 def score_predictions(metric: str, task: Task, estimator: Any, x: Any, y: np.ndarray) -> float:

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from studio.core.crossval import fold_indices
+from studio.core.ensemble import ENSEMBLE_KEY, members_json, score_from_predictions, select_ensemble
 from studio.core.errors import Cancelled, DataError, StudioError
 from studio.core.evaluation import HIGHER_IS_BETTER, METRIC_LABELS
 from studio.core.models.params import ParamValue
@@ -51,8 +52,12 @@ FAMILY_ORDER = ("logistic_regression", "linear_regression", "gradient_boosting",
 # In the automatic search no single trial may take more than this share of the budget: a family whose defaults are
 # that slow on this table would leave no time for the others.
 TRIAL_SHARE = 0.35
-# The out-of-fold predictions of this many of the best trials are kept to weigh an ensemble from.
-ENSEMBLE_CANDIDATES = 8
+# The out-of-fold predictions of this many of the best trials of each family are kept to weigh an ensemble from.
+ENSEMBLE_PER_FAMILY = 2
+# An ensemble has at most this many members. Time for training the best trial of as many families is kept at
+# the end of an automatic search: an ensemble that cannot be trained in time is not used.
+ENSEMBLE_MEMBERS = 5
+ENSEMBLE_BUDGET_SHARE = 0.15
 # Families left out of the automatic search where they are known not to pay: kernel machines beyond this many
 # training rows (their fit grows with the square of the rows), neighbours beyond this many (slow to predict).
 SVM_MAX_ROWS = 10_000
@@ -304,9 +309,15 @@ def _tune(request: TuneRequest, should_stop: StopCheck, finish_now: StopCheck, c
             raise Cancelled()
         raise StudioError(_nothing_finished_message(trials, request))
 
-    yield progress("Training the winner", f"{best.model_label} with the best settings, on all "
-                   f"{len(training_rows):,} training rows")
-    refit = replace(base, frame=frame, model_key=best.model_key, params=best.params_dict(),
+    final_key, final_params = best.model_key, best.params
+    what = f"{best.model_label} with the best settings"
+    if request.mode is TuneMode.AUTO:
+        members = _ensemble(search, folds, metric, task, deadline)
+        if members:
+            final_key, final_params = ENSEMBLE_KEY, (("members", members_json(members)),)
+            what = f"An average of {len({(key, str(params)) for key, params, _ in members})} of the best trials"
+    yield progress("Training the winner", f"{what}, on all {len(training_rows):,} training rows")
+    refit = replace(base, frame=frame, model_key=final_key, params=dict(final_params),
                     fixed_split=SplitIndices(training_rows, training_rows[:0], parts.test, parts.stratified,
                                              parts.note))
     job = train(refit, should_stop)
@@ -319,7 +330,44 @@ def _tune(request: TuneRequest, should_stop: StopCheck, finish_now: StopCheck, c
         yield progress("Training the winner", item.message, curve=item.curve)
     yield progress("Done", "Search finished", fraction=1.0)
     return TuneResult(tuple(trials), best, metric, result, finished_early, elapsed(),
-                      tuple(f.spec.key for f in families), best.model_key, best.params)
+                      tuple(f.spec.key for f in families), final_key, final_params)
+
+
+def _ensemble(search: _Search, folds: list[FoldData], metric: str, task: Task,
+              deadline: float) -> list[tuple[str, dict[str, ParamValue], int]]:
+    """The best trials to average (model, settings, weight), when their average scores better on the held-out
+    rows of every fold than the best single trial does and there is time to train them all; else none."""
+    by_number = {t.number: t for t in search.trials}
+    candidates = sorted(search.out_of_fold, key=lambda n: (-search.sign * (by_number[n].score or 0.0), n))
+    if len(candidates) < 2:
+        return []
+    truth = np.concatenate([fold.y_valid for fold in folds])
+    classes = np.unique(truth) if task is Task.CLASSIFICATION else None
+    outputs = [_pooled(search.out_of_fold[n], folds, classes) for n in candidates]
+    single = score_from_predictions(metric, task, truth, outputs[0], classes)
+    time_left = deadline - time.perf_counter()
+    # Fewer members when the best mix of more cannot be trained in the time left.
+    for most in range(ENSEMBLE_MEMBERS, 1, -1):
+        weights, mixed = select_ensemble(outputs, truth, metric, task, classes, max_members=most)
+        chosen = [(by_number[n], w) for n, w in zip(candidates, weights, strict=True) if w]
+        if len(chosen) < 2 or search.sign * mixed <= search.sign * single:
+            return []
+        if _refit_reserve([trial for trial, _ in chosen], len(folds)) <= time_left:
+            return [(trial.model_key, trial.params_dict(), weight) for trial, weight in chosen]
+    return []
+
+
+def _pooled(per_fold: list[np.ndarray], folds: list[FoldData], classes: np.ndarray | None) -> np.ndarray:
+    """One trial's held-out predictions of every fold, in fold order. Probability columns follow each fold's own
+    classes (a rare class can be missing from a fold's training part), so they are spread over all classes."""
+    if classes is None or per_fold[0].ndim == 1:
+        return np.concatenate(per_fold)
+    spread = []
+    for fold, predictions in zip(folds, per_fold, strict=True):
+        full = np.zeros((len(predictions), len(classes)))
+        full[:, np.searchsorted(classes, np.unique(fold.y_train))] = predictions
+        spread.append(full)
+    return np.concatenate(spread)
 
 
 def _class_counts(base: TrainRequest) -> tuple[tuple[str, int], ...]:
@@ -410,12 +458,13 @@ def _pick_family(families: list[_Family], remaining: float) -> _Family | None:
     return max(scored, key=lambda pair: pair[1] + spread / math.sqrt(1 + pair[0].trials))[0]
 
 
-def _refit_reserve(best: Trial | None, fold_count: int) -> float:
-    """Time to keep for training the winner on all training rows: its slowest fold's fit, scaled up to all the
-    rows, with room for the live curve's bookkeeping and the scoring."""
-    if best is None or not best.folds_done:
+def _refit_reserve(winners: list[Trial], fold_count: int) -> float:
+    """Time to keep for training the winner (or each member of an ensemble) on all training rows: the slowest
+    fold's fit, scaled up to all the rows, with room for the live curve's bookkeeping and the scoring."""
+    fits = [trial.fit_s for trial in winners if trial.folds_done]
+    if not fits:
         return 0.5
-    return 1.0 + 1.5 * best.fit_s * fold_count / max(1, fold_count - 1)
+    return 1.0 + 1.5 * sum(fits) * fold_count / max(1, fold_count - 1)
 
 
 @dataclass
@@ -467,7 +516,7 @@ class _Search:
     # -- one pass of the loop ------------------------------------------------------------------------------------
     def step(self, pool: TrialPool, deadline: float) -> None:
         now = time.perf_counter()
-        search_deadline = deadline - _refit_reserve(self.best, len(self.folds))
+        search_deadline = deadline - self.refit_reserve()
         for run in self.running:
             if run.state is not None:
                 continue
@@ -503,6 +552,17 @@ class _Search:
             return None
         remaining = search_deadline - time.perf_counter()
         return _pick_family(self.families, remaining) if remaining > 0 else None
+
+    def refit_reserve(self) -> float:
+        """Time to keep for the final fit. The automatic search keeps enough for an ensemble of the slowest
+        candidates too, but never more than a small share of the budget beyond the best trial's own fit."""
+        single = _refit_reserve([self.best] if self.best else [], len(self.folds))
+        if not self.keep_predictions or self.request.budget_s is None:
+            return single
+        by_number = {t.number: t for t in self.trials}
+        slowest = sorted((by_number[n] for n in self.out_of_fold), key=lambda t: -t.fit_s)[:ENSEMBLE_MEMBERS]
+        return max(single, min(_refit_reserve(slowest, len(self.folds)),
+                               single + ENSEMBLE_BUDGET_SHARE * self.request.budget_s))
 
     def _start_trial(self, family: _Family) -> _Running:
         import optuna
@@ -626,12 +686,15 @@ class _Search:
         return trial
 
     def _keep_predictions(self, trial: Trial, predictions: list[np.ndarray]) -> None:
+        """Keep the best trials of each family: an ensemble gains from models that err differently, and the
+        best few trials of one family mostly err alike."""
         self.out_of_fold[trial.number] = predictions
-        if len(self.out_of_fold) > ENSEMBLE_CANDIDATES:
-            by_number = {t.number: t for t in self.trials}
-            by_number[trial.number] = trial
-            worst = min(self.out_of_fold, key=lambda n: self.sign * (by_number[n].score or 0.0))
-            del self.out_of_fold[worst]
+        by_number = {t.number: t for t in self.trials}
+        by_number[trial.number] = trial
+        same_family = [n for n in self.out_of_fold if by_number[n].model_key == trial.model_key]
+        if len(same_family) > ENSEMBLE_PER_FAMILY:
+            del self.out_of_fold[min(same_family, key=lambda n: self.sign * (by_number[n].score or 0.0))]
+
 
 def _tell(family: _Family, handle: Any, score: float | None, state: Any = None) -> None:
     try:
@@ -652,6 +715,10 @@ def format_score(metric: str, value: float | None) -> str:
 def describe_params(params: tuple[tuple[str, ParamValue], ...] | dict[str, ParamValue], model_key: str,
                     limit: int | None = None) -> str:
     """Settings in the model form's words: "Number of trees 120, Maximum depth no limit"."""
+    if model_key == ENSEMBLE_KEY:
+        from studio.core.ensemble import describe_ensemble_params
+
+        return describe_ensemble_params(params, limit)
     spec = get_model(model_key)
     values = dict(params)
     shown = []

@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import optuna
 import pandas as pd
 import pytest
 
+from studio.core.ensemble import parse_members
 from studio.core.errors import Cancelled, StudioError
 from studio.core.models.params import ParamKind
 from studio.core.models.registry import all_models, get_model
@@ -181,6 +183,36 @@ def test_automatic_search_ends_within_its_budget() -> None:
     assert result.trials and result.best in result.trials
     assert items[-1].fraction == 1.0
     assert result.train_result.test.get("rmse") < result.train_result.test.baseline_of("rmse")
+
+
+def test_an_average_of_the_best_trials_wins_when_it_scores_better_in_cross_validation() -> None:
+    from sklearn import datasets
+
+    frame = datasets.load_diabetes(as_frame=True).frame  # a real table where a line and a forest err differently
+    base = make_request(frame, "target", Task.REGRESSION, "random_forest")
+    request = TuneRequest(base, TuneMode.AUTO, budget_s=None, max_trials=2,
+                          families=("linear_regression", "random_forest"))
+    _items, result = run_tuning(request)
+    assert result.final_key == "ensemble" and result.train_result.model_key == "ensemble"
+    members = parse_members(result.final_params["members"])
+    assert {key for key, _params, _weight in members} == {"linear_regression", "random_forest"}
+    assert "Linear regression" in describe_params(result.params, "ensemble")
+    # The best single trial, trained on the same rows, does worse on the same test rows.
+    assert result.best.model_key == "linear_regression"
+    _items, alone = run_tuning(replace(request, max_trials=1, families=("linear_regression",)))
+    assert alone.final_key == "linear_regression"
+    assert result.train_result.test.get("rmse") < alone.train_result.test.get("rmse")
+
+
+def test_no_ensemble_when_averaging_does_not_help() -> None:
+    from sklearn import datasets
+
+    frame = datasets.load_diabetes(as_frame=True).frame
+    base = make_request(frame, "target", Task.REGRESSION, "random_forest")
+    _items, result = run_tuning(TuneRequest(base, TuneMode.AUTO, budget_s=None, max_trials=2,
+                                            families=("linear_regression", "knn")))
+    assert result.final_key == result.best.model_key == "linear_regression"
+    assert result.final_params == result.best.params_dict()
 
 
 def test_finishing_early_keeps_the_best_model_so_far(penguins: pd.DataFrame) -> None:
