@@ -21,6 +21,7 @@ import shutil
 import tempfile
 import threading
 import time
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -117,6 +118,9 @@ def serve(connection: Connection) -> None:
 
     # One fold per core: a fit that spread over every core as well would oversubscribe them.
     threadpool_limits(limits=1)
+    # The search tries settings that libraries warn about (a solver that has not converged, say); the trial's score
+    # already tells, and the warnings would only fill the terminal the window was started from.
+    warnings.simplefilter("ignore")
     from studio.core.models.registry import all_models
 
     all_models()  # imports scikit-learn now, before the first fold is timed
@@ -336,6 +340,7 @@ class TrialPool:
                 continue
             if message[0] == "ready":
                 worker.ready = True
+                self._start_failures = 0
             elif message[0] == "event":
                 event: FoldEvent = message[1]
                 events.append(event)

@@ -12,9 +12,14 @@ How the budget is spent:
 - Optuna's MedianPruner stops a trial that is worse than the median of earlier trials at the same point: models
   that train in iterations (boosting rounds, trees) report their first fold's held-out score as they grow, and
   every model reports after each fold, so bad settings cost a fraction of a full cross-validation;
-- the folds of a trial run on parallel threads (one per core, each fitting single-threaded), so both cores work;
+- folds are fitted in worker processes (one per core, each fitting single-threaded; see ``trial_pool``), and with
+  a time budget the next trial starts as soon as a worker is free, so every core works all the time;
 - the search stops in time to leave room for the final fit; a trial that would run past the deadline is abandoned
-  (its result dropped), and a family whose trials take longer than the time left is not started again.
+  (its result dropped; a fit with no steps to stop between is ended with its process), and a family whose trials
+  take longer than the time left is not started again;
+- at the end of the automatic search, the best trials' held-out predictions are averaged (greedy ensemble
+  selection, ``studio.core.ensemble``); when the average scores better than the best single trial, and there is
+  time to train its members, the ensemble is what is trained.
 """
 
 from __future__ import annotations
@@ -143,7 +148,7 @@ class TuneRequest:
     ranges: tuple[ParamRange, ...] | None = None
     seed: int = 0
     folds: int | None = None  # None: 5, or 3 on large tables
-    workers: int | None = None  # parallel folds; None: one per core
+    workers: int | None = None  # worker processes, each fitting one fold at a time; None: one per core
     families: tuple[str, ...] | None = None  # AUTO: only these model families; None: every suitable one
 
 

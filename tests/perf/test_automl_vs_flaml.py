@@ -113,7 +113,12 @@ def run_studio(table: Table, train: np.ndarray, test: np.ndarray) -> tuple[float
     pipeline = outcome.train_result.pipeline
     rows = frame.iloc[test]
     score = _test_score(table, rows[table.target], pipeline.predict(rows.drop(columns=[table.target])))
-    winner = f"{outcome.best.model_key} ({len(outcome.trials)} trials)"
+    winner = outcome.final_key
+    if winner == "ensemble":
+        from studio.core.ensemble import parse_members
+
+        winner += " of " + "+".join(key for key, _params, _weight in parse_members(outcome.final_params["members"]))
+    winner += f" ({len(outcome.trials)} trials)"
     return score, seconds, winner
 
 
