@@ -82,8 +82,9 @@ def test_a_search_that_trained_an_ensemble_reports_it(tmp_path: Path, capsys: py
                     "--out", str(tmp_path / "auto.joblib")])
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert ("The winner: a weighted average of 2 models (Logistic regression ×2, Random forest) from the best "
-            "trials (Logistic regression ×2 (Flexibility: 0.5); Random forest (Number of trees: 10))") in captured.err
+    assert ("The winner: a weighted average of 2 models (Logistic regression 67%, Random forest 33%) from the best "
+            "trials (Logistic regression 67% (Flexibility: 0.5); Random forest 33% (Number of trees: 10))"
+            ) in captured.err
     assert joblib.load(tmp_path / "auto.joblib")["metadata"]["model"] == "ensemble"
 
     code = run_cli(["tune", str(PENGUINS), "--target", "species", "--model", "logistic_regression",

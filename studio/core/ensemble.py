@@ -248,15 +248,25 @@ def members_problem(params: dict[str, ParamValue], task: Task | None) -> str:
 
 # -- in words -------------------------------------------------------------------------------------------------------
 def describe_members(members: Sequence[Member]) -> str:
-    """"an average of 3 models (Linear regression ×2, Support vector machine, Random forest)"."""
-    from studio.core.models.registry import get_model
-
-    parts = [get_model(key).label + (f" ×{weight}" if weight > 1 else "") for key, _params, weight in members]
+    """"an average of 3 models (Linear regression, Support vector machine, Random forest)", or with unequal
+    weights "a weighted average of 2 models (Linear regression 67%, Random forest 33%)"."""
     count = len(members)
+    parts = _labels_with_shares(members)
     if count == 1:
         return f"a single model ({parts[0]})"
-    return f"a weighted average of {count} models ({', '.join(parts)})" if any(w > 1 for *_x, w in members) \
-        else f"an average of {count} models ({', '.join(parts)})"
+    weighted = len({weight for *_x, weight in members}) > 1
+    return f"{'a weighted average' if weighted else 'an average'} of {count} models ({', '.join(parts)})"
+
+
+def _labels_with_shares(members: Sequence[Member]) -> list[str]:
+    """Each member's name, with its share of the votes when the shares differ (a share reads more plainly than
+    a count of votes)."""
+    from studio.core.models.registry import get_model
+
+    total = sum(weight for *_x, weight in members)
+    weighted = len({weight for *_x, weight in members}) > 1
+    return [get_model(key).label + (f" {round(100 * weight / total)}%" if weighted else "")
+            for key, _params, weight in members]
 
 
 def member_lines(params: dict[str, ParamValue]) -> list[tuple[str, int, str]]:
@@ -271,9 +281,8 @@ def member_lines(params: dict[str, ParamValue]) -> list[tuple[str, int, str]]:
 def describe_ensemble_params(params: tuple[tuple[str, ParamValue], ...] | dict[str, ParamValue],
                              limit: int | None = None) -> str:
     """The ensemble's settings in words, for ``tuning.describe_params``: each member with its own settings,
-    "Random forest ×2 (Number of trees: 120, ...); Linear regression (Shrinkage: 0.5)". Members that cannot be
+    "Random forest 67% (Number of trees: 120, ...); Linear regression 33% (Shrinkage: 0.5)". Members that cannot be
     read are said so in words."""
-    from studio.core.models.registry import get_model
     from studio.core.tuning import describe_params
 
     try:
@@ -281,8 +290,7 @@ def describe_ensemble_params(params: tuple[tuple[str, ParamValue], ...] | dict[s
     except StudioError as exc:
         return str(exc)
     shown = []
-    for key, settings, weight in members:
-        label = get_model(key).label + (f" ×{weight}" if weight > 1 else "")
+    for label, (key, settings, _weight) in zip(_labels_with_shares(members), members, strict=True):
         described = describe_params(settings, key, limit=limit)
         shown.append(f"{label} ({described})" if described else label)
     return "; ".join(shown)

@@ -165,6 +165,9 @@ class TuneResult:
     # their average scored better in cross-validation.
     model_key: str = ""
     params: tuple[tuple[str, ParamValue], ...] = ()
+    # When an ensemble won: its score and the best single trial's, both on the held-out rows of every fold taken
+    # together (so they compare like with like).
+    ensemble_scores: tuple[float, float] | None = None
 
     @property
     def final_params(self) -> dict[str, ParamValue]:
@@ -316,8 +319,9 @@ def _tune(request: TuneRequest, should_stop: StopCheck, finish_now: StopCheck, c
 
     final_key, final_params = best.model_key, best.params
     what = f"{best.model_label} with the best settings"
+    ensemble_scores = None
     if request.mode is TuneMode.AUTO:
-        members = _ensemble(search, folds, metric, task, deadline)
+        members, ensemble_scores = _ensemble(search, folds, metric, task, deadline)
         if members:
             final_key, final_params = ENSEMBLE_KEY, (("members", members_json(members)),)
             what = f"An average of {len({(key, str(params)) for key, params, _ in members})} of the best trials"
@@ -335,17 +339,18 @@ def _tune(request: TuneRequest, should_stop: StopCheck, finish_now: StopCheck, c
         yield progress("Training the winner", item.message, curve=item.curve)
     yield progress("Done", "Search finished", fraction=1.0)
     return TuneResult(tuple(trials), best, metric, result, finished_early, elapsed(),
-                      tuple(f.spec.key for f in families), final_key, final_params)
+                      tuple(f.spec.key for f in families), final_key, final_params, ensemble_scores)
 
 
-def _ensemble(search: _Search, folds: list[FoldData], metric: str, task: Task,
-              deadline: float) -> list[tuple[str, dict[str, ParamValue], int]]:
-    """The best trials to average (model, settings, weight), when their average scores better on the held-out
-    rows of every fold than the best single trial does and there is time to train them all; else none."""
+def _ensemble(search: _Search, folds: list[FoldData], metric: str, task: Task, deadline: float
+              ) -> tuple[list[tuple[str, dict[str, ParamValue], int]], tuple[float, float] | None]:
+    """The best trials to average (model, settings, weight) and the scores of their average and of the best single
+    trial, when the average scores better on the held-out rows of every fold and there is time to train all its
+    members; else no members."""
     by_number = {t.number: t for t in search.trials}
     candidates = sorted(search.out_of_fold, key=lambda n: (-search.sign * (by_number[n].score or 0.0), n))
     if len(candidates) < 2:
-        return []
+        return [], None
     truth = np.concatenate([fold.y_valid for fold in folds])
     classes = np.unique(truth) if task is Task.CLASSIFICATION else None
     outputs = [_pooled(search.out_of_fold[n], folds, classes) for n in candidates]
@@ -356,10 +361,10 @@ def _ensemble(search: _Search, folds: list[FoldData], metric: str, task: Task,
         weights, mixed = select_ensemble(outputs, truth, metric, task, classes, max_members=most)
         chosen = [(by_number[n], w) for n, w in zip(candidates, weights, strict=True) if w]
         if len(chosen) < 2 or search.sign * mixed <= search.sign * single:
-            return []
+            return [], None
         if _refit_reserve([trial for trial, _ in chosen], len(folds)) <= time_left:
-            return [(trial.model_key, trial.params_dict(), weight) for trial, weight in chosen]
-    return []
+            return [(trial.model_key, trial.params_dict(), weight) for trial, weight in chosen], (mixed, single)
+    return [], None
 
 
 def _pooled(per_fold: list[np.ndarray], folds: list[FoldData], classes: np.ndarray | None) -> np.ndarray:

@@ -184,10 +184,10 @@ def test_members_round_trip_through_json() -> None:
                                    "weight": 2}
     assert parse_members(text) == members
     assert describe_members(parse_members(text)) == \
-        "a weighted average of 2 models (Random forest ×2, k-nearest neighbours)"
+        "a weighted average of 2 models (Random forest 67%, k-nearest neighbours 33%)"
     described = describe_ensemble_params({"members": text})
-    assert described.startswith("Random forest ×2 (Number of trees: 50, Maximum depth: no limit")
-    assert "k-nearest neighbours (Neighbours: 7)" in described
+    assert described.startswith("Random forest 67% (Number of trees: 50, Maximum depth: no limit")
+    assert "k-nearest neighbours 33% (Neighbours: 7)" in described
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -258,8 +258,8 @@ def test_an_ensemble_trains_saves_opens_and_predicts_classes(penguins: pd.DataFr
 
     # The run history and its report give the members in words.
     record = record_from_plain(run_from_result(result))
-    assert record.config()["Model: members"] == ("Logistic regression ×2 (Flexibility: 0.5); Random forest "
-                                                 "(Number of trees: 10); Naive Bayes")
+    assert record.config()["Model: members"] == ("Logistic regression 50% (Flexibility: 0.5); Random forest 25% "
+                                                 "(Number of trees: 10); Naive Bayes 25%")
     report = build_report(record)
     assert "<td>Random forest</td><td>1</td><td>Number of trees: 10</td>" in report
     assert "<td>Naive Bayes</td><td>1</td><td>its defaults</td>" in report

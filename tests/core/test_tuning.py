@@ -197,6 +197,9 @@ def test_an_average_of_the_best_trials_wins_when_it_scores_better_in_cross_valid
     members = parse_members(result.final_params["members"])
     assert {key for key, _params, _weight in members} == {"linear_regression", "random_forest"}
     assert "Linear regression" in describe_params(result.params, "ensemble")
+    assert result.ensemble_scores is not None
+    mixed, single = result.ensemble_scores
+    assert mixed < single  # root mean squared error on the held-out rows of the folds
     # The best single trial, trained on the same rows, does worse on the same test rows.
     assert result.best.model_key == "linear_regression"
     _items, alone = run_tuning(replace(request, max_trials=1, families=("linear_regression",)))

@@ -57,7 +57,8 @@ def test_an_ensemble_through_model_train_results_export_predict_and_runs(
     assert model.model_list.currentItem().text() == "Ensemble of the best models"
     assert model.title.text() == "Ensemble of the best models"
     assert model.members.isVisible() and not model.form_scroll.isVisible() and not model.reset_button.isVisible()
-    assert model.members.summary.text() == "A weighted average of 2 models (Logistic regression ×2, Random forest)."
+    assert model.members.summary.text() == ("A weighted average of 2 models (Logistic regression 67%, "
+                                            "Random forest 33%).")
     assert model.members.members_shown() == [("Logistic regression", "2", "Flexibility: 0.5"),
                                              ("Random forest", "1", "Number of trees: 10")]
     assert window.nav.next_button.isEnabled()
@@ -188,15 +189,16 @@ def test_a_search_whose_ensemble_won_is_adopted_and_described(qtbot: QtBot, wind
                                                  (2, "random_forest", (("n_estimators", 10),), 0.96)))
     outcome = TuneResult(trials=trials, best=trials[0], metric="accuracy", train_result=trained,
                          finished_early=False, duration_s=1.0, families=("logistic_regression", "random_forest"),
-                         model_key="ensemble", params=(("members", MEMBERS),))
+                         model_key="ensemble", params=(("members", MEMBERS),), ensemble_scores=(0.985, 0.97))
 
     assert window.train_panel.search.adopt(outcome) is trained
     assert window.project.model == ModelConfig("ensemble", (("members", MEMBERS),))
     words = window.train_panel.trials_view.best_label.text()
-    assert "<b>The winner:</b> a weighted average of 2 models (Logistic regression ×2, Random forest)" in words
-    assert "best single trial (Logistic regression, trial 1 of 2, accuracy 97.0% in cross-validation)" in words
-    assert "Its members' settings: Logistic regression ×2 (Flexibility: 0.5); Random forest (Number of trees: 10)" \
-        in words
+    assert "<b>The winner:</b> a weighted average of 2 models (Logistic regression 67%, Random forest 33%)" in words
+    assert ("Together they scored 98.5% in cross-validation (accuracy), against 97.0% for the best single trial "
+            "(Logistic regression, trial 1 of 2)") in words
+    assert ("Its members' settings: Logistic regression 67% (Flexibility: 0.5); Random forest 33% "
+            "(Number of trees: 10)") in words
     assert MEMBERS not in words
 
 

@@ -73,9 +73,14 @@ def winner_text(result: TuneResult) -> str:
              "cross-validation")
     if result.final_key == ENSEMBLE_KEY:
         members = parse_members(result.final_params.get("members"))
+        together = "scored better in cross-validation than the best single trial"
+        if result.ensemble_scores is not None:
+            mixed, single = (format_metric(result.metric, value) for value in result.ensemble_scores)
+            together = (f"scored {mixed} in cross-validation ({metric_label(result.metric).lower()}), against "
+                        f"{single} for the best single trial")
         return (f"{ending}<b>The winner:</b> {describe_members(members)} from the best trials. Together they "
-                f"scored better in cross-validation than the best single trial ({best.model_label}, trial "
-                f"{best.number} of {len(result.trials)}, {score}); now trained on all training rows. "
+                f"{together} ({best.model_label}, trial {best.number} of {len(result.trials)}); now trained on "
+                "all training rows. "
                 f"<span style='color:#555'>Its members' settings: "
                 f"{describe_ensemble_params(result.final_params, limit=3)}.</span>")
     return (f"{ending}<b>The winner:</b> {best.model_label} (trial {best.number} of {len(result.trials)}), "
