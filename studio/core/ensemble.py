@@ -144,6 +144,17 @@ def select_ensemble(predictions: Sequence[np.ndarray], y: np.ndarray, metric: st
     return tuple(w // divisor for w in best_weights), sign * best_score
 
 
+def blend(predictions: Sequence[np.ndarray], weights: Sequence[int], task: Task,
+          classes: np.ndarray | None = None) -> np.ndarray:
+    """The weighted average that ``select_ensemble`` scored, in a form ``score_from_predictions`` takes."""
+    averages, votes = _comparable_outputs(predictions, np.empty(len(predictions[0])), task, classes)
+    used = [index for index, weight in enumerate(weights) if weight]
+    # Averaged while every member gives numbers or probabilities (soft voting), else a vote on labels.
+    outputs = averages if all(averages[index] is not None for index in used) else votes
+    total = sum(weights[index] * np.asarray(outputs[index], dtype=float) for index in used)
+    return np.asarray(total, dtype=float) / sum(weights[index] for index in used)
+
+
 def _comparable_outputs(predictions: Sequence[np.ndarray], y: np.ndarray, task: Task, classes: np.ndarray | None,
                         ) -> tuple[list[np.ndarray | None], list[np.ndarray | None]]:
     """Per candidate, what soft voting averages (numbers; class probabilities; None for a classifier that gives

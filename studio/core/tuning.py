@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from studio.core.crossval import fold_indices
-from studio.core.ensemble import ENSEMBLE_KEY, members_json, score_from_predictions, select_ensemble
+from studio.core.ensemble import ENSEMBLE_KEY, blend, members_json, score_from_predictions, select_ensemble
 from studio.core.errors import Cancelled, DataError, StudioError
 from studio.core.evaluation import HIGHER_IS_BETTER, METRIC_LABELS
 from studio.core.models.params import ParamValue
@@ -165,8 +165,8 @@ class TuneResult:
     # their average scored better in cross-validation.
     model_key: str = ""
     params: tuple[tuple[str, ParamValue], ...] = ()
-    # When an ensemble won: its score and the best single trial's, both on the held-out rows of every fold taken
-    # together (so they compare like with like).
+    # When an ensemble won: its cross-validated score and the best single trial's (each the mean of the folds'
+    # scores, like every trial's).
     ensemble_scores: tuple[float, float] | None = None
 
     @property
@@ -362,9 +362,25 @@ def _ensemble(search: _Search, folds: list[FoldData], metric: str, task: Task, d
         chosen = [(by_number[n], w) for n, w in zip(candidates, weights, strict=True) if w]
         if len(chosen) < 2 or search.sign * mixed <= search.sign * single:
             return [], None
+        # Scored like every trial (the mean of the folds' scores), so it compares with the trials table.
+        fold_mean = _mean_of_folds(blend(outputs, weights, task, classes), folds, metric, task, classes)
+        best_score = by_number[candidates[0]].score or 0.0
+        if search.sign * fold_mean <= search.sign * best_score:
+            return [], None
         if _refit_reserve([trial for trial, _ in chosen], len(folds)) <= time_left:
-            return [(trial.model_key, trial.params_dict(), weight) for trial, weight in chosen], (mixed, single)
+            return [(trial.model_key, trial.params_dict(), weight) for trial, weight in chosen], \
+                (fold_mean, best_score)
     return [], None
+
+
+def _mean_of_folds(pooled: np.ndarray, folds: list[FoldData], metric: str, task: Task,
+                   classes: np.ndarray | None) -> float:
+    scores, start = [], 0
+    for fold in folds:
+        end = start + len(fold.y_valid)
+        scores.append(score_from_predictions(metric, task, fold.y_valid, pooled[start:end], classes))
+        start = end
+    return float(np.mean(scores))
 
 
 def _pooled(per_fold: list[np.ndarray], folds: list[FoldData], classes: np.ndarray | None) -> np.ndarray:

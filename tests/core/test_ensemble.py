@@ -13,6 +13,7 @@ from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 
 from studio.core.bundle import load_model, metadata_for, save_model
 from studio.core.ensemble import (
+    blend,
     describe_ensemble_params,
     describe_members,
     members_json,
@@ -114,6 +115,10 @@ def test_labels_without_probabilities_are_a_hard_vote() -> None:
     weights, score = select_ensemble([np.array([[0.9, 0.1]] * 3 + [[0.2, 0.8]]), votes[0]], y, "accuracy",
                                      Task.CLASSIFICATION, classes)
     assert weights == (1, 0) and score == 1.0
+    # The blend of a vote is each class's share of the votes; the tie goes to the first class.
+    shares = blend(votes, (1, 1), Task.CLASSIFICATION, classes)
+    assert shares.tolist() == [[0.5, 0.5], [1.0, 0.0], [0.5, 0.5], [0.0, 1.0]]
+    assert score_from_predictions("accuracy", Task.CLASSIFICATION, y, shares, classes) == 1.0
     with pytest.raises(StudioError, match="No candidate"):
         select_ensemble(votes, y, "roc_auc", Task.CLASSIFICATION, classes)
 
@@ -161,6 +166,7 @@ def test_the_selected_ensembles_score_is_the_voting_models_cross_validated_score
     voting = get_model("ensemble").make_estimator(Task.REGRESSION, {"members": members_json(chosen)})
     voted = cross_val_predict(voting, x, y, cv=folds)
     assert score == pytest.approx(score_from_predictions("rmse", Task.REGRESSION, y, voted), rel=1e-9)
+    assert blend(oof, weights, Task.REGRESSION) == pytest.approx(voted, rel=1e-9)
 
     labels = np.where(y > np.median(y), "high", "low").astype(object)
     folds = StratifiedKFold(4, shuffle=True, random_state=0)
@@ -174,6 +180,7 @@ def test_the_selected_ensembles_score_is_the_voting_models_cross_validated_score
     voted = cross_val_predict(voting, x, labels, cv=folds, method="predict_proba")
     assert score == pytest.approx(score_from_predictions("balanced_accuracy", Task.CLASSIFICATION, labels, voted,
                                                          classes), abs=1e-12)
+    assert blend(oof, weights, Task.CLASSIFICATION, classes) == pytest.approx(voted, abs=1e-12)
 
 
 # -- the members as text --------------------------------------------------------------------------------------------
