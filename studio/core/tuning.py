@@ -368,7 +368,8 @@ def _ensemble(search: _Search, folds: list[FoldData], metric: str, task: Task, d
         if search.sign * fold_mean <= search.sign * best_score:
             return [], None
         if _refit_reserve([trial for trial, _ in chosen], len(folds)) <= time_left:
-            return [(trial.model_key, trial.params_dict(), weight) for trial, weight in chosen], \
+            heaviest_first = sorted(chosen, key=lambda pair: -pair[1])
+            return [(trial.model_key, trial.params_dict(), weight) for trial, weight in heaviest_first], \
                 (fold_mean, best_score)
     return [], None
 
