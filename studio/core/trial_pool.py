@@ -116,7 +116,10 @@ def serve(connection: Connection) -> None:
     """A worker's life: fit the folds it is sent, one at a time, until told to quit or its pipe closes."""
     from threadpoolctl import threadpool_limits
 
-    # One fold per core: a fit that spread over every core as well would oversubscribe them.
+    # One fold per core: a fit that spread over every core as well would oversubscribe them (OpenMP's spin-waits
+    # made gradient boosting ten times slower). threadpoolctl limits the libraries loaded now (numpy's BLAS);
+    # scikit-learn's OpenMP loads later, with its first fit, and reads the variable then.
+    os.environ["OMP_NUM_THREADS"] = "1"
     threadpool_limits(limits=1)
     # The search tries settings that libraries warn about (a solver that has not converged, say); the trial's score
     # already tells, and the warnings would only fill the terminal the window was started from.
