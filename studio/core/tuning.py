@@ -362,10 +362,14 @@ def _ensemble(search: _Search, folds: list[FoldData], metric: str, task: Task, d
         chosen = [(by_number[n], w) for n, w in zip(candidates, weights, strict=True) if w]
         if len(chosen) < 2 or search.sign * mixed <= search.sign * single:
             return [], None
-        # Scored like every trial (the mean of the folds' scores), so it compares with the trials table.
-        fold_mean = _mean_of_folds(blend(outputs, weights, task, classes), folds, metric, task, classes)
-        best_score = by_number[candidates[0]].score or 0.0
-        if search.sign * fold_mean <= search.sign * best_score:
+        # Scored like every trial (the mean of the folds' scores), so it compares with the trials table; and it
+        # must win on at least half the folds: on small tables a single lucky fold (one more row right) would
+        # otherwise pick an ensemble that is no better.
+        mixed_folds = _fold_scores(blend(outputs, weights, task, classes), folds, metric, task, classes)
+        single_folds = _fold_scores(outputs[0], folds, metric, task, classes)
+        wins = sum(search.sign * m > search.sign * s for m, s in zip(mixed_folds, single_folds, strict=True))
+        fold_mean, best_score = float(np.mean(mixed_folds)), by_number[candidates[0]].score or 0.0
+        if search.sign * fold_mean <= search.sign * best_score or 2 * wins < len(folds):
             return [], None
         if _refit_reserve([trial for trial, _ in chosen], len(folds)) <= time_left:
             heaviest_first = sorted(chosen, key=lambda pair: -pair[1])
@@ -374,14 +378,14 @@ def _ensemble(search: _Search, folds: list[FoldData], metric: str, task: Task, d
     return [], None
 
 
-def _mean_of_folds(pooled: np.ndarray, folds: list[FoldData], metric: str, task: Task,
-                   classes: np.ndarray | None) -> float:
+def _fold_scores(pooled: np.ndarray, folds: list[FoldData], metric: str, task: Task,
+                 classes: np.ndarray | None) -> list[float]:
     scores, start = [], 0
     for fold in folds:
         end = start + len(fold.y_valid)
         scores.append(score_from_predictions(metric, task, fold.y_valid, pooled[start:end], classes))
         start = end
-    return float(np.mean(scores))
+    return scores
 
 
 def _pooled(per_fold: list[np.ndarray], folds: list[FoldData], classes: np.ndarray | None) -> np.ndarray:
