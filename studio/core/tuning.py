@@ -518,6 +518,7 @@ class _Running:
     state: TrialState | None = None  # set when it has ended
     note: str = ""
     ended_at: float = 0.0
+    worker_lost: bool = False  # failed because its worker process died, not because of its settings
 
 
 class _Search:
@@ -634,6 +635,7 @@ class _Search:
                           "fold: worse than earlier trials at the same point", pool)
             return
         if event.kind in ("failed", "lost"):
+            run.worker_lost = event.kind == "lost"
             self._end(run, TrialState.FAILED, event.message, pool)
             return
         if event.kind != "done":
@@ -696,7 +698,7 @@ class _Search:
                 family.seconds.append(duration * total / max(1, len(done_scores)))
             elif state is TrialState.STOPPED:
                 family.seconds.append(duration * 2)
-            if state is TrialState.FAILED and family.trials == 1:
+            if state is TrialState.FAILED and family.trials == 1 and not run.worker_lost:
                 family.exhausted = True  # the defaults fail on this data: the family does not suit it
         if score is not None and not math.isfinite(score):
             state, score, note = TrialState.FAILED, None, "the score could not be computed"

@@ -174,6 +174,30 @@ def test_a_long_fit_with_no_steps_is_ended_at_the_deadline_not_left_running() ->
             os.kill(pid, 0)
 
 
+def test_a_worker_that_dies_during_a_search_is_replaced_and_the_search_goes_on(penguins: pd.DataFrame) -> None:
+    import signal
+
+    from studio.core import trial_pool
+
+    base = make_request(penguins, "species", Task.CLASSIFICATION, "random_forest")
+    job = tune(TuneRequest(base, TuneMode.AUTO, budget_s=None, max_trials=6, families=FAST_FAMILIES))
+    killed = None
+    while True:
+        try:
+            item = next(job)
+        except StopIteration as finished:
+            result = finished.value
+            break
+        if item.trial is not None and killed is None:
+            killed = trial_pool._shared.pids()[0]
+            os.kill(killed, signal.SIGKILL)
+    assert killed is not None
+    assert len(result.trials) == 6 and result.best.state is TrialState.DONE
+    # A trial whose fold was on the ended worker failed in words; the others went on with a new worker.
+    assert all("stopped unexpectedly" in t.note for t in result.trials if t.state is TrialState.FAILED)
+    assert killed not in trial_pool._shared.pids()
+
+
 def test_automatic_search_ends_within_its_budget() -> None:
     base = make_request(regression_frame(400), "y", Task.REGRESSION, "random_forest")
     started = time.perf_counter()
