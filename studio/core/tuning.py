@@ -45,7 +45,7 @@ from studio.core.prep import build_transformer
 from studio.core.progress import CurvePoint, InterruptibleCaller, StopCheck, never_stop
 from studio.core.search_space import ParamRange, SearchSpace, build_space
 from studio.core.splits import SplitIndices
-from studio.core.target import Task
+from studio.core.target import Task, summarize_target
 from studio.core.training import TrainRequest, TrainResult, train, usable_split
 from studio.core.trial_pool import GROWTH_STEPS, FoldData, FoldEvent, FoldJob, TrialPool, trial_pool
 
@@ -185,7 +185,7 @@ class _Family:
     spec: ModelSpec
     space: SearchSpace
     study: Any
-    grid: bool = False
+    grid_points: dict[str, tuple[ParamValue, ...]] | None = None  # grid search: every setting's points, built once
     trials: int = 0
     best: float | None = None  # in "higher is better" units
     seconds: list[float] = field(default_factory=list)
@@ -402,10 +402,11 @@ def _pooled(per_fold: list[np.ndarray], folds: list[FoldData], classes: np.ndarr
 
 
 def _class_counts(base: TrainRequest) -> tuple[tuple[str, int], ...]:
+    """The classes as the window counts them (``summarize_target``), so the CLI and the window choose the same
+    default measure."""
     if base.task is not Task.CLASSIFICATION or base.target not in base.frame.columns:
         return ()
-    counts = base.frame[base.target].dropna().astype(str).value_counts()
-    return tuple((str(k), int(v)) for k, v in counts.items())
+    return summarize_target(base.frame[base.target], base.task).class_counts
 
 
 def _make_folds(request: TuneRequest, x: Any, y: np.ndarray, call: InterruptibleCaller,
@@ -445,20 +446,20 @@ def _families(request: TuneRequest, rows: int, columns: int, sign: float) -> lis
             space = space.with_ranges(request.ranges, values)
         seed = request.seed + 1000 * index
         direction = "maximize" if sign > 0 else "minimize"
-        grid = request.method is SearchMethod.GRID and request.mode is TuneMode.TUNE
+        grid = space.grid() if request.method is SearchMethod.GRID and request.mode is TuneMode.TUNE else None
         sampler: Any
-        if grid:
-            sampler = optuna.samplers.GridSampler(dict(space.grid()), seed=seed)
+        if grid is not None:
+            sampler = optuna.samplers.GridSampler(dict(grid), seed=seed)
         elif request.method is SearchMethod.RANDOM:
             sampler = optuna.samplers.RandomSampler(seed=seed)
         else:
             sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=5, multivariate=True)
         pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=GROWTH_STEPS // 2)
         study = optuna.create_study(direction=direction, sampler=sampler, pruner=pruner)
-        if not grid:
+        if grid is None:
             # The defaults (or the user's values) first: a strong start, and never worse than not tuning.
             study.enqueue_trial(space.encode(spec.resolve(task, values)))
-        families.append(_Family(spec, space, study, grid=grid))
+        families.append(_Family(spec, space, study, grid_points=grid))
     if not families:
         raise StudioError(f"No model can do {task.value}.")
     return families
@@ -600,9 +601,9 @@ class _Search:
         import optuna
 
         request = self.request
-        if family.grid:
+        if family.grid_points is not None:
             distributions = {name: optuna.distributions.CategoricalDistribution(points)
-                             for name, points in family.space.grid().items()}
+                             for name, points in family.grid_points.items()}
             handle = family.study.ask(distributions)
             params = dict(family.space.fixed)
             params.update(handle.params)
@@ -610,7 +611,7 @@ class _Search:
             handle = family.study.ask(family.space.distributions())
             params = family.space.params_from(handle.params)
         family.trials += 1
-        if family.grid and family.trials >= family.space.grid_size():
+        if family.grid_points is not None and family.trials >= math.prod(map(len, family.grid_points.values())):
             family.exhausted = True
         share_deadline = math.inf
         if request.mode is TuneMode.AUTO and request.budget_s is not None and self.best is not None:

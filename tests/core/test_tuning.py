@@ -28,6 +28,7 @@ from studio.core.tuning import (
     auto_families,
     default_metric,
     describe_params,
+    resolve_metric,
     tune,
 )
 from tests.core.helpers import make_request
@@ -88,6 +89,13 @@ def test_default_metric_follows_the_task_and_the_class_balance() -> None:
     assert default_metric(Task.REGRESSION) == "rmse"
     assert default_metric(Task.CLASSIFICATION, (("a", 50), ("b", 45))) == "accuracy"
     assert default_metric(Task.CLASSIFICATION, (("a", 90), ("b", 10))) == "balanced_accuracy"
+
+
+def test_the_default_measure_counts_classes_as_the_window_does() -> None:
+    # A whole-number column with gaps is read as decimals; its classes are "1" and "2", 60 rows against 15: uneven.
+    frame = pd.DataFrame({"x": range(80), "y": [1.0] * 60 + [2.0] * 15 + [None] * 5})
+    base = make_request(frame, "y", Task.CLASSIFICATION, "knn")
+    assert resolve_metric(TuneRequest(base)) == "balanced_accuracy"
 
 
 def test_narrowing_a_range_is_checked_in_words() -> None:
