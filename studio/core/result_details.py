@@ -7,6 +7,7 @@ rows in memory only, for the explanations computed on demand (importance, partia
 from __future__ import annotations
 
 import hashlib
+import weakref
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -89,11 +90,30 @@ class EvaluationRows:
     make_pipeline: Callable[[], Any]  # an unfitted pipeline with the run's settings
 
 
+# Fingerprints by the id of the frame they were computed from, each entry removed when its frame is collected (so
+# an id reused by a later frame never finds an old entry). Keyed by id because DataFrames cannot be hashed, and
+# guarded by the frame's shape, columns and types so a frame edited in place in any of those is hashed again.
+_fingerprints: dict[int, tuple[tuple[Any, ...], str]] = {}
+
+
 def data_fingerprint(frame: pd.DataFrame) -> str:
-    """A short hash of the table's contents and column names: equal tables give equal fingerprints."""
+    """A short hash of the table's contents and column names: equal tables give equal fingerprints.
+
+    Hashing a large table takes a while and every run of the same table asks again, so the fingerprint is kept
+    for as long as the frame lives. Studio never edits a loaded frame's values in place (a change makes a new
+    frame); a caller that does must pass a copy."""
+    key = id(frame)
+    shape = (frame.shape, tuple(map(str, frame.columns)), tuple(map(str, frame.dtypes)))
+    cached = _fingerprints.get(key)
+    if cached is not None and cached[0] == shape:
+        return cached[1]
     digest = hashlib.sha256("\x1f".join(map(str, frame.columns)).encode())
     digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-    return digest.hexdigest()[:16]
+    fingerprint = digest.hexdigest()[:16]
+    if cached is None:
+        weakref.finalize(frame, _fingerprints.pop, key, None)
+    _fingerprints[key] = (shape, fingerprint)
+    return fingerprint
 
 
 def describe_training(request: TrainRequest, pipeline: Any, make_pipeline: Callable[[], Any], frame: pd.DataFrame,
