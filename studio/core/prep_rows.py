@@ -13,7 +13,7 @@ import pandas as pd
 
 from studio.core.data.profile import to_number
 from studio.core.formula import parse_formula
-from studio.core.prep import Missing, Outliers, PrepConfig, Treatment
+from studio.core.prep import ColumnPrep, Missing, Outliers, PrepConfig, Treatment
 from studio.core.prep_values import outlier_fences
 
 
@@ -50,7 +50,7 @@ def rows_to_keep(prep: PrepConfig, target: str | None, frame: pd.DataFrame) -> t
             gap = values[column.name].isna().to_numpy() & keep
             gaps += int(gap.sum())
             keep &= ~gap
-        if column.treatment is Treatment.NUMERIC and column.outliers in (Outliers.IQR_REMOVE, Outliers.Z_REMOVE):
+        if removes_outlier_rows(column):
             numbers = to_number(values[column.name]).to_numpy(dtype=float)
             lower, upper = outlier_fences(numbers[keep], "iqr" if column.outliers is Outliers.IQR_REMOVE else "z")
             outside = ((numbers < lower[0]) | (numbers > upper[0])) & keep
@@ -69,10 +69,15 @@ def _with_derived(prep: PrepConfig, frame: pd.DataFrame) -> pd.DataFrame:
     return values
 
 
+def removes_outlier_rows(column: ColumnPrep) -> bool:
+    """Outliers are looked for only in a column used as a number: a column switched to another use keeps its
+    earlier "remove outliers" choice, which must then remove nothing."""
+    return column.treatment is Treatment.NUMERIC and column.outliers in (Outliers.IQR_REMOVE, Outliers.Z_REMOVE)
+
+
 def removes_rows(prep: PrepConfig, target: str | None) -> bool:
     return prep.drop_duplicates or any(
-        c.missing is Missing.DROP_ROWS or c.outliers in (Outliers.IQR_REMOVE, Outliers.Z_REMOVE)
-        for c in prep.features(target))
+        c.missing is Missing.DROP_ROWS or removes_outlier_rows(c) for c in prep.features(target))
 
 
 def training_rows(prep: PrepConfig, target: str, x: pd.DataFrame, y: np.ndarray
