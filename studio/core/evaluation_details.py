@@ -298,11 +298,11 @@ def result_summary(task: Task, scores: Scores, target: str, details: Classificat
 
 # -- storage ----------------------------------------------------------------------------------------------------
 def to_plain(value: Any) -> Any:
-    """A dataclass as JSON-friendly dicts and lists (NaN kept as None)."""
+    """A dataclass as JSON-friendly dicts and lists: text keys, NaN and infinity kept as None."""
     if hasattr(value, "__dataclass_fields__"):
         value = asdict(value)
     if isinstance(value, dict):
-        return {k: to_plain(v) for k, v in value.items()}
+        return {str(k): to_plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [to_plain(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):

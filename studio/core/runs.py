@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import math
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -291,20 +290,16 @@ _JSON_COLUMNS = ("params", "prep", "split", "metrics", "history", "details", "ve
 
 
 def _encode(value: Any) -> Any:
-    if isinstance(value, dict | list | tuple):
-        return json.dumps(_finite(value), ensure_ascii=False)
-    return value
+    """JSON for a column; NaN and infinity, which are not JSON, are stored as null."""
+    if not isinstance(value, dict | list | tuple):
+        return value
+    try:
+        # What run_from_result makes is plain and finite already: json's own walk is then the only one.
+        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except (ValueError, TypeError):  # a non-finite number, a dataclass or a key json cannot write
+        from studio.core.evaluation_details import to_plain
 
-
-def _finite(value: Any) -> Any:
-    """NaN and infinity are not JSON; they are stored as null."""
-    if isinstance(value, dict):
-        return {str(k): _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+        return json.dumps(to_plain(value), ensure_ascii=False)
 
 
 def _record(row: sqlite3.Row) -> RunRecord:

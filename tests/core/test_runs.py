@@ -109,6 +109,23 @@ def test_a_search_s_trials_are_stored_together_or_not_at_all(tmp_path: Path) -> 
     assert store.count() == 3
 
 
+def test_non_finite_numbers_deep_in_a_run_are_stored_as_null(tmp_path: Path) -> None:
+    import math
+
+    store = RunStore(tmp_path / "runs.sqlite3")
+    run = small_run(1)
+    run["metrics"] = {"test": {"mae": math.nan, "r2": 0.5}, "cross_validation": {"folds": [0.1, math.inf]}}
+    run["details"] = {"regression": {"curves": [{"x": (0.0, -math.inf), "area": math.nan}]}, 3: {"ok": 1.0}}
+    run["history"] = [{"epoch": 1, "loss": math.nan}]
+    record = store.get(store.add(run))
+    assert record.metrics == {"test": {"mae": None, "r2": 0.5}, "cross_validation": {"folds": [0.1, None]}}
+    assert record.details == {"regression": {"curves": [{"x": [0.0, None], "area": None}]}, "3": {"ok": 1.0}}
+    assert record.history == [{"epoch": 1, "loss": None}]
+    store.add_explanation(record.id, "learning_curve", {"scores": [[math.nan, 0.75]]})
+    assert store.get(record.id).explanations == {"learning_curve": {"scores": [[None, 0.75]]}}
+    assert run["metrics"]["test"]["mae"] is not None  # the caller's values are left as they were
+
+
 def test_explanations_saved_from_two_threads_are_both_kept(tmp_path: Path) -> None:
     store = RunStore(tmp_path / "runs.sqlite3")
     run_id = store.add(small_run(1))
