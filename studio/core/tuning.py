@@ -556,9 +556,7 @@ class _Search:
             if self.finished_early:
                 self._end(run, TrialState.STOPPED, "the user asked to finish", pool)
             elif now >= min(search_deadline, run.share_deadline):
-                note = ("took longer than its share of the time" if run.share_deadline < search_deadline
-                        else "ran out of time")
-                self._end(run, TrialState.STOPPED, note, pool)
+                self._end(run, TrialState.STOPPED, _out_of_time(run, search_deadline), pool)
         while pool.idle():
             run = next((r for r in self.running if r.state is None and r.pending), None)
             if run is None:
@@ -575,7 +573,7 @@ class _Search:
         for event in pool.events(POLL_S):
             run = self.owner.get(event.job_id)
             if run is not None and run.state is None:
-                self._on_event(run, event, deadline, search_deadline, pool)
+                self._on_event(run, event, search_deadline, pool)
 
     def _next_family(self, search_deadline: float) -> _Family | None:
         """The family of the next trial; None while no trial should start (or none ever will)."""
@@ -627,8 +625,7 @@ class _Search:
         self.running.append(run)
         return run
 
-    def _on_event(self, run: _Running, event: FoldEvent, deadline: float, search_deadline: float,
-                  pool: TrialPool) -> None:
+    def _on_event(self, run: _Running, event: FoldEvent, search_deadline: float, pool: TrialPool) -> None:
         if event.kind == "grew":
             run.handle.report(event.score, event.step)
             if run.handle.should_prune():
@@ -653,7 +650,7 @@ class _Search:
             fold_s = time.perf_counter() - run.jobs[event.job_id]
             foreseen = time.perf_counter() + fold_s * math.ceil((total - 1) / self.workers)
             if foreseen > min(search_deadline, run.share_deadline):
-                self._end(run, TrialState.STOPPED, "ran out of time", pool)
+                self._end(run, TrialState.STOPPED, _out_of_time(run, search_deadline), pool)
                 return
         while run.reported in run.scores:
             mean = float(np.mean([run.scores[k] for k in range(run.reported + 1)]))
@@ -728,6 +725,10 @@ class _Search:
         same_family = [n for n in self.out_of_fold if by_number[n].model_key == trial.model_key]
         if len(same_family) > ENSEMBLE_PER_FAMILY:
             del self.out_of_fold[min(same_family, key=lambda n: self.sign * (by_number[n].score or 0.0))]
+
+
+def _out_of_time(run: _Running, search_deadline: float) -> str:
+    return "took longer than its share of the time" if run.share_deadline < search_deadline else "ran out of time"
 
 
 def _tell(family: _Family, handle: Any, score: float | None, state: Any = None) -> None:
