@@ -235,7 +235,7 @@ def _table_and_task(args: argparse.Namespace) -> tuple[LoadedTable, tuple[Column
 def _cmd_train(args: argparse.Namespace) -> int:
     from studio.core.bundle import metadata_for, save_model
     from studio.core.ensemble import ENSEMBLE_KEY
-    from studio.core.models.registry import default_model_key, get_model, models_for
+    from studio.core.models.registry import default_model_key
     from studio.core.prep import default_prep
     from studio.core.prep_files import prep_from_file
     from studio.core.splits import SplitConfig
@@ -246,14 +246,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if args.auto and args.model:
         raise StudioError("--auto chooses the model itself; leave out --model (or use `studio tune --model "
                           f"{args.model}` to tune that model's settings).")
-    spec = get_model(args.model or default_model_key(task))
-    missing = spec.missing_requirement()
-    if missing:
-        raise StudioError(missing)
-    if task not in spec.tasks:
-        raise StudioError(f"{spec.label} cannot do {task.value}. Models for {task.value}: "
-                          f"{_listing(m.key for m in models_for(task))}.")
-    params = _parse_params(spec, task, args.param)
+    spec, params = _model_and_params(args.model or default_model_key(task), task, args.param)
     if args.onnx and spec.training_style != "epochs" and spec.key != ENSEMBLE_KEY:
         raise StudioError(f"--onnx exports neural networks and ensembles only; {spec.label.lower()} is another "
                           "kind. Use --model neural_network, or leave --onnx out.")
@@ -324,6 +317,20 @@ def _summary_lines(result: Any) -> str:
     return text
 
 
+def _model_and_params(key: str, task: Task, items: list[str]) -> tuple[ModelSpec, dict[str, ParamValue]]:
+    """The model a command names, checked (installed, able to do the task), and its ``--param`` values."""
+    from studio.core.models.registry import get_model, models_for
+
+    spec = get_model(key)
+    missing = spec.missing_requirement()
+    if missing:
+        raise StudioError(missing)
+    if task not in spec.tasks:
+        raise StudioError(f"{spec.label} cannot do {task.value}. Models for {task.value}: "
+                          f"{_listing(m.key for m in models_for(task))}.")
+    return spec, _parse_params(spec, task, items)
+
+
 def _parse_params(spec: ModelSpec, task: Task, items: list[str]) -> dict[str, ParamValue]:
     params: dict[str, ParamValue] = {}
     for item in items:
@@ -360,8 +367,9 @@ def _read_split_file(path: Path, rows: int) -> SplitIndices:
     return explicit_split(parts[0], parts[1], rows)
 
 
-def _drive(job: Any, stream: TextIO) -> Any:
-    """Run a core generator to its result, printing a line per stage change and per curve point."""
+def _drive(job: Any, stream: TextIO, own_line: Callable[[Any], str | None] | None = None) -> Any:
+    """Run a core generator to its result, printing a line per stage change and per curve point; ``own_line``
+    may give an item a line of its own (a search's trials)."""
     from studio.core.curves import BatchPoint
 
     stage = None
@@ -370,9 +378,12 @@ def _drive(job: Any, stream: TextIO) -> Any:
             item = next(job)
         except StopIteration as finished:
             return finished.value
-        if isinstance(item.curve, BatchPoint):
+        line = own_line(item) if own_line is not None else None
+        if line is not None:
+            print(line, file=stream)
+        elif isinstance(item.curve, BatchPoint):
             continue  # a network's loss every few batches: the per-epoch lines say enough on a terminal
-        if item.curve is not None:
+        elif item.curve is not None:
             point = item.curve
             losses = [f"{name} loss {value:.4g}" for name, value in
                       (("train", point.train_loss), ("validation", point.val_loss)) if value is not None]
@@ -410,7 +421,6 @@ def _trained_words(outcome: Any) -> str:
 def _cmd_tune(args: argparse.Namespace) -> int:
     from studio.core.bundle import metadata_for, save_model
     from studio.core.evaluation import plain_summary
-    from studio.core.models.registry import get_model
     from studio.core.prep import default_prep
     from studio.core.search_space import build_space
     from studio.core.splits import SplitConfig
@@ -419,13 +429,7 @@ def _cmd_tune(args: argparse.Namespace) -> int:
 
     table, profiles, task = _table_and_task(args)
     frame = table.frame
-    spec = get_model(args.model)
-    missing = spec.missing_requirement()
-    if missing:
-        raise StudioError(missing)
-    if task not in spec.tasks:
-        raise StudioError(f"{spec.label} cannot do {task.value}.")
-    params = _parse_params(spec, task, args.param)
+    spec, params = _model_and_params(args.model, task, args.param)
     split = SplitConfig(validation=0.0, test=DEFAULT_TEST if args.test_size is None else args.test_size,
                         seed=args.seed)
     request = TrainRequest(frame, args.target, task, default_prep(profiles), split, spec.key, params,
@@ -484,24 +488,18 @@ def _run_search(search: Any) -> Any:
     from studio.core.tuning import TrialState, describe_params, format_score, resolve_metric, tune
 
     search = replace(search, metric=resolve_metric(search))
-    job = tune(search)
-    stage = None
-    while True:
-        try:
-            item = next(job)
-        except StopIteration as finished:
-            outcome = finished.value
-            break
+
+    def trial_line(item: Any) -> str | None:
         trial = item.trial
-        if trial is not None:
-            score = format_score(search.metric, trial.score) if trial.score is not None else "–"
-            mark = "  best so far" if trial.is_best else ""
-            state = "" if trial.state is TrialState.DONE else f"  ({trial.state.value}: {trial.note})"
-            print(f"  trial {trial.number:>3}  {trial.model_label:<24} {score:>10}  {trial.duration_s:6.1f} s  "
-                  f"{describe_params(trial.params, trial.model_key, limit=4)}{state}{mark}", file=sys.stderr)
-        elif item.stage != stage:
-            print(f"{item.stage}: {item.message}" if item.message else item.stage, file=sys.stderr)
-        stage = item.stage
+        if trial is None:
+            return None
+        score = format_score(search.metric, trial.score) if trial.score is not None else "–"
+        mark = "  best so far" if trial.is_best else ""
+        state = "" if trial.state is TrialState.DONE else f"  ({trial.state.value}: {trial.note})"
+        return (f"  trial {trial.number:>3}  {trial.model_label:<24} {score:>10}  {trial.duration_s:6.1f} s  "
+                f"{describe_params(trial.params, trial.model_key, limit=4)}{state}{mark}")
+
+    outcome = _drive(tune(search), sys.stderr, trial_line)
     _record_trials(outcome, search)
     return outcome
 
