@@ -570,11 +570,12 @@ class _Trainer:
                 break
             train_losses.append(train_loss)
             judged = val_loss if val_loss is not None else train_loss
-            if judged < best_loss - IMPROVEMENT * abs(best_loss) or best_state is None:
-                best_loss, best_epoch = judged, epoch
-                best_state = {k: v.detach().clone() for k, v in self.network.state_dict().items()}
-            elif not has_val:
-                best_epoch = epoch  # nothing to judge by: the latest weights are the ones kept
+            improved = judged < best_loss - IMPROVEMENT * abs(best_loss) or best_state is None
+            if improved:
+                best_loss = judged
+            # Without validation rows there is nothing to judge by: the latest weights are the ones kept.
+            if improved or not has_val:
+                best_epoch = epoch
                 best_state = {k: v.detach().clone() for k, v in self.network.state_dict().items()}
             if val_loss is not None:
                 val_losses.append(val_loss)
