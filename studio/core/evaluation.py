@@ -108,6 +108,21 @@ def format_metric(name: str, value: float | None) -> str:
     return f"{value:.1%}"
 
 
+def format_spread(name: str, value: float | None) -> str:
+    """How much a cross-validated score varies across folds (R² in its own units, other scores as a share)."""
+    if value is None or math.isnan(value):
+        return "–"
+    return f"{value:.3f}" if name == "r2" else f"{value:.1%}"
+
+
+def number_or_nan(value: Any) -> float:
+    """A stored number as a float: None (how NaN is stored as JSON) and anything unreadable become NaN."""
+    try:
+        return math.nan if value is None else float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
 def plain_summary(task: Task, scores: Scores, target: str) -> str:
     """One or two sentences a non-programmer understands, comparing the model with guessing."""
     if task is Task.CLASSIFICATION:

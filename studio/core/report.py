@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import html
-import math
 from pathlib import Path
 from typing import Any
 
 from studio.core.ensemble import ENSEMBLE_KEY, member_lines
 from studio.core.errors import StudioError
-from studio.core.evaluation import METRIC_LABELS, format_metric
+from studio.core.evaluation import METRIC_LABELS, format_metric, format_spread
+from studio.core.evaluation import number_or_nan as _num
 from studio.core.evaluation_details import lead_metrics, result_summary
+from studio.core.report_svg import escape_text as _e
 from studio.core.report_svg import svg_bars, svg_heatmap, svg_histogram, svg_lines, svg_scatter
 from studio.core.result_details import ResultDetails
 from studio.core.runs import RunRecord
@@ -67,14 +67,9 @@ def save_report(run: RunRecord, path: str | Path) -> Path:
 
 
 def _summary(run: RunRecord, task: Task, details: ResultDetails | None) -> str:
-    from studio.core.evaluation import Scores
-
-    test = run.metrics.get("test", {})
-    if not test:
+    scores = run.scores("test")
+    if scores is None:
         return ""
-    rows = int(run.metrics.get("rows", {}).get("test", 0))
-    scores = Scores("test", rows, tuple((k, _num(v)) for k, v in test.items()),
-                    tuple((k, _num(v)) for k, v in run.metrics.get("test_baseline", {}).items()))
     return result_summary(task, scores, run.target, details.classification if details else None)
 
 
@@ -126,9 +121,9 @@ def _metrics_section(run: RunRecord, task: Task, details: ResultDetails | None) 
     if cv:
         metric = cv.get("metric", "")
         folds = ", ".join(format_metric(metric, _num(v)) for v in cv.get("folds", []))
+        mean, spread = format_metric(metric, _num(cv.get("mean"))), format_spread(metric, _num(cv.get("spread")))
         text += (f"<p>Cross-validation ({len(cv.get('folds', []))} folds), {_e(METRIC_LABELS.get(metric, metric))}:"
-                 f" mean {format_metric(metric, _num(cv.get('mean')))} ± {_spread(metric, cv.get('spread'))}"
-                 f" (folds: {folds}).</p>")
+                 f" mean {mean} ± {spread} (folds: {folds}).</p>")
     if details is not None and details.classification is not None:
         per = details.classification.per_class
         text += "<h3>Per class (test rows)</h3><table><tr><th>Class</th><th>Precision</th><th>Recall</th>" \
@@ -142,13 +137,11 @@ def _metrics_section(run: RunRecord, task: Task, details: ResultDetails | None) 
 def _diagnosis_section(run: RunRecord, task: Task, details: ResultDetails | None) -> str:
     from studio.core.diagnosis import diagnose
 
-    part = "validation" if run.metrics.get("validation") else "test"
-    held = run.metrics.get(part, {})
-    if details is None or not held:
+    held = run.scores("validation") or run.scores("test")
+    if details is None or held is None:
         return ""
-    found = diagnose(task, dict(details.train_metrics), {k: _num(v) for k, v in held.items()},
-                     {k: _num(v) for k, v in run.metrics.get(f"{part}_baseline", {}).items()}, run.model_key,
-                     details.imbalanced, part, details.cross_validation is not None)
+    found = diagnose(task, dict(details.train_metrics), held.as_dict(), dict(held.baseline), run.model_key,
+                     details.imbalanced, held.part, details.cross_validation is not None)
     tips = "".join(f"<li>{_e(tip)}</li>" for tip in found.suggestions)
     return (f"<h2>Diagnosis</h2><p><b>{_e(found.headline)}</b> {_e(found.explanation)}</p>"
             + (f"<p>Things to try:</p><ul>{tips}</ul>" if tips else ""))
@@ -206,24 +199,6 @@ def _plots_section(run: RunRecord, task: Task, details: ResultDetails | None) ->
 
 def _figure(svg: str, caption: str) -> str:
     return f"<figure>{svg}<figcaption>{_e(caption)}</figcaption></figure>"
-
-
-def _num(value: Any) -> float:
-    try:
-        return math.nan if value is None else float(value)
-    except (TypeError, ValueError):
-        return math.nan
-
-
-def _spread(metric: str, value: Any) -> str:
-    number = _num(value)
-    if math.isnan(number):
-        return "–"
-    return f"{number:.3f}" if metric == "r2" else f"{number:.1%}"
-
-
-def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
 
 
 def report_job(run: RunRecord, path: str | Path, should_stop: Any = None) -> Any:

@@ -6,6 +6,8 @@ import html
 import math
 from typing import Any
 
+from studio.core.evaluation import number_or_nan as _num
+
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
 WIDTH, HEIGHT = 460, 300
 LEFT, RIGHT, TOP, BOTTOM = 72, 22, 12, 45
@@ -43,10 +45,11 @@ def _frame(x_range: tuple[float, float], y_range: tuple[float, float], x_label: 
         out.append(f"<line x1='{LEFT}' y1='{py:.1f}' x2='{WIDTH - RIGHT}' y2='{py:.1f}' stroke='#eee'/>")
         out.append(f"<text x='{px:.1f}' y='{HEIGHT - BOTTOM + 15}' text-anchor='middle'>{_tick(fx, x1 - x0)}</text>")
         out.append(f"<text x='{LEFT - 4}' y='{py + 4:.1f}' text-anchor='end'>{_tick(fy, y1 - y0)}</text>")
-    out.append(f"<text x='{(WIDTH + LEFT - RIGHT) / 2}' y='{HEIGHT - 8}' text-anchor='middle'>{_e(x_label)}</text>")
+    out.append(f"<text x='{(WIDTH + LEFT - RIGHT) / 2}' y='{HEIGHT - 8}' text-anchor='middle'>"
+               f"{escape_text(x_label)}</text>")
     middle = TOP + (HEIGHT - TOP - BOTTOM) / 2
     out.append(f"<text x='14' y='{middle}' text-anchor='middle' transform='rotate(-90 14 {middle})'>"
-               f"{_e(y_label)}</text>")
+               f"{escape_text(y_label)}</text>")
     return out
 
 
@@ -67,7 +70,7 @@ def _legend(names: list[str], corner: str) -> list[str]:
     for index, name in enumerate(names):
         y = TOP + 16 + 14 * index if top else HEIGHT - BOTTOM - 8 - 14 * (len(names) - 1 - index)
         out.append(f"<text x='{x}' y='{y}' fill='{COLORS[index % len(COLORS)]}' "
-                   f"text-anchor='{'end' if right else 'start'}'>{_e(name)}</text>")
+                   f"text-anchor='{'end' if right else 'start'}'>{escape_text(name)}</text>")
     return out
 
 
@@ -136,7 +139,7 @@ def svg_bars(items: list[tuple[str, float]]) -> str:
     for i, (name, value) in enumerate(items):
         length = max(value, 0.0) / biggest * (WIDTH - label_width - 70)
         y = 10 + i * row
-        out.append(f"<text x='{label_width - 6}' y='{y + 13}' text-anchor='end'>{_e(str(name)[:24])}</text>")
+        out.append(f"<text x='{label_width - 6}' y='{y + 13}' text-anchor='end'>{escape_text(str(name)[:24])}</text>")
         out.append(f"<rect x='{label_width}' y='{y + 2}' width='{length:.1f}' height='{row - 6}' fill='#2563a8'/>")
         out.append(f"<text x='{label_width + length + 4:.1f}' y='{y + 13}'>{value:.3g}</text>")
     out.append("</svg>")
@@ -161,21 +164,16 @@ def svg_heatmap(matrix: Any, labels: Any) -> str:
             out.append(f"<rect x='{x}' y='{y}' width='{cell}' height='{cell}' fill='{color}' stroke='white'/>")
             out.append(f"<text x='{x + cell / 2}' y='{y + cell / 2 + 4}' text-anchor='middle'>{count}</text>")
         out.append(f"<text x='{left - 6}' y='{top + i * cell + cell / 2 + 4}' text-anchor='end'>"
-                   f"{_e(str(labels[i])[:16])}</text>")
+                   f"{escape_text(str(labels[i])[:16])}</text>")
     for j, label in enumerate(labels):
         out.append(f"<text x='{left + j * cell + cell / 2}' y='{top - 4}' text-anchor='middle'>"
-                   f"{_e(str(label)[:10])}</text>")
+                   f"{escape_text(str(label)[:10])}</text>")
     out.append(f"<text x='{left + cell * size / 2}' y='{height - 10}' text-anchor='middle' fill='#555'>Rows: true "
                "class</text></svg>")
     return "".join(out)
 
 
-def _num(value: Any) -> float:
-    try:
-        return math.nan if value is None else float(value)
-    except (TypeError, ValueError):
-        return math.nan
-
-
-def _e(value: Any) -> str:
+def escape_text(value: Any) -> str:
+    """Any value as text safe inside HTML or SVG, quotes included (attributes are quoted)."""
     return html.escape(str(value), quote=True)
+

@@ -20,6 +20,7 @@ from typing import Any
 
 from studio.core.ensemble import ENSEMBLE_KEY, describe_ensemble_params
 from studio.core.errors import StudioError
+from studio.core.evaluation import Scores, number_or_nan
 
 RUNS_FILE = "runs.sqlite3"
 DATA_ENV = "STUDIO_DATA_DIR"
@@ -99,6 +100,16 @@ class RunRecord:
     def metric(self, part: str, name: str) -> float | None:
         value = self.metrics.get(part, {}).get(name)
         return None if value is None else float(value)
+
+    def scores(self, part: str) -> Scores | None:
+        """The stored scores of one part ("validation", "test") with the baseline's; None if it has none."""
+        values = self.metrics.get(part)
+        if not values:
+            return None
+        baseline = self.metrics.get(f"{part}_baseline", {})
+        rows = int(self.metrics.get("rows", {}).get(part, 0))
+        return Scores(part, rows, tuple((k, number_or_nan(v)) for k, v in values.items()),
+                      tuple((k, number_or_nan(v)) for k, v in baseline.items()))
 
     def config(self) -> dict[str, Any]:
         """Every setting that decided the run, flattened to 'area: name' keys, for side-by-side comparison."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import sqlite3
@@ -15,6 +16,7 @@ import pandas as pd
 import pytest
 
 from studio.core.errors import StudioError
+from studio.core.evaluation import format_metric
 from studio.core.prep import PrepConfig
 from studio.core.project import ModelConfig, Project
 from studio.core.report import build_report, save_report
@@ -110,8 +112,6 @@ def test_a_search_s_trials_are_stored_together_or_not_at_all(tmp_path: Path) -> 
 
 
 def test_non_finite_numbers_deep_in_a_run_are_stored_as_null(tmp_path: Path) -> None:
-    import math
-
     store = RunStore(tmp_path / "runs.sqlite3")
     run = small_run(1)
     run["metrics"] = {"test": {"mae": math.nan, "r2": 0.5}, "cross_validation": {"folds": [0.1, math.inf]}}
@@ -212,6 +212,25 @@ def test_report_is_one_self_contained_html_file(tmp_path: Path, penguin_result) 
     assert "Classes (training rows)</td><td>Adelie" in text
     assert "http://" not in text.replace("http://www.w3.org/2000/svg", "")  # nothing fetched from outside
     assert "<script" not in text
+
+
+def test_stored_scores_are_read_back_for_the_report(tmp_path: Path, penguin_result) -> None:
+    store = RunStore(tmp_path / "runs.sqlite3")
+    run = run_from_result(penguin_result)
+    run["metrics"]["test"]["roc_auc"] = math.nan  # stored as null
+    run["metrics"]["cross_validation"]["spread"] = math.nan
+    record = store.get(store.add(run))
+    test = record.scores("test")
+    assert test is not None and test.part == "test" and test.rows == penguin_result.split_sizes[2]
+    assert test.get("accuracy") == pytest.approx(penguin_result.test.get("accuracy"))
+    assert math.isnan(test.get("roc_auc"))
+    assert test.baseline == penguin_result.test.baseline
+    assert record.scores("validation") == penguin_result.validation
+    text = build_report(record)
+    accuracy = format_metric("accuracy", test.get("accuracy"))
+    assert f"<td class='num'>{accuracy}</td>" in text
+    assert " ± – (folds:" in text  # a spread that could not be computed is a dash, not "nan%"
+    assert record.scores("train_only_part") is None
 
 
 def test_regression_report_has_residual_plots(tmp_path: Path, penguins_table) -> None:

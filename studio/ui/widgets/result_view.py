@@ -6,7 +6,6 @@ again without retraining).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +18,7 @@ from studio.core.evaluation import HIGHER_IS_BETTER, METRIC_LABELS, Scores, form
 from studio.core.evaluation_details import imbalance_text, lead_metrics, result_summary
 from studio.core.progress import CurvePoint
 from studio.core.result_details import ResultDetails
+from studio.core.runs import RunRecord
 from studio.core.target import Task
 from studio.ui.widgets.classification_views import ConfusionMatrixWidget, CurvesWidget, PerClassTable, ThresholdWidget
 from studio.ui.widgets.common import MessageBanner
@@ -67,22 +67,13 @@ def shown_from_result(result: Any) -> ShownResult:
                        " ".join(notes), {}, result, tuple(result.history))
 
 
-def shown_from_record(record: Any) -> ShownResult:
-    def scores(part: str) -> Scores | None:
-        values = record.metrics.get(part)
-        if not values:
-            return None
-        baseline = record.metrics.get(f"{part}_baseline", {})
-        rows = int(record.metrics.get("rows", {}).get(part, 0))
-        return Scores(part, rows, tuple((k, _num(v)) for k, v in values.items()),
-                      tuple((k, _num(v)) for k, v in baseline.items()))
-
+def shown_from_record(record: RunRecord) -> ShownResult:
     details = ResultDetails.of_run(record.details)
     when = record.created.replace("T", " ")[:16] + (" UTC" if record.created.endswith("+00:00") else "")
     notes = f"Run {record.id}: {record.model_label}, trained {when} in {record.duration_s:.1f} s on " \
             f"{record.dataset_name}."
-    return ShownResult(Task(record.task), record.target, record.model_key, scores("validation"),
-                       scores("test") or Scores("test", 0, (), ()), details, notes, dict(record.explanations),
+    return ShownResult(Task(record.task), record.target, record.model_key, record.scores("validation"),
+                       record.scores("test") or Scores("test", 0, (), ()), details, notes, dict(record.explanations),
                        history=curve_points(record.history))
 
 
@@ -271,7 +262,3 @@ class ResultView(QWidget):
         if self._pages_built:
             self.explain.shutdown()
             self.diagnosis.shutdown()
-
-
-def _num(value: Any) -> float:
-    return math.nan if value is None else float(value)

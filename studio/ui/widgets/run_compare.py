@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QHeaderView, QLabel, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
-from studio.core.evaluation import METRIC_LABELS, format_metric
+from studio.core.evaluation import METRIC_LABELS, format_metric, format_spread
+from studio.core.evaluation import number_or_nan as _num
 from studio.core.runs import RunRecord
 from studio.ui.widgets.plots import COLORS, dashed, make_plot
 
@@ -109,9 +109,7 @@ def _cv_text(cv: dict[str, Any] | None) -> str:
     if not cv:
         return "–"
     metric = cv.get("metric", "")
-    spread = _num(cv.get("spread"))
-    shown = "–" if math.isnan(spread) else (f"{spread:.3f}" if metric == "r2" else f"{spread:.1%}")
-    return f"{format_metric(metric, _num(cv.get('mean')))} ± {shown}"
+    return f"{format_metric(metric, _num(cv.get('mean')))} ± {format_spread(metric, _num(cv.get('spread')))}"
 
 
 def _text(value: Any) -> str:
@@ -122,7 +120,3 @@ def _text(value: Any) -> str:
     if value is None:
         return "none"
     return str(value)
-
-
-def _num(value: Any) -> float:
-    return math.nan if value is None else float(value)
