@@ -139,7 +139,7 @@ class TrialsView(QWidget):
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setLabel("bottom", "Seconds since the start")
         self.plot.getAxis("left").enableAutoSIPrefix(False)
-        self.plot.addLegend(offset=(-10, -10))
+        self._legend = self.plot.addLegend(offset=(-10, -10))
         self._best_curve = self.plot.plot([], [], pen=pg.mkPen(BEST_COLOR, width=2), stepMode=None,
                                           name="Best so far")
         self._trial_dots = self.plot.plot([], [], pen=None, symbol="o", symbolSize=6,
@@ -173,6 +173,9 @@ class TrialsView(QWidget):
         self.table_model.reset(metric)
         direction = "higher" if higher_is_better(metric) else "lower"
         self.plot.setLabel("left", f"{metric_label(metric)} ({direction} is better)")
+        # The good trials gather at the better end of the axis: the legend goes to the other end, off the dots.
+        corner = (1, 1) if higher_is_better(metric) else (1, 0)
+        self._legend.anchor(corner, corner, offset=(-10, -10 if corner[1] else 10))
         self.plot_note.setText(f"Each grey dot is one trial's cross-validated {metric_label(metric).lower()}; the "
                                f"green line is the best so far ({direction} is better).")
         self.best_label.setText("Searching… the first results appear as soon as a trial finishes.")
