@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -80,10 +81,10 @@ class ClassificationDetails:
     def negative_class(self) -> str:
         return self.classes[1 - self.positive_index] if len(self.classes) == 2 else ""
 
+    @cached_property
     def row_normalised(self) -> np.ndarray:
-        counts = np.asarray(self.confusion, dtype=float)
-        totals = counts.sum(axis=1, keepdims=True)
-        return np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+        """The confusion matrix with each true class's row as shares of it (what the matrix's colours show)."""
+        return row_shares(self.confusion)
 
     def never_predicted(self) -> list[tuple[str, int]]:
         """Classes present among the test rows that the model never names, with how many rows it missed."""
@@ -167,17 +168,24 @@ def pr_curve_of(label: str, is_class: np.ndarray, scores: np.ndarray) -> Curve:
     return Curve(label, *_thin(recall, precision), float(average_precision_score(is_class, scores)))
 
 
+def row_shares(counts: Any) -> np.ndarray:
+    """A confusion matrix's rows as shares of their true class (a row without rows stays zero)."""
+    counts = np.asarray(counts, dtype=float)
+    totals = counts.sum(axis=1, keepdims=True)
+    return np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+
+
 def detect_imbalance(y_train: np.ndarray) -> Imbalance:
-    """Imbalanced when the rarest class has less than half of its fair share (under 25% of rows for two classes)."""
+    """The imbalance of the training rows' classes (see ``imbalance_of_counts``)."""
     values, counts = np.unique(np.asarray(y_train).astype(str), return_counts=True)
-    order = np.argsort(-counts, kind="stable")
-    shares = tuple((str(values[i]), float(counts[i] / counts.sum())) for i in order)
-    fair = 1.0 / max(len(values), 1)
-    return Imbalance(shares, len(values) >= 2 and shares[-1][1] < 0.5 * fair)
+    return imbalance_of_counts(tuple((str(value), int(count)) for value, count in zip(values, counts, strict=True)))
 
 
 def imbalance_of_counts(class_counts: tuple[tuple[str, int], ...]) -> Imbalance:
-    """The same rule as ``detect_imbalance``, from counts (e.g. a TargetSummary's, before any split)."""
+    """Imbalanced when the rarest class has less than half of its fair share (under 25% of rows for two classes).
+
+    From counts, so a TargetSummary's (before any split) and the training rows' are judged alike; ties keep the
+    order given."""
     total = sum(count for _, count in class_counts) or 1
     shares = tuple(sorted(((str(name), count / total) for name, count in class_counts), key=lambda kv: -kv[1]))
     return Imbalance(shares, len(shares) >= 2 and shares[-1][1] < 0.5 / len(shares))

@@ -158,8 +158,8 @@ def _plots_section(run: RunRecord, task: Task, details: ResultDetails | None) ->
                                "Training curve: the loss on training and validation rows (lower is better)."))
     if details is not None and details.classification is not None:
         c = details.classification
-        figures.append(_figure(svg_heatmap(c.confusion, c.classes), "Confusion matrix on the test rows: rows are "
-                               "the true class, columns what the model said; the diagonal is right."))
+        figures.append(_figure(svg_heatmap(c.confusion, c.classes, c.row_normalised), "Confusion matrix on the test "
+                               "rows: rows are the true class, columns what the model said; the diagonal is right."))
         if c.roc:
             figures.append(_figure(svg_lines([(f"{k.label} (AUC {k.area:.2f})", k.x, k.y) for k in c.roc],
                                               "False positive rate", "True positive rate", diagonal=True,

@@ -146,7 +146,8 @@ def svg_bars(items: list[tuple[str, float]]) -> str:
     return "".join(out)
 
 
-def svg_heatmap(matrix: Any, labels: Any) -> str:
+def svg_heatmap(matrix: Any, labels: Any, shares: Any) -> str:
+    """Counts, each cell shaded by its share of the row (``shares``: the rows as shares of their true class)."""
     size = len(labels)
     cell = min(70, 360 // max(size, 1))
     left, top = 110, 44
@@ -155,9 +156,8 @@ def svg_heatmap(matrix: Any, labels: Any) -> str:
            "font-family='sans-serif'><rect width='100%' height='100%' fill='white'/>",
            f"<text x='{left + cell * size / 2}' y='14' text-anchor='middle' fill='#555'>What the model said</text>"]
     for i, row in enumerate(matrix):
-        total = sum(row) or 1
         for j, count in enumerate(row):
-            share = count / total
+            share = float(shares[i][j])
             shade = int(255 - 180 * share)
             color = f"rgb({shade},{shade + (255 - shade) // 4},255)" if i == j else f"rgb(255,{shade},{shade})"
             x, y = left + j * cell, top + i * cell

@@ -15,8 +15,10 @@ from sklearn.model_selection import cross_val_score
 
 from studio.core.evaluation import Scores
 from studio.core.evaluation_details import (
+    Imbalance,
     classification_details,
     detect_imbalance,
+    imbalance_of_counts,
     imbalance_text,
     regression_details,
     result_summary,
@@ -67,7 +69,8 @@ def test_binary_curves_and_matrix_match_sklearn(cancer) -> None:
     for index, row in enumerate(details.per_class):
         assert (row.precision, row.recall, row.f1, row.support) == pytest.approx(
             (precision[index], recall[index], f1[index], support[index]))
-    normalised = details.row_normalised()
+    normalised = details.row_normalised
+    assert details.row_normalised is normalised  # computed once, for the window's matrix and the report's
     assert np.allclose(normalised, skm.confusion_matrix(y_true, y_pred, labels=classes, normalize="true"))
 
 
@@ -144,6 +147,19 @@ def test_model_that_ignores_the_rare_class_is_called_out() -> None:
 def test_balanced_classes_are_not_flagged() -> None:
     assert not detect_imbalance(np.array(["a"] * 60 + ["b"] * 40)).imbalanced
     assert detect_imbalance(np.array(["a"] * 80 + ["b"] * 10 + ["c"] * 10)).imbalanced
+
+
+def test_the_target_summary_and_the_training_rows_are_judged_by_one_rule() -> None:
+    cases = {("a", 75, "b", 25): False, ("a", 76, "b", 24): True, ("a", 34, "b", 33, "c", 33): False,
+             ("b", 50, "a", 50): False, ("c", 90, "b", 5, "a", 5): True}
+    for flat, imbalanced in cases.items():
+        counts = tuple((str(flat[i]), int(flat[i + 1])) for i in range(0, len(flat), 2))
+        labels = np.array([name for name, count in counts for _ in range(count)])
+        from_rows = detect_imbalance(np.random.default_rng(0).permutation(labels))
+        assert from_rows.imbalanced is imbalanced, flat
+        # Ties are listed alike: in name order from rows, in the order given from counts (sorted here).
+        assert from_rows == imbalance_of_counts(tuple(sorted(counts))), flat
+    assert detect_imbalance(np.array([], dtype=str)) == imbalance_of_counts(()) == Imbalance((), False)
 
 
 def test_cross_validation_matches_sklearn(penguins: pd.DataFrame) -> None:

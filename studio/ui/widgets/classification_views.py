@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.core.evaluation_details import ClassificationDetails, threshold_scores
+from studio.core.evaluation_details import ClassificationDetails, row_shares, threshold_scores
 from studio.ui.widgets.plots import add_line, dashed, heatmap, make_plot
 
 MAX_CURVES = 8
@@ -53,10 +53,13 @@ class ConfusionMatrixWidget(QWidget):
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.note)
         self.counts = np.zeros((0, 0), dtype=int)
+        self.shares = np.zeros((0, 0))
         self.labels: tuple[str, ...] = ()
 
-    def set_matrix(self, counts: np.ndarray, labels: tuple[str, ...]) -> None:
+    def set_matrix(self, counts: np.ndarray, labels: tuple[str, ...], shares: np.ndarray | None = None) -> None:
+        """``shares``: the rows as shares of their true class, when the caller has them already."""
         self.counts = np.asarray(counts, dtype=int)
+        self.shares = row_shares(self.counts) if shares is None else shares
         self.labels = labels
         self._redraw()
 
@@ -64,18 +67,13 @@ class ConfusionMatrixWidget(QWidget):
         return self._texts()[row][column]
 
     def _texts(self) -> list[list[str]]:
-        shares = self._shares()
         if self.counts_button.isChecked():
             return [[f"{v:,}" for v in row] for row in self.counts]
-        return [[f"{v:.0%}" for v in row] for row in shares]
-
-    def _shares(self) -> np.ndarray:
-        totals = self.counts.sum(axis=1, keepdims=True)
-        return np.divide(self.counts, totals, out=np.zeros(self.counts.shape), where=totals > 0)
+        return [[f"{v:.0%}" for v in row] for row in self.shares]
 
     def _redraw(self) -> None:
         if self.counts.size:
-            heatmap(self.plot, self._shares(), self._texts(), self.labels, self.labels)
+            heatmap(self.plot, self.shares, self._texts(), self.labels, self.labels)
 
 
 class ThresholdWidget(QWidget):

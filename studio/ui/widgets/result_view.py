@@ -197,7 +197,8 @@ class ResultView(QWidget):
             self.tabs.setCurrentIndex(0)
         if classification is not None:
             if classification.positive_class is None:
-                self.matrix.set_matrix(np.asarray(classification.confusion), classification.classes)
+                self.matrix.set_matrix(np.asarray(classification.confusion), classification.classes,
+                                       classification.row_normalised)
             self.threshold.set_details(classification)  # with two classes, draws the matrix at its threshold
             self.curves.set_details(classification)
             self.per_class.set_details(classification)
