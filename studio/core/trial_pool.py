@@ -152,8 +152,18 @@ def serve(connection: Connection) -> None:
             except Exception as exc:  # settings a library refuses for this data (e.g. more neighbours than rows)
                 event = FoldEvent(job.job_id, "failed", message=first_line(exc))
             connection.send(("event", event))
+        elif message[0] == "import":
+            _import_quietly(message[1])
         elif message[0] == "quit":
             return
+
+
+def _import_quietly(modules: Sequence[str]) -> None:
+    import importlib
+
+    for name in modules:
+        with suppress(ImportError):
+            importlib.import_module(name)
 
 
 def _fit_fold(job: FoldJob, fold: FoldData, inbox: _Inbox) -> FoldEvent:
@@ -403,6 +413,25 @@ def trial_pool(size: int) -> Iterator[TrialPool]:
                 _shared_in_use = False
         else:
             pool.close()
+
+
+def warm_up(size: int | None = None, modules: Sequence[str] = ()) -> None:
+    """Start the workers ahead of a search (the window does when a search is chosen), so the search does not
+    spend its budget waiting for their imports; each also imports ``modules`` (torch, for a network)."""
+    global _shared
+    size = size or os.cpu_count() or 1
+    with _shared_lock:
+        if _shared_in_use:
+            return
+        if _shared is not None and _shared.size != size:
+            _shared.close()
+            _shared = None
+        if _shared is None:
+            _shared = TrialPool(size)
+        _shared.top_up()
+        if modules:
+            for worker in _shared._workers:
+                _send(worker, ("import", tuple(modules)))
 
 
 @atexit.register

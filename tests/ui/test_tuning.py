@@ -40,6 +40,24 @@ def _cell(window: MainWindow, row: int, column: int) -> str:
     return model.data(model.index(row, column))
 
 
+def test_choosing_a_search_starts_its_worker_processes_ahead(qtbot: QtBot, window: MainWindow) -> None:
+    from studio.core import trial_pool
+
+    trial_pool._close_shared()
+    _open_penguins_at_model_step(qtbot, window)
+    assert trial_pool._shared is None  # picking a model by hand starts nothing
+    click(qtbot, window.model_panel.mode_choice.buttons["auto"])
+    pool = trial_pool._shared
+    assert pool is not None and len(pool.pids()) == pool.size
+    # They import scikit-learn while the person is still choosing, and are ready before the search starts
+    # (reading their "ready" messages is what ``events`` does).
+    def all_ready() -> bool:
+        pool.events(0.0)
+        return pool.idle() == pool.size
+
+    qtbot.waitUntil(all_ready, timeout=LOAD_MS)
+
+
 def test_finding_the_best_model_fills_the_trials_table(qtbot: QtBot, window: MainWindow) -> None:
     _open_penguins_at_model_step(qtbot, window)
     options = window.model_panel.search_options

@@ -17,7 +17,7 @@ from studio.ui.panels.base import Panel
 from studio.ui.widgets.common import MessageBanner, page_header
 from studio.ui.widgets.device_fallback import CpuFallback
 from studio.ui.widgets.loss_plot import LossPlotWidget
-from studio.ui.widgets.search_run import SearchRun
+from studio.ui.widgets.search_run import SearchRun, warm_up_search
 from studio.ui.widgets.trials_view import TrialsView
 from studio.workers.runner import JobRunner
 
@@ -96,6 +96,7 @@ class TrainPanel(Panel):
 
     def entered(self) -> None:
         self._describe_run()
+        warm_up_search(self.project)
 
     def _on_project_changed(self, what: str) -> None:
         if what in ("model", "prep", "split", "target", "table", "result", "tuning"):

@@ -7,6 +7,7 @@ from dataclasses import replace
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QRadioButton, QWidget
 
 from studio.core.project import Project
+from studio.ui.widgets.search_run import warm_up_search
 
 MODES = (("manual", "Choose a model and its settings myself"),
          ("tune", "Choose a model; let Studio tune its settings"),
@@ -41,3 +42,4 @@ class ModeChoice(QWidget):
     def _on_mode_toggled(self, mode: str) -> None:
         if mode != self.project.tuning.mode:
             self.project.set_tuning(replace(self.project.tuning, mode=mode))
+            warm_up_search(self.project)

@@ -86,3 +86,15 @@ def winner_text(result: TuneResult) -> str:
     return (f"{ending}<b>The winner:</b> {best.model_label} (trial {best.number} of {len(result.trials)}), "
             f"{score}, now trained on all training rows. "
             f"<span style='color:#555'>Its settings: {describe_params(best.params, best.model_key, limit=5)}.</span>")
+
+
+def warm_up_search(project: Project) -> None:
+    """Start the search's worker processes while the person is still choosing, so a short search does not spend
+    its budget on their imports (see ``trial_pool.warm_up``); torch too when a network will be tried."""
+    from studio.core.models.registry import get_model
+    from studio.core.trial_pool import warm_up
+
+    if not project.tuning.searches:
+        return
+    network = project.tuning.mode == "auto" or project.model.key == "neural_network"
+    warm_up(modules=("torch",) if network and get_model("neural_network").missing_requirement() is None else ())
