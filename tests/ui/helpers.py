@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractButton, QFileDialog, QSpinBox
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QAbstractButton, QFileDialog, QSpinBox, QTableView
 from pytestqt.qtbot import QtBot
 
 from studio.core.project import Step
@@ -26,6 +26,13 @@ def click(qtbot: QtBot, button: QAbstractButton) -> None:
     assert button.isVisible(), f"{button.text()!r} is not visible"
     assert button.isEnabled(), f"{button.text()!r} is disabled"
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def click_header(qtbot: QtBot, table: QTableView, column: int) -> None:
+    """Click a table's column header (to sort by it), as a person would."""
+    header = table.horizontalHeader()
+    x = header.sectionViewportPosition(column) + header.sectionSize(column) // 2
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, 5))
 
 
 def answer_open_dialog(monkeypatch: pytest.MonkeyPatch, path: Path | str) -> list[tuple]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QPoint, Qt
 from pytestqt.qtbot import QtBot
 
 from studio.app import create_window
@@ -19,6 +18,7 @@ from .helpers import (
     answer_save_dialog,
     choose_target,
     click,
+    click_header,
     click_sidebar,
     go_next,
     go_to_model_page,
@@ -42,12 +42,6 @@ def train_on_the_sample(qtbot: QtBot, window: MainWindow, key: str) -> None:
     window.model_panel.select_model(key)
     go_next(qtbot, window, Step.TRAIN)
     train(qtbot, window)
-
-
-def click_header(qtbot: QtBot, table, column: int) -> None:
-    header = table.horizontalHeader()
-    x = header.sectionViewportPosition(column) + header.sectionSize(column) // 2
-    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, 5))
 
 
 def test_runs_are_recorded_compared_reopened_retrained_and_deleted(

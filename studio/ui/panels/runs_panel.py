@@ -7,20 +7,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
-from PySide6.QtGui import QStandardItemModel
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QFileDialog,
-    QHBoxLayout,
-    QHeaderView,
-    QLineEdit,
-    QPushButton,
-    QStackedWidget,
-    QTableView,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
 from studio.core.errors import StudioError
 from studio.core.prep import PrepConfig
@@ -35,7 +23,7 @@ from studio.ui.widgets.common import MessageBanner, page_header
 from studio.ui.widgets.history_location import HistoryLocationWidget
 from studio.ui.widgets.result_view import ResultView, shown_from_record
 from studio.ui.widgets.run_compare import RunCompareWidget
-from studio.ui.widgets.runs_table import COLUMNS, ID_ROLE, SORT_ROLE, run_row, select_rows_flag
+from studio.ui.widgets.runs_table import RunsTableWidget
 from studio.workers.runner import JobRunner
 
 
@@ -50,29 +38,12 @@ class RunsPanel(Panel):
         self._settings = settings
         self._save_settings = save_settings
         self.banner = MessageBanner()
-        self.filter_edit = QLineEdit()
-        self.filter_edit.setPlaceholderText("Filter by model, target, table…")
-        self.filter_edit.setClearButtonEnabled(True)
-        self.model = QStandardItemModel(0, len(COLUMNS), self)
-        self.model.setHorizontalHeaderLabels(COLUMNS)
-        self.proxy = QSortFilterProxyModel(self)
-        self.proxy.setSourceModel(self.model)
-        self.proxy.setSortRole(SORT_ROLE)
-        self.proxy.setFilterKeyColumn(-1)
-        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.filter_edit.textChanged.connect(self.proxy.setFilterFixedString)
-        self.table = QTableView()
-        self.table.setModel(self.proxy)
-        self.table.setSortingEnabled(True)
-        self.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.doubleClicked.connect(lambda _index: self.open_selected())
-        self.table.selectionModel().selectionChanged.connect(self._update_buttons)
+        self.leaderboard = RunsTableWidget()
+        self.leaderboard.run_activated.connect(self.open_selected)
+        self.leaderboard.selection_changed.connect(self._update_buttons)
+        # The leaderboard's parts, as the page's tests and screenshots reach them.
+        self.filter_edit, self.table, self.proxy, self.model = (self.leaderboard.filter_edit, self.leaderboard.table,
+                                                                self.leaderboard.proxy, self.leaderboard.model)
         self.open_button = QPushButton("Open results")
         self.compare_button = QPushButton("Compare")
         self.rerun_button = QPushButton("Train again with these settings")
@@ -96,8 +67,7 @@ class RunsPanel(Panel):
         list_page = QWidget()
         list_layout = QVBoxLayout(list_page)
         list_layout.setContentsMargins(0, 0, 0, 0)
-        list_layout.addWidget(self.filter_edit)
-        list_layout.addWidget(self.table, 1)
+        list_layout.addWidget(self.leaderboard, 1)
         list_layout.addLayout(buttons)
         self.location = HistoryLocationWidget()
         self.location.path_chosen.connect(self.use_history_file)
@@ -163,24 +133,17 @@ class RunsPanel(Panel):
             self.banner.show_message("No runs yet: every model you train appears here, with its settings and "
                                      "scores.", "info")
         self.location.show_location(str(store.path), len(records))
-        self.model.setRowCount(0)
-        for record in records:
-            self.model.appendRow(run_row(record))
-        self.table.resizeColumnsToContents()
+        self.leaderboard.set_records(records)
         self._update_buttons()
 
     def row_count(self) -> int:
-        return self.proxy.rowCount()
+        return self.leaderboard.row_count()
 
     def selected_ids(self) -> list[int]:
-        rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
-        return [int(self.proxy.index(row, 0).data(ID_ROLE)) for row in rows]
+        return self.leaderboard.selected_ids()
 
     def select_ids(self, run_ids: list[int]) -> None:
-        self.table.clearSelection()
-        for row in range(self.proxy.rowCount()):
-            if int(self.proxy.index(row, 0).data(ID_ROLE)) in run_ids:
-                self.table.selectionModel().select(self.proxy.index(row, 0), select_rows_flag())
+        self.leaderboard.select_ids(run_ids)
 
     def _update_buttons(self) -> None:
         count = len(self.selected_ids())

@@ -1,9 +1,11 @@
-"""The Runs page's leaderboard rows: display text, a typed sort key and the run id in every cell."""
+"""The Runs page's leaderboard: a filter line over a sortable table of runs whose every cell holds its display
+text, a typed sort key and the run id."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelectionModel, Qt
-from PySide6.QtGui import QStandardItem
+from PySide6.QtCore import QItemSelectionModel, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLineEdit, QTableView, QVBoxLayout, QWidget
 
 from studio.core.evaluation import METRIC_LABELS, format_metric, headline_metric
 from studio.core.runs import RunRecord
@@ -42,3 +44,60 @@ def run_row(record: RunRecord) -> list[QStandardItem]:
         item.setData(record.id, ID_ROLE)
         items.append(item)
     return items
+
+
+class RunsTableWidget(QWidget):
+    """The runs, newest first: sorted by clicking a column header, filtered by typing any part of a row."""
+
+    selection_changed = Signal()
+    run_activated = Signal()  # a row was double-clicked
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText("Filter by model, target, table…")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.model = QStandardItemModel(0, len(COLUMNS), self)
+        self.model.setHorizontalHeaderLabels(COLUMNS)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(SORT_ROLE)
+        self.proxy.setFilterKeyColumn(-1)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.filter_edit.textChanged.connect(self.proxy.setFilterFixedString)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.doubleClicked.connect(lambda _index: self.run_activated.emit())
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self.selection_changed.emit())
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.filter_edit)
+        layout.addWidget(self.table, 1)
+
+    def set_records(self, records: list[RunRecord]) -> None:
+        self.model.setRowCount(0)
+        for record in records:
+            self.model.appendRow(run_row(record))
+        self.table.resizeColumnsToContents()
+
+    def row_count(self) -> int:
+        """The rows shown (after the filter)."""
+        return self.proxy.rowCount()
+
+    def selected_ids(self) -> list[int]:
+        rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
+        return [int(self.proxy.index(row, 0).data(ID_ROLE)) for row in rows]
+
+    def select_ids(self, run_ids: list[int]) -> None:
+        self.table.clearSelection()
+        for row in range(self.proxy.rowCount()):
+            if int(self.proxy.index(row, 0).data(ID_ROLE)) in run_ids:
+                self.table.selectionModel().select(self.proxy.index(row, 0), select_rows_flag())
