@@ -61,6 +61,17 @@ def test_a_fold_is_fitted_and_scored_in_a_worker(pool: TrialPool) -> None:
     assert os.getpid() not in pool.pids()
 
 
+def test_a_searchs_networks_train_on_the_cpu_whatever_device_they_name(pool: TrialPool) -> None:
+    pytest.importorskip("torch")
+    pool.load(_folds())
+    _wait_idle(pool, 2)
+    # Without a CUDA card, a network told to use one would fail; in a worker it trains on the CPU.
+    params = {"device": "cuda", "epochs": 3, "hidden_layers": "8"}
+    pool.submit(FoldJob(1, "neural_network", Task.REGRESSION, params, 0, "rmse"))
+    event = _wait_for(pool, 1, timeout=60)
+    assert event.kind == "done", event.message
+
+
 def test_settings_a_model_refuses_are_a_failed_fold_not_a_dead_worker(pool: TrialPool) -> None:
     pool.load(_folds(rows=20))
     _wait_idle(pool, 2)
