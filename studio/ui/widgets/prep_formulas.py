@@ -39,6 +39,8 @@ class FormulaEditor(QWidget):
         row.addWidget(self.formula_edit, 1)
         row.addWidget(self.add_button)
         self.list_box = QGridLayout()
+        # (name, formula) -> the row's name label, formula label and Remove button; kept across edits elsewhere.
+        self._rows: dict[tuple[str, str], tuple[QLabel, QLabel, QPushButton]] = {}
         self.list_box.setColumnStretch(1, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(help_text)
@@ -54,17 +56,36 @@ class FormulaEditor(QWidget):
     def show_prep(self, prep: PrepConfig, target: str | None = None) -> None:
         self.prep = prep
         self.target = target
-        while self.list_box.count():
-            item = self.list_box.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
-        for row, column in enumerate(prep.derived()):
-            self.list_box.addWidget(QLabel(f"<b>{column.name}</b>"), row, 0)
-            self.list_box.addWidget(QLabel(f"= {column.formula}"), row, 1)
-            remove = QPushButton("Remove")
-            remove.clicked.connect(lambda _checked=False, name=column.name: self.removed.emit(name))
-            self.list_box.addWidget(remove, row, 2)
+        wanted = [(column.name, column.formula) for column in prep.derived()]
+        if wanted != list(self._rows):
+            self._show_rows(wanted)
         self._check()
+
+    def row_widgets(self) -> list[tuple[QLabel, QLabel, QPushButton]]:
+        """Each new column's name, formula and Remove button, in the order shown."""
+        return list(self._rows.values())
+
+    def _show_rows(self, wanted: list[tuple[str, str]]) -> None:
+        kept: dict[tuple[str, str], tuple[QLabel, QLabel, QPushButton]] = {}
+        for key, widgets in self._rows.items():
+            for widget in widgets:
+                self.list_box.removeWidget(widget)
+                if key not in wanted:
+                    widget.hide()  # deleted later; hidden now so it cannot linger over the rows that follow
+                    widget.deleteLater()
+            if key in wanted:
+                kept[key] = widgets
+        self._rows = {}
+        for row, (name, formula) in enumerate(wanted):
+            widgets = kept.get((name, formula)) or self._row(name, formula)
+            for column, widget in enumerate(widgets):
+                self.list_box.addWidget(widget, row, column)
+            self._rows[(name, formula)] = widgets
+
+    def _row(self, name: str, formula: str) -> tuple[QLabel, QLabel, QPushButton]:
+        remove = QPushButton("Remove")
+        remove.clicked.connect(lambda _checked=False: self.removed.emit(name))
+        return QLabel(f"<b>{name}</b>"), QLabel(f"= {formula}"), remove
 
     def problem(self) -> str:
         """Why the typed formula cannot be added, or "" when it can."""

@@ -22,18 +22,44 @@ class FindingsList(QScrollArea):
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.fix_buttons: dict[tuple[str, str], QPushButton] = {}
-        self._show_widgets([])
+        # Every edit on the page asks for the list again; a row whose warning and state did not change is kept,
+        # so an edit elsewhere does not rebuild (and re-lay out) the whole list.
+        self._rows: dict[tuple[Finding, bool], QWidget] = {}
+        self._shown: list[tuple[Finding, bool]] | None = None
+        self.nothing_label = QLabel("Nothing to warn about: no identifiers, constant columns, leaks, duplicated rows "
+                                    "or numbers stored as text were found.")
+        box = QWidget()
+        self._layout = QVBoxLayout(box)
+        self._layout.setSpacing(6)
+        self._layout.addWidget(self.nothing_label)
+        self.nothing_label.hide()
+        self._layout.addStretch(1)
+        self.setWidget(box)
 
     def show_findings(self, findings: tuple[Finding, ...], prep: PrepConfig) -> None:
-        self.fix_buttons = {}
-        rows: list[QWidget] = []
         # Open warnings first, handled ones below them.
-        for finding in sorted(findings, key=lambda f: is_fixed(prep, f)):
-            rows.append(self._row(finding, is_fixed(prep, finding)))
-        if not findings:
-            rows.append(QLabel("Nothing to warn about: no identifiers, constant columns, leaks, duplicated rows or "
-                               "numbers stored as text were found."))
-        self._show_widgets(rows)
+        wanted = [(finding, is_fixed(prep, finding)) for finding in findings]
+        wanted.sort(key=lambda shown: shown[1])
+        if wanted == self._shown:
+            return
+        self._shown = wanted
+        for key, row in list(self._rows.items()):
+            self._layout.removeWidget(row)
+            if key not in wanted:
+                del self._rows[key]
+                row.hide()  # deleted later; hidden now so it cannot linger over the rows laid out in its place
+                row.deleteLater()
+        for index, key in enumerate(wanted):
+            if key not in self._rows:
+                self._rows[key] = self._row(*key)
+            self._layout.insertWidget(index, self._rows[key])
+        self.nothing_label.setVisible(not wanted)
+        self.fix_buttons = {(f.code, f.column): row.findChild(QPushButton) for (f, fixed), row in self._rows.items()
+                            if not fixed}
+
+    def shown_rows(self) -> dict[tuple[Finding, bool], QWidget]:
+        """Each warning shown and whether it is handled, with its row, top to bottom."""
+        return {key: self._rows[key] for key in self._shown or []}
 
     def open_count(self, findings: tuple[Finding, ...], prep: PrepConfig) -> int:
         return sum(not is_fixed(prep, f) for f in findings)
@@ -54,15 +80,5 @@ class FindingsList(QScrollArea):
         else:
             button = QPushButton(finding.fix_label)
             button.clicked.connect(lambda _checked=False, f=finding: self.fix_requested.emit(f))
-            self.fix_buttons[(finding.code, finding.column)] = button
             layout.addWidget(button)
         return row
-
-    def _show_widgets(self, rows: list[QWidget]) -> None:
-        box = QWidget()
-        layout = QVBoxLayout(box)
-        layout.setSpacing(6)
-        for row in rows:
-            layout.addWidget(row)
-        layout.addStretch(1)
-        self.setWidget(box)
