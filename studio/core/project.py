@@ -134,6 +134,11 @@ class Project:
         self._changed("profiles")
         self._changed("prep")
 
+    @property
+    def table_loads(self) -> int:
+        """Counts the tables opened: tells the current table from an earlier one without hashing its rows."""
+        return self._table_loads
+
     def profile_of(self, name: str) -> ColumnProfile | None:
         return next((p for p in self.profiles if p.name == name), None)
 

@@ -198,7 +198,9 @@ def test_settings_are_saved_loaded_and_remembered(qtbot: QtBot, window: MainWind
     assert not window.project.prep.get("year").used
     assert "Loaded" in panel.banner.text()
 
-    # Reopening the same table (in a new window with the same settings folder) restores the choices.
+    # Closing the window and reopening the same table (in a new window with the same settings folder) restores the
+    # choices: the last edit is written at closing, without waiting for the edits to rest.
+    window.close()
     again = create_window(tmp_path / "settings")
     qtbot.addWidget(again)
     again.show()

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QHideEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -22,6 +23,7 @@ from studio.core.prep import PrepConfig, with_use_choice
 from studio.core.prep_insights import Finding, TableInsights, apply_fix, insights_job
 from studio.core.prep_preview import PrepPreview, preview_job
 from studio.core.project import Project, Step
+from studio.core.target import Task
 from studio.ui.panels.base import Panel
 from studio.ui.widgets.common import MessageBanner, page_header
 from studio.ui.widgets.prep_column_form import ColumnForm
@@ -36,6 +38,9 @@ from studio.workers.runner import JobRunner
 PREVIEW_DELAY_MS = 250
 TABS = ("Columns", "Warnings", "Missing values", "New columns", "Preview")
 
+# What a preview depends on: the table (by its load count), the target, the task and the preparation.
+PreviewKey = tuple[int, str, Task, PrepConfig]
+
 
 class PrepPanel(Panel):
     step = Step.PREPARE
@@ -48,8 +53,8 @@ class PrepPanel(Panel):
         self.preview: PrepPreview | None = None
         self._insights_stale = True
         self._rerun: set[str] = set()
-        self._preview_asked: tuple = ()
-        self._preview_shown: tuple = ()
+        self._preview_asked: PreviewKey | None = None
+        self._preview_shown: PreviewKey | None = None
         self.insights_runner = self._runner(self._on_insights_succeeded, "insights")
         self.insights_runner.progressed.connect(
             lambda item: self.status.setText(f"{item.stage}… {item.message}"))
@@ -127,10 +132,16 @@ class PrepPanel(Panel):
     # -- project ------------------------------------------------------------------------------------------------
     def _on_project_changed(self, what: str) -> None:
         if what == "table":
+            # Choices still waiting to be remembered belong to the table just closed.
+            self.settings_bar.flush()
             self.insights, self.preview = None, None
             self.insights_runner.cancel()
             self.preview_runner.cancel()
             self.banner.clear()
+        if what in ("table", "target"):
+            # Another table's or target's rows and features must not stay on screen while the new ones are made.
+            self.preview, self._preview_shown = None, None
+            self.preview_view.clear()
         if what == "profiles":
             self.settings_bar.restore_remembered()
         if what in ("table", "profiles", "target"):
@@ -147,6 +158,10 @@ class PrepPanel(Panel):
         if self._insights_stale:
             self._start_insights()
         self._schedule_preview()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self.settings_bar.flush()  # leaving the page: the choices are remembered now, not after the delay
+        super().hideEvent(event)
 
     def _rebuild(self) -> None:
         prep, target = self.project.prep, self.project.target
@@ -222,20 +237,34 @@ class PrepPanel(Panel):
         frame, target, task = table.frame, self.project.target, self.project.task
         self.insights_runner.start(lambda stop: insights_job(frame, profiles, target, task, stop))
 
-    def _schedule_preview(self) -> None:
-        if self.isVisible():
-            self._preview_timer.start()
-
-    def _start_preview(self) -> None:
+    def _preview_key(self) -> PreviewKey | None:
         project = self.project
         if project.table is None or project.target is None or project.task is None:
+            return None
+        # The load count stands for the table: hashing a million rows on the GUI thread would freeze the window.
+        return project.table_loads, project.target, project.task, project.prep
+
+    def _schedule_preview(self) -> None:
+        """Refit the preview soon, unless the one shown or being made is already of the current choices."""
+        key = self._preview_key()
+        if not self.isVisible() or key is None or key == self._preview_shown:
+            return
+        if key == self._preview_asked and self.preview_runner.is_running():
+            return
+        self._preview_timer.start()
+
+    def _start_preview(self) -> None:
+        key = self._preview_key()
+        if key is None or key == self._preview_shown or self.project.table is None:
             return
         if self.preview_runner.is_running():
-            self._rerun.add("preview")
-            self.preview_runner.cancel()
+            if key != self._preview_asked:
+                self._rerun.add("preview")
+                self.preview_runner.cancel()
             return
-        frame, prep, target, task = project.table.frame, project.prep, project.target, project.task
-        self._preview_asked = (prep, target)
+        frame = self.project.table.frame
+        _, target, task, prep = key
+        self._preview_asked = key
         self.preview_runner.start(lambda stop: preview_job(frame, prep, target, task, stop))
 
     def _on_runner_finished(self, name: str) -> None:
@@ -256,9 +285,13 @@ class PrepPanel(Panel):
 
     def preview_is_current(self) -> bool:
         """True when the shown preview was made from the current choices."""
-        return self.preview is not None and self._preview_shown == (self.project.prep, self.project.target)
+        return self.preview is not None and self._preview_shown == self._preview_key()
 
     def _on_preview_succeeded(self, preview: PrepPreview) -> None:
+        if self._preview_asked != self._preview_key():
+            # Made from choices changed since it started: never shown; the current choices get their own.
+            self._schedule_preview()
+            return
         self.preview = preview
         self._preview_shown = self._preview_asked
         self.preview_view.show_preview(preview)
@@ -266,6 +299,7 @@ class PrepPanel(Panel):
         self.preview_ready.emit()
 
     def shutdown(self) -> None:
+        self.settings_bar.flush()
         self._preview_timer.stop()
         self.insights_runner.stop()
         self.preview_runner.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QHeaderView,
@@ -21,12 +22,13 @@ from studio.ui.widgets.table_model import DataFrameTableModel
 SIZE_TO_CONTENTS_COLUMNS = 24
 WIDE_COLUMN_PX = 130
 EXPANDED_FEATURES = 40
+WAITING = "The preview appears once the data has been looked at."
 
 
 class PreviewView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.headline = QLabel("The preview appears once the data has been looked at.")
+        self.headline = QLabel(WAITING)
         self.headline.setWordWrap(True)
         self.headline.setStyleSheet("font-weight: 600;")
         self.before_model = DataFrameTableModel(parent=self)
@@ -80,6 +82,15 @@ class PreviewView(QWidget):
             self.sources.addTopLevelItem(item)
         if preview.feature_count <= EXPANDED_FEATURES:
             self.sources.expandAll()
+
+
+    def clear(self) -> None:
+        """Back to the empty view, until the preview of the current table and target arrives."""
+        self.headline.setText(WAITING)
+        self.headline.setStyleSheet("font-weight: 600;")
+        self.before_model.set_frame(pd.DataFrame())
+        self.after_model.set_frame(pd.DataFrame())
+        self.sources.clear()
 
 
 def _table(model: DataFrameTableModel) -> QTableView:

@@ -5,15 +5,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QWidget
 
+from studio.core.data.profile import ColumnProfile
 from studio.core.errors import StudioError
-from studio.core.prep import default_prep, load_prep, merge_prep, save_prep
+from studio.core.prep import PrepConfig, default_prep, load_prep, merge_prep, save_prep
 from studio.core.prep_files import check_formulas, forget_prep, recall_prep, remember_prep
 from studio.core.project import Project
 from studio.ui.widgets.common import MessageBanner
 
 FILE_FILTER = "Preparation settings (*.json);;All files (*)"
+# Typing a number or holding an arrow key changes the choices many times a second; the file is written once
+# they have rested this long.
+REMEMBER_DELAY_MS = 500
 
 
 class PrepSettingsBar(QWidget):
@@ -24,6 +29,9 @@ class PrepSettingsBar(QWidget):
         self.project = project
         self.banner = banner
         self.settings_dir: Path | None = None
+        self._unsaved: tuple[Path, tuple[ColumnProfile, ...], PrepConfig] | None = None
+        self._remember_timer = QTimer(self, singleShot=True, interval=REMEMBER_DELAY_MS)
+        self._remember_timer.timeout.connect(self.flush)
         self.save_button = QPushButton("Save settings…")
         self.save_button.setToolTip("Save these choices to a file, e.g. for `studio train --prep FILE.json`.")
         self.save_button.clicked.connect(self._on_save_clicked)
@@ -68,6 +76,7 @@ class PrepSettingsBar(QWidget):
 
     # -- remembered per dataset ---------------------------------------------------------------------------------
     def restore_remembered(self) -> None:
+        self.flush()
         if self.settings_dir is None or not self.project.profiles:
             return
         restored = recall_prep(self.settings_dir, self.project.profiles)
@@ -77,13 +86,25 @@ class PrepSettingsBar(QWidget):
                                      "'Studio's defaults' starts afresh.", "info")
 
     def remember(self) -> None:
+        """Remember the current choices once the edits pause (or at the next ``flush``)."""
         if self.settings_dir is None or not self.project.profiles:
             return
-        columns = [p.name for p in self.project.profiles]
+        # Taken now: by the time the file is written another table may be open.
+        self._unsaved = (self.settings_dir, self.project.profiles, self.project.prep)
+        self._remember_timer.start()
+
+    def flush(self) -> None:
+        """Write the choices waiting to be remembered now: the page is left, the window closes or a table opens."""
+        self._remember_timer.stop()
+        if self._unsaved is None:
+            return
+        folder, profiles, prep = self._unsaved
+        self._unsaved = None
+        columns = [p.name for p in profiles]
         try:
-            if self.project.prep == default_prep(self.project.profiles):
-                forget_prep(self.settings_dir, columns)
+            if prep == default_prep(profiles):
+                forget_prep(folder, columns)
             else:
-                remember_prep(self.settings_dir, columns, self.project.prep)
+                remember_prep(folder, columns, prep)
         except OSError:
             pass  # remembering is a convenience; a read-only settings folder must not break the page
