@@ -27,12 +27,12 @@ MESSY = resources_dir() / "samples" / "messy_customers.csv"
 
 
 def count_preview_starts(monkeypatch: pytest.MonkeyPatch, panel: PrepPanel) -> list[object]:
-    """The preview jobs started from now on (the choices each was started for)."""
+    """The preview jobs started from now on, each with the settings it was started for."""
     starts: list[object] = []
     start = panel.preview_runner.start
 
     def counted(factory: object) -> bool:
-        starts.append(panel._preview_asked)
+        starts.append(panel.project.prep)
         return start(factory)
 
     monkeypatch.setattr(panel.preview_runner, "start", counted)

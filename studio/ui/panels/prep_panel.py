@@ -247,11 +247,9 @@ class PrepPanel(Panel):
     def _schedule_preview(self) -> None:
         """Refit the preview soon, unless the one shown or being made is already of the current choices."""
         key = self._preview_key()
-        if not self.isVisible() or key is None or key == self._preview_shown:
-            return
-        if key == self._preview_asked and self.preview_runner.is_running():
-            return
-        self._preview_timer.start()
+        being_made = key == self._preview_asked and self.preview_runner.is_running()
+        if self.isVisible() and key is not None and key != self._preview_shown and not being_made:
+            self._preview_timer.start()
 
     def _start_preview(self) -> None:
         key = self._preview_key()
