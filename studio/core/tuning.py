@@ -191,6 +191,7 @@ class _Family:
     seconds: list[float] = field(default_factory=list)
     exhausted: bool = False
     note: str = ""
+    starts: int = 1  # trials of known settings queued before the search's own: the defaults, then other starts
 
 
 # -- choices the UI and CLI offer --------------------------------------------------------------------------------
@@ -456,17 +457,24 @@ def _families(request: TuneRequest, rows: int, columns: int, sign: float) -> lis
             sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=5, multivariate=True)
         pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=GROWTH_STEPS // 2)
         study = optuna.create_study(direction=direction, sampler=sampler, pruner=pruner)
+        starts = 0
         if grid is None:
             # The defaults (or the user's values) first: a strong start, and never worse than not tuning.
             study.enqueue_trial(space.encode(spec.resolve(task, values)))
-        families.append(_Family(spec, space, study, grid_points=grid))
+            starts = 1
+            if request.mode is TuneMode.AUTO:
+                for start in spec.search_starts:
+                    study.enqueue_trial(space.encode(spec.resolve(task, dict(start))))
+                starts += len(spec.search_starts)
+        families.append(_Family(spec, space, study, grid_points=grid, starts=starts))
     if not families:
         raise StudioError(f"No model can do {task.value}.")
     return families
 
 
 def _pick_family(families: list[_Family], remaining: float) -> _Family | None:
-    """Untried families first (in order), then the upper confidence bound on the best score."""
+    """Untried families first (in order), then their other known starts, then the upper confidence bound on the
+    best score."""
     open_families = []
     for family in families:
         if family.exhausted:
@@ -479,6 +487,9 @@ def _pick_family(families: list[_Family], remaining: float) -> _Family | None:
         return None
     for family in open_families:
         if family.trials == 0:
+            return family
+    for family in open_families:  # then each family's other known starts
+        if family.trials < family.starts:
             return family
     scored = [(f, f.best) for f in open_families if f.best is not None]
     if not scored:
@@ -496,7 +507,7 @@ def _refit_reserve(winners: list[Trial], fold_count: int) -> float:
     fits = [trial.fit_s for trial in winners if trial.folds_done]
     if not fits:
         return 0.5
-    return 1.0 + 1.5 * sum(fits) * fold_count / max(1, fold_count - 1)
+    return 0.5 + 1.3 * sum(fits) * fold_count / max(1, fold_count - 1)
 
 
 @dataclass

@@ -30,6 +30,9 @@ class ModelSpec:
     # False for a model that is made, not picked: the ensemble the automatic search builds from its best trials.
     # It is left out of the Model step's list, the CLI's listing and the search's families; get_model finds it.
     pickable: bool = True
+    # Settings the automatic search tries right after the defaults, where another start is known to pay: the
+    # defaults suit large clean tables, and a second, more cautious start suits small noisy ones.
+    search_starts: tuple[tuple[tuple[str, ParamValue], ...], ...] = ()
 
     def missing_requirement(self) -> str | None:
         """Why this model cannot be used on this computer, in words; None when it can."""
