@@ -63,6 +63,8 @@ ENSEMBLE_PER_FAMILY = 2
 # the end of an automatic search: an ensemble that cannot be trained in time is not used.
 ENSEMBLE_MEMBERS = 5
 ENSEMBLE_BUDGET_SHARE = 0.15
+# An ensemble must beat the best single trial on at least this share of the folds, not only on average.
+ENSEMBLE_FOLD_WINS = 0.5
 # Families left out of the automatic search where they are known not to pay: kernel machines beyond this many
 # training rows (their fit grows with the square of the rows), neighbours beyond this many (slow to predict).
 SVM_MAX_ROWS = 10_000
@@ -370,7 +372,7 @@ def _ensemble(search: _Search, folds: list[FoldData], metric: str, task: Task, d
         single_folds = _fold_scores(outputs[0], folds, metric, task, classes)
         wins = sum(search.sign * m > search.sign * s for m, s in zip(mixed_folds, single_folds, strict=True))
         fold_mean, best_score = float(np.mean(mixed_folds)), by_number[candidates[0]].score or 0.0
-        if search.sign * fold_mean <= search.sign * best_score or 2 * wins < len(folds):
+        if search.sign * fold_mean <= search.sign * best_score or wins < ENSEMBLE_FOLD_WINS * len(folds):
             return [], None
         if _refit_reserve([trial for trial, _ in chosen], len(folds)) <= time_left:
             heaviest_first = sorted(chosen, key=lambda pair: -pair[1])
