@@ -298,6 +298,7 @@ def _tune(request: TuneRequest, should_stop: StopCheck, finish_now: StopCheck, c
     columns = folds[0].x_train.shape[1]
 
     families = _families(request, len(training_rows), columns, sign)
+    _import_in_background({module for family in families for module, _advice in family.spec.requires})
     yield progress("Searching", f"Trying {len(families)} kind(s) of model with {len(folds)}-fold "
                    "cross-validation on the training rows")
     search = _Search(request, families, folds, metric, sign, pool.size, started)
@@ -343,6 +344,17 @@ def _tune(request: TuneRequest, should_stop: StopCheck, finish_now: StopCheck, c
     yield progress("Done", "Search finished", fraction=1.0)
     return TuneResult(tuple(trials), best, metric, result, finished_early, elapsed(),
                       tuple(f.spec.key for f in families), final_key, final_params, ensemble_scores)
+
+
+def _import_in_background(modules: set[str]) -> None:
+    """The workers import what their models need; the final fit runs in this process, and importing torch there
+    took two seconds the time kept for it did not foresee. A thread does it while the search runs."""
+    import importlib
+    import threading
+
+    for module in sorted(modules):
+        threading.Thread(target=importlib.import_module, args=(module,), name=f"studio-import-{module}",
+                         daemon=True).start()
 
 
 def _ensemble(search: _Search, folds: list[FoldData], metric: str, task: Task, deadline: float
@@ -509,7 +521,7 @@ def _refit_reserve(winners: list[Trial], fold_count: int) -> float:
     fits = [trial.fit_s for trial in winners if trial.folds_done]
     if not fits:
         return 0.5
-    return 0.5 + 1.3 * sum(fits) * fold_count / max(1, fold_count - 1)
+    return 0.75 + 1.5 * sum(fits) * fold_count / max(1, fold_count - 1)
 
 
 @dataclass
