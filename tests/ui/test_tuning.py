@@ -155,3 +155,17 @@ def test_tuning_one_model_within_narrowed_ranges_and_stopping_keeps_the_best(qtb
     best = next(t for t in trials if t.is_best and t.number == train.trials_view.table_model.best_number)
     assert result.params["n_neighbors"] == best.params_dict()["n_neighbors"]
     assert _cell(window, trials.index(best), 5) == "Best so far"
+
+
+def test_a_trial_that_did_not_finish_its_folds_shows_a_partial_score(qtbot: QtBot) -> None:
+    from studio.core.tuning import Trial, TrialState
+    from studio.ui.widgets.trials_view import TrialsView
+
+    view = TrialsView()
+    qtbot.addWidget(view)
+    view.reset("accuracy")
+    for number, state in enumerate((TrialState.DONE, TrialState.PRUNED, TrialState.STOPPED), start=1):
+        view.add_trial(Trial(number, "knn", (("n_neighbors", 5),), 0.9, state, 0.1, 0.1 * number, 0.9, 1))
+    model = view.table_model
+    assert [model.data(model.index(row, 3)) for row in range(3)] == ["90.0%", "90.0% (partial)", "90.0% (partial)"]
+

@@ -103,7 +103,8 @@ class TrialsTableModel(QAbstractTableModel):
         if column == 3:
             if trial.score is None:
                 return "–"
-            return format_score(self.metric, trial.score) + (" (partial)" if trial.state is TrialState.PRUNED else "")
+            # A trial cut short or stopped scored only the folds it finished.
+            return format_score(self.metric, trial.score) + ("" if trial.state is TrialState.DONE else " (partial)")
         if column == 4:
             return f"{trial.duration_s:.1f} s"
         return "Best so far" if best else _STATE_WORDS[trial.state]
