@@ -43,6 +43,8 @@ GROWTH_STEPS = 8
 # An abandoned fold that has not stopped after this long is ended with its process. Starting the process that
 # takes its place costs about 1.5 s of imports, so a fold about to finish is left to finish.
 GRACE_S = 2.0
+# The workers end after this long without a search.
+IDLE_CLOSE_S = 180.0
 # A worker that dies this many times before it is ready means processes cannot be started here.
 START_FAILURES = 3
 
@@ -391,24 +393,20 @@ def _send(worker: _Worker, message: tuple[Any, ...]) -> None:
 _shared: TrialPool | None = None
 _shared_lock = threading.Lock()
 _shared_in_use = False
+_idle_timer: threading.Timer | None = None
 
 
 @contextmanager
 def trial_pool(size: int) -> Iterator[TrialPool]:
     """A pool of ``size`` workers. The processes outlive one search (starting them costs about a second of
-    imports each), so the next search starts at once; a second search at the same time gets its own pool."""
-    global _shared, _shared_in_use
+    imports each), so the next search starts at once; they end after ``IDLE_CLOSE_S`` without a search. A second
+    search at the same time gets its own pool."""
+    global _shared_in_use
     with _shared_lock:
         shared = not _shared_in_use
         if shared:
             _shared_in_use = True
-            if _shared is not None and _shared.size != size:
-                _shared.close()
-                _shared = None
-            if _shared is None:
-                _shared = TrialPool(size)
-            pool = _shared
-            pool.top_up()
+            pool = _shared_of_size(size)
     if not shared:
         pool = TrialPool(size)
     try:
@@ -418,6 +416,7 @@ def trial_pool(size: int) -> Iterator[TrialPool]:
         if shared:
             with _shared_lock:
                 _shared_in_use = False
+                _close_when_idle()
         else:
             pool.close()
 
@@ -425,26 +424,57 @@ def trial_pool(size: int) -> Iterator[TrialPool]:
 def warm_up(size: int | None = None, modules: Sequence[str] = ()) -> None:
     """Start the workers ahead of a search (the window does when a search is chosen), so the search does not
     spend its budget waiting for their imports; each also imports ``modules`` (torch, for a network)."""
-    global _shared
-    size = size or os.cpu_count() or 1
     with _shared_lock:
         if _shared_in_use:
             return
-        if _shared is not None and _shared.size != size:
+        pool = _shared_of_size(size or os.cpu_count() or 1)
+        if modules:
+            for worker in pool._workers:
+                _send(worker, ("import", tuple(modules)))
+        _close_when_idle()
+
+
+def _shared_of_size(size: int) -> TrialPool:
+    """The shared pool with ``size`` live workers (called with the lock held)."""
+    global _shared
+    if _idle_timer is not None:
+        _idle_timer.cancel()
+    if _shared is not None and _shared.size != size:
+        _shared.close()
+        _shared = None
+    if _shared is None:
+        _shared = TrialPool(size)
+    _shared.top_up()
+    return _shared
+
+
+def _close_when_idle() -> None:
+    """Idle workers hold their imports in memory (scikit-learn, torch: hundreds of MB each on a many-core laptop),
+    so they end when no search has used them for a while (called with the lock held)."""
+    global _idle_timer
+    if _idle_timer is not None:
+        _idle_timer.cancel()
+    timer = threading.Timer(IDLE_CLOSE_S, lambda: _close_if_idle(timer))
+    timer.daemon = True  # never keeps the app from quitting
+    _idle_timer = timer
+    timer.start()
+
+
+def _close_if_idle(timer: threading.Timer) -> None:
+    global _shared
+    with _shared_lock:
+        # A timer that fired while a search or a warm-up was taking the pool has been replaced: it closes nothing.
+        if timer is _idle_timer and _shared is not None and not _shared_in_use:
             _shared.close()
             _shared = None
-        if _shared is None:
-            _shared = TrialPool(size)
-        _shared.top_up()
-        if modules:
-            for worker in _shared._workers:
-                _send(worker, ("import", tuple(modules)))
 
 
 @atexit.register
 def _close_shared() -> None:
     global _shared
     with _shared_lock:
+        if _idle_timer is not None:
+            _idle_timer.cancel()
         if _shared is not None:
             _shared.close()
             _shared = None

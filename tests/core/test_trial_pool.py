@@ -134,3 +134,23 @@ def test_workers_that_cannot_start_are_said_in_words(monkeypatch: pytest.MonkeyP
 
 def _exit_at_once(connection: object) -> None:
     raise SystemExit(3)
+
+
+def test_idle_workers_end_after_a_while_and_a_search_brings_them_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    import studio.core.trial_pool as trial_pool
+
+    monkeypatch.setattr(trial_pool, "IDLE_CLOSE_S", 0.5)
+    with trial_pool.trial_pool(2) as pool:
+        pids = pool.pids()
+        time.sleep(0.8)  # in use: the idle clock has not started
+        assert trial_pool._shared is pool and pool.pids() == pids
+    deadline = time.perf_counter() + 10
+    while trial_pool._shared is not None and time.perf_counter() < deadline:
+        time.sleep(0.05)
+    assert trial_pool._shared is None
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    with trial_pool.trial_pool(2) as pool:  # the next search starts new ones
+        assert len(pool.pids()) == 2 and not set(pool.pids()) & set(pids)
+
