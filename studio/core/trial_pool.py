@@ -270,7 +270,6 @@ class TrialPool:
     _folds_path: str | None = None
     _folds_dir: str | None = None
     _start_failures: int = 0
-    started: int = 0  # processes started over the pool's life
 
     def __post_init__(self) -> None:
         # spawn, not fork: the window's process has threads (Qt's among them), and a forked copy of a process with
@@ -279,7 +278,6 @@ class TrialPool:
         self.top_up()
 
     def _start(self) -> _Worker:
-        self.started += 1
         parent, child = self._context.Pipe()
         process = self._context.Process(target=serve, args=(child,), daemon=True, name="studio-search")
         process.start()
@@ -292,9 +290,7 @@ class TrialPool:
     def _replace(self, worker: _Worker) -> None:
         if not worker.ready:
             self._start_failures += 1
-        worker.process.kill()
-        worker.process.join(timeout=5)
-        worker.connection.close()
+        _kill(worker)
         self._workers[self._workers.index(worker)] = self._start()
 
     def load(self, folds: Sequence[FoldData]) -> None:
@@ -327,9 +323,7 @@ class TrialPool:
         """End every fold still running at once: the search is over and wants the cores for the final fit, so
         the ended workers are replaced only when the next search begins."""
         for worker in [w for w in self._workers if w.job is not None]:
-            worker.process.kill()
-            worker.process.join(timeout=5)
-            worker.connection.close()
+            _kill(worker)
             self._workers.remove(worker)
 
     def top_up(self) -> None:
@@ -381,6 +375,12 @@ class TrialPool:
         self._workers = []
         if self._folds_dir is not None:
             shutil.rmtree(self._folds_dir, ignore_errors=True)
+
+
+def _kill(worker: _Worker) -> None:
+    worker.process.kill()
+    worker.process.join(timeout=5)
+    worker.connection.close()
 
 
 def _send(worker: _Worker, message: tuple[Any, ...]) -> None:

@@ -328,7 +328,7 @@ def _tune(request: TuneRequest, should_stop: StopCheck, finish_now: StopCheck, c
         members, ensemble_scores = _ensemble(search, folds, metric, task, deadline)
         if members:
             final_key, final_params = ENSEMBLE_KEY, (("members", members_json(members)),)
-            what = f"An average of {len({(key, str(params)) for key, params, _ in members})} of the best trials"
+            what = f"An average of {len(members)} of the best trials"
     yield progress("Training the winner", f"{what}, on all {len(training_rows):,} training rows")
     refit = replace(base, frame=frame, model_key=final_key, params=dict(final_params),
                     fixed_split=SplitIndices(training_rows, training_rows[:0], parts.test, parts.stratified,
@@ -362,28 +362,28 @@ def _ensemble(search: _Search, folds: list[FoldData], metric: str, task: Task, d
     """The best trials to average (model, settings, weight) and the scores of their average and of the best single
     trial, when the average scores better on the held-out rows of every fold and there is time to train all its
     members; else no members."""
-    by_number = {t.number: t for t in search.trials}
-    candidates = sorted(search.out_of_fold, key=lambda n: (-search.sign * (by_number[n].score or 0.0), n))
-    if len(candidates) < 2:
+    ranked = sorted(search.candidates, key=lambda pair: (-search.sign * (pair[0].score or 0.0), pair[0].number))
+    if len(ranked) < 2:
         return [], None
     truth = np.concatenate([fold.y_valid for fold in folds])
     classes = np.unique(truth) if task is Task.CLASSIFICATION else None
-    outputs = [_pooled(search.out_of_fold[n], folds, classes) for n in candidates]
+    outputs = [_pooled(predictions, folds, classes) for _trial, predictions in ranked]
     single = score_from_predictions(metric, task, truth, outputs[0], classes)
+    single_folds = _fold_scores(outputs[0], folds, metric, task, classes)
+    best_score = ranked[0][0].score or 0.0
     time_left = deadline - time.perf_counter()
     # Fewer members when the best mix of more cannot be trained in the time left.
     for most in range(ENSEMBLE_MEMBERS, 1, -1):
         weights, mixed = select_ensemble(outputs, truth, metric, task, classes, max_members=most)
-        chosen = [(by_number[n], w) for n, w in zip(candidates, weights, strict=True) if w]
+        chosen = [(trial, w) for (trial, _predictions), w in zip(ranked, weights, strict=True) if w]
         if len(chosen) < 2 or search.sign * mixed <= search.sign * single:
             return [], None
         # Scored like every trial (the mean of the folds' scores), so it compares with the trials table; and it
         # must win on at least half the folds: on small tables a single lucky fold (one more row right) would
         # otherwise pick an ensemble that is no better.
         mixed_folds = _fold_scores(blend(outputs, weights, task, classes), folds, metric, task, classes)
-        single_folds = _fold_scores(outputs[0], folds, metric, task, classes)
         wins = sum(search.sign * m > search.sign * s for m, s in zip(mixed_folds, single_folds, strict=True))
-        fold_mean, best_score = float(np.mean(mixed_folds)), by_number[candidates[0]].score or 0.0
+        fold_mean = float(np.mean(mixed_folds))
         if search.sign * fold_mean <= search.sign * best_score or wins < ENSEMBLE_FOLD_WINS * len(folds):
             return [], None
         if _refit_reserve([trial for trial, _ in chosen], len(folds)) <= time_left:
@@ -568,8 +568,8 @@ class _Search:
         self.owner: dict[int, _Running] = {}
         self.started_count = 0
         self.job_ids = itertools.count()
-        # Out-of-fold predictions of the best finished trials, by trial number, for the ensemble.
-        self.out_of_fold: dict[int, list[np.ndarray]] = {}
+        # The best finished trials with their out-of-fold predictions (one array per fold), for the ensemble.
+        self.candidates: list[tuple[Trial, list[np.ndarray]]] = []
 
     # -- one pass of the loop ------------------------------------------------------------------------------------
     def step(self, pool: TrialPool, deadline: float) -> None:
@@ -615,8 +615,7 @@ class _Search:
         single = _refit_reserve([self.best] if self.best else [], len(self.folds))
         if not self.keep_predictions or self.request.budget_s is None:
             return single
-        by_number = {t.number: t for t in self.trials}
-        slowest = sorted((by_number[n] for n in self.out_of_fold), key=lambda t: -t.fit_s)[:ENSEMBLE_MEMBERS]
+        slowest = sorted((trial for trial, _ in self.candidates), key=lambda t: -t.fit_s)[:ENSEMBLE_MEMBERS]
         return max(single, min(_refit_reserve(slowest, len(self.folds)),
                                single + ENSEMBLE_BUDGET_SHARE * self.request.budget_s))
 
@@ -744,12 +743,11 @@ class _Search:
     def _keep_predictions(self, trial: Trial, predictions: list[np.ndarray]) -> None:
         """Keep the best trials of each family: an ensemble gains from models that err differently, and the
         best few trials of one family mostly err alike."""
-        self.out_of_fold[trial.number] = predictions
-        by_number = {t.number: t for t in self.trials}
-        by_number[trial.number] = trial
-        same_family = [n for n in self.out_of_fold if by_number[n].model_key == trial.model_key]
+        self.candidates.append((trial, predictions))
+        same_family = [pair for pair in self.candidates if pair[0].model_key == trial.model_key]
         if len(same_family) > ENSEMBLE_PER_FAMILY:
-            del self.out_of_fold[min(same_family, key=lambda n: self.sign * (by_number[n].score or 0.0))]
+            worst = min(same_family, key=lambda pair: self.sign * (pair[0].score or 0.0))
+            self.candidates = [pair for pair in self.candidates if pair is not worst]
 
 
 def _out_of_time(run: _Running, search_deadline: float) -> str:
