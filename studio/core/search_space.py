@@ -191,9 +191,6 @@ class SearchSpace:
         """Grid values per setting (None among them stands for "no limit")."""
         return {r.name: r.grid_points(count) for r in self.ranges}
 
-    def grid_size(self, count: int = GRID_POINTS) -> int:
-        return math.prod(len(points) for points in self.grid(count).values()) if self.ranges else 1
-
     def get(self, name: str) -> ParamRange | None:
         return next((r for r in self.ranges if r.name == name), None)
 
