@@ -101,7 +101,7 @@ def select_ensemble(predictions: Sequence[np.ndarray], y: np.ndarray, metric: st
     if rounds < 1 or max_members < 1:
         raise StudioError("An ensemble needs at least one round and one member.")
     y = np.asarray(y)
-    averages, votes = _comparable_outputs(predictions, y, task, classes)
+    averages, votes = _comparable_outputs(predictions, len(y), task, classes)
     usable = [index for index in range(len(predictions))
               if (averages[index] is not None or metric != "roc_auc")
               and np.all(np.isfinite(averages[index] if averages[index] is not None else votes[index]))]
@@ -147,19 +147,18 @@ def select_ensemble(predictions: Sequence[np.ndarray], y: np.ndarray, metric: st
 def blend(predictions: Sequence[np.ndarray], weights: Sequence[int], task: Task,
           classes: np.ndarray | None = None) -> np.ndarray:
     """The weighted average that ``select_ensemble`` scored, in a form ``score_from_predictions`` takes."""
-    averages, votes = _comparable_outputs(predictions, np.empty(len(predictions[0])), task, classes)
+    averages, votes = _comparable_outputs(predictions, len(predictions[0]), task, classes)
     used = [index for index, weight in enumerate(weights) if weight]
     # Averaged while every member gives numbers or probabilities (soft voting), else a vote on labels.
     outputs = averages if all(averages[index] is not None for index in used) else votes
-    total = sum(weights[index] * np.asarray(outputs[index], dtype=float) for index in used)
-    return np.asarray(total, dtype=float) / sum(weights[index] for index in used)
+    total = sum(weights[index] * outputs[index] for index in used)
+    return total / sum(weights[index] for index in used)
 
 
-def _comparable_outputs(predictions: Sequence[np.ndarray], y: np.ndarray, task: Task, classes: np.ndarray | None,
+def _comparable_outputs(predictions: Sequence[np.ndarray], rows: int, task: Task, classes: np.ndarray | None,
                         ) -> tuple[list[np.ndarray | None], list[np.ndarray | None]]:
     """Per candidate, what soft voting averages (numbers; class probabilities; None for a classifier that gives
     labels only) and what hard voting counts (one vote per row for the predicted class; None for regression)."""
-    rows = len(y)
     if task is Task.REGRESSION:
         numbers = [np.asarray(p, dtype=float).reshape(-1) for p in predictions]
         if any(len(o) != rows for o in numbers):
@@ -265,8 +264,11 @@ def describe_members(members: Sequence[Member]) -> str:
     parts = _labels_with_shares(members)
     if count == 1:
         return f"a single model ({parts[0]})"
-    weighted = len({weight for *_x, weight in members}) > 1
-    return f"{'a weighted average' if weighted else 'an average'} of {count} models ({', '.join(parts)})"
+    return f"{'a weighted average' if _weighted(members) else 'an average'} of {count} models ({', '.join(parts)})"
+
+
+def _weighted(members: Sequence[Member]) -> bool:
+    return len({weight for *_x, weight in members}) > 1
 
 
 def _labels_with_shares(members: Sequence[Member]) -> list[str]:
@@ -275,7 +277,7 @@ def _labels_with_shares(members: Sequence[Member]) -> list[str]:
     from studio.core.models.registry import get_model
 
     total = sum(weight for *_x, weight in members)
-    weighted = len({weight for *_x, weight in members}) > 1
+    weighted = _weighted(members)
     return [get_model(key).label + (f" {round(100 * weight / total)}%" if weighted else "")
             for key, _params, weight in members]
 
