@@ -25,6 +25,8 @@ from studio.core.progress import Progress, StopCheck, never_stop
 INPUT_NAME = "features"
 # ONNX's main operator set and its machine-learning one that onnxruntime 1.20 and later run.
 TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}
+NETWORK_REASON = "a neural network inside an ensemble cannot be written as ONNX; export a network on its own instead"
+CONVERTER_REASON = "the ONNX converter (skl2onnx) cannot convert this kind of model"
 SKL2ONNX_MISSING = ("Exporting an ensemble to ONNX needs the 'skl2onnx' and 'onnx' packages. Install Studio with "
                     "its torch extra: pip install 'studio[torch]'.")
 
@@ -48,15 +50,13 @@ def export_ensemble_onnx(pipeline: Any, path: str | Path) -> Path:
     model = pipeline[-1] if hasattr(pipeline, "steps") else pipeline
     prep = pipeline[0] if hasattr(pipeline, "steps") and len(pipeline.steps) > 1 else None
     features = int(model.n_features_in_)
-    problems = [f"{label} ({reason})" for label, reason in
-                ((_member_label(name), _why_not_convertible(member, features))
-                 for (name, _unfitted), member in zip(model.estimators, model.estimators_, strict=True)) if reason]
-    if problems:
-        raise StudioError(f"This ensemble cannot be written as ONNX: {'; '.join(problems)}. The Studio model file "
-                          "predicts with it as usual.")
+    members = [(_member_label(name), member)
+               for (name, _unfitted), member in zip(model.estimators, model.estimators_, strict=True)]
+    _refuse([(label, NETWORK_REASON) for label, member in members if _is_network(member)])
     try:
         proto = _convert(model, features)
-    except Exception as exc:  # the converter's own failures, e.g. options it does not support for this mix
+    except Exception as exc:  # the converter's own failures: name the members it cannot convert, if any
+        _refuse([(label, CONVERTER_REASON) for label, member in members if not _converts(member, features)])
         raise StudioError(f"This ensemble cannot be written as ONNX: {first_line(exc)}") from exc
     classification = hasattr(model, "classes_")
     names = [str(n) for n in prep.get_feature_names_out()] if prep is not None else \
@@ -103,15 +103,23 @@ def _convert(estimator: Any, features: int) -> Any:
                                options=options, target_opset=TARGET_OPSET)
 
 
-def _why_not_convertible(member: Any, features: int) -> str:
-    """Why one fitted member cannot be written as ONNX, in words; "" when it can."""
-    if type(member).__name__ in ("NetworkClassifier", "NetworkRegressor"):
-        return "a neural network inside an ensemble cannot be written as ONNX; export a network on its own instead"
+def _refuse(problems: list[tuple[str, str]]) -> None:
+    if problems:
+        listed = "; ".join(f"{label} ({reason})" for label, reason in problems)
+        raise StudioError(f"This ensemble cannot be written as ONNX: {listed}. The Studio model file predicts with "
+                          "it as usual.")
+
+
+def _is_network(member: Any) -> bool:
+    return type(member).__name__ in ("NetworkClassifier", "NetworkRegressor")
+
+
+def _converts(member: Any, features: int) -> bool:
     try:
         _convert(member, features)
     except Exception:  # its message is about ONNX's internals (node attributes, shape calculators)
-        return "the ONNX converter (skl2onnx) cannot convert this kind of model"
-    return ""
+        return False
+    return True
 
 
 def _member_label(name: str) -> str:

@@ -354,6 +354,19 @@ def test_an_ensemble_holding_a_network_is_saved_but_says_why_it_cannot_be_onnx(t
                              tmp_path / "k.onnx")
 
 
+def test_a_member_the_onnx_converter_refuses_is_named_and_nothing_is_written(tmp_path) -> None:
+    pytest.importorskip("skl2onnx")
+    from studio.core.ensemble_export import export_ensemble_onnx
+
+    data = load_diabetes()
+    members = members_json([("linear_regression", {}, 1), ("gradient_boosting", {"max_iter": 5}, 1)])
+    model = get_model("ensemble").make_estimator(Task.REGRESSION, {"members": members}).fit(data.data, data.target)
+    with pytest.raises(StudioError, match=r"cannot be written as ONNX: Gradient boosting \(the ONNX converter "
+                                          r"\(skl2onnx\) cannot convert this kind of model\)\. The Studio model file"):
+        export_ensemble_onnx(model, tmp_path / "e.onnx")
+    assert not (tmp_path / "e.onnx").exists()
+
+
 def test_members_that_cannot_be_trained_here_are_said_before_training(monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.util
 
