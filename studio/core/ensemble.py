@@ -282,13 +282,13 @@ def _labels_with_shares(members: Sequence[Member]) -> list[str]:
             for key, _params, weight in members]
 
 
-def member_lines(params: dict[str, ParamValue]) -> list[tuple[str, int, str]]:
+def member_lines(members: Sequence[Member]) -> list[tuple[str, int, str]]:
     """Each member as (model label, weight, its settings in words), for tables of the members."""
     from studio.core.models.registry import get_model
     from studio.core.tuning import describe_params
 
     return [(get_model(key).label, weight, describe_params(settings, key) or "its defaults")
-            for key, settings, weight in parse_members(params.get("members"))]
+            for key, settings, weight in members]
 
 
 def describe_ensemble_params(params: tuple[tuple[str, ParamValue], ...] | dict[str, ParamValue],

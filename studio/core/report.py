@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from studio.core.ensemble import ENSEMBLE_KEY, member_lines
+from studio.core.ensemble import ENSEMBLE_KEY, member_lines, parse_members
 from studio.core.errors import StudioError
 from studio.core.evaluation import METRIC_LABELS, format_metric, format_spread
 from studio.core.evaluation import number_or_nan as _num
@@ -214,6 +214,6 @@ def report_job(run: RunRecord, path: str | Path, should_stop: Any = None) -> Any
 
 def _members_or_none(params: dict[str, Any]) -> list[tuple[str, int, str]]:
     try:
-        return member_lines(params)
+        return member_lines(parse_members(params.get("members")))
     except StudioError as exc:  # a damaged run: the report still says what it can
         return [(str(exc), 0, "")]

@@ -55,7 +55,7 @@ class EnsembleMembersWidget(QWidget):
     def show_members(self, params: dict[str, ParamValue]) -> None:
         try:
             members = parse_members(params.get("members"))
-            lines = member_lines(params)
+            lines = member_lines(members)
         except StudioError as exc:
             self.summary.setText(f"This ensemble's members cannot be read: {exc}")
             self.summary.setStyleSheet("color: #b3261e;")
