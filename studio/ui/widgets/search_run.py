@@ -90,11 +90,13 @@ def winner_text(result: TuneResult) -> str:
 
 def warm_up_search(project: Project) -> None:
     """Start the search's worker processes while the person is still choosing, so a short search does not spend
-    its budget on their imports (see ``trial_pool.warm_up``); torch too when a network will be tried."""
-    from studio.core.models.registry import get_model
+    its budget on their imports (see ``trial_pool.warm_up``); with them, what the models to be tried need (torch
+    for a network)."""
+    from studio.core.models.registry import all_models, get_model
     from studio.core.trial_pool import warm_up
 
     if not project.tuning.searches:
         return
-    network = project.tuning.mode == "auto" or project.model.key == "neural_network"
-    warm_up(modules=("torch",) if network and get_model("neural_network").missing_requirement() is None else ())
+    specs = all_models() if project.tuning.mode == "auto" else (get_model(project.model.key),)
+    warm_up(modules=sorted({module for spec in specs if not spec.missing_requirement()
+                            for module, _advice in spec.requires}))
