@@ -69,7 +69,7 @@ def cpu_meter() -> Iterator[Callable[[], float]]:
         for pid in {me} | _descendants(me):
             seconds = _cpu_seconds(pid)
             if seconds is not None:
-                first.setdefault(pid, seconds if pid in (me,) or pid in start_set else 0.0)
+                first.setdefault(pid, seconds if pid == me or pid in start_set else 0.0)
                 last[pid] = seconds
 
     start_set = _descendants(me)
