@@ -9,20 +9,13 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from studio.core.errors import StudioError
+from studio.core.common.errors import StudioError
 from studio.core.project import Project
-from studio.core.runs import RunStore, runs_path_for
-from studio.core.settings import default_settings_dir, load_settings, save_settings
-from studio.resources import resources_dir
+from studio.core.store.runs import RunStore, runs_path_for
+from studio.core.store.settings import default_settings_dir, load_settings, save_settings
 from studio.ui.main_window import MainWindow
+from studio.ui.style import apply_style
 from studio.workers.gc_guard import GuiThreadGarbageCollector
-
-
-def apply_style(app: QApplication) -> None:
-    app.setStyle("Fusion")
-    style = resources_dir() / "style.qss"
-    if style.is_file():
-        app.setStyleSheet(style.read_text(encoding="utf-8"))
 
 
 def create_window(settings_dir: Path | None = None, runs_path: Path | None = None) -> MainWindow:

@@ -17,16 +17,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 import studio
-from studio.core.errors import StudioError, first_line
+from studio.core.common.errors import StudioError, first_line
 
 if TYPE_CHECKING:
     from studio.core.data.profile import ColumnProfile
     from studio.core.data.tabular import LoadedTable
+    from studio.core.data.target import Task
     from studio.core.models.params import ParamSpec, ParamValue
-    from studio.core.models.registry import ModelSpec
-    from studio.core.runs import RunStore
-    from studio.core.splits import SplitIndices
-    from studio.core.target import Task
+    from studio.core.models.spec import ModelSpec
+    from studio.core.store.runs import RunStore
+    from studio.core.train.splits import SplitIndices
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -214,7 +214,7 @@ def _table_and_task(args: argparse.Namespace) -> tuple[LoadedTable, tuple[Column
     """The table, its column profiles and the task for ``--target`` (``--task`` or inferred), or a clear error."""
     from studio.core.data.profile import profile_frame
     from studio.core.data.tabular import load_table
-    from studio.core.target import Task, allowed_tasks, infer_task
+    from studio.core.data.target import Task, allowed_tasks, infer_task
 
     table = load_table(args.data)
     frame = table.frame
@@ -233,13 +233,13 @@ def _table_and_task(args: argparse.Namespace) -> tuple[LoadedTable, tuple[Column
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from studio.core.bundle import metadata_for, save_model
-    from studio.core.ensemble import ENSEMBLE_KEY
-    from studio.core.models.registry import default_model_key
-    from studio.core.prep import default_prep
-    from studio.core.prep_files import prep_from_file
-    from studio.core.splits import SplitConfig
-    from studio.core.training import TrainRequest, train
+    from studio.core.common.progress import never_stop
+    from studio.core.models.registry import default_model_key, get_model
+    from studio.core.prep.config import default_prep
+    from studio.core.prep.files import prep_from_file
+    from studio.core.store.model_file import metadata_for, save_model
+    from studio.core.train.splits import SplitConfig
+    from studio.core.train.training import TrainRequest, train
 
     table, profiles, task = _table_and_task(args)
     frame = table.frame
@@ -247,7 +247,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise StudioError("--auto chooses the model itself; leave out --model (or use `studio tune --model "
                           f"{args.model}` to tune that model's settings).")
     spec, params = _model_and_params(args.model or default_model_key(task), task, args.param)
-    if args.onnx and spec.training_style != "epochs" and spec.key != ENSEMBLE_KEY:
+    if args.onnx and spec.onnx_export is None:
         raise StudioError(f"--onnx exports neural networks and ensembles only; {spec.label.lower()} is another "
                           "kind. Use --model neural_network, or leave --onnx out.")
 
@@ -278,14 +278,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
         # scikit-learn refusing settings that pass the specs' ranges, e.g. more neighbours than training rows.
         raise StudioError(f"Training failed: {first_line(exc, 300)}") from exc
     out = save_model(args.out, result.pipeline, metadata_for(result))
-    if args.onnx and spec.key == ENSEMBLE_KEY:
-        from studio.core.ensemble_export import export_ensemble_onnx
-
-        _note(f"Exported the ensemble to {export_ensemble_onnx(result.pipeline, args.onnx)}")
-    elif args.onnx:
-        from studio.core.network_export import export_onnx
-
-        _note(f"Exported the network to {export_onnx(result.pipeline, args.onnx)}")
+    exporter = get_model(result.model_key).onnx_export if args.onnx else None
+    if exporter is not None:
+        written = _drive(exporter(result.pipeline, args.onnx, never_stop), sys.stderr)
+        _note(f"Exported {get_model(result.model_key).short_name} to {written}")
     _record_run(result, out)
 
     train_rows, val_rows, test_rows = result.split_sizes
@@ -303,8 +299,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _summary_lines(result: Any) -> str:
     """The result in words: a model that ignores a rare class is called out; cross-validation folds if asked."""
-    from studio.core.evaluation import METRIC_LABELS, format_metric
-    from studio.core.evaluation_details import result_summary
+    from studio.core.evaluate.details import result_summary
+    from studio.core.evaluate.metrics import METRIC_LABELS, format_metric
 
     details = result.details
     text = result_summary(result.task, result.test, result.target,
@@ -346,7 +342,7 @@ def _parse_params(spec: ModelSpec, task: Task, items: list[str]) -> dict[str, Pa
 
 
 def _read_split_file(path: Path, rows: int) -> SplitIndices:
-    from studio.core.splits import explicit_split
+    from studio.core.train.splits import explicit_split
 
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
@@ -370,7 +366,7 @@ def _read_split_file(path: Path, rows: int) -> SplitIndices:
 def _drive(job: Any, stream: TextIO, own_line: Callable[[Any], str | None] | None = None) -> Any:
     """Run a core generator to its result, printing a line per stage change and per curve point; ``own_line``
     may give an item a line of its own (a search's trials)."""
-    from studio.core.curves import BatchPoint
+    from studio.core.common.curves import BatchPoint
 
     stage = None
     while True:
@@ -396,7 +392,7 @@ def _drive(job: Any, stream: TextIO, own_line: Callable[[Any], str | None] | Non
 # -- tuning ---------------------------------------------------------------------------------------------------------
 def _auto_train(request: Any, budget_s: float, metric: str | None, seed: int, source: str) -> Any:
     """``train --auto``: search the model families within the budget; returns the winner's TrainResult."""
-    from studio.core.tuning import TuneMode, TuneRequest
+    from studio.core.search.tuning import TuneMode, TuneRequest
 
     _note(f"Searching for the best model for {request.task.value} of '{request.target}' on {source}, "
           f"for up to {budget_s:g} s.")
@@ -408,24 +404,25 @@ def _auto_train(request: Any, budget_s: float, metric: str | None, seed: int, so
 
 def _trained_words(outcome: Any) -> str:
     """What a search trained at the end, in words: the best trial's model and settings, or the ensemble."""
-    from studio.core.ensemble import ENSEMBLE_KEY, describe_ensemble_params, describe_members, parse_members
+    from studio.core.models.ensemble_spec import describe_members
     from studio.core.models.registry import get_model
-    from studio.core.tuning import describe_params
 
-    if outcome.final_key == ENSEMBLE_KEY:
-        return (f"{describe_members(parse_members(outcome.final_params.get('members')))} from the best trials "
-                f"({describe_ensemble_params(outcome.final_params, limit=3)})")
-    return f"{get_model(outcome.final_key).label} ({describe_params(outcome.final_params, outcome.final_key)})"
+    spec = get_model(outcome.final_key)
+    settings = spec.describe(outcome.final_params, limit=3 if spec.combines_models else None)
+    if spec.members is not None:
+        return f"{describe_members(spec.members(outcome.final_params))} from the best trials ({settings})"
+    return f"{spec.label} ({settings})"
 
 
 def _cmd_tune(args: argparse.Namespace) -> int:
-    from studio.core.bundle import metadata_for, save_model
-    from studio.core.evaluation import plain_summary
-    from studio.core.prep import default_prep
-    from studio.core.search_space import build_space
-    from studio.core.splits import SplitConfig
-    from studio.core.training import TrainRequest
-    from studio.core.tuning import SearchMethod, TuneMode, TuneRequest, describe_params, format_score
+    from studio.core.evaluate.metrics import plain_summary
+    from studio.core.models.registry import describe_params
+    from studio.core.prep.config import default_prep
+    from studio.core.search.spaces import build_space
+    from studio.core.search.tuning import SearchMethod, TuneMode, TuneRequest, format_score
+    from studio.core.store.model_file import metadata_for, save_model
+    from studio.core.train.splits import SplitConfig
+    from studio.core.train.training import TrainRequest
 
     table, profiles, task = _table_and_task(args)
     frame = table.frame
@@ -485,7 +482,8 @@ def _run_search(search: Any) -> Any:
     """Run a search, one stderr line per trial, and record every trial in the run history."""
     from dataclasses import replace
 
-    from studio.core.tuning import TrialState, describe_params, format_score, resolve_metric, tune
+    from studio.core.models.registry import describe_params
+    from studio.core.search.tuning import TrialState, format_score, resolve_metric, tune
 
     search = replace(search, metric=resolve_metric(search))
 
@@ -508,8 +506,8 @@ def _record_trials(outcome: Any, search: Any) -> None:
     import sqlite3
 
     try:
-        from studio.core.runs import open_user_store
-        from studio.core.tuning import trial_runs
+        from studio.core.search.tuning import trial_runs
+        from studio.core.store.runs import open_user_store
 
         open_user_store().add_many(trial_runs(outcome, search))
     except (sqlite3.Error, OSError, StudioError, ImportError) as exc:
@@ -528,9 +526,10 @@ def _listing(names: Any, limit: int = 20) -> str:
 
 # -- predict ----------------------------------------------------------------------------------------------------
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from studio.core.bundle import atomic_write, load_model
+    from studio.core.common.files import atomic_write
     from studio.core.data.tabular import load_table
-    from studio.core.predict import predict_frame
+    from studio.core.serve.predict import predict_frame
+    from studio.core.store.model_file import load_model
 
     bundle = load_model(args.model)
     if bundle.warning:
@@ -581,10 +580,11 @@ def _cmd_screenshots(args: argparse.Namespace) -> int:
     # Screenshots are for docs and CI: draw offscreen unless the caller chose a platform.
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     try:
+        from studio.app import create_window
         from studio.ui.screenshots import render_all
     except ModuleNotFoundError as exc:
         raise StudioError(f"Screenshots need the window code, which cannot be imported here ({exc}).") from exc
-    for path in render_all(Path(args.out)):
+    for path in render_all(Path(args.out), create_window):
         print(path)
     return 0
 
@@ -593,7 +593,7 @@ def _cmd_screenshots(args: argparse.Namespace) -> int:
 def _record_run(result: Any, model_path: Path) -> None:
     import sqlite3
 
-    from studio.core.runs import run_from_result
+    from studio.core.store.runs import run_from_result
 
     try:
         store = _open_store()
@@ -606,7 +606,7 @@ def _record_run(result: Any, model_path: Path) -> None:
 
 def _open_store() -> RunStore:
     """The run history the settings point at; a damaged file that was set aside is said once, as a warning."""
-    from studio.core.runs import open_user_store
+    from studio.core.store.runs import open_user_store
 
     store = open_user_store()
     if store.damage_note:
@@ -615,7 +615,7 @@ def _open_store() -> RunStore:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from studio.core.report import save_report
+    from studio.core.report.html import save_report
 
     record = _open_store().get(args.run_id)
     out = save_report(record, args.out)
@@ -624,8 +624,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_runs(args: argparse.Namespace) -> int:
-    from studio.core.evaluation import METRIC_LABELS, format_metric, headline_metric
-    from studio.core.target import Task
+    from studio.core.data.target import Task
+    from studio.core.evaluate.metrics import METRIC_LABELS, format_metric, headline_metric
 
     for record in _open_store().summaries():
         metric = headline_metric(Task(record.task))

@@ -195,7 +195,7 @@ def test_screenshots_prints_what_render_all_wrote(tmp_path: Path, capsys: pytest
 
     fake = types.ModuleType("studio.ui.screenshots")
     written = [tmp_path / "data.png", tmp_path / "train.png"]
-    fake.render_all = lambda out: written  # type: ignore[attr-defined]
+    fake.render_all = lambda out, create_window: written  # type: ignore[attr-defined]
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     monkeypatch.setitem(sys.modules, "studio.ui.screenshots", fake)
     assert run_cli(["screenshots", "--out", str(tmp_path)]) == 0

@@ -13,8 +13,8 @@ import pytest
 
 import studio.cli
 from studio.cli import run_cli
-from studio.core.ensemble import members_json
-from studio.core.tuning import Trial, TrialState, TuneRequest, TuneResult
+from studio.core.models.ensemble_spec import members_json
+from studio.core.search.tuning import Trial, TrialState, TuneRequest, TuneResult
 from studio.resources import sample_dataset
 
 PENGUINS = sample_dataset()
@@ -61,7 +61,7 @@ def test_a_search_that_trained_an_ensemble_reports_it(tmp_path: Path, capsys: py
     """The CLI's report of a search's outcome when an ensemble won: the search itself is replaced by one whose
     outcome is an ensemble really trained on the sample (the search's choice is tested in tests/core)."""
     def search_with_an_ensemble_winner(search: TuneRequest) -> TuneResult:
-        from studio.core.training import train
+        from studio.core.train.training import train
 
         job = train(replace(search.base, model_key="ensemble", params={"members": MEMBERS}))
         while True:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from studio.cli import run_cli
-from studio.core.runs import RunStore, default_runs_path
+from studio.core.store.runs import RunStore, default_runs_path
 from studio.resources import sample_dataset
 
 

@@ -10,7 +10,7 @@ import joblib
 import pytest
 
 from studio.cli import run_cli
-from studio.core.runs import open_user_store
+from studio.core.store.runs import open_user_store
 from studio.resources import sample_dataset
 
 PENGUINS = sample_dataset()

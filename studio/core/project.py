@@ -12,15 +12,15 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from studio.core.data.profile import ColumnProfile
+from studio.core.data.target import TargetSummary, Task, allowed_tasks, infer_task, summarize_target, target_problems
 from studio.core.models.params import ParamValue
-from studio.core.prep import PrepConfig, default_prep
-from studio.core.splits import SplitConfig, split_problems
-from studio.core.target import TargetSummary, Task, allowed_tasks, infer_task, summarize_target, target_problems
+from studio.core.prep.config import PrepConfig, default_prep
+from studio.core.train.splits import SplitConfig, split_problems
 
 if TYPE_CHECKING:
     from studio.core.data.tabular import LoadedTable
-    from studio.core.runs import RunStore
-    from studio.core.training import TrainRequest, TrainResult
+    from studio.core.store.runs import RunStore
+    from studio.core.train.training import TrainRequest, TrainResult
 
 
 class Step(StrEnum):
@@ -61,7 +61,7 @@ class TuningConfig:
     """Whether the settings are chosen by hand, searched for the chosen model, or the best model is searched for.
 
     ``mode`` is "manual", "tune" (the chosen model's settings) or "auto" (the model and its settings); the rest
-    is read by studio.core.tuning. ``ranges`` are the user's narrowed ranges for ``ranges_model`` (empty: the
+    is read by studio.core.search.tuning. ``ranges`` are the user's narrowed ranges for ``ranges_model`` (empty: the
     generated ones).
     """
 
@@ -204,7 +204,7 @@ class Project:
         self._changed("export")
 
     def _record_run(self, result: TrainResult) -> int | None:
-        from studio.core.runs import run_from_result
+        from studio.core.store.runs import run_from_result
 
         if self.run_store is None:
             return None
@@ -226,7 +226,7 @@ class Project:
         """A run-store write that fails (disk full, file locked) must not lose the result on screen."""
         import sqlite3
 
-        from studio.core.errors import StudioError
+        from studio.core.common.errors import StudioError
 
         assert self.run_store is not None
         try:
@@ -247,7 +247,7 @@ class Project:
 
     # -- derived ------------------------------------------------------------------------------------------------
     def training_request(self) -> TrainRequest:
-        from studio.core.training import TrainRequest
+        from studio.core.train.training import TrainRequest
 
         assert self.table is not None and self.target is not None and self.task is not None
         return TrainRequest(self.table.frame, self.target, self.task, self.prep, self.split, self.model.key,
@@ -289,7 +289,7 @@ def _own_problems(project: Project, step: Step) -> list[str]:
     if step is Step.PREPARE:
         if not project.prep.features(project.target):
             return ["Every column is left out; put at least one back to learn from."]
-        from studio.core.prep_files import prep_problems
+        from studio.core.prep.files import prep_problems
 
         return prep_problems(project.prep, project.target)
     if step is Step.SPLIT:
@@ -299,7 +299,6 @@ def _own_problems(project: Project, step: Step) -> list[str]:
         classes = len(summary.class_counts) if summary.task is Task.CLASSIFICATION else 0
         return split_problems(summary.usable_rows, project.split, classes)
     if step is Step.MODEL:
-        from studio.core.ensemble import ENSEMBLE_KEY, members_problem
         from studio.core.models.registry import get_model
 
         spec = get_model(project.model.key)
@@ -308,8 +307,8 @@ def _own_problems(project: Project, step: Step) -> list[str]:
             return [missing]
         if project.task not in spec.tasks:
             return [f"{spec.label} cannot do {project.task.value if project.task else 'this task'}; pick another."]
-        if spec.key == ENSEMBLE_KEY and project.tuning.mode != "auto":
-            problem = members_problem(project.model.params_dict(), project.task)
+        if project.tuning.mode != "auto":
+            problem = spec.problem_with(project.model.params_dict(), project.task)
             if problem:
                 return [problem]
         if not spec.pickable and project.tuning.mode == "tune":

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QMainWindow, QStackedWidget, 
 
 import studio
 from studio.core.project import WIZARD_STEPS, Project, Step, problems
-from studio.core.settings import Settings
+from studio.core.store.settings import Settings
 from studio.ui.panels.base import Panel
 from studio.ui.panels.data_panel import DataPanel
 from studio.ui.panels.export_panel import ExportPanel

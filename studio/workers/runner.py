@@ -13,7 +13,7 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, Signal
 
-from studio.core.errors import Cancelled, StudioError
+from studio.core.common.errors import Cancelled, StudioError
 
 # Threads that outlived stop()'s wait; referenced here so Python does not destroy them while they run.
 _STILL_RUNNING: list[QThread] = []

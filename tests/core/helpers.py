@@ -7,13 +7,13 @@ from typing import Any
 
 import pandas as pd
 
+from studio.core.common.progress import Progress
 from studio.core.data.profile import profile_frame
+from studio.core.data.target import Task
 from studio.core.models.params import ParamValue
-from studio.core.prep import default_prep
-from studio.core.progress import Progress
-from studio.core.splits import SplitConfig
-from studio.core.target import Task
-from studio.core.training import TrainRequest, TrainResult, train
+from studio.core.prep.config import default_prep
+from studio.core.train.splits import SplitConfig
+from studio.core.train.training import TrainRequest, TrainResult, train
 
 # Small settings so the whole suite stays fast; penguins is easy enough that they still beat the baseline.
 FAST_PARAMS: dict[str, dict[str, ParamValue]] = {

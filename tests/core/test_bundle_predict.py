@@ -14,11 +14,11 @@ import sklearn
 from sklearn.pipeline import Pipeline
 
 import studio
-from studio.core.bundle import FORMAT_VERSION, load_model, metadata_for, required_columns, save_model
-from studio.core.errors import DataError, ModelFileError
-from studio.core.predict import PREDICTION_COLUMN, extra_columns, predict_frame, schema_problems
-from studio.core.target import Task
-from studio.core.training import TrainResult
+from studio.core.common.errors import DataError, ModelFileError
+from studio.core.data.target import Task
+from studio.core.serve.predict import PREDICTION_COLUMN, extra_columns, predict_frame, schema_problems
+from studio.core.store.model_file import FORMAT_VERSION, load_model, metadata_for, required_columns, save_model
+from studio.core.train.training import TrainResult
 
 from .helpers import make_request, run_training
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from studio.core.curve_diagnosis import describe_epochs
-from studio.core.curves import EpochPoint
-from studio.core.progress import CurvePoint
+from studio.core.common.curves import EpochPoint
+from studio.core.common.progress import CurvePoint
+from studio.core.evaluate.curve_diagnosis import describe_epochs
 
 
 def curve(train: list[float], val: list[float | None], kept: int | None = None) -> list[EpochPoint]:
@@ -52,8 +52,8 @@ def test_a_diverged_network_says_so_first() -> None:
     import numpy as np
     from sklearn.pipeline import Pipeline
 
-    from studio.core.curve_diagnosis import describe_fit
-    from studio.core.models.torch_models import NetworkRegressor
+    from studio.core.evaluate.curve_diagnosis import describe_fit
+    from studio.core.models.torch.estimators import NetworkRegressor
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(300, 5)).astype(np.float32)

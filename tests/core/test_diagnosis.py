@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from studio.core.diagnosis import Verdict, diagnose, learning_curve
-from studio.core.errors import Cancelled
-from studio.core.target import Task
+from studio.core.common.errors import Cancelled
+from studio.core.data.target import Task
+from studio.core.evaluate.diagnosis import Verdict, diagnose, learning_curve
 from tests.core.helpers import make_request, run_training
 
 

@@ -11,24 +11,22 @@ import pytest
 from sklearn.datasets import load_diabetes
 from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 
-from studio.core.bundle import load_model, metadata_for, save_model
-from studio.core.ensemble import (
-    blend,
+from studio.core.common.errors import StudioError
+from studio.core.data.target import Task
+from studio.core.evaluate.explain import model_importances, permutation_importance
+from studio.core.models.ensemble_spec import (
     describe_ensemble_params,
     describe_members,
     members_json,
     members_problem,
     parse_members,
-    score_from_predictions,
-    select_ensemble,
 )
-from studio.core.errors import StudioError
-from studio.core.explain import model_importances, permutation_importance
 from studio.core.models.registry import all_models, get_model, models_for
-from studio.core.predict import PREDICTION_COLUMN, predict_frame
-from studio.core.report import build_report
-from studio.core.runs import record_from_plain, run_from_result
-from studio.core.target import Task
+from studio.core.report.html import build_report
+from studio.core.search.ensemble import blend, score_from_predictions, select_ensemble
+from studio.core.serve.predict import PREDICTION_COLUMN, predict_frame
+from studio.core.store.model_file import load_model, metadata_for, save_model
+from studio.core.store.runs import record_from_plain, run_from_result
 
 from .helpers import make_request, run_training
 
@@ -226,7 +224,7 @@ def test_the_ensemble_is_found_by_key_but_never_offered() -> None:
     assert "ensemble" not in {m.key for m in all_models()}
     for task in Task:
         assert "ensemble" not in {m.key for m in models_for(task)}
-    from studio.core.tuning import auto_families
+    from studio.core.search.tuning import auto_families
 
     assert "ensemble" not in auto_families(Task.REGRESSION, 200, 5)
     with pytest.raises(StudioError, match="must be text"):
@@ -303,7 +301,7 @@ def test_an_ensemble_exports_to_onnx_and_runs_the_same(penguins: pd.DataFrame, t
     onnxruntime = pytest.importorskip("onnxruntime")
     import onnx
 
-    from studio.core.ensemble_export import export_ensemble_onnx
+    from studio.core.models.ensemble_export import export_ensemble_onnx
 
     members = members_json([("logistic_regression", {"C": 0.5}, 2), ("svm", {}, 1), ("naive_bayes", {}, 1),
                             ("random_forest", {"n_estimators": 10}, 1)])
@@ -335,7 +333,7 @@ def test_an_ensemble_exports_to_onnx_and_runs_the_same(penguins: pd.DataFrame, t
 def test_an_ensemble_holding_a_network_is_saved_but_says_why_it_cannot_be_onnx(tmp_path) -> None:
     pytest.importorskip("skl2onnx")
     pytest.importorskip("torch")
-    from studio.core.ensemble_export import export_ensemble_onnx
+    from studio.core.models.ensemble_export import export_ensemble_onnx
 
     data = load_diabetes()
     members = members_json([("linear_regression", {}, 1), ("neural_network", {"epochs": 2, "hidden_layers": "8"}, 1)])
@@ -356,7 +354,7 @@ def test_an_ensemble_holding_a_network_is_saved_but_says_why_it_cannot_be_onnx(t
 
 def test_a_member_the_onnx_converter_refuses_is_named_and_nothing_is_written(tmp_path) -> None:
     pytest.importorskip("skl2onnx")
-    from studio.core.ensemble_export import export_ensemble_onnx
+    from studio.core.models.ensemble_export import export_ensemble_onnx
 
     data = load_diabetes()
     members = members_json([("linear_regression", {}, 1), ("gradient_boosting", {"max_iter": 5}, 1)])

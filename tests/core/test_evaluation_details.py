@@ -13,8 +13,8 @@ from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 from sklearn.inspection import permutation_importance as sk_permutation_importance
 from sklearn.model_selection import cross_val_score
 
-from studio.core.evaluation import Scores
-from studio.core.evaluation_details import (
+from studio.core.data.target import Task
+from studio.core.evaluate.details import (
     Imbalance,
     classification_details,
     detect_imbalance,
@@ -24,10 +24,10 @@ from studio.core.evaluation_details import (
     result_summary,
     threshold_scores,
 )
-from studio.core.explain import partial_dependence, permutation_importance, value_grid
-from studio.core.result_details import ResultDetails
-from studio.core.splits import SplitConfig
-from studio.core.target import Task
+from studio.core.evaluate.explain import partial_dependence, permutation_importance, value_grid
+from studio.core.evaluate.metrics import Scores
+from studio.core.evaluate.result_details import ResultDetails
+from studio.core.train.splits import SplitConfig
 from tests.core.helpers import make_request, run_training
 
 
@@ -132,7 +132,7 @@ def test_model_that_ignores_the_rare_class_is_called_out() -> None:
     assert details.positive_class == "fraud" and details.negative_class == "ok"
     assert details.roc[0].label == "fraud"
     assert details.never_predicted() == [("fraud", int((y_true == "fraud").sum()))]
-    from studio.core.evaluation import score_part
+    from studio.core.evaluate.metrics import score_part
 
     scores = score_part("test", Task.CLASSIFICATION, y_true.astype(object), y_pred.astype(object), proba,
                         np.array(["fraud", "ok"], dtype=object), y_train)
@@ -172,7 +172,7 @@ def test_cross_validation_matches_sklearn(penguins: pd.DataFrame) -> None:
     # The same folds through scikit-learn: train+validation rows, stratified, same seed.
     from sklearn.model_selection import StratifiedKFold
 
-    from studio.core.splits import split_rows
+    from studio.core.train.splits import split_rows
 
     frame = penguins.dropna(subset=["species"]).reset_index(drop=True)
     y = frame["species"].astype(str).to_numpy()
@@ -242,7 +242,7 @@ def test_summary_speaks_in_target_units() -> None:
 
 
 def test_explanations_stop_when_asked(penguins: pd.DataFrame) -> None:
-    from studio.core.errors import Cancelled
+    from studio.core.common.errors import Cancelled
 
     _, result = run_training(make_request(penguins, "species", Task.CLASSIFICATION, "logistic_regression"))
     rows = result.rows

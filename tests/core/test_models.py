@@ -8,10 +8,10 @@ import pickle
 import pytest
 from sklearn.base import clone, is_classifier, is_regressor
 
-from studio.core.errors import StudioError
+from studio.core.common.errors import StudioError
+from studio.core.data.target import Task
 from studio.core.models.params import ParamKind, ParamSpec
 from studio.core.models.registry import all_models, default_model_key, get_model, models_for
-from studio.core.target import Task
 
 SPEC_TASKS = [(spec.key, task) for spec in all_models() for task in spec.tasks]
 

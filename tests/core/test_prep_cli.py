@@ -10,7 +10,7 @@ import pytest
 
 from studio.cli import run_cli
 from studio.core.data.profile import profile_frame
-from studio.core.prep import Encoding, Treatment, default_prep, save_prep
+from studio.core.prep.config import Encoding, Treatment, default_prep, save_prep
 from studio.resources import sample_dataset
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from studio.core.errors import DataError
-from studio.core.formula import parse_formula
+from studio.core.common.errors import DataError
+from studio.core.prep.formula import parse_formula
 
 COLUMNS = ["weight", "height", "body mass (g)", "label"]
 

@@ -10,18 +10,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from studio.core.bundle import load_model, metadata_for, save_model
+from studio.core.common.errors import DataError
 from studio.core.data.profile import ColumnKind, profile_frame
 from studio.core.data.tabular import load_table
-from studio.core.errors import DataError
-from studio.core.predict import PREDICTION_COLUMN, predict_frame, schema_problems
-from studio.core.prep import Encoding, Missing, PrepConfig, Treatment, default_prep, load_prep, save_prep
-from studio.core.prep_files import dataset_key, prep_from_file, recall_prep, remember_prep
-from studio.core.prep_insights import TableInsights, apply_fix, insights_job, is_fixed
-from studio.core.prep_preview import make_preview
-from studio.core.splits import SplitConfig
-from studio.core.target import Task
-from studio.core.training import TrainRequest
+from studio.core.data.target import Task
+from studio.core.prep.config import Encoding, Missing, PrepConfig, Treatment, default_prep, load_prep, save_prep
+from studio.core.prep.files import dataset_key, prep_from_file, recall_prep, remember_prep
+from studio.core.prep.insights import TableInsights, apply_fix, insights_job, is_fixed
+from studio.core.prep.preview import make_preview
+from studio.core.serve.predict import PREDICTION_COLUMN, predict_frame, schema_problems
+from studio.core.store.model_file import load_model, metadata_for, save_model
+from studio.core.train.splits import SplitConfig
+from studio.core.train.training import TrainRequest
 from studio.resources import resources_dir
 
 from .helpers import run_training
@@ -165,7 +165,7 @@ def test_saved_model_predicts_raw_rows_that_differ_from_training(tmp_path: Path,
 
 
 def test_prepare_step_problems_name_a_broken_formula_or_date(penguins: pd.DataFrame) -> None:
-    from studio.core.prep_files import prep_problems
+    from studio.core.prep.files import prep_problems
 
     prep = default_prep(profile_frame(penguins)).with_derived("ratio", "bill_length_mm / bill_depth_mm")
     assert prep_problems(prep) == []
@@ -178,8 +178,8 @@ def test_prepare_step_problems_name_a_broken_formula_or_date(penguins: pd.DataFr
 
 
 def test_a_formula_may_not_read_the_target_and_unused_ones_need_nothing(penguins: pd.DataFrame) -> None:
-    from studio.core.prep_build import input_columns
-    from studio.core.prep_files import prep_problems
+    from studio.core.prep.build import input_columns
+    from studio.core.prep.files import prep_problems
 
     prep = default_prep(profile_frame(penguins))
     leaking = prep.with_derived("cheat", "body_mass_g * 2")

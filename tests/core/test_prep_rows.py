@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from studio.core import prep_preview
 from studio.core.data.profile import profile_frame
-from studio.core.prep import Outliers, PrepConfig, Treatment, default_prep
-from studio.core.prep_preview import make_preview
-from studio.core.prep_rows import removes_outlier_rows, removes_rows, rows_to_keep, training_rows
-from studio.core.target import Task
+from studio.core.data.target import Task
+from studio.core.prep import preview as prep_preview
+from studio.core.prep.config import Outliers, PrepConfig, Treatment, default_prep
+from studio.core.prep.preview import make_preview
+from studio.core.prep.rows import removes_outlier_rows, removes_rows, rows_to_keep, training_rows
 
 
 @pytest.fixture

@@ -12,7 +12,9 @@ import pytest
 from sklearn.preprocessing import TargetEncoder
 
 from studio.core.data.profile import ColumnKind, profile_frame
-from studio.core.prep import (
+from studio.core.data.target import Task
+from studio.core.prep.build import build_transformer, feature_sources
+from studio.core.prep.config import (
     Binning,
     Encoding,
     Missing,
@@ -20,14 +22,11 @@ from studio.core.prep import (
     PrepConfig,
     Scaling,
     Treatment,
-    build_transformer,
     default_prep,
     with_use_choice,
 )
-from studio.core.prep_build import feature_sources
-from studio.core.prep_rows import rows_to_keep, training_rows
-from studio.core.splits import explicit_split
-from studio.core.target import Task
+from studio.core.prep.rows import rows_to_keep, training_rows
+from studio.core.train.splits import explicit_split
 
 from .helpers import make_request, run_training
 
@@ -210,7 +209,7 @@ def test_derived_column_is_computed_inside_the_pipeline(penguins: pd.DataFrame, 
 
 
 def test_model_files_from_before_the_move_still_find_their_functions() -> None:
-    from studio.core import prep_build
+    from studio.core.prep import build as prep_build
 
     # How pickle names a module-level function: by module and name.
     old_reference = b"cstudio.core.prep\nframe_to_numbers\n."
@@ -218,7 +217,7 @@ def test_model_files_from_before_the_move_still_find_their_functions() -> None:
 
 
 def test_every_choice_has_its_own_label() -> None:
-    from studio.core.prep import choice_label
+    from studio.core.prep.config import choice_label
 
     # Outliers, scaling and binning all have a "none" value; each keeps its own words.
     assert [choice_label(o) for o in (Outliers.NONE, Scaling.NONE, Binning.NONE)] == [

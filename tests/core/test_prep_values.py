@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from studio.core.prep_values import _category_text, frame_to_categories
+from studio.core.prep.values import _category_text, frame_to_categories
 
 
 def _row_by_row(frame: pd.DataFrame) -> np.ndarray:

@@ -8,10 +8,10 @@ import pytest
 
 from studio.core.data.profile import profile_frame
 from studio.core.data.tabular import LoadedTable
-from studio.core.prep import Treatment
+from studio.core.data.target import Task
+from studio.core.prep.config import Treatment
 from studio.core.project import WIZARD_STEPS, ModelConfig, Project, Step, problems
-from studio.core.splits import SplitConfig
-from studio.core.target import Task
+from studio.core.train.splits import SplitConfig
 
 from .helpers import run_training
 

@@ -8,9 +8,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from studio.core import result_details
-from studio.core.result_details import data_fingerprint
-from studio.core.target import Task
+from studio.core.data.target import Task
+from studio.core.evaluate import result_details
+from studio.core.evaluate.result_details import data_fingerprint
 from tests.core.helpers import make_request, run_training
 
 

@@ -15,14 +15,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from studio.core.errors import StudioError
-from studio.core.evaluation import format_metric
-from studio.core.prep import PrepConfig
+from studio.core.common.errors import StudioError
+from studio.core.data.target import Task
+from studio.core.evaluate.metrics import format_metric
+from studio.core.prep.config import PrepConfig
 from studio.core.project import ModelConfig, Project
-from studio.core.report import build_report, save_report
-from studio.core.runs import RunStore, config_from_plain, default_runs_path, run_from_result
-from studio.core.splits import SplitConfig
-from studio.core.target import Task
+from studio.core.report.html import build_report, save_report
+from studio.core.store.runs import RunStore, config_from_plain, default_runs_path, run_from_result
+from studio.core.train.splits import SplitConfig
 from tests.core.helpers import make_request, run_training
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,7 +144,7 @@ def test_store_reopens_after_a_writer_is_killed(tmp_path: Path) -> None:
     RunStore(path).add(small_run(1))
     script = (
         "import sys, json\n"
-        "from studio.core.runs import RunStore\n"
+        "from studio.core.store.runs import RunStore\n"
         "store = RunStore(sys.argv[1])\n"
         "run = " + repr(small_run(7)) + "\n"
         "run['details'] = {'blob': 'x' * 200000}\n"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from studio.core.settings import (
+from studio.core.store.settings import (
     MAX_RECENT,
     SETTINGS_ENV,
     SETTINGS_VERSION,

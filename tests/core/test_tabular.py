@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_iris
 
+from studio.core.common.errors import DataError
 from studio.core.data.tabular import detect_delimiter, load_table, read_csv_text
-from studio.core.errors import DataError
 
 
 def write(tmp_path: Path, name: str, content: str | bytes, encoding: str = "utf-8") -> Path:

@@ -8,11 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from studio.core.common.errors import DataError
 from studio.core.data.profile import ColumnKind, profile_column, profile_frame
-from studio.core.errors import DataError
-from studio.core.prep import Treatment, build_transformer, default_prep
-from studio.core.splits import SplitConfig, explicit_split, split_problems, split_rows, split_sizes
-from studio.core.target import (
+from studio.core.data.target import (
     Task,
     allowed_tasks,
     infer_task,
@@ -20,6 +18,9 @@ from studio.core.target import (
     summarize_target,
     target_problems,
 )
+from studio.core.prep.build import build_transformer
+from studio.core.prep.config import Treatment, default_prep
+from studio.core.train.splits import SplitConfig, explicit_split, split_problems, split_rows, split_sizes
 
 
 def task_of(values: list, name: str = "y") -> Task:

@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from studio.core.bundle import load_model, metadata_for, save_model
-from studio.core.errors import Cancelled
-from studio.core.models.torch_models import DeviceError, NetworkClassifier, describe_hardware
-from studio.core.target import Task
+from studio.core.common.errors import Cancelled
+from studio.core.data.target import Task
+from studio.core.models.torch.devices import DeviceError, describe_hardware
+from studio.core.models.torch.estimators import NetworkClassifier
+from studio.core.store.model_file import load_model, metadata_for, save_model
 
 from .helpers import make_request, run_training
 
@@ -49,7 +50,7 @@ def test_trains_on_the_gpu_and_keeps_weights_on_the_cpu(tmp_path: Path, penguins
     expected = result.pipeline.predict(penguins).astype(str)
     np.save(tmp_path / "expected.npy", expected)
     penguins.to_csv(tmp_path / "rows.csv", index=False)
-    script = ("import sys, numpy as np, pandas as pd, torch; from studio.core.bundle import load_model;"
+    script = ("import sys, numpy as np, pandas as pd, torch; from studio.core.store.model_file import load_model;"
               "assert not torch.cuda.is_available();"
               f"b = load_model(r'{path}'); rows = pd.read_csv(r'{tmp_path / 'rows.csv'}');"
               f"got = b.pipeline.predict(rows).astype(str); exp = np.load(r'{tmp_path / 'expected.npy'}', "

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from studio.core.common.errors import StudioError
 from studio.core.data.profile import profile_frame
 from studio.core.data.tabular import LoadedTable
-from studio.core.errors import StudioError
+from studio.core.data.target import Task
 from studio.core.models.registry import get_model
 from studio.core.project import ModelConfig, Project, Step
-from studio.core.target import Task
-from studio.core.tuning import auto_families
+from studio.core.search.tuning import auto_families
 
 from .helpers import make_request, run_training
 

@@ -15,20 +15,17 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from studio.core.bundle import load_model, metadata_for, save_model
-from studio.core.curves import BatchPoint, EpochPoint
-from studio.core.errors import Cancelled, StudioError
+from studio.core.common.curves import BatchPoint, EpochPoint
+from studio.core.common.errors import Cancelled, StudioError
+from studio.core.data.target import Task
 from studio.core.models.params import ParamKind, ParamSpec
 from studio.core.models.registry import get_model
-from studio.core.models.torch_models import (
-    DeviceError,
-    DivergedError,
-    NetworkClassifier,
-    NetworkRegressor,
-    describe_hardware,
-)
-from studio.core.predict import PREDICTION_COLUMN, predict_frame
-from studio.core.target import Task
+from studio.core.models.spec import Growth
+from studio.core.models.torch.devices import DeviceError, describe_hardware
+from studio.core.models.torch.estimators import NetworkClassifier, NetworkRegressor
+from studio.core.models.torch.loop import DivergedError
+from studio.core.serve.predict import PREDICTION_COLUMN, predict_frame
+from studio.core.store.model_file import load_model, metadata_for, save_model
 
 from .helpers import make_request, run_training
 
@@ -99,9 +96,9 @@ def test_regression_beats_the_average(penguins: pd.DataFrame) -> None:
 
 
 def test_batch_points_come_between_epochs(monkeypatch: pytest.MonkeyPatch, penguins: pd.DataFrame) -> None:
-    from studio.core.models import torch_models
+    from studio.core.models.torch import loop as torch_loop
 
-    monkeypatch.setattr(torch_models, "REPORT_SECONDS", 0.0)  # a point after every batch
+    monkeypatch.setattr(torch_loop, "REPORT_SECONDS", 0.0)  # a point after every batch
     items, _ = run_training(make_request(penguins, "species", Task.CLASSIFICATION, "neural_network",
                                          {"epochs": 2, "batch_size": 16}))
     batches = [i.curve for i in items if isinstance(i.curve, BatchPoint)]
@@ -218,7 +215,7 @@ def test_saved_model_loads_and_predicts_with_weights_on_the_cpu(tmp_path: Path, 
 def test_onnx_export_predicts_like_the_model(tmp_path: Path, penguins: pd.DataFrame, target: str,
                                              task: Task) -> None:
     ort = pytest.importorskip("onnxruntime")
-    from studio.core.network_export import export_onnx
+    from studio.core.models.torch.export import export_onnx
 
     _, result = run_training(make_request(penguins, target, task, "neural_network", {"epochs": 5}))
     path = export_onnx(result.pipeline, tmp_path / "net.onnx")
@@ -233,7 +230,7 @@ def test_onnx_export_predicts_like_the_model(tmp_path: Path, penguins: pd.DataFr
 
 
 def test_only_networks_export_to_onnx(tmp_path: Path, penguins: pd.DataFrame) -> None:
-    from studio.core.network_export import export_onnx
+    from studio.core.models.torch.export import export_onnx
 
     _, result = run_training(make_request(penguins, "species", Task.CLASSIFICATION, "logistic_regression"))
     with pytest.raises(StudioError, match="Only neural networks"):
@@ -243,7 +240,7 @@ def test_only_networks_export_to_onnx(tmp_path: Path, penguins: pd.DataFrame) ->
 
 def test_network_settings_are_grouped_and_layers_are_checked() -> None:
     spec = get_model("neural_network")
-    assert spec.training_style == "epochs"
+    assert spec.growth is Growth.EPOCHS
     groups = [p.group for p in spec.params]
     assert {"Architecture", "Optimizer", "Regularisation", "Stopping"} <= set(groups)
     assert all(groups), "every network setting sits in a group"

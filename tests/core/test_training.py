@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_diabetes
 
-from studio.core.errors import Cancelled, DataError, StudioError
+from studio.core.common.errors import Cancelled, DataError, StudioError
+from studio.core.common.progress import CurvePoint
+from studio.core.data.target import Task
 from studio.core.models.registry import models_for
-from studio.core.prep import Treatment
-from studio.core.progress import CurvePoint
-from studio.core.splits import SplitConfig, explicit_split, split_rows
-from studio.core.target import Task
-from studio.core.training import train
+from studio.core.prep.config import Treatment
+from studio.core.train.splits import SplitConfig, explicit_split, split_rows
+from studio.core.train.training import train
 
 from .helpers import make_request, run_training
 

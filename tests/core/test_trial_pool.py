@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from studio.core.errors import StudioError
-from studio.core.target import Task
-from studio.core.trial_pool import FoldData, FoldEvent, FoldJob, TrialPool
+from studio.core.common.errors import StudioError
+from studio.core.data.target import Task
+from studio.core.search.pool import FoldData, FoldEvent, FoldJob, TrialPool
 
 
 def _folds(rows: int = 200, seed: int = 0) -> list[FoldData]:
@@ -119,7 +119,7 @@ def test_a_worker_that_dies_loses_its_fold_and_is_replaced(pool: TrialPool) -> N
 
 
 def test_workers_that_cannot_start_are_said_in_words(monkeypatch: pytest.MonkeyPatch) -> None:
-    import studio.core.trial_pool as trial_pool
+    import studio.core.search.pool as trial_pool
 
     monkeypatch.setattr(trial_pool, "serve", _exit_at_once)  # the spawned process runs this module's function
     pool = TrialPool(1)
@@ -137,7 +137,7 @@ def _exit_at_once(connection: object) -> None:
 
 
 def test_idle_workers_end_after_a_while_and_a_search_brings_them_back(monkeypatch: pytest.MonkeyPatch) -> None:
-    import studio.core.trial_pool as trial_pool
+    import studio.core.search.pool as trial_pool
 
     monkeypatch.setattr(trial_pool, "IDLE_CLOSE_S", 0.5)
     with trial_pool.trial_pool(2) as pool:

@@ -12,13 +12,13 @@ import optuna
 import pandas as pd
 import pytest
 
-from studio.core.ensemble import parse_members
-from studio.core.errors import Cancelled, StudioError
+from studio.core.common.errors import Cancelled, StudioError
+from studio.core.data.target import Task
+from studio.core.models.ensemble_spec import parse_members
 from studio.core.models.params import ParamKind
-from studio.core.models.registry import all_models, get_model
-from studio.core.search_space import build_space
-from studio.core.target import Task
-from studio.core.tuning import (
+from studio.core.models.registry import all_models, describe_params, get_model
+from studio.core.search.spaces import build_space
+from studio.core.search.tuning import (
     SearchMethod,
     TrialState,
     TuneMode,
@@ -27,7 +27,6 @@ from studio.core.tuning import (
     TuneResult,
     auto_families,
     default_metric,
-    describe_params,
     resolve_metric,
     tune,
 )
@@ -161,7 +160,7 @@ def test_budget_is_respected_including_a_trial_that_runs_long() -> None:
 
 
 def test_a_long_fit_with_no_steps_is_ended_at_the_deadline_not_left_running() -> None:
-    from studio.core import trial_pool
+    from studio.core.search import pool as trial_pool
 
     frame = regression_frame(6000)
     # A kernel machine this flexible takes several seconds per fold and cannot stop between steps: it has none.
@@ -185,7 +184,7 @@ def test_a_long_fit_with_no_steps_is_ended_at_the_deadline_not_left_running() ->
 def test_a_worker_that_dies_during_a_search_is_replaced_and_the_search_goes_on(penguins: pd.DataFrame) -> None:
     import signal
 
-    from studio.core import trial_pool
+    from studio.core.search import pool as trial_pool
 
     base = make_request(penguins, "species", Task.CLASSIFICATION, "random_forest")
     job = tune(TuneRequest(base, TuneMode.AUTO, budget_s=None, max_trials=6, families=FAST_FAMILIES))

@@ -17,8 +17,9 @@ import pytest
 import shiboken6
 from PySide6.QtWidgets import QApplication
 
-from studio.app import apply_style, create_window
+from studio.app import create_window
 from studio.ui.main_window import MainWindow
+from studio.ui.style import apply_style
 from studio.workers.gc_guard import GuiThreadGarbageCollector
 
 

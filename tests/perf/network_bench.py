@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 
 from studio.core.data.profile import profile_frame
-from studio.core.prep import build_transformer, default_prep
-from studio.core.splits import SplitConfig, split_rows
-from studio.core.target import Task, target_values
+from studio.core.data.target import Task, target_values
+from studio.core.prep.build import build_transformer
+from studio.core.prep.config import default_prep
+from studio.core.train.splits import SplitConfig, split_rows
 
 from .bench import median
 
@@ -36,7 +37,7 @@ def plain_loop(x: np.ndarray, y: np.ndarray, device: str, threads: int) -> float
     """Seconds per epoch of a hand-written loop, on a fresh thread (as Studio's worker is); median of epochs 2+."""
     import torch
 
-    from studio.core.models.torch_models import build_network
+    from studio.core.models.torch.nets import build_network
 
     epoch_seconds: list[float] = []
 
@@ -71,9 +72,9 @@ def plain_loop(x: np.ndarray, y: np.ndarray, device: str, threads: int) -> float
 def studio_core_epoch(frame: pd.DataFrame, device: str) -> tuple[float, float, str]:
     """Seconds per epoch of Studio's own training generator without a window (batch reports and the cancel check
     on, as in the window), on a fresh thread; also the test accuracy and the device used."""
-    from studio.core.curves import EpochPoint
+    from studio.core.common.curves import EpochPoint
     from studio.core.models.params import ParamValue
-    from studio.core.training import TrainRequest, train
+    from studio.core.train.training import TrainRequest, train
 
     settings: dict[str, ParamValue] = {**SETTINGS, "device": device}
     request = TrainRequest(frame, TARGET, Task.CLASSIFICATION, default_prep(profile_frame(frame)), SplitConfig(),

@@ -107,11 +107,11 @@ def _test_score(table: Table, truth: pd.Series, predicted: np.ndarray) -> float:
 
 def run_studio(table: Table, train: np.ndarray, test: np.ndarray, seed: int = SEED) -> tuple[float, float, str]:
     from studio.core.data.profile import profile_frame
-    from studio.core.prep import default_prep
-    from studio.core.splits import SplitConfig, SplitIndices
-    from studio.core.target import Task
-    from studio.core.training import TrainRequest
-    from studio.core.tuning import TuneMode, TuneRequest, tune
+    from studio.core.data.target import Task
+    from studio.core.prep.config import default_prep
+    from studio.core.search.tuning import TuneMode, TuneRequest, tune
+    from studio.core.train.splits import SplitConfig, SplitIndices
+    from studio.core.train.training import TrainRequest
 
     frame = table.frame
     task = Task.CLASSIFICATION if table.classification else Task.REGRESSION
@@ -134,7 +134,7 @@ def run_studio(table: Table, train: np.ndarray, test: np.ndarray, seed: int = SE
     score = _test_score(table, rows[table.target], pipeline.predict(rows.drop(columns=[table.target])))
     winner = outcome.final_key
     if winner == "ensemble":
-        from studio.core.ensemble import parse_members
+        from studio.core.models.ensemble_spec import parse_members
 
         winner += " of " + "+".join(key for key, _params, _weight in parse_members(outcome.final_params["members"]))
     winner += f" ({len(outcome.trials)} trials)"

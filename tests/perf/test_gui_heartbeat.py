@@ -20,8 +20,8 @@ from PySide6.QtCore import Qt, QTimer
 
 from studio.core.data.profile import profile_frame
 from studio.core.data.tabular import LoadedTable
+from studio.core.data.target import Task
 from studio.core.project import Step
-from studio.core.target import Task
 from studio.ui.main_window import MainWindow
 
 from .bench import classification_frame, report

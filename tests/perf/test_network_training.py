@@ -9,8 +9,8 @@ metric computed each epoch, the smoothed batch loss reported every 0.1 s and ``s
 batch. Per-epoch time is taken between the first and the last epoch point seen by the window, so the start-up
 (preparation, building the network) is left out on both sides.
 
-Small networks train on one CPU thread in Studio (see ``ONE_THREAD_WORK`` in torch_models); the plain loop is
-timed both with torch's default thread count and with one thread, and the ratio is against the faster.
+Small networks train on one CPU thread in Studio (see ``ONE_THREAD_WORK`` in studio.core.models.torch.loop); the
+plain loop is timed both with torch's default thread count and with one thread, and the ratio is against the faster.
 """
 
 from __future__ import annotations

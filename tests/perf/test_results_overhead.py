@@ -17,13 +17,13 @@ import numpy as np
 import pytest
 
 from studio.core.data.profile import profile_frame
-from studio.core.evaluation_details import classification_details
-from studio.core.explain import permutation_importance
-from studio.core.prep import default_prep
-from studio.core.runs import RunStore, run_from_result
-from studio.core.splits import SplitConfig
-from studio.core.target import Task
-from studio.core.training import TrainRequest, train
+from studio.core.data.target import Task
+from studio.core.evaluate.details import classification_details
+from studio.core.evaluate.explain import permutation_importance
+from studio.core.prep.config import default_prep
+from studio.core.store.runs import RunStore, run_from_result
+from studio.core.train.splits import SplitConfig
+from studio.core.train.training import TrainRequest, train
 
 from .bench import classification_frame, median, report
 

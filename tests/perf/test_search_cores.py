@@ -99,11 +99,11 @@ def _digits() -> tuple[object, str]:
 
 def _studio_search(frame: object, target: str) -> tuple[float, float, int]:
     from studio.core.data.profile import profile_frame
-    from studio.core.prep import default_prep
-    from studio.core.splits import SplitConfig
-    from studio.core.target import Task
-    from studio.core.training import TrainRequest
-    from studio.core.tuning import TuneMode, TuneRequest, tune
+    from studio.core.data.target import Task
+    from studio.core.prep.config import default_prep
+    from studio.core.search.tuning import TuneMode, TuneRequest, tune
+    from studio.core.train.splits import SplitConfig
+    from studio.core.train.training import TrainRequest
 
     base = TrainRequest(frame, target, Task.CLASSIFICATION, default_prep(profile_frame(frame)), SplitConfig(),
                         "random_forest", {})

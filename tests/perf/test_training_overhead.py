@@ -26,11 +26,12 @@ import pandas as pd
 import pytest
 
 from studio.core.data.profile import profile_frame
+from studio.core.data.target import Task, target_values
 from studio.core.models.registry import get_model
-from studio.core.prep import PrepConfig, build_transformer, default_prep
-from studio.core.splits import SplitConfig, split_rows
-from studio.core.target import Task, target_values
-from studio.core.training import TrainRequest, TrainResult, train
+from studio.core.prep.build import build_transformer
+from studio.core.prep.config import PrepConfig, default_prep
+from studio.core.train.splits import SplitConfig, split_rows
+from studio.core.train.training import TrainRequest, TrainResult, train
 
 from .bench import classification_frame, median, report
 

@@ -10,13 +10,13 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from studio.app import create_window
-from studio.core.bundle import metadata_for, save_model
 from studio.core.data.profile import profile_frame
 from studio.core.data.tabular import load_table
-from studio.core.prep import default_prep
-from studio.core.splits import SplitConfig
-from studio.core.target import Task
-from studio.core.training import TrainRequest, train
+from studio.core.data.target import Task
+from studio.core.prep.config import default_prep
+from studio.core.store.model_file import metadata_for, save_model
+from studio.core.train.splits import SplitConfig
+from studio.core.train.training import TrainRequest, train
 from studio.resources import sample_dataset
 from studio.ui.main_window import MainWindow
 from studio.workers import runner

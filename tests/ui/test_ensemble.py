@@ -12,10 +12,10 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from studio.core.bundle import load_model
-from studio.core.ensemble import members_json, parse_members
+from studio.core.models.ensemble_spec import members_json, parse_members
 from studio.core.project import ModelConfig, Step
-from studio.core.tuning import Trial, TrialState, TuneResult
+from studio.core.search.tuning import Trial, TrialState, TuneResult
+from studio.core.store.model_file import load_model
 from studio.ui.main_window import MainWindow
 
 from .helpers import (

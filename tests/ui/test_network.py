@@ -11,9 +11,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QLineEdit, QSpinBox
 from pytestqt.qtbot import QtBot
 
-from studio.core.curves import BatchPoint, EpochPoint
-from studio.core.models import torch_models
-from studio.core.progress import CurvePoint
+from studio.core.common.curves import BatchPoint, EpochPoint
+from studio.core.common.progress import CurvePoint
+from studio.core.models.torch import devices as torch_devices
+from studio.core.models.torch import loop as torch_loop
 from studio.core.project import Step
 from studio.ui.main_window import MainWindow
 from studio.ui.widgets.loss_plot import REPAINT_MS, LossPlotWidget
@@ -55,7 +56,7 @@ def test_model_page_groups_the_network_settings_and_names_the_hardware(qtbot: Qt
     form = window.model_panel.form
     assert form.groups()[:4] == ["Architecture", "Optimizer", "Regularisation", "Stopping"]
     qtbot.waitUntil(lambda: form.note("device") != "Looking…", timeout=LOAD_MS)
-    assert form.note("device") == f"Found on this computer: {torch_models.describe_hardware()}."
+    assert form.note("device") == f"Found on this computer: {torch_devices.describe_hardware()}."
 
     layers = form.editor("hidden_layers")
     assert isinstance(layers, QLineEdit) and layers.text() == "64, 32"
@@ -69,7 +70,7 @@ def test_model_page_groups_the_network_settings_and_names_the_hardware(qtbot: Qt
 
 def test_training_shows_epochs_batches_metric_and_the_kept_epoch(qtbot: QtBot, window: MainWindow,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(torch_models, "REPORT_SECONDS", 0.0)  # a faint batch point after every batch
+    monkeypatch.setattr(torch_loop, "REPORT_SECONDS", 0.0)  # a faint batch point after every batch
     _network_page(qtbot, window)
     spin = window.model_panel.form.editor("epochs")
     assert isinstance(spin, QSpinBox)

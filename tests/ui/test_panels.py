@@ -13,12 +13,12 @@ from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QLabel, QLineE
 from pytestqt.qtbot import QtBot
 
 from studio.app import create_window
+from studio.core.data.target import Task
 from studio.core.models.params import ParamKind
 from studio.core.models.registry import models_for
-from studio.core.prep import Treatment
+from studio.core.prep.config import Treatment
 from studio.core.project import ModelConfig, Step
-from studio.core.splits import SplitConfig, split_sizes
-from studio.core.target import Task
+from studio.core.train.splits import SplitConfig, split_sizes
 from studio.ui.main_window import MainWindow
 from studio.ui.widgets.prep_columns import DESCRIPTION_COLUMN
 from studio.ui.widgets.table_model import MISSING_TEXT, DataFrameTableModel

@@ -11,9 +11,9 @@ from pytestqt.qtbot import QtBot
 
 from studio.app import create_window
 from studio.cli import run_cli
-from studio.core.bundle import load_model
-from studio.core.prep import Encoding, Treatment, load_prep
+from studio.core.prep.config import Encoding, Treatment, load_prep
 from studio.core.project import Step
+from studio.core.store.model_file import load_model
 from studio.resources import resources_dir, sample_dataset
 from studio.ui.main_window import MainWindow
 from studio.ui.panels.prep_panel import PrepPanel

@@ -11,8 +11,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
-from studio.core.prep import Scaling, load_prep
-from studio.core.prep_files import memory_path
+from studio.core.prep.config import Scaling, load_prep
+from studio.core.prep.files import memory_path
 from studio.core.project import Step
 from studio.resources import resources_dir
 from studio.ui.main_window import MainWindow

@@ -10,7 +10,7 @@ from pytestqt.qtbot import QtBot
 
 from studio.app import create_window
 from studio.core.project import Step
-from studio.core.runs import default_runs_path
+from studio.core.store.runs import default_runs_path
 from studio.ui.main_window import MainWindow
 
 from .helpers import (

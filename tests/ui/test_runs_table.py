@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from studio.core.runs import RunRecord
+from studio.core.store.runs import RunRecord
 from studio.ui.widgets.runs_table import RunsTableWidget
 
 from .helpers import click_header

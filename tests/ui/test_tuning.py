@@ -41,7 +41,7 @@ def _cell(window: MainWindow, row: int, column: int) -> str:
 
 
 def test_choosing_a_search_starts_its_worker_processes_ahead(qtbot: QtBot, window: MainWindow) -> None:
-    from studio.core import trial_pool
+    from studio.core.search import pool as trial_pool
 
     trial_pool._close_shared()
     _open_penguins_at_model_step(qtbot, window)
@@ -158,7 +158,7 @@ def test_tuning_one_model_within_narrowed_ranges_and_stopping_keeps_the_best(qtb
 
 
 def test_a_trial_that_did_not_finish_its_folds_shows_a_partial_score(qtbot: QtBot) -> None:
-    from studio.core.tuning import Trial, TrialState
+    from studio.core.search.tuning import Trial, TrialState
     from studio.ui.widgets.trials_view import TrialsView
 
     view = TrialsView()

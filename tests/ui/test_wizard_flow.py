@@ -10,10 +10,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QSpinBox
 from pytestqt.qtbot import QtBot
 
-from studio.core.bundle import load_model
+from studio.core.data.target import Task
 from studio.core.project import Step
-from studio.core.splits import SplitConfig, split_sizes
-from studio.core.target import Task
+from studio.core.store.model_file import load_model
+from studio.core.train.splits import SplitConfig, split_sizes
 from studio.ui.main_window import MainWindow
 
 from .helpers import (

@@ -9,7 +9,7 @@ from collections.abc import Callable, Generator, Iterator
 import pytest
 from pytestqt.qtbot import QtBot
 
-from studio.core.errors import Cancelled, DataError
+from studio.core.common.errors import Cancelled, DataError
 from studio.workers.runner import _STILL_RUNNING, JobRunner
 
 StopCheck = Callable[[], bool]

@@ -1,1 +1,1 @@
-"""Reading tables and image folders."""
+"""Data kinds and their readers: tables (CSV, Excel, Parquet), column profiles and the target."""

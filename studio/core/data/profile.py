@@ -10,8 +10,8 @@ from enum import StrEnum
 import numpy as np
 import pandas as pd
 
-from studio.core.errors import Cancelled
-from studio.core.progress import Progress, StopCheck, never_stop
+from studio.core.common.errors import Cancelled
+from studio.core.common.progress import Progress, StopCheck, never_stop
 
 SAMPLE_ROWS = 20_000
 HISTOGRAM_BINS = 24

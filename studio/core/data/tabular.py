@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from studio.core.errors import DataError, first_line
-from studio.core.progress import Progress, StopCheck, never_stop, run_interruptibly
+from studio.core.common.errors import DataError, first_line
+from studio.core.common.progress import Progress, StopCheck, never_stop, run_interruptibly
 
 SNIFF_BYTES = 256 * 1024
 DELIMITERS = (",", ";", "\t", "|")

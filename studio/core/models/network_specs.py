@@ -5,11 +5,14 @@ Nothing here imports torch or scikit-learn; the builder and the device note impo
 
 from __future__ import annotations
 
+from collections.abc import Generator
+from pathlib import Path
 from typing import Any
 
+from studio.core.common.progress import Progress, StopCheck
+from studio.core.data.target import Task
 from studio.core.models.params import ParamKind, ParamSpec, ParamValue
-from studio.core.models.registry import ModelSpec, register
-from studio.core.target import Task
+from studio.core.models.spec import Growth, ModelSpec, register
 
 ARCHITECTURE = "Architecture"
 OPTIMIZER = "Optimizer"
@@ -25,13 +28,13 @@ TORCH_MISSING = ("Neural networks need PyTorch, which is not installed. Install 
 def _device_note() -> str:
     if SPEC.missing_requirement():
         return "PyTorch is not installed, so no device can be looked up."
-    from studio.core.models.torch_models import hardware_note
+    from studio.core.models.torch.devices import hardware_note
 
     return hardware_note()
 
 
 def _network(task: Task, p: dict[str, ParamValue]) -> Any:
-    from studio.core.models.torch_models import NetworkClassifier, NetworkRegressor
+    from studio.core.models.torch.estimators import NetworkClassifier, NetworkRegressor
 
     cls = NetworkClassifier if task is Task.CLASSIFICATION else NetworkRegressor
     return cls(hidden_layers=str(p["hidden_layers"]), activation=str(p["activation"]), init=str(p["init"]),
@@ -41,6 +44,12 @@ def _network(task: Task, p: dict[str, ParamValue]) -> Any:
                l1=float(p["l1"]), early_stopping=bool(p["early_stopping"]),
                patience=int(p["patience"]), lr_schedule=str(p["lr_schedule"]),
                device=str(p["device"]), random_state=int(p["seed"]))
+
+
+def _onnx_job(pipeline: Any, path: str | Path, should_stop: StopCheck) -> Generator[Progress, None, Path]:
+    from studio.core.models.torch.export import onnx_job
+
+    return (yield from onnx_job(pipeline, path, should_stop))
 
 
 PARAMS = (
@@ -62,24 +71,25 @@ PARAMS = (
               group=OPTIMIZER),
     ParamSpec("batch_size", "Batch size", "How many rows are looked at before each adjustment. Larger batches "
               "are faster per epoch, smaller ones often generalise better.", ParamKind.INT, 64, low=1,
-              high=65_536, log=True, group=OPTIMIZER),
+              high=65_536, log=True, group=OPTIMIZER, search_range=(16, 256, True)),
     ParamSpec("lr_schedule", "Learning-rate schedule", "Whether the learning rate changes during training.",
               ParamKind.CHOICE, "none", choices=(("none", "Constant"), ("plateau", "Halve it when progress stalls"),
                                                  ("cosine", "Lower it gradually to zero (cosine)")),
               group=OPTIMIZER),
     ParamSpec("dropout", "Dropout", "Share of units switched off at random in each step; 0.1 to 0.5 helps "
               "against memorising the training rows.", ParamKind.FLOAT, 0.0, low=0.0, high=0.9,
-              group=REGULARISATION),
+              group=REGULARISATION, search_range=(0.0, 0.5, False)),
     ParamSpec("weight_decay", "L2 penalty (weight decay)", "Pulls all weights gently towards zero, for smoother "
-              "models. Try 0.0001 to 0.01.", ParamKind.FLOAT, 0.0, low=0.0, high=1.0, group=REGULARISATION),
+              "models. Try 0.0001 to 0.01.", ParamKind.FLOAT, 0.0, low=0.0, high=1.0, group=REGULARISATION,
+              search_range=(1e-6, 1e-2, True)),
     ParamSpec("l1", "L1 penalty", "Pushes unhelpful weights to exactly zero. Usually 0; try 0.00001 to 0.001.",
-              ParamKind.FLOAT, 0.0, low=0.0, high=1.0, group=REGULARISATION),
+              ParamKind.FLOAT, 0.0, low=0.0, high=1.0, group=REGULARISATION, tunable=False),
     ParamSpec("epochs", "Epochs", "The most passes over the training rows.", ParamKind.INT, 100, low=1,
               high=10_000, log=True, group=STOPPING),
     ParamSpec("early_stopping", "Stop early", "Stop when the validation loss stops improving, and keep the "
-              "weights of the best epoch.", ParamKind.BOOL, True, group=STOPPING),
+              "weights of the best epoch.", ParamKind.BOOL, True, group=STOPPING, tunable=False),
     ParamSpec("patience", "Patience", "How many epochs without improvement to wait before stopping early.",
-              ParamKind.INT, 10, low=1, high=1000, group=STOPPING),
+              ParamKind.INT, 10, low=1, high=1000, group=STOPPING, tunable=False),
     ParamSpec("device", "Device", "Where the network trains. Automatic uses a graphics card when there is one; "
               "the saved model runs on any computer either way.", ParamKind.CHOICE, "auto",
               choices=(("auto", "Automatic (graphics card if found)"), ("cpu", "Processor (CPU)"),
@@ -99,6 +109,8 @@ SPEC = register(ModelSpec(
     tasks=(Task.CLASSIFICATION, Task.REGRESSION),
     params=PARAMS,
     build=_network,
-    training_style="epochs",
+    growth=Growth.EPOCHS,
     requires=(("torch", TORCH_MISSING),),
+    onnx_export=_onnx_job,
+    short_name="the network",
 ))

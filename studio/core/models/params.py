@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from studio.core.errors import StudioError
+from studio.core.common.errors import StudioError
 
 ParamValue = int | float | str | bool | None
 
@@ -46,8 +46,12 @@ class ParamSpec:
     # A slow lookup (e.g. which graphics card exists) whose answer the form shows under the setting once known;
     # it runs in the background.
     live_note: Callable[[], str] | None = None
-    # False for settings a search must leave alone: where to train (a graphics card may be missing) or the seed.
+    # False for settings a search must leave alone: where to train (a graphics card may be missing), the seed, or
+    # a limit that changes the time taken far more than the quality (a solver's step limit).
     tunable: bool = True
+    # Where a search looks, (low, high, log), inside the allowed range: a range known to pay off. None: a range
+    # around the default.
+    search_range: tuple[float, float, bool] | None = None
 
     def applies_to(self, task: str) -> bool:
         return self.only_for is None or self.only_for == task
@@ -123,6 +127,18 @@ class ParamSpec:
                                   f"{_fmt(self.high)}; got {number}.")
             numbers.append(number)
         return ", ".join(str(n) for n in numbers)
+
+    def describe_value(self, value: ParamValue) -> str:
+        """A value as the form says it: "no limit", "square root of the column count", "yes", "0.05"."""
+        if value is None:
+            return (self.none_label or "none").lower()
+        if self.choices:
+            return dict(self.choices).get(str(value), str(value)).lower()
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if isinstance(value, float):
+            return f"{value:.3g}"
+        return str(value)
 
     def describe_range(self) -> str:
         if self.kind is ParamKind.INT_LIST:

@@ -1,114 +1,42 @@
-"""ModelSpec: one entry per model family Studio offers."""
+"""The model families Studio offers: the built-in ones, looked up by key or chosen by task and kind of data."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from studio.core.data.kinds import DataKind
+from studio.core.data.target import Task
 
-from studio.core.errors import StudioError
-from studio.core.models.params import ParamSpec, ParamValue
-from studio.core.target import Task
+# The built-in families register themselves on import.
+from studio.core.models import ensemble_spec, network_specs, sklearn_models  # noqa: F401
+from studio.core.models.params import ParamValue
+from studio.core.models.spec import Member, ModelSpec, registered, registered_specs
 
-Builder = Callable[[Task, dict[str, ParamValue]], Any]
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    key: str
-    label: str
-    description: str
-    tasks: tuple[Task, ...]
-    params: tuple[ParamSpec, ...]
-    build: Builder
-    # How the model trains: "boosting" and "forest" report a live curve, "epochs" (neural networks) a curve per
-    # epoch and per few batches, "single" reports stages only.
-    training_style: str = "single"
-    # Optional libraries the model needs, as (module, what to tell a person): the network needs torch, which the
-    # plain install leaves out. Checked without importing them.
-    requires: tuple[tuple[str, str], ...] = ()
-    # False for a model that is made, not picked: the ensemble the automatic search builds from its best trials.
-    # It is left out of the Model step's list, the CLI's listing and the search's families; get_model finds it.
-    pickable: bool = True
-    # Settings the automatic search tries right after the defaults, where another start is known to pay: the
-    # defaults suit large clean tables, and a second, more cautious start suits small noisy ones.
-    search_starts: tuple[tuple[tuple[str, ParamValue], ...], ...] = ()
-
-    def missing_requirement(self) -> str | None:
-        """Why this model cannot be used on this computer, in words; None when it can."""
-        import importlib.util
-
-        for module, advice in self.requires:
-            if importlib.util.find_spec(module) is None:
-                return advice
-        return None
-
-    def param(self, name: str) -> ParamSpec:
-        for spec in self.params:
-            if spec.name == name:
-                return spec
-        raise StudioError(f"{self.label} has no setting called '{name}'. "
-                          f"Its settings are: {', '.join(p.name for p in self.params)}.")
-
-    def params_for(self, task: Task) -> tuple[ParamSpec, ...]:
-        return tuple(p for p in self.params if p.applies_to(task.value))
-
-    def defaults(self, task: Task) -> dict[str, ParamValue]:
-        return {p.name: p.default_for(task.value) for p in self.params_for(task)}
-
-    def resolve(self, task: Task, values: dict[str, ParamValue] | None) -> dict[str, ParamValue]:
-        """Defaults overlaid with ``values``, each checked against its spec."""
-        resolved = self.defaults(task)
-        for name, value in (values or {}).items():
-            spec = self.param(name)
-            if spec.applies_to(task.value):
-                resolved[name] = spec.check(value)
-        return resolved
-
-    def make_estimator(self, task: Task, values: dict[str, ParamValue] | None = None) -> Any:
-        if task not in self.tasks:
-            raise StudioError(f"{self.label} cannot be used for {task.value}.")
-        missing = self.missing_requirement()
-        if missing:
-            raise StudioError(missing)
-        return self.build(task, self.resolve(task, values))
-
-
-_REGISTRY: dict[str, ModelSpec] = {}
-
-
-def register(spec: ModelSpec) -> ModelSpec:
-    _REGISTRY[spec.key] = spec
-    return spec
+DEFAULT_MODEL = "random_forest"
 
 
 def all_models() -> tuple[ModelSpec, ...]:
     """Every model a person can pick (the ensemble, which only the automatic search makes, is left out)."""
-    _load_builtin()
-    return tuple(spec for spec in _REGISTRY.values() if spec.pickable)
+    return tuple(spec for spec in registered_specs() if spec.pickable)
 
 
-def models_for(task: Task) -> tuple[ModelSpec, ...]:
-    """The models a person (or the automatic search) can pick for ``task``."""
-    return tuple(m for m in all_models() if task in m.tasks)
+def models_for(task: Task, kind: DataKind = DataKind.TABLE) -> tuple[ModelSpec, ...]:
+    """The models a person (or the automatic search) can pick for ``task`` on data of ``kind``."""
+    return tuple(m for m in all_models() if task in m.tasks and m.takes(kind))
 
 
 def get_model(key: str) -> ModelSpec:
-    _load_builtin()
-    try:
-        return _REGISTRY[key]
-    except KeyError:
-        raise StudioError(f"There is no model called '{key}'. Models: {', '.join(_REGISTRY)}.") from None
+    return registered(key)
 
 
-def default_model_key(task: Task) -> str:
-    return "random_forest"
+def default_model_key(task: Task, kind: DataKind = DataKind.TABLE) -> str:
+    return DEFAULT_MODEL
 
 
-def _load_builtin() -> None:
-    if not _REGISTRY:
-        from studio.core.models import sklearn_models  # noqa: F401 - registers on import
-    if "neural_network" not in _REGISTRY:
-        from studio.core.models import network_specs  # noqa: F401 - registers on import
-    if "ensemble" not in _REGISTRY:
-        from studio.core.models import ensemble_spec  # noqa: F401 - registers on import
+def describe_params(params: tuple[tuple[str, ParamValue], ...] | dict[str, ParamValue], model_key: str,
+                    limit: int | None = None) -> str:
+    """Settings in the model form's words: "Number of trees: 120, Maximum depth: no limit"."""
+    return get_model(model_key).describe(params, limit)
+
+
+def ensemble_of(members: list[Member]) -> tuple[ModelSpec, tuple[tuple[str, ParamValue], ...]]:
+    """The model that averages ``members``, and its settings, as the automatic search makes it."""
+    return ensemble_spec.SPEC, (("members", ensemble_spec.members_json(members)),)

@@ -5,14 +5,22 @@ Builders import scikit-learn lazily so that starting the app does not pay for it
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
+from studio.core.data.target import Task
 from studio.core.models.params import ParamKind, ParamSpec, ParamValue
-from studio.core.models.registry import ModelSpec, register
-from studio.core.target import Task
+from studio.core.models.spec import Growth, ModelSpec, SearchPolicy, register
 
 BOTH = (Task.CLASSIFICATION, Task.REGRESSION)
 SEED = 0
+# Sizes above which the automatic search leaves a family out: kernel machines and neighbours grow slow with rows,
+# and on wide tables kernel machines, neighbours and single trees rarely win.
+SVM_MAX_ROWS = 10_000
+KNN_MAX_ROWS = 50_000
+WIDE_COLUMNS = 100
+LINEAR_UNDERFIT = "Try a more flexible model, such as gradient boosting or a random forest."
+TREE_UNDERFIT = "Allow more complexity: a larger 'Maximum depth', more 'Rounds' or a smaller 'Smallest group'."
 
 
 def _p(name: str, label: str, help: str, kind: ParamKind, default: ParamValue, **extra: Any) -> ParamSpec:
@@ -43,12 +51,16 @@ register(ModelSpec(
     tasks=(Task.CLASSIFICATION,),
     params=(
         _p("C", "Flexibility", "Higher values let the model follow the training rows more closely; lower values "
-           "keep the weights small and the model simple.", ParamKind.FLOAT, 1.0, low=1e-4, high=1e4, log=True),
+           "keep the weights small and the model simple.", ParamKind.FLOAT, 1.0, low=1e-4, high=1e4, log=True,
+           search_range=(1e-3, 1e2, True)),
         _p("max_iter", "Training steps", "The most improvement steps the solver may take.", ParamKind.INT, 1000,
-           low=50, high=100_000, log=True),
+           low=50, high=100_000, log=True, tunable=False),
         _p("balanced", "Balance classes", "Give rare classes as much weight as common ones.", ParamKind.BOOL, False),
     ),
     build=_logistic,
+    search=SearchPolicy(rank=0, quick=True),
+    overfit_tip="Lower 'Flexibility' so the weights stay small.",
+    underfit_tip=LINEAR_UNDERFIT,
 ))
 
 
@@ -67,9 +79,12 @@ register(ModelSpec(
     tasks=(Task.REGRESSION,),
     params=(
         _p("alpha", "Shrinkage", "How strongly weights are pulled towards zero (ridge). 0 is plain least squares; "
-           "more shrinkage helps with many or related columns.", ParamKind.FLOAT, 1.0, low=0.0, high=1e4),
+           "more shrinkage helps with many or related columns.", ParamKind.FLOAT, 1.0, low=0.0, high=1e4,
+           search_range=(1e-3, 1e3, True)),
     ),
     build=_linear,
+    search=SearchPolicy(rank=1, quick=True),
+    underfit_tip=LINEAR_UNDERFIT,
 ))
 
 
@@ -88,12 +103,17 @@ register(ModelSpec(
     "accurate than a forest.",
     tasks=BOTH,
     params=(
-        _p("max_depth", MAX_DEPTH.label, MAX_DEPTH.help, ParamKind.INT, 6, low=1, high=100, none_label="No limit"),
-        _p("min_samples_leaf", MIN_LEAF.label, MIN_LEAF.help, ParamKind.INT, 5, low=1, high=1000, log=True),
+        _p("max_depth", MAX_DEPTH.label, MAX_DEPTH.help, ParamKind.INT, 6, low=1, high=100, none_label="No limit",
+           search_range=(2, 30, False)),
+        _p("min_samples_leaf", MIN_LEAF.label, MIN_LEAF.help, ParamKind.INT, 5, low=1, high=1000, log=True,
+           search_range=(1, 50, True)),
         _p("balanced", "Balance classes", "Give rare classes as much weight as common ones.", ParamKind.BOOL,
            False, only_for="classification"),
     ),
     build=_tree,
+    search=SearchPolicy(rank=6, max_columns=WIDE_COLUMNS, newcomers_before=True),
+    overfit_tip="Lower 'Maximum depth' or raise 'Smallest group' so the tree asks fewer, broader questions.",
+    underfit_tip=TREE_UNDERFIT,
 ))
 
 
@@ -119,9 +139,9 @@ register(ModelSpec(
     tasks=BOTH,
     params=(
         _p("n_estimators", "Number of trees", "More trees give steadier predictions and take longer to train.",
-           ParamKind.INT, 200, low=1, high=5000, log=True),
-        MAX_DEPTH,
-        MIN_LEAF,
+           ParamKind.INT, 200, low=1, high=5000, log=True, search_range=(50, 400, True)),
+        replace(MAX_DEPTH, search_range=(4, 40, False)),
+        replace(MIN_LEAF, search_range=(1, 20, True)),
         _p("max_features", "Columns per question", "How many columns each question may choose from. Fewer makes "
            "the trees more different from each other.", ParamKind.CHOICE, "sqrt",
            choices=(("sqrt", "Square root of the column count"), ("third", "A third of the columns"),
@@ -131,7 +151,11 @@ register(ModelSpec(
            False, only_for="classification"),
     ),
     build=_forest,
-    training_style="forest",
+    growth=Growth.TREES,
+    growth_param="n_estimators",
+    search=SearchPolicy(rank=3),
+    overfit_tip="Set a 'Maximum depth' (e.g. 8) or raise 'Smallest group' so each tree memorises less.",
+    underfit_tip=TREE_UNDERFIT,
 ))
 
 
@@ -155,19 +179,25 @@ register(ModelSpec(
     tasks=BOTH,
     params=(
         _p("learning_rate", "Learning rate", "How big a step each new tree takes. Smaller steps need more rounds "
-           "but usually generalise better.", ParamKind.FLOAT, 0.1, low=0.001, high=1.0, log=True),
+           "but usually generalise better.", ParamKind.FLOAT, 0.1, low=0.001, high=1.0, log=True,
+           search_range=(0.01, 0.3, True)),
         _p("max_iter", "Rounds", "How many trees are added one after another.", ParamKind.INT, 200, low=1,
-           high=5000, log=True),
+           high=5000, log=True, search_range=(50, 800, True)),
         _p("max_leaf_nodes", "Leaves per tree", "How many final answers each small tree may have.", ParamKind.INT,
-           31, low=2, high=1024, log=True),
-        _p("min_samples_leaf", MIN_LEAF.label, MIN_LEAF.help, ParamKind.INT, 20, low=1, high=1000, log=True),
+           31, low=2, high=1024, log=True, search_range=(8, 128, True)),
+        _p("min_samples_leaf", MIN_LEAF.label, MIN_LEAF.help, ParamKind.INT, 20, low=1, high=1000, log=True,
+           search_range=(2, 100, True)),
         _p("l2_regularization", "Shrinkage", "Pulls each leaf's answer towards zero; helps against noisy rows.",
-           ParamKind.FLOAT, 0.0, low=0.0, high=100.0),
+           ParamKind.FLOAT, 0.0, low=0.0, high=100.0, search_range=(0.0, 10.0, False)),
         _p("balanced", "Balance classes", "Give rare classes as much weight as common ones.", ParamKind.BOOL,
            False, only_for="classification"),
     ),
     build=_boosting,
-    training_style="boosting",
+    growth=Growth.ROUNDS,
+    growth_param="max_iter",
+    search=SearchPolicy(rank=2),
+    overfit_tip="Use fewer 'Rounds' or a smaller 'Learning rate', or raise 'Shrinkage'.",
+    underfit_tip=TREE_UNDERFIT,
     # Slower learning, smaller trees and more rows per leaf: on noisy tables of a few thousand rows (survey
     # answers, visits to a doctor) this scored 2 to 4% better in cross-validation than the defaults.
     search_starts=((("learning_rate", 0.05), ("max_leaf_nodes", 8), ("min_samples_leaf", 50),
@@ -190,12 +220,14 @@ register(ModelSpec(
     tasks=BOTH,
     params=(
         _p("n_neighbors", "Neighbours", "How many similar rows are asked. More neighbours give smoother, less "
-           "jumpy answers.", ParamKind.INT, 5, low=1, high=500, log=True),
+           "jumpy answers.", ParamKind.INT, 5, low=1, high=500, log=True, search_range=(1, 50, True)),
         _p("weights", "Closer counts more", "Whether nearer rows get a bigger say than farther ones.",
            ParamKind.CHOICE, "distance", choices=(("uniform", "All neighbours equal"),
                                                   ("distance", "Nearer neighbours count more"))),
     ),
     build=_knn,
+    search=SearchPolicy(rank=4, quick=True, max_rows=KNN_MAX_ROWS, max_columns=WIDE_COLUMNS),
+    overfit_tip="Ask more 'Neighbours' for smoother answers.",
 ))
 
 
@@ -224,16 +256,18 @@ register(ModelSpec(
     tasks=BOTH,
     params=(
         _p("C", "Flexibility", "Higher values follow the training rows more closely; lower values give a smoother "
-           "boundary.", ParamKind.FLOAT, 1.0, low=1e-3, high=1e4, log=True),
+           "boundary.", ParamKind.FLOAT, 1.0, low=1e-3, high=1e4, log=True, search_range=(1e-2, 1e3, True)),
         _p("kernel", "Shape of boundary", "Straight (linear) or curved (RBF, polynomial) boundaries.",
            ParamKind.CHOICE, "rbf", choices=(("rbf", "Curved (RBF)"), ("linear", "Straight"),
                                              ("poly", "Polynomial"))),
         _p("epsilon", "Tolerance", "Errors smaller than this are ignored (in the target's scaled units).",
-           ParamKind.FLOAT, 0.1, low=0.0, high=10.0, only_for="regression"),
+           ParamKind.FLOAT, 0.1, low=0.0, high=10.0, only_for="regression", search_range=(0.01, 1.0, True)),
         _p("balanced", "Balance classes", "Give rare classes as much weight as common ones.", ParamKind.BOOL,
            False, only_for="classification"),
     ),
     build=_svm,
+    search=SearchPolicy(rank=5, quick=True, max_rows=SVM_MAX_ROWS, max_columns=WIDE_COLUMNS),
+    overfit_tip="Lower 'Flexibility' for a smoother boundary.",
 ))
 
 
@@ -251,7 +285,10 @@ register(ModelSpec(
     tasks=(Task.CLASSIFICATION,),
     params=(
         _p("var_smoothing", "Smoothing", "A small safety margin added to every spread; raise it if predictions are "
-           "overconfident.", ParamKind.FLOAT, 1e-9, low=1e-12, high=1.0, log=True),
+           "overconfident.", ParamKind.FLOAT, 1e-9, low=1e-12, high=1.0, log=True,
+           search_range=(1e-12, 1e-3, True)),
     ),
     build=_bayes,
+    search=SearchPolicy(rank=7),
+    underfit_tip=LINEAR_UNDERFIT,
 ))

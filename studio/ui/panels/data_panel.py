@@ -24,12 +24,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.core.common.progress import Progress
 from studio.core.data.profile import profile_job
 from studio.core.data.tabular import LoadedTable, read_table
-from studio.core.progress import Progress
+from studio.core.data.target import Task
 from studio.core.project import Project, Step
-from studio.core.settings import Settings
-from studio.core.target import Task
+from studio.core.store.settings import Settings
 from studio.resources import sample_dataset
 from studio.ui.panels.base import Panel
 from studio.ui.widgets.common import MessageBanner, page_header, section_label

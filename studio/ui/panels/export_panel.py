@@ -7,9 +7,9 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from studio.core.bundle import MODEL_SUFFIX, export_job, metadata_for
-from studio.core.evaluation import METRIC_LABELS, format_metric
+from studio.core.evaluate.metrics import METRIC_LABELS, format_metric
 from studio.core.project import Project, Step
+from studio.core.store.model_file import MODEL_SUFFIX, export_job, metadata_for
 from studio.ui.panels.base import Panel
 from studio.ui.widgets.common import MessageBanner, page_header, section_label
 from studio.ui.widgets.onnx_export import OnnxExport

@@ -14,11 +14,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.core.evaluation_details import balance_hint
+from studio.core.data.target import Task
+from studio.core.evaluate.details import balance_hint
 from studio.core.models.params import ParamValue
-from studio.core.models.registry import ModelSpec, get_model, models_for
+from studio.core.models.registry import get_model, models_for
+from studio.core.models.spec import ModelSpec
 from studio.core.project import ModelConfig, Project, Step
-from studio.core.target import Task
 from studio.ui.panels.base import Panel
 from studio.ui.widgets.common import MessageBanner, page_header, section_label
 from studio.ui.widgets.ensemble_members import EnsembleMembersWidget

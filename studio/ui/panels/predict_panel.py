@@ -8,9 +8,9 @@ import pandas as pd
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QTableView, QVBoxLayout, QWidget
 
-from studio.core.bundle import MODEL_SUFFIX, ModelBundle, describe_bundle, load_job
-from studio.core.predict import predict_job, save_predictions_job
 from studio.core.project import Project, Step
+from studio.core.serve.predict import predict_job, save_predictions_job
+from studio.core.store.model_file import MODEL_SUFFIX, ModelBundle, describe_bundle, load_job
 from studio.ui.panels.base import Panel
 from studio.ui.panels.data_panel import FILE_FILTER
 from studio.ui.widgets.common import MessageBanner, page_header, section_label

@@ -19,11 +19,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.core.prep import PrepConfig, with_use_choice
-from studio.core.prep_insights import Finding, TableInsights, apply_fix, insights_job
-from studio.core.prep_preview import PrepPreview, preview_job
+from studio.core.data.target import Task
+from studio.core.prep.config import PrepConfig, with_use_choice
+from studio.core.prep.insights import Finding, TableInsights, apply_fix, insights_job
+from studio.core.prep.preview import PrepPreview, preview_job
 from studio.core.project import Project, Step
-from studio.core.target import Task
 from studio.ui.panels.base import Panel
 from studio.ui.widgets.common import MessageBanner, page_header
 from studio.ui.widgets.prep_column_form import ColumnForm

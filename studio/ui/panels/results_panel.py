@@ -8,11 +8,11 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
-from studio.core.curve_diagnosis import describe_fit
-from studio.core.errors import StudioError
+from studio.core.common.errors import StudioError
+from studio.core.evaluate.curve_diagnosis import describe_fit
 from studio.core.project import Project, Step
-from studio.core.report import report_job
-from studio.core.runs import RunRecord, record_from_plain, run_from_result
+from studio.core.report.html import report_job
+from studio.core.store.runs import RunRecord, record_from_plain, run_from_result
 from studio.ui.panels.base import Panel
 from studio.ui.widgets.common import MessageBanner, page_header
 from studio.ui.widgets.result_view import ResultView, shown_from_result

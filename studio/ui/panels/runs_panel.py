@@ -10,14 +10,14 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
-from studio.core.errors import StudioError
-from studio.core.prep import PrepConfig
+from studio.core.common.errors import StudioError
+from studio.core.data.target import Task
+from studio.core.prep.config import PrepConfig
 from studio.core.project import ModelConfig, Project, Step
-from studio.core.report import report_job
-from studio.core.runs import RunRecord, RunStore, config_from_plain, runs_path_for
-from studio.core.settings import Settings
-from studio.core.splits import SplitConfig
-from studio.core.target import Task
+from studio.core.report.html import report_job
+from studio.core.store.runs import RunRecord, RunStore, config_from_plain, runs_path_for
+from studio.core.store.settings import Settings
+from studio.core.train.splits import SplitConfig
 from studio.ui.panels.base import Panel
 from studio.ui.widgets.common import MessageBanner, page_header
 from studio.ui.widgets.history_location import HistoryLocationWidget

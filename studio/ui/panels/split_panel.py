@@ -7,9 +7,9 @@ from dataclasses import replace
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
+from studio.core.data.target import Task
 from studio.core.project import Project, Step
-from studio.core.splits import split_problems, split_sizes
-from studio.core.target import Task
+from studio.core.train.splits import split_problems, split_sizes
 from studio.ui.panels.base import Panel
 from studio.ui.widgets.common import page_header
 

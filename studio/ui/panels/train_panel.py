@@ -7,12 +7,13 @@ import time
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
-from studio.core.errors import StudioError
+from studio.core.common.errors import StudioError
+from studio.core.common.progress import Progress
 from studio.core.models.registry import get_model
-from studio.core.progress import Progress
+from studio.core.models.spec import Growth
 from studio.core.project import Project, Step
-from studio.core.training import TrainResult, train
-from studio.core.tuning import TuneResult
+from studio.core.search.tuning import TuneResult
+from studio.core.train.training import TrainResult, train
 from studio.ui.panels.base import Panel
 from studio.ui.widgets.common import MessageBanner, page_header
 from studio.ui.widgets.device_fallback import CpuFallback
@@ -124,14 +125,14 @@ class TrainPanel(Panel):
             text += " <span style='color:#7a5200'>The settings changed since the last training; train again to " \
                     "see results for the new settings.</span>"
         self.what_label.setText(text)
-        style = spec.training_style
+        growth = spec.growth
         self.plot_note.setText(
             "The curve shows the loss (how wrong the model is, lower is better) on training and validation rows "
-            "as " + ("boosting rounds are added." if style == "boosting" else "trees are added.")
-            if style in ("boosting", "forest") else
+            "as " + ("boosting rounds are added." if growth is Growth.ROUNDS else "trees are added.")
+            if growth in (Growth.ROUNDS, Growth.TREES) else
             "This model is fitted in one go, so there is no curve; the bar shows its stages.")
 
-        if style == "epochs":
+        if growth is Growth.EPOCHS:
             self.plot_note.setText(
                 "The curves show the loss after each epoch (a pass over the training rows) on training and "
                 "validation rows; the faint line is the training loss every few batches, the dotted green line "
@@ -225,7 +226,7 @@ class TrainPanel(Panel):
 
 
 def _search_text(project: Project) -> str:
-    from studio.core.tuning import metric_label, request_for
+    from studio.core.search.tuning import metric_label, request_for
 
     try:
         request = request_for(project)

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.core.evaluation_details import ClassificationDetails, row_shares, threshold_scores
+from studio.core.evaluate.details import ClassificationDetails, row_shares, threshold_scores
 from studio.ui.widgets.plots import add_line, dashed, heatmap, make_plot
 
 MAX_CURVES = 8

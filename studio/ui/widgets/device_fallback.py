@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QHBoxLayout, QPushButton, QWidget
 from studio.core.models.registry import get_model
 from studio.core.project import Project
 
-# The class name of studio.core.models.torch_models.DeviceError, as it appears in a failure's traceback; named
+# The class name of studio.core.models.torch.devices.DeviceError, as it appears in a failure's traceback; named
 # here rather than imported, so the window does not load torch's module to show a button.
 DEVICE_ERROR_NAME = "DeviceError"
 

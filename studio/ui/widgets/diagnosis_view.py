@@ -8,11 +8,11 @@ from typing import Any
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
-from studio.core.crossval import CrossValidation
-from studio.core.diagnosis import Diagnosis, LearningCurve, Verdict, learning_curve
-from studio.core.evaluation import METRIC_LABELS, format_metric
-from studio.core.evaluation_details import to_plain
-from studio.core.progress import Progress
+from studio.core.common.progress import Progress
+from studio.core.evaluate.crossval import CrossValidation
+from studio.core.evaluate.details import to_plain
+from studio.core.evaluate.diagnosis import Diagnosis, LearningCurve, Verdict, learning_curve
+from studio.core.evaluate.metrics import METRIC_LABELS, format_metric
 from studio.ui.widgets.common import MessageBanner, section_label
 from studio.ui.widgets.plots import add_line, make_plot
 from studio.workers.runner import JobRunner

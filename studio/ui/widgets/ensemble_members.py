@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.core.ensemble import describe_members, member_lines, parse_members
-from studio.core.errors import StudioError
+from studio.core.common.errors import StudioError
+from studio.core.models.ensemble_spec import describe_members, member_lines, parse_members
 from studio.core.models.params import ParamValue
 
 HEADERS = ("Model", "Votes", "Settings")

@@ -17,12 +17,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.core.diagnosis import diagnosis_metric
-from studio.core.ensemble import ENSEMBLE_KEY
-from studio.core.evaluation_details import to_plain
-from studio.core.explain import PartialDependence, PermutationImportance, partial_dependence, permutation_importance
-from studio.core.progress import Progress
-from studio.core.target import Task
+from studio.core.common.errors import StudioError
+from studio.core.common.progress import Progress
+from studio.core.data.target import Task
+from studio.core.evaluate.details import to_plain
+from studio.core.evaluate.diagnosis import diagnosis_metric
+from studio.core.evaluate.explain import (
+    PartialDependence,
+    PermutationImportance,
+    partial_dependence,
+    permutation_importance,
+)
+from studio.core.models.registry import get_model
 from studio.ui.widgets.common import MessageBanner
 from studio.ui.widgets.plots import add_line, horizontal_bars, make_plot
 from studio.workers.runner import JobRunner
@@ -151,9 +157,8 @@ class ExplainWidget(QWidget):
         if own:
             self.own_note.setText(OWN_NOTE)
             horizontal_bars(self.own_plot, list(own[:15]), color="#6c757d")
-        elif model_key == ENSEMBLE_KEY:
-            self.own_note.setText("An ensemble averages the answers of several models, so it has no importances "
-                                  "of its own. The shuffling test (the first tab) works for it as for every model.")
+        elif _no_importances_note(model_key):
+            self.own_note.setText(_no_importances_note(model_key))
         else:
             self.own_note.setText("This kind of model has no built-in importances; use the shuffling test, which "
                                   "works for every model.")
@@ -242,3 +247,11 @@ class ExplainWidget(QWidget):
 
     def shutdown(self) -> None:
         self.runner.stop()
+
+
+def _no_importances_note(model_key: str) -> str:
+    """Why this family has no importances of its own, where that needs saying ("" otherwise)."""
+    try:
+        return get_model(model_key).no_importances_note if model_key else ""
+    except StudioError:
+        return ""  # a model this Studio no longer has

@@ -14,8 +14,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
 
-from studio.core.curves import BatchPoint, EpochPoint
-from studio.core.progress import CurvePoint
+from studio.core.common.curves import BatchPoint, EpochPoint
+from studio.core.common.progress import CurvePoint
 
 REPAINT_MS = 50  # about 20 repaints a second, however fast points arrive
 TRAIN_COLOR = "#1f77b4"

@@ -7,17 +7,12 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from studio.core.ensemble import ENSEMBLE_KEY
+from studio.core.models.registry import get_model
+from studio.core.models.spec import ModelSpec
 from studio.core.project import Project
 from studio.ui.widgets.common import MessageBanner, section_label
 from studio.workers.runner import JobRunner
 
-# What the section says for each kind of model it exports: (heading, button, file name ending, what it holds).
-WORDS = {
-    "neural_network": ("The network for other programs", "Export the network to ONNX…", "network", "the network"),
-    ENSEMBLE_KEY: ("The ensemble for other programs", "Export the ensemble to ONNX…", "ensemble",
-                   "the ensemble's members and their vote"),
-}
 ENSEMBLE_NOTE = " Every member must be convertible; a neural network inside an ensemble is not."
 EXPLANATION = ("ONNX is a standard format that many programs and languages can run without Python. The ONNX file "
                "holds {holds} only: it takes the prepared features (after the Prepare step's changes; their names "
@@ -47,31 +42,36 @@ class OnnxExport(QWidget):
         row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 8, 0, 0)
-        self.heading = section_label(WORDS["neural_network"][0])
+        self.heading = section_label("The network for other programs")
         layout.addWidget(self.heading)
         layout.addWidget(explanation)
         layout.addLayout(row)
         layout.addWidget(self.banner)
         self.hide()
 
-    def refresh(self) -> None:
+    def _exported_spec(self) -> ModelSpec | None:
+        """The trained model's family when it can be written as ONNX."""
         result = self.project.result
-        words = WORDS.get(result.model_key) if result is not None else None
-        self.setVisible(words is not None)
+        spec = get_model(result.model_key) if result is not None else None
+        return spec if spec is not None and spec.onnx_export is not None else None
+
+    def refresh(self) -> None:
+        spec = self._exported_spec()
+        self.setVisible(spec is not None)
         self.banner.clear()
-        if words is not None:
-            heading, button, _ending, holds = words
-            self.heading.setText(heading)
-            self.button.setText(button)
+        if spec is not None:
+            self.heading.setText(f"{spec.short_name.capitalize()} for other programs")
+            self.button.setText(f"Export {spec.short_name} to ONNX…")
+            holds = f"{spec.short_name}'s members and their vote" if spec.combines_models else spec.short_name
             self.explanation.setText(EXPLANATION.format(holds=holds)
-                                     + (ENSEMBLE_NOTE if result.model_key == ENSEMBLE_KEY else ""))
+                                     + (ENSEMBLE_NOTE if spec.combines_models else ""))
 
     def export_to(self, path: str | Path) -> bool:
         result = self.project.result
-        if result is None or self.runner.is_running():
+        spec = self._exported_spec()
+        if result is None or spec is None or spec.onnx_export is None or self.runner.is_running():
             return False
-        from studio.core.ensemble_export import ensemble_onnx_job
-        from studio.core.network_export import ONNX_SUFFIX, onnx_job
+        from studio.core.models.torch.export import ONNX_SUFFIX
 
         path = Path(path)
         if path.suffix.lower() != ONNX_SUFFIX:
@@ -79,15 +79,16 @@ class OnnxExport(QWidget):
         pipeline = result.pipeline
         self.banner.clear()
         self.button.setEnabled(False)
-        job = ensemble_onnx_job if result.model_key == ENSEMBLE_KEY else onnx_job
+        job = spec.onnx_export
         return self.runner.start(lambda stop: job(pipeline, path, stop))
 
     def _on_button_clicked(self) -> None:
         result = self.project.result
-        if result is None:
+        spec = self._exported_spec()
+        if result is None or spec is None:
             return
         folder = Path(self.project.table.path).parent if self.project.table else Path.home()
-        ending = WORDS.get(result.model_key, WORDS["neural_network"])[2]
+        ending = spec.short_name.removeprefix("the ")
         path, _ = QFileDialog.getSaveFileName(self, f"Export the {ending}",
                                               str(folder / f"{result.target}-{ending}.onnx"), "ONNX models (*.onnx)")
         if path:

@@ -21,9 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.core.errors import StudioError
+from studio.core.common.errors import StudioError
+from studio.core.common.progress import Progress
 from studio.core.models.params import ParamKind, ParamSpec, ParamValue
-from studio.core.progress import Progress
 from studio.workers.runner import JobRunner
 
 SPIN_LIMIT = 2_000_000_000

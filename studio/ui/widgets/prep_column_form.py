@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.data.profile import DATE_FORMATS, ColumnProfile
-from studio.core.prep import (
+from studio.core.prep.config import (
     DATE_PARTS,
     Binning,
     ColumnPrep,
@@ -31,7 +31,7 @@ from studio.core.prep import (
     Treatment,
     choice_label,
 )
-from studio.core.prep_insights import Relation
+from studio.core.prep.insights import Relation
 from studio.ui.widgets.common import section_label
 from studio.ui.widgets.prep_chart import ColumnChart
 

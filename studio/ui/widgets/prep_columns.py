@@ -8,8 +8,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
 from studio.core.data.profile import ColumnProfile
-from studio.core.prep import USE_CHOICES, ColumnPrep, use_choice_index
-from studio.core.prep_insights import Relation
+from studio.core.prep.config import USE_CHOICES, ColumnPrep, use_choice_index
+from studio.core.prep.insights import Relation
 
 HEADERS = ("Column", "Holds", "Use it as", "Missing", "Values", "Relation to target", "What Studio will do")
 USE_COLUMN, DESCRIPTION_COLUMN, RELATION_COLUMN = 2, 6, 5

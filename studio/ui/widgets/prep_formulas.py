@@ -5,9 +5,9 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
-from studio.core.errors import DataError
-from studio.core.formula import FUNCTIONS, parse_formula
-from studio.core.prep import PrepConfig
+from studio.core.common.errors import DataError
+from studio.core.prep.config import PrepConfig
+from studio.core.prep.formula import FUNCTIONS, parse_formula
 
 
 class FormulaEditor(QWidget):

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.core.prep_preview import PrepPreview
+from studio.core.prep.preview import PrepPreview
 from studio.ui.widgets.common import section_label
 from studio.ui.widgets.table_model import DataFrameTableModel
 

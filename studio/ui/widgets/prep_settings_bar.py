@@ -8,10 +8,10 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QWidget
 
+from studio.core.common.errors import StudioError
 from studio.core.data.profile import ColumnProfile
-from studio.core.errors import StudioError
-from studio.core.prep import PrepConfig, default_prep, load_prep, merge_prep, save_prep
-from studio.core.prep_files import check_formulas, forget_prep, recall_prep, remember_prep
+from studio.core.prep.config import PrepConfig, default_prep, load_prep, merge_prep, save_prep
+from studio.core.prep.files import check_formulas, forget_prep, recall_prep, remember_prep
 from studio.core.project import Project
 from studio.ui.widgets.common import MessageBanner
 

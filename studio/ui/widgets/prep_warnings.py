@@ -5,8 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
-from studio.core.prep import PrepConfig
-from studio.core.prep_insights import Finding, is_fixed
+from studio.core.prep.config import PrepConfig
+from studio.core.prep.insights import Finding, is_fixed
 
 TITLES = {"id": "Identifier", "constant": "Constant", "leak": "Possible leak of the answer",
           "mostly_missing": "Mostly missing", "high_cardinality": "Very many categories",

@@ -13,13 +13,13 @@ import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget
 
-from studio.core.diagnosis import diagnose, diagnosis_metric
-from studio.core.evaluation import HIGHER_IS_BETTER, METRIC_LABELS, Scores, format_metric
-from studio.core.evaluation_details import imbalance_text, lead_metrics, result_summary
-from studio.core.progress import CurvePoint
-from studio.core.result_details import ResultDetails
-from studio.core.runs import RunRecord
-from studio.core.target import Task
+from studio.core.common.progress import CurvePoint
+from studio.core.data.target import Task
+from studio.core.evaluate.details import imbalance_text, lead_metrics, result_summary
+from studio.core.evaluate.diagnosis import diagnose, diagnosis_metric
+from studio.core.evaluate.metrics import HIGHER_IS_BETTER, METRIC_LABELS, Scores, format_metric
+from studio.core.evaluate.result_details import ResultDetails
+from studio.core.store.runs import RunRecord
 from studio.ui.widgets.classification_views import ConfusionMatrixWidget, CurvesWidget, PerClassTable, ThresholdWidget
 from studio.ui.widgets.common import MessageBanner
 from studio.ui.widgets.diagnosis_view import DiagnosisWidget
@@ -81,7 +81,7 @@ def curve_points(history: list[dict[str, Any]]) -> tuple[CurvePoint, ...]:
     """Stored curve points back as the kinds the live curve shows (epochs and batches of networks included)."""
     import dataclasses
 
-    from studio.core.curves import BatchPoint, EpochPoint
+    from studio.core.common.curves import BatchPoint, EpochPoint
 
     points = []
     for raw in history:

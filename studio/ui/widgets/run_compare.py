@@ -8,9 +8,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QHeaderView, QLabel, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
-from studio.core.evaluation import METRIC_LABELS, format_metric, format_spread
-from studio.core.evaluation import number_or_nan as _num
-from studio.core.runs import RunRecord
+from studio.core.evaluate.metrics import METRIC_LABELS, format_metric, format_spread
+from studio.core.evaluate.metrics import number_or_nan as _num
+from studio.core.store.runs import RunRecord
 from studio.ui.widgets.plots import COLORS, dashed, make_plot
 
 DIFFERENT = QColor("#fff0b3")

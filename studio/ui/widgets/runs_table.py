@@ -7,9 +7,9 @@ from PySide6.QtCore import QItemSelectionModel, QSortFilterProxyModel, Qt, Signa
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLineEdit, QTableView, QVBoxLayout, QWidget
 
-from studio.core.evaluation import METRIC_LABELS, format_metric, headline_metric
-from studio.core.runs import RunRecord
-from studio.core.target import Task
+from studio.core.data.target import Task
+from studio.core.evaluate.metrics import METRIC_LABELS, format_metric, headline_metric
+from studio.core.store.runs import RunRecord
 
 COLUMNS = ("Run", "When (UTC)", "Table", "Target", "Model", "Test score", "Validation score", "Time", "Device")
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1

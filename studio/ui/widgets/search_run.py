@@ -8,11 +8,19 @@ import threading
 from collections.abc import Callable, Generator
 from typing import Any
 
-from studio.core.ensemble import ENSEMBLE_KEY, describe_ensemble_params, describe_members, parse_members
-from studio.core.evaluation import format_metric
+from studio.core.evaluate.metrics import format_metric
+from studio.core.models.ensemble_spec import describe_members
+from studio.core.models.registry import describe_params, get_model
 from studio.core.project import ModelConfig, Project
-from studio.core.training import TrainResult
-from studio.core.tuning import TuneProgress, TuneRequest, TuneResult, describe_params, metric_label, request_for, tune
+from studio.core.search.tuning import (
+    TuneProgress,
+    TuneRequest,
+    TuneResult,
+    metric_label,
+    request_for,
+    tune,
+)
+from studio.core.train.training import TrainResult
 from studio.ui.widgets.trials_view import TrialsView
 
 JobFactory = Callable[[Callable[[], bool]], Generator[Any, None, Any]]
@@ -56,7 +64,7 @@ class SearchRun:
         store = self.project.run_store
         if store is None or self.request is None:
             return
-        from studio.core.tuning import trial_runs
+        from studio.core.search.tuning import trial_runs
 
         try:
             store.add_many(trial_runs(result, self.request))
@@ -71,8 +79,9 @@ def winner_text(result: TuneResult) -> str:
     ending = "You stopped the search; " if result.finished_early else ""
     score = (f"{metric_label(result.metric).lower()} {format_metric(result.metric, best.score)} in "
              "cross-validation")
-    if result.final_key == ENSEMBLE_KEY:
-        members = parse_members(result.final_params.get("members"))
+    final = get_model(result.final_key)
+    if final.members is not None:
+        members = final.members(result.final_params)
         together = "scored better in cross-validation than the best single trial"
         if result.ensemble_scores is not None:
             mixed, single = (format_metric(result.metric, value) for value in result.ensemble_scores)
@@ -82,7 +91,7 @@ def winner_text(result: TuneResult) -> str:
                 f"{together} ({best.model_label}, trial {best.number} of {len(result.trials)}); now trained on "
                 "all training rows. "
                 f"<span style='color:#555'>Its members' settings: "
-                f"{describe_ensemble_params(result.final_params, limit=3)}.</span>")
+                f"{final.describe(result.final_params, limit=3)}.</span>")
     return (f"{ending}<b>The winner:</b> {best.model_label} (trial {best.number} of {len(result.trials)}), "
             f"{score}, now trained on all training rows. "
             f"<span style='color:#555'>Its settings: {describe_params(best.params, best.model_key, limit=5)}.</span>")
@@ -92,8 +101,8 @@ def warm_up_search(project: Project) -> None:
     """Start the search's worker processes while the person is still choosing, so a short search does not spend
     its budget on their imports (see ``trial_pool.warm_up``); with them, what the models to be tried need (torch
     for a network)."""
-    from studio.core.models.registry import all_models, get_model
-    from studio.core.trial_pool import warm_up
+    from studio.core.models.registry import all_models
+    from studio.core.search.pool import warm_up
 
     if not project.tuning.searches:
         return

@@ -15,7 +15,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
-from studio.core.tuning import Trial, TrialState, describe_params, format_score, higher_is_better, metric_label
+from studio.core.models.registry import describe_params
+from studio.core.search.tuning import Trial, TrialState, format_score, higher_is_better, metric_label
 
 REPAINT_MS = 50
 BEST_COLOR = "#2e7d32"

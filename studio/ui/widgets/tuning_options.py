@@ -21,17 +21,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.core.errors import StudioError
+from studio.core.common.errors import StudioError
+from studio.core.data.target import Task
 from studio.core.models.params import ParamKind
-from studio.core.models.registry import get_model
+from studio.core.models.registry import describe_params, get_model
 from studio.core.project import Project
-from studio.core.search_space import ParamRange, build_space
-from studio.core.target import Task
-from studio.core.tuning import (
+from studio.core.search.spaces import ParamRange, build_space
+from studio.core.search.tuning import (
     SearchMethod,
     auto_families,
     default_metric,
-    describe_params,
     metric_choices,
     metric_label,
 )

@@ -1,0 +1,1 @@
+"""What every stage shares: errors said in words, progress items, curve points and atomic file writes."""

@@ -1,0 +1,15 @@
+"""Kinds of data Studio learns from. A dataset names its kind, models name the kinds they take, and the wizard's
+pages may differ by kind."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class DataKind(StrEnum):
+    TABLE = "table"  # rows and columns: CSV, Excel, Parquet
+    IMAGES = "images"  # a folder of pictures, one sub-folder per class
+
+    @property
+    def label(self) -> str:
+        return {DataKind.TABLE: "a table", DataKind.IMAGES: "images"}[self]

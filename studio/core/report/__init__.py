@@ -1,0 +1,1 @@
+"""A stored run as a self-contained HTML report (text, tables and SVG charts)."""

@@ -1,0 +1,1 @@
+"""Searching models and settings: search spaces, the worker-process pool, the scheduler and ensembles."""

@@ -1,0 +1,1 @@
+"""After export: using a model file on new rows."""

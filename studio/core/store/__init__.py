@@ -1,0 +1,1 @@
+"""What outlives the window: model files, the run history (SQLite) and the settings."""
