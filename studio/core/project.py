@@ -15,10 +15,12 @@ from studio.core.data.profile import ColumnProfile
 from studio.core.data.target import TargetSummary, Task, allowed_tasks, infer_task, summarize_target, target_problems
 from studio.core.models.params import ParamValue
 from studio.core.prep.config import PrepConfig, default_prep
+from studio.core.search.modes import SearchMethod, TuneMode
 from studio.core.train.splits import SplitConfig, split_problems
 
 if TYPE_CHECKING:
     from studio.core.data.tabular import LoadedTable
+    from studio.core.search.tuning import TuneRequest
     from studio.core.store.runs import RunStore
     from studio.core.train.training import TrainRequest, TrainResult
 
@@ -73,9 +75,12 @@ class TuningConfig:
     ranges_model: str = ""
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mode", TuneMode(self.mode))  # "auto" read from settings becomes TuneMode.AUTO
+
     @property
     def searches(self) -> bool:
-        return self.mode in ("tune", "auto")
+        return self.mode.searches
 
 
 Listener = Callable[[str], None]
@@ -254,6 +259,20 @@ class Project:
                             self.model.params_dict(), source_path=self.table.path,
                             data_token=self._table_loads)
 
+    def search_request(self) -> TuneRequest:
+        """The search the tuning settings ask for (Model step: "tune" or "auto")."""
+        from studio.core.search.tuning import TuneRequest, default_metric, metric_choices
+
+        base = self.training_request()
+        config = self.tuning
+        mode = TuneMode.AUTO if config.mode is TuneMode.AUTO else TuneMode.TUNE
+        ranges = tuple(config.ranges) if config.ranges and config.ranges_model == self.model.key else None
+        summary = self.target_summary
+        metric = config.metric if config.metric in metric_choices(base.task) else None
+        metric = metric or default_metric(base.task, summary.class_counts if summary else ())
+        return TuneRequest(base, mode, budget_s=config.budget_s, metric=metric, method=SearchMethod(config.method),
+                           ranges=ranges, seed=config.seed)
+
     def result_is_stale(self) -> bool:
         """True when the settings changed since the shown result was trained."""
         if self.result is None or self.table is None or self.target is None or self.task is None:
@@ -307,11 +326,11 @@ def _own_problems(project: Project, step: Step) -> list[str]:
             return [missing]
         if project.task not in spec.tasks:
             return [f"{spec.label} cannot do {project.task.value if project.task else 'this task'}; pick another."]
-        if project.tuning.mode != "auto":
+        if project.tuning.mode is not TuneMode.AUTO:
             problem = spec.problem_with(project.model.params_dict(), project.task)
             if problem:
                 return [problem]
-        if not spec.pickable and project.tuning.mode == "tune":
+        if not spec.pickable and project.tuning.mode is TuneMode.TUNE:
             return [f"The {spec.label.lower()} has no settings to tune: the search chose its members. Pick one "
                     "model to tune its settings."]
         return []

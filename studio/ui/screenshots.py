@@ -29,6 +29,7 @@ def render_all(out_dir: Path, create_window: Callable[[Path, Path], MainWindow],
     from PySide6.QtWidgets import QApplication
 
     from studio.core.project import Step
+    from studio.core.search.modes import TuneMode
     from studio.resources import sample_dataset
     from studio.ui.style import apply_style
     from studio.workers.gc_guard import GuiThreadGarbageCollector
@@ -129,7 +130,7 @@ def render_all(out_dir: Path, create_window: Callable[[Path, Path], MainWindow],
             shoot_named("09-runs-compare")
             # Finding the best model: the Model step's automatic mode, then a short search on the Train page.
             window.go_to(Step.MODEL)
-            window.model_panel.mode_choice.buttons["auto"].click()
+            window.model_panel.mode_choice.buttons[TuneMode.AUTO].click()
             shoot_named("04-model-find-the-best")
             window.project.set_tuning(replace(window.project.tuning, budget_s=SEARCH_SECONDS))
             window.go_to(Step.TRAIN)

@@ -44,6 +44,7 @@ from studio.core.models.params import ParamValue
 from studio.core.models.registry import ensemble_of, get_model, models_for
 from studio.core.models.spec import ModelSpec
 from studio.core.search.ensemble import blend, score_from_predictions, select_ensemble
+from studio.core.search.modes import SearchMethod, TuneMode
 from studio.core.search.pool import GROWTH_STEPS, FoldData, FoldEvent, FoldJob, TrialPool, trial_pool
 from studio.core.search.spaces import ParamRange, SearchSpace, build_space
 from studio.core.train.splits import SplitIndices
@@ -69,22 +70,6 @@ CLASSIFICATION_METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc"
 REGRESSION_METRICS = ("rmse", "mae", "r2")
 # Classes this uneven (largest over smallest) make plain accuracy misleading, so "best" means balanced accuracy.
 IMBALANCE_RATIO = 3.0
-
-
-class TuneMode(StrEnum):
-    AUTO = "auto"  # search the model families and their settings
-    TUNE = "tune"  # search the settings of one chosen model
-
-
-class SearchMethod(StrEnum):
-    BAYES = "bayes"
-    RANDOM = "random"
-    GRID = "grid"
-
-    @property
-    def label(self) -> str:
-        return {"bayes": "Smart search (Bayesian, Optuna)", "random": "Random search",
-                "grid": "Grid search (every combination)"}[self.value]
 
 
 class TrialState(StrEnum):
@@ -779,20 +764,7 @@ def _nothing_finished_message(trials: list[Trial], request: TuneRequest) -> str:
     return "No trial finished."
 
 
-# -- the window's and the run history's view ---------------------------------------------------------------------
-def request_for(project: Any) -> TuneRequest:
-    """The search the Project's tuning settings ask for (Model step: "tune" or "auto")."""
-    base = project.training_request()
-    config = project.tuning
-    mode = TuneMode.AUTO if config.mode == "auto" else TuneMode.TUNE
-    ranges = tuple(config.ranges) if config.ranges and config.ranges_model == project.model.key else None
-    summary = project.target_summary
-    metric = config.metric if config.metric in metric_choices(base.task) else None
-    metric = metric or default_metric(base.task, summary.class_counts if summary else ())
-    return TuneRequest(base, mode, budget_s=config.budget_s, metric=metric, method=SearchMethod(config.method),
-                       ranges=ranges, seed=config.seed)
-
-
+# -- the run history's view --------------------------------------------------------------------------------------------
 def trial_runs(result: TuneResult, request: TuneRequest) -> list[dict[str, Any]]:
     """Every trial as a run for the run history (``RunStore.add``): its settings and cross-validated score.
 

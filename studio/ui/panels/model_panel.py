@@ -20,6 +20,7 @@ from studio.core.models.params import ParamValue
 from studio.core.models.registry import get_model, models_for
 from studio.core.models.spec import ModelSpec
 from studio.core.project import ModelConfig, Project, Step
+from studio.core.search.modes import TuneMode
 from studio.ui.panels.base import Panel
 from studio.ui.widgets.common import MessageBanner, page_header, section_label
 from studio.ui.widgets.ensemble_members import EnsembleMembersWidget
@@ -116,14 +117,14 @@ class ModelPanel(Panel):
         self.mode_choice.refresh()
         made = not get_model(self.project.model.key).pickable
         for widget in (self.settings_label, self.form_scroll, self.reset_button):
-            widget.setVisible(mode == "manual" and not made)
+            widget.setVisible(mode is TuneMode.MANUAL and not made)
         for widget in (self.members_label, self.members):
-            widget.setVisible(mode != "auto" and made)
+            widget.setVisible(mode is not TuneMode.AUTO and made)
         for widget in (self.model_list, self.title, self.description):
-            widget.setVisible(mode != "auto")
+            widget.setVisible(mode is not TuneMode.AUTO)
         # Nothing of an ensemble can be tuned; the bar under the page says so.
-        self.search_options.setVisible(mode == "auto" or (mode == "tune" and not made))
-        if mode != "manual":
+        self.search_options.setVisible(mode is TuneMode.AUTO or (mode is TuneMode.TUNE and not made))
+        if mode is not TuneMode.MANUAL:
             self.search_options.refresh()
 
     def _fill_models(self) -> None:

@@ -15,6 +15,7 @@ from studio.core.data.target import Task
 from studio.core.prep.config import PrepConfig
 from studio.core.project import ModelConfig, Project, Step
 from studio.core.report.html import report_job
+from studio.core.search.modes import TuneMode
 from studio.core.store.runs import RunRecord, RunStore, config_from_plain, runs_path_for
 from studio.core.store.settings import Settings
 from studio.core.train.splits import SplitConfig
@@ -235,7 +236,7 @@ class RunsPanel(Panel):
         project.set_model(ModelConfig(record.model_key, tuple(sorted(record.params.items()))))
         if project.tuning.searches:
             # The run's own settings, trained as they are: not a new search around them.
-            project.set_tuning(replace(project.tuning, mode="manual"))
+            project.set_tuning(replace(project.tuning, mode=TuneMode.MANUAL))
         self.rerun_requested.emit()
         return True
 

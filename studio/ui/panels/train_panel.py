@@ -12,6 +12,7 @@ from studio.core.common.progress import Progress
 from studio.core.models.registry import get_model
 from studio.core.models.spec import Growth
 from studio.core.project import Project, Step
+from studio.core.search.modes import TuneMode
 from studio.core.search.tuning import TuneResult
 from studio.core.train.training import TrainResult, train
 from studio.ui.panels.base import Panel
@@ -226,13 +227,13 @@ class TrainPanel(Panel):
 
 
 def _search_text(project: Project) -> str:
-    from studio.core.search.tuning import metric_label, request_for
+    from studio.core.search.tuning import metric_label
 
     try:
-        request = request_for(project)
+        request = project.search_request()
     except StudioError as exc:
         return str(exc)
-    what = ("Studio will look for the best kind of model and settings" if project.tuning.mode == "auto" else
+    what = ("Studio will look for the best kind of model and settings" if project.tuning.mode is TuneMode.AUTO else
             f"Studio will tune the settings of the <b>{get_model(project.model.key).label.lower()}</b>")
     return (f"{what} to predict <b>{project.target}</b>, for up to {format_duration(request.budget_s or 0)}, "
             f"judging each try by its {metric_label(request.metric or '').lower()}. You can stop at any time "

@@ -7,11 +7,12 @@ from dataclasses import replace
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QRadioButton, QWidget
 
 from studio.core.project import Project
+from studio.core.search.modes import TuneMode
 from studio.ui.widgets.search_run import warm_up_search
 
-MODES = (("manual", "Choose a model and its settings myself"),
-         ("tune", "Choose a model; let Studio tune its settings"),
-         ("auto", "Find the best model for me"))
+MODES = ((TuneMode.MANUAL, "Choose a model and its settings myself"),
+         (TuneMode.TUNE, "Choose a model; let Studio tune its settings"),
+         (TuneMode.AUTO, "Find the best model for me"))
 
 
 class ModeChoice(QWidget):
@@ -35,11 +36,11 @@ class ModeChoice(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        button = self.buttons.get(self.project.tuning.mode, self.buttons["manual"])
+        button = self.buttons.get(self.project.tuning.mode, self.buttons[TuneMode.MANUAL])
         if not button.isChecked():
             button.setChecked(True)
 
-    def _on_mode_toggled(self, mode: str) -> None:
+    def _on_mode_toggled(self, mode: TuneMode) -> None:
         if mode != self.project.tuning.mode:
             self.project.set_tuning(replace(self.project.tuning, mode=mode))
             warm_up_search(self.project)

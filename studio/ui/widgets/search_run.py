@@ -12,12 +12,12 @@ from studio.core.evaluate.metrics import format_metric
 from studio.core.models.ensemble_spec import describe_members
 from studio.core.models.registry import describe_params, get_model
 from studio.core.project import ModelConfig, Project
+from studio.core.search.modes import TuneMode
 from studio.core.search.tuning import (
     TuneProgress,
     TuneRequest,
     TuneResult,
     metric_label,
-    request_for,
     tune,
 )
 from studio.core.train.training import TrainResult
@@ -35,7 +35,7 @@ class SearchRun:
 
     def job(self) -> JobFactory:
         """A fresh search for the worker; raises StudioError (shown in words) when the settings do not fit."""
-        request = request_for(self.project)
+        request = self.project.search_request()
         self.request = request
         self.view.reset(request.metric or "")
         finish = self._finish = threading.Event()
@@ -106,6 +106,6 @@ def warm_up_search(project: Project) -> None:
 
     if not project.tuning.searches:
         return
-    specs = all_models() if project.tuning.mode == "auto" else (get_model(project.model.key),)
+    specs = all_models() if project.tuning.mode is TuneMode.AUTO else (get_model(project.model.key),)
     warm_up(modules=sorted({module for spec in specs if not spec.missing_requirement()
                             for module, _advice in spec.requires}))

@@ -26,6 +26,7 @@ from studio.core.data.target import Task
 from studio.core.models.params import ParamKind
 from studio.core.models.registry import describe_params, get_model
 from studio.core.project import Project
+from studio.core.search.modes import TuneMode
 from studio.core.search.spaces import ParamRange, build_space
 from studio.core.search.tuning import (
     SearchMethod,
@@ -115,7 +116,7 @@ class SearchOptions(QWidget):
     # -- showing ----------------------------------------------------------------------------------------------------
     def refresh(self) -> None:
         tuning, task = self.project.tuning, self.project.task or Task.CLASSIFICATION
-        tune_one = tuning.mode == "tune"
+        tune_one = tuning.mode is TuneMode.TUNE
         spec = get_model(self.project.model.key)
         if tune_one:
             self.intro.setText(f"Studio tries settings for the <b>{spec.label.lower()}</b> within the ranges below. "
