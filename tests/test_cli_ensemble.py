@@ -14,7 +14,7 @@ import pytest
 import studio.cli
 from studio.cli import run_cli
 from studio.core.models.ensemble_spec import members_json
-from studio.core.search.tuning import Trial, TrialState, TuneRequest, TuneResult
+from studio.core.search.requests import Trial, TrialState, TuneRequest, TuneResult
 from studio.resources import sample_dataset
 
 PENGUINS = sample_dataset()

@@ -224,7 +224,7 @@ def test_the_ensemble_is_found_by_key_but_never_offered() -> None:
     assert "ensemble" not in {m.key for m in all_models()}
     for task in Task:
         assert "ensemble" not in {m.key for m in models_for(task)}
-    from studio.core.search.tuning import auto_families
+    from studio.core.search.policy import auto_families
 
     assert "ensemble" not in auto_families(Task.REGRESSION, 200, 5)
     with pytest.raises(StudioError, match="must be text"):

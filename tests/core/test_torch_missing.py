@@ -11,7 +11,7 @@ from studio.core.data.tabular import LoadedTable
 from studio.core.data.target import Task
 from studio.core.models.registry import get_model
 from studio.core.project import ModelConfig, Project, Step
-from studio.core.search.tuning import auto_families
+from studio.core.search.policy import auto_families
 
 from .helpers import make_request, run_training
 

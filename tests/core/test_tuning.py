@@ -17,19 +17,11 @@ from studio.core.data.target import Task
 from studio.core.models.ensemble_spec import parse_members
 from studio.core.models.params import ParamKind
 from studio.core.models.registry import all_models, describe_params, get_model
+from studio.core.search.modes import SearchMethod, TuneMode
+from studio.core.search.policy import auto_families, default_metric, resolve_metric
+from studio.core.search.requests import TrialState, TuneProgress, TuneRequest, TuneResult
+from studio.core.search.scheduler import tune
 from studio.core.search.spaces import build_space
-from studio.core.search.tuning import (
-    SearchMethod,
-    TrialState,
-    TuneMode,
-    TuneProgress,
-    TuneRequest,
-    TuneResult,
-    auto_families,
-    default_metric,
-    resolve_metric,
-    tune,
-)
 from tests.core.helpers import make_request
 
 FAST_FAMILIES = ("logistic_regression", "knn", "decision_tree", "naive_bayes")

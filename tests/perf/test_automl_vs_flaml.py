@@ -109,7 +109,9 @@ def run_studio(table: Table, train: np.ndarray, test: np.ndarray, seed: int = SE
     from studio.core.data.profile import profile_frame
     from studio.core.data.target import Task
     from studio.core.prep.config import default_prep
-    from studio.core.search.tuning import TuneMode, TuneRequest, tune
+    from studio.core.search.modes import TuneMode
+    from studio.core.search.requests import TuneRequest
+    from studio.core.search.scheduler import tune
     from studio.core.train.splits import SplitConfig, SplitIndices
     from studio.core.train.training import TrainRequest
 

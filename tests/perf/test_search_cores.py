@@ -101,7 +101,9 @@ def _studio_search(frame: object, target: str) -> tuple[float, float, int]:
     from studio.core.data.profile import profile_frame
     from studio.core.data.target import Task
     from studio.core.prep.config import default_prep
-    from studio.core.search.tuning import TuneMode, TuneRequest, tune
+    from studio.core.search.modes import TuneMode
+    from studio.core.search.requests import TuneRequest
+    from studio.core.search.scheduler import tune
     from studio.core.train.splits import SplitConfig
     from studio.core.train.training import TrainRequest
 

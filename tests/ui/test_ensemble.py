@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from studio.core.models.ensemble_spec import members_json, parse_members
 from studio.core.project import ModelConfig, Step
-from studio.core.search.tuning import Trial, TrialState, TuneResult
+from studio.core.search.requests import Trial, TrialState, TuneResult
 from studio.core.store.model_file import load_model
 from studio.ui.main_window import MainWindow
 

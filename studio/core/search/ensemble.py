@@ -30,7 +30,7 @@ TIE = 1e-12
 # -- scores ---------------------------------------------------------------------------------------------------------
 def score_from_predictions(metric: str, task: Task, y: np.ndarray, predictions: np.ndarray,
                            classes: np.ndarray | None = None) -> float:
-    """The metric of out-of-fold predictions, as ``tuning.score_predictions`` scores a fitted model.
+    """The metric of out-of-fold predictions, as ``pool.score_predictions`` scores a fitted model.
 
     Regression: ``predictions`` are numbers. Classification: class probabilities whose columns follow ``classes``
     (the predicted class is the most probable one, as a classifier's ``predict`` gives it), or the predicted
@@ -97,9 +97,9 @@ def select_ensemble(predictions: Sequence[np.ndarray], y: np.ndarray, metric: st
         raise StudioError("An ensemble needs at least one round and one member.")
     y = np.asarray(y)
     averages, votes = _comparable_outputs(predictions, len(y), task, classes)
-    usable = [index for index in range(len(predictions))
-              if (averages[index] is not None or metric != "roc_auc")
-              and np.all(np.isfinite(averages[index] if averages[index] is not None else votes[index]))]
+    usable = [index for index, (average, vote) in enumerate(zip(averages, votes, strict=True))
+              if (average is not None or metric != "roc_auc")
+              and np.all(np.isfinite(average if average is not None else _present(vote)))]
     if not usable:
         raise StudioError("No candidate gives predictions the ensemble's score can be computed from.")
     sign = 1.0 if HIGHER_IS_BETTER.get(metric, True) else -1.0
@@ -123,16 +123,17 @@ def select_ensemble(predictions: Sequence[np.ndarray], y: np.ndarray, metric: st
                 mixed = (average_total + average) / round_number
             else:
                 # A tie of votes goes to the first class, as np.argmax in VotingClassifier's hard vote does.
-                mixed = (vote_total + votes[index]) / round_number
+                mixed = (vote_total + _present(votes[index])) / round_number
             score = sign * score_from_predictions(metric, task, y, mixed, classes)
             if score > chosen_score + TIE:
                 chosen, chosen_score = index, score
         weights[chosen] += 1
-        if averages[chosen] is not None:
-            average_total = average_total + averages[chosen]
-        all_average = all_average and averages[chosen] is not None
-        if votes[chosen] is not None:
-            vote_total = vote_total + votes[chosen]
+        chosen_average, chosen_vote = averages[chosen], votes[chosen]
+        if chosen_average is not None:
+            average_total = average_total + chosen_average
+        all_average = all_average and chosen_average is not None
+        if chosen_vote is not None:
+            vote_total = vote_total + chosen_vote
         if chosen_score > best_score + TIE:
             best_score, best_weights = chosen_score, tuple(weights)
     divisor = reduce(math.gcd, (w for w in best_weights if w))
@@ -146,8 +147,17 @@ def blend(predictions: Sequence[np.ndarray], weights: Sequence[int], task: Task,
     used = [index for index, weight in enumerate(weights) if weight]
     # Averaged while every member gives numbers or probabilities (soft voting), else a vote on labels.
     outputs = averages if all(averages[index] is not None for index in used) else votes
-    total = sum(weights[index] * outputs[index] for index in used)
-    return total / sum(weights[index] for index in used)
+    total = sum(weights[index] * _present(outputs[index]) for index in used)
+    blended = total / sum(weights[index] for index in used)
+    assert isinstance(blended, np.ndarray)  # sum() gives 0 only for no members, and then the division fails first
+    return blended
+
+
+def _present(output: np.ndarray | None) -> np.ndarray:
+    """An output the caller relies on a candidate having: every classifier has votes, and a candidate without
+    votes (a regressor) always has numbers to average, so the vote branches never meet a regressor."""
+    assert output is not None
+    return output
 
 
 def _comparable_outputs(predictions: Sequence[np.ndarray], rows: int, task: Task, classes: np.ndarray | None,

@@ -28,7 +28,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as wait_connections
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -343,8 +343,9 @@ class TrialPool:
         if self._start_failures >= START_FAILURES:
             raise StudioError("The search could not start its helper processes on this computer.")
         by_connection = {w.connection: w for w in self._workers}
-        for connection in wait_connections(list(by_connection), timeout):
-            worker = by_connection[connection]  # type: ignore[index]
+        # wait() hands back some of the connections it was given; its stub widens them to sockets and handles.
+        for connection in cast("list[Connection]", wait_connections(list(by_connection), timeout)):
+            worker = by_connection[connection]
             try:
                 message = connection.recv()
             except (EOFError, OSError):

@@ -84,7 +84,7 @@ class ParamRange:
             return {self.name: chosen}
         assert self.low is not None and self.high is not None
         encoded: dict[str, Any] = {}
-        number = self.high if value is None else min(max(float(value), self.low), self.high)  # type: ignore[arg-type]
+        number = self.high if value is None else min(max(float(value), self.low), self.high)
         encoded[self.name] = round(number) if self.kind is ParamKind.INT else float(number)
         if self.allow_none:
             encoded[self.name + UNLIMITED_SUFFIX] = value is None

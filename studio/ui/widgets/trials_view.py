@@ -16,7 +16,9 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
 from studio.core.models.registry import describe_params
-from studio.core.search.tuning import Trial, TrialState, format_score, higher_is_better, metric_label
+from studio.core.search.policy import higher_is_better, metric_label
+from studio.core.search.requests import Trial, TrialState
+from studio.core.search.words import format_score
 
 REPAINT_MS = 50
 BEST_COLOR = "#2e7d32"

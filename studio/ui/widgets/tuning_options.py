@@ -26,15 +26,9 @@ from studio.core.data.target import Task
 from studio.core.models.params import ParamKind
 from studio.core.models.registry import describe_params, get_model
 from studio.core.project import Project
-from studio.core.search.modes import TuneMode
+from studio.core.search.modes import SearchMethod, TuneMode
+from studio.core.search.policy import auto_families, default_metric, metric_choices, metric_label
 from studio.core.search.spaces import ParamRange, build_space
-from studio.core.search.tuning import (
-    SearchMethod,
-    auto_families,
-    default_metric,
-    metric_choices,
-    metric_label,
-)
 
 BUDGETS = (("1 minute", 60), ("5 minutes", 300), ("15 minutes", 900), ("Custom…", 0))
 RANGE_HEADERS = ("Search", "Setting", "Now", "From", "To")

@@ -1,0 +1,98 @@
+"""The ensemble at the end of the automatic search: which of the best trials to average, and whether it pays.
+
+The scheduler keeps the best trials' out-of-fold predictions; here they are put in fold order, weighed by greedy
+ensemble selection (``studio.core.search.ensemble``) and compared with the best single trial fold by fold. The time
+that training the winner (or every member of an ensemble) on all training rows takes is foreseen here too, so the
+scheduler can keep it free.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from studio.core.data.target import Task
+from studio.core.models.params import ParamValue
+from studio.core.search.ensemble import blend, score_from_predictions, select_ensemble
+from studio.core.search.pool import FoldData
+from studio.core.search.requests import Trial
+
+# The out-of-fold predictions of this many of the best trials of each family are kept to weigh an ensemble from.
+ENSEMBLE_PER_FAMILY = 2
+# An ensemble has at most this many members. Time for training the best trial of as many families is kept at
+# the end of an automatic search: an ensemble that cannot be trained in time is not used.
+ENSEMBLE_MEMBERS = 5
+ENSEMBLE_BUDGET_SHARE = 0.15
+# An ensemble must beat the best single trial on at least this share of the folds, not only on average.
+ENSEMBLE_FOLD_WINS = 0.5
+
+
+def choose_ensemble(candidates: list[tuple[Trial, list[np.ndarray]]], sign: float, folds: list[FoldData], metric: str,
+                    task: Task, deadline: float
+                    ) -> tuple[list[tuple[str, dict[str, ParamValue], int]], tuple[float, float] | None]:
+    """The best trials to average (model, settings, weight) and the scores of their average and of the best single
+    trial, when the average scores better on the held-out rows of every fold and there is time to train all its
+    members; else no members. ``candidates`` are the kept trials with their out-of-fold predictions (one array per
+    fold), ``sign`` is 1 when a higher score is better and -1 when lower is."""
+    ranked = sorted(candidates, key=lambda pair: (-sign * (pair[0].score or 0.0), pair[0].number))
+    if len(ranked) < 2:
+        return [], None
+    truth = np.concatenate([fold.y_valid for fold in folds])
+    classes = np.unique(truth) if task is Task.CLASSIFICATION else None
+    outputs = [_pooled(predictions, folds, classes) for _trial, predictions in ranked]
+    single = score_from_predictions(metric, task, truth, outputs[0], classes)
+    single_folds = _fold_scores(outputs[0], folds, metric, task, classes)
+    best_score = ranked[0][0].score or 0.0
+    time_left = deadline - time.perf_counter()
+    # Fewer members when the best mix of more cannot be trained in the time left.
+    for most in range(ENSEMBLE_MEMBERS, 1, -1):
+        weights, mixed = select_ensemble(outputs, truth, metric, task, classes, max_members=most)
+        chosen = [(trial, w) for (trial, _predictions), w in zip(ranked, weights, strict=True) if w]
+        if len(chosen) < 2 or sign * mixed <= sign * single:
+            return [], None
+        # Scored like every trial (the mean of the folds' scores), so it compares with the trials table; and it
+        # must win on at least half the folds: on small tables a single lucky fold (one more row right) would
+        # otherwise pick an ensemble that is no better.
+        mixed_folds = _fold_scores(blend(outputs, weights, task, classes), folds, metric, task, classes)
+        wins = sum(sign * m > sign * s for m, s in zip(mixed_folds, single_folds, strict=True))
+        fold_mean = float(np.mean(mixed_folds))
+        if sign * fold_mean <= sign * best_score or wins < ENSEMBLE_FOLD_WINS * len(folds):
+            return [], None
+        if refit_time([trial for trial, _ in chosen], len(folds)) <= time_left:
+            heaviest_first = sorted(chosen, key=lambda pair: -pair[1])
+            return [(trial.model_key, trial.params_dict(), weight) for trial, weight in heaviest_first], \
+                (fold_mean, best_score)
+    return [], None
+
+
+def _fold_scores(pooled: np.ndarray, folds: list[FoldData], metric: str, task: Task,
+                 classes: np.ndarray | None) -> list[float]:
+    scores, start = [], 0
+    for fold in folds:
+        end = start + len(fold.y_valid)
+        scores.append(score_from_predictions(metric, task, fold.y_valid, pooled[start:end], classes))
+        start = end
+    return scores
+
+
+def _pooled(per_fold: list[np.ndarray], folds: list[FoldData], classes: np.ndarray | None) -> np.ndarray:
+    """One trial's held-out predictions of every fold, in fold order. Probability columns follow each fold's own
+    classes (a rare class can be missing from a fold's training part), so they are spread over all classes."""
+    if classes is None or per_fold[0].ndim == 1:
+        return np.concatenate(per_fold)
+    spread = []
+    for fold, predictions in zip(folds, per_fold, strict=True):
+        full = np.zeros((len(predictions), len(classes)))
+        full[:, np.searchsorted(classes, np.unique(fold.y_train))] = predictions
+        spread.append(full)
+    return np.concatenate(spread)
+
+
+def refit_time(winners: list[Trial], fold_count: int) -> float:
+    """Time to keep for training the winner (or each member of an ensemble) on all training rows: the slowest
+    fold's fit, scaled up to all the rows, with room for the live curve's bookkeeping and the scoring."""
+    fits = [trial.fit_s for trial in winners if trial.folds_done]
+    if not fits:
+        return 0.5
+    return 0.75 + 1.5 * sum(fits) * fold_count / max(1, fold_count - 1)
