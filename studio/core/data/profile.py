@@ -6,6 +6,7 @@ import warnings
 from collections.abc import Generator
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -268,7 +269,11 @@ def _top_numbers(values: np.ndarray) -> tuple[tuple[str, int], ...]:
     """The most common of numbers that were written as text, shown as numbers ("3", not "3.0"; "nan" for text
     that is no number). Counted first, so only the few values shown are turned into text, not every row."""
     counts = pd.Series(values).value_counts(dropna=False).head(TOP_VALUES)
-    return tuple((str(int(k)) if float(k).is_integer() else str(k), int(v)) for k, v in counts.items())
+    shown = []
+    for key, count in counts.items():
+        number = cast(float, key)  # the numbers counted, NaN included; pandas-stubs only knows a Hashable
+        shown.append((str(int(number)) if float(number).is_integer() else str(number), int(count)))
+    return tuple(shown)
 
 
 def _top_values(present: pd.Series) -> tuple[tuple[str, int], ...]:

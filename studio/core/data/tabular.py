@@ -12,11 +12,13 @@ import re
 from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pandas as pd
 
 from studio.core.common.errors import DataError, first_line
 from studio.core.common.progress import Progress, StopCheck, never_stop, run_interruptibly
+from studio.core.data.kinds import DataKind
 
 SNIFF_BYTES = 256 * 1024
 DELIMITERS = (",", ";", "\t", "|")
@@ -35,6 +37,8 @@ class LoadedTable:
     path: str
     encoding: str | None
     delimiter: str | None
+
+    kind: ClassVar[DataKind] = DataKind.TABLE
 
     @property
     def name(self) -> str:
@@ -203,7 +207,7 @@ def detect_delimiter(text: str) -> str:
 
 
 def _parse_csv(path: Path, encoding: str, delimiter: str) -> pd.DataFrame:
-    common = {"sep": delimiter, "na_values": MISSING_MARKERS, "keep_default_na": False}
+    common: dict[str, Any] = {"sep": delimiter, "na_values": MISSING_MARKERS, "keep_default_na": False}
     if encoding in ("utf-8", "utf-8-sig"):
         try:
             # pyarrow reads large files several times faster; fall back to the C parser for precise errors.

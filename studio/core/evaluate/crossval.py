@@ -70,8 +70,11 @@ def cross_validate(make_pipeline: Any, frame: pd.DataFrame, y: np.ndarray, task:
         if clean is not None:
             x_fold, y_fold = clean(x_fold, y_fold)
         # Fit and score on the fitting thread: OpenMP pools belong to the thread that starts them.
-        metrics = call(lambda x_fold=x_fold, y_fold=y_fold, test_rows=test_rows: _fit_and_score(
-            make_pipeline(), x_fold, y_fold, frame.iloc[test_rows], y[test_rows], task))
+        def fit_and_score(x_fold: pd.DataFrame = x_fold, y_fold: np.ndarray = y_fold,
+                          test_rows: np.ndarray = test_rows) -> dict[str, float]:
+            return _fit_and_score(make_pipeline(), x_fold, y_fold, frame.iloc[test_rows], y[test_rows], task)
+
+        metrics = call(fit_and_score)
         results.append(tuple(metrics.items()))
     return CrossValidation(lead_metric, tuple(results))
 

@@ -7,6 +7,7 @@ import math
 from collections.abc import Generator
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -137,7 +138,7 @@ def learning_curve(make_pipeline: Any, x_train: pd.DataFrame, y_train: np.ndarra
             yield Progress("Learning curve", number / len(sizes), f"Training on {count:,} rows")
             pipeline = make_pipeline()
             x_part, y_part = x_train.iloc[rows], y_train[rows]
-            call(lambda pipeline=pipeline, x_part=x_part, y_part=y_part: pipeline.fit(x_part, y_part))
+            call(partial(pipeline.fit, x_part, y_part))
             counts.append(count)
             on_train.append(float(scorer(pipeline, x_part, y_part)))
             on_held.append(float(scorer(pipeline, x_held, y_held)))

@@ -11,7 +11,7 @@ from typing import Any
 
 from studio.core.common.progress import Progress, StopCheck
 from studio.core.data.target import Task
-from studio.core.models.params import ParamKind, ParamSpec, ParamValue
+from studio.core.models.params import ParamKind, ParamSpec, ParamValue, float_param, int_param
 from studio.core.models.spec import Growth, ModelSpec, register
 
 ARCHITECTURE = "Architecture"
@@ -38,12 +38,12 @@ def _network(task: Task, p: dict[str, ParamValue]) -> Any:
 
     cls = NetworkClassifier if task is Task.CLASSIFICATION else NetworkRegressor
     return cls(hidden_layers=str(p["hidden_layers"]), activation=str(p["activation"]), init=str(p["init"]),
-               dropout=float(p["dropout"]), optimizer=str(p["optimizer"]),
-               learning_rate=float(p["learning_rate"]), batch_size=int(p["batch_size"]),
-               epochs=int(p["epochs"]), weight_decay=float(p["weight_decay"]),
-               l1=float(p["l1"]), early_stopping=bool(p["early_stopping"]),
-               patience=int(p["patience"]), lr_schedule=str(p["lr_schedule"]),
-               device=str(p["device"]), random_state=int(p["seed"]))
+               dropout=float_param(p, "dropout"), optimizer=str(p["optimizer"]),
+               learning_rate=float_param(p, "learning_rate"), batch_size=int_param(p, "batch_size"),
+               epochs=int_param(p, "epochs"), weight_decay=float_param(p, "weight_decay"),
+               l1=float_param(p, "l1"), early_stopping=bool(p["early_stopping"]),
+               patience=int_param(p, "patience"), lr_schedule=str(p["lr_schedule"]),
+               device=str(p["device"]), random_state=int_param(p, "seed"))
 
 
 def _onnx_job(pipeline: Any, path: str | Path, should_stop: StopCheck) -> Generator[Progress, None, Path]:

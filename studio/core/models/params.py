@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -151,6 +151,23 @@ class ParamSpec:
             return "true | false"
         text = f"{_fmt(self.low)}..{_fmt(self.high)}"
         return text + (" or none" if self.none_label else "")
+
+
+def int_param(values: Mapping[str, ParamValue], name: str) -> int:
+    """A resolved setting as a whole number, for a model's builder."""
+    value = values[name]
+    if value is None:
+        # resolve() lets None through only for settings with a none_label; builders pass those on as they are.
+        raise StudioError(f"The setting {name} needs a whole number; it has none.")
+    return int(value)
+
+
+def float_param(values: Mapping[str, ParamValue], name: str) -> float:
+    """A resolved setting as a number, for a model's builder."""
+    value = values[name]
+    if value is None:
+        raise StudioError(f"The setting {name} needs a number; it has none.")
+    return float(value)
 
 
 def _fmt(value: float | None) -> str:

@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from studio.core.data.target import Task
-from studio.core.models.params import ParamKind, ParamSpec, ParamValue
+from studio.core.models.params import ParamKind, ParamSpec, ParamValue, float_param, int_param
 from studio.core.models.spec import Growth, ModelSpec, SearchPolicy, register
 
 BOTH = (Task.CLASSIFICATION, Task.REGRESSION)
@@ -39,7 +39,7 @@ MIN_LEAF = _p(
 def _logistic(task: Task, p: dict[str, ParamValue]) -> Any:
     from sklearn.linear_model import LogisticRegression
 
-    return LogisticRegression(C=p["C"], max_iter=int(p["max_iter"]),
+    return LogisticRegression(C=p["C"], max_iter=int_param(p, "max_iter"),
                               class_weight="balanced" if p["balanced"] else None)
 
 
@@ -67,7 +67,7 @@ register(ModelSpec(
 def _linear(task: Task, p: dict[str, ParamValue]) -> Any:
     from sklearn.linear_model import LinearRegression, Ridge
 
-    alpha = float(p["alpha"])
+    alpha = float_param(p, "alpha")
     return Ridge(alpha=alpha) if alpha > 0 else LinearRegression()
 
 
@@ -93,7 +93,7 @@ def _tree(task: Task, p: dict[str, ParamValue]) -> Any:
 
     cls = DecisionTreeClassifier if task is Task.CLASSIFICATION else DecisionTreeRegressor
     kwargs: dict[str, Any] = {"class_weight": "balanced"} if p.get("balanced") else {}
-    return cls(max_depth=p["max_depth"], min_samples_leaf=int(p["min_samples_leaf"]), random_state=SEED, **kwargs)
+    return cls(max_depth=p["max_depth"], min_samples_leaf=int_param(p, "min_samples_leaf"), random_state=SEED, **kwargs)
 
 
 register(ModelSpec(
@@ -125,8 +125,8 @@ def _forest(task: Task, p: dict[str, ParamValue]) -> Any:
     kwargs: dict[str, Any] = {}
     if p.get("balanced"):
         kwargs["class_weight"] = "balanced"
-    return cls(n_estimators=int(p["n_estimators"]), max_depth=p["max_depth"],
-               min_samples_leaf=int(p["min_samples_leaf"]),
+    return cls(n_estimators=int_param(p, "n_estimators"), max_depth=p["max_depth"],
+               min_samples_leaf=int_param(p, "min_samples_leaf"),
                max_features=max_features,
                n_jobs=-1, random_state=SEED, **kwargs)
 
@@ -166,9 +166,9 @@ def _boosting(task: Task, p: dict[str, ParamValue]) -> Any:
     kwargs: dict[str, Any] = {}
     if p.get("balanced"):
         kwargs["class_weight"] = "balanced"
-    return cls(learning_rate=p["learning_rate"], max_iter=int(p["max_iter"]),
-               max_leaf_nodes=int(p["max_leaf_nodes"]), l2_regularization=p["l2_regularization"],
-               min_samples_leaf=int(p["min_samples_leaf"]), early_stopping=False, random_state=SEED, **kwargs)
+    return cls(learning_rate=p["learning_rate"], max_iter=int_param(p, "max_iter"),
+               max_leaf_nodes=int_param(p, "max_leaf_nodes"), l2_regularization=p["l2_regularization"],
+               min_samples_leaf=int_param(p, "min_samples_leaf"), early_stopping=False, random_state=SEED, **kwargs)
 
 
 register(ModelSpec(
@@ -209,7 +209,7 @@ def _knn(task: Task, p: dict[str, ParamValue]) -> Any:
     from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 
     cls = KNeighborsClassifier if task is Task.CLASSIFICATION else KNeighborsRegressor
-    return cls(n_neighbors=int(p["n_neighbors"]), weights=str(p["weights"]))
+    return cls(n_neighbors=int_param(p, "n_neighbors"), weights=str(p["weights"]))
 
 
 register(ModelSpec(

@@ -18,11 +18,14 @@ import pandas as pd
 from studio.core.common.errors import DataError
 from studio.core.data.profile import to_number
 
-FUNCTIONS: dict[str, Callable[..., object]] = {
+# What a formula's parts evaluate to: a column of numbers or a single number.
+_Value = np.ndarray | float
+
+FUNCTIONS: dict[str, Callable[..., _Value]] = {
     "log": np.log, "log1p": np.log1p, "exp": np.exp, "sqrt": np.sqrt, "abs": np.abs,
     "round": np.round, "floor": np.floor, "ceil": np.ceil, "min": np.fmin, "max": np.fmax,
 }
-_OPERATORS: dict[type, Callable[[object, object], object]] = {
+_OPERATORS: dict[type[ast.operator], Callable[[_Value, _Value], _Value]] = {
     ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.divide, ast.Pow: np.power,
     ast.Mod: np.mod, ast.FloorDiv: np.floor_divide,
 }
@@ -105,8 +108,9 @@ def _check_node(node: ast.AST, known: list[str], aliases: dict[str, str], used: 
                         f"{', '.join(FUNCTIONS)}.")
 
 
-def _evaluate(node: ast.AST, columns: dict[str, np.ndarray]) -> object:
+def _evaluate(node: ast.AST, columns: dict[str, np.ndarray]) -> _Value:
     if isinstance(node, ast.Constant):
+        assert isinstance(node.value, int | float)  # _check_node lets no other constant through
         return float(node.value)
     if isinstance(node, ast.Name):
         return columns[node.id]

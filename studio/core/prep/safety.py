@@ -47,7 +47,7 @@ def input_notes(pipeline: Any, frame: pd.DataFrame, extra: list[str]) -> list[st
     for name, part, selected in getattr(columns, "transformers_", ()):
         if name == "remainder" or name.endswith(MISSING_SUFFIX) or not hasattr(part, "named_steps"):
             continue
-        column = selected[0] if isinstance(selected, list) else selected
+        column: str = selected[0] if isinstance(selected, list) else selected
         if column not in frame.columns:
             continue
         if "parse" in part.named_steps:

@@ -436,5 +436,5 @@ def open_user_store() -> RunStore:
 def record_from_plain(run: dict[str, Any], run_id: int = 0) -> RunRecord:
     """A RunRecord for a run that is not (or could not be) stored, e.g. to write its report anyway."""
     names = {f for f in RunRecord.__dataclass_fields__ if f != "id"}
-    values = {name: run.get(name, _DEFAULTS.get(name)) for name in names}
+    values: dict[str, Any] = {name: run.get(name, _DEFAULTS.get(name)) for name in names}
     return RunRecord(id=run_id, **values)

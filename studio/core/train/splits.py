@@ -80,6 +80,7 @@ def split_rows(labels: pd.Series | None, rows: int, config: SplitConfig) -> Spli
     stratify = labels.to_numpy() if (config.stratify and labels is not None) else None
     note = ""
     if stratify is not None:
+        assert labels is not None  # stratify is only set from labels
         counts = labels.value_counts()
         if counts.min() < 3:
             rare = ", ".join(repr(str(c)) for c in counts[counts < 3].index[:3])

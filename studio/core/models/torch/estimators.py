@@ -33,6 +33,15 @@ class _NetworkBase(BaseEstimator):
 
     _metric_label = ""
     _numeric_target = False
+    # Fitted attributes, set by loop.Trainer when training ends. Only declared here: an unfitted estimator must
+    # not have them, as scikit-learn's check_is_fitted and partial_fit look for them.
+    network_: Any
+    n_epochs_: int
+    best_epoch_: int
+    loss_curve_: list[float]
+    validation_loss_curve_: list[float]
+    stop_reason_: str
+    device_used_: str
 
     def __init__(self, hidden_layers: str = "64, 32", activation: str = "relu", init: str = "default",
                  dropout: float = 0.0, optimizer: str = "adam", learning_rate: float = 1e-3,

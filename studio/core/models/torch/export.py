@@ -58,6 +58,7 @@ def export_onnx(pipeline: Any, path: str | Path) -> Path:
         program = torch.onnx.export(wrapped, (example,), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
                                     dynamic_shapes=({0: torch.export.Dim("rows")},), dynamo=True,
                                     verbose=False)
+    assert program is not None  # only the legacy exporter (dynamo=False) returns None
     proto = program.model_proto
     names = [str(n) for n in prep.get_feature_names_out()] if prep is not None else \
         [f"x{i}" for i in range(model.n_features_in_)]

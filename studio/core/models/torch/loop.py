@@ -122,6 +122,14 @@ class Learner(Protocol):
     l1: float
     early_stopping: bool
     _metric_label: str
+    # What the loop sets on it once training ends: scikit-learn's fitted attributes.
+    network_: Any
+    n_epochs_: int
+    best_epoch_: int
+    loss_curve_: list[float]
+    validation_loss_curve_: list[float]
+    stop_reason_: str
+    device_used_: str
 
     def _loss_function(self) -> Callable[[Any, Any], Any]: ...
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 ACTIVATIONS = ("relu", "tanh", "gelu")
 INITS = ("default", "he", "xavier")
@@ -38,7 +38,8 @@ def build_network(n_inputs: int, layers: tuple[int, ...], n_outputs: int, activa
     modules.append(nn.Linear(width, n_outputs))
     network = nn.Sequential(*modules)
     if init != "default":
-        gain_name = {"relu": "relu", "tanh": "tanh", "gelu": "relu"}[activation]
+        gains: dict[str, Literal["relu", "tanh"]] = {"relu": "relu", "tanh": "tanh", "gelu": "relu"}
+        gain_name = gains[activation]
         with torch.no_grad():
             for module in network:
                 if isinstance(module, nn.Linear):
