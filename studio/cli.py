@@ -13,11 +13,13 @@ import math
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 import studio
 from studio.core.common.errors import StudioError, first_line
+from studio.core.train.splits import SplitConfig
 
 if TYPE_CHECKING:
     from studio.core.data.profile import ColumnProfile
@@ -25,14 +27,16 @@ if TYPE_CHECKING:
     from studio.core.data.target import Task
     from studio.core.models.params import ParamSpec, ParamValue
     from studio.core.models.spec import ModelSpec
+    from studio.core.prep.config import PrepConfig
+    from studio.core.project import Project
+    from studio.core.search.requests import TuneRequest
     from studio.core.store.runs import RunStore
     from studio.core.train.splits import SplitIndices
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
-DEFAULT_VALIDATION = 0.15
-DEFAULT_TEST = 0.15
-DEFAULT_SEED = 42
+# The split's defaults are the window's (SplitConfig), so both train on the same rows.
+SPLIT_DEFAULTS = SplitConfig()
 
 
 def run_cli(argv: list[str]) -> int:
@@ -101,10 +105,10 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--task", choices=["classification", "regression"],
                        help="what kind of prediction; guessed from the target column when left out")
     train.add_argument("--val-size", type=_fraction, metavar="F",
-                       help=f"share of rows for validation (default {DEFAULT_VALIDATION})")
+                       help=f"share of rows for validation (default {SPLIT_DEFAULTS.validation})")
     train.add_argument("--test-size", type=_fraction, metavar="F",
-                       help=f"share of rows for the final test (default {DEFAULT_TEST})")
-    train.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed for the split")
+                       help=f"share of rows for the final test (default {SPLIT_DEFAULTS.test})")
+    train.add_argument("--seed", type=int, default=SPLIT_DEFAULTS.seed, help="random seed for the split")
     train.add_argument("--cv-folds", type=int, default=0, metavar="K",
                        help="also cross-validate with K folds on the training and validation rows (0: off); "
                        "the per-fold scores are printed and kept with the run")
@@ -148,8 +152,8 @@ def _build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--task", choices=["classification", "regression"],
                       help="what kind of prediction; guessed from the target column when left out")
     tune.add_argument("--test-size", type=_fraction, metavar="F",
-                      help=f"share of rows for the final test (default {DEFAULT_TEST})")
-    tune.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed for the split and the search")
+                      help=f"share of rows for the final test (default {SPLIT_DEFAULTS.test})")
+    tune.add_argument("--seed", type=int, default=SPLIT_DEFAULTS.seed, help="random seed for the split and the search")
     tune.add_argument("--out", metavar="MODEL", help="where to save the best model (optional)")
     tune.set_defaults(handler=_cmd_tune)
 
@@ -237,9 +241,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from studio.core.models.registry import default_model_key, get_model
     from studio.core.prep.config import default_prep
     from studio.core.prep.files import prep_from_file
+    from studio.core.project import TuningConfig
+    from studio.core.search.modes import TuneMode
     from studio.core.store.model_file import metadata_for, save_model
-    from studio.core.train.splits import SplitConfig
-    from studio.core.train.training import TrainRequest, train
+    from studio.core.train.training import train
 
     table, profiles, task = _table_and_task(args)
     frame = table.frame
@@ -256,20 +261,22 @@ def _cmd_train(args: argparse.Namespace) -> int:
         fixed = _read_split_file(Path(args.train_rows), len(frame))
         if args.val_size is not None or args.test_size is not None:
             _note("--train-rows fixes the rows; --val-size and --test-size are ignored.")
-    split = SplitConfig(
-        validation=DEFAULT_VALIDATION if args.val_size is None else args.val_size,
-        test=DEFAULT_TEST if args.test_size is None else args.test_size,
+    split = replace(
+        SPLIT_DEFAULTS,
+        validation=SPLIT_DEFAULTS.validation if args.val_size is None else args.val_size,
+        test=SPLIT_DEFAULTS.test if args.test_size is None else args.test_size,
         seed=args.seed,
         cv_folds=getattr(args, "cv_folds", 0),
     )
     if split.cv_folds == 1 or split.cv_folds < 0:
         raise StudioError("--cv-folds needs at least 2 folds (or 0 for none).")
     prep = prep_from_file(Path(args.prep), profiles, args.target) if args.prep else default_prep(profiles)
-    request = TrainRequest(frame, args.target, task, prep, split, spec.key, params,
-                           fixed_split=fixed, source_path=str(table.path))
+    project = _project_for(table, profiles, args.target, task, prep, split, spec.key, params)
+    request = project.training_request(fixed)
     try:
         if args.auto:
-            result = _auto_train(request, args.budget, args.metric, args.seed, table.describe_format())
+            project.set_tuning(TuningConfig(TuneMode.AUTO, budget_s=args.budget, seed=args.seed))
+            result = _auto_train(project.search_request(fixed), args.metric, table.describe_format())
         else:
             _note(f"Training {spec.label.lower()} for {task.value} of '{args.target}' on "
                   f"{table.describe_format()}.")
@@ -390,13 +397,30 @@ def _drive(job: Any, stream: TextIO, own_line: Callable[[Any], str | None] | Non
 
 
 # -- tuning ---------------------------------------------------------------------------------------------------------
-def _auto_train(request: Any, budget_s: float, metric: str | None, seed: int, source: str) -> Any:
-    """``train --auto``: search the model families within the budget; returns the winner's TrainResult."""
-    from studio.core.search.tuning import TuneMode, TuneRequest
+def _project_for(table: LoadedTable, profiles: tuple[ColumnProfile, ...], target: str, task: Task,
+                 prep: PrepConfig, split: SplitConfig, model_key: str, params: dict[str, ParamValue]) -> Project:
+    """The command line's choices held in a Project, which builds the requests for the CLI as for the window."""
+    from studio.core.project import ModelConfig, Project
 
+    project = Project()
+    with project.batch():
+        project.set_table(table)
+        project.set_profiles(profiles)
+        project.set_target(target)
+        project.set_task(task)
+        project.set_prep(prep)
+        project.set_split(split)
+        project.set_model(ModelConfig(model_key, tuple(sorted(params.items()))))
+    return project
+
+
+def _auto_train(search: TuneRequest, metric: str | None, source: str) -> Any:
+    """``train --auto``: search the model families within the budget; returns the winner's TrainResult."""
+    request = search.base
+    if metric:  # the person's own measure, checked by the search (the window only offers valid ones)
+        search = replace(search, metric=metric)
     _note(f"Searching for the best model for {request.task.value} of '{request.target}' on {source}, "
-          f"for up to {budget_s:g} s.")
-    search = TuneRequest(request, TuneMode.AUTO, budget_s=budget_s, metric=metric, seed=seed)
+          f"for up to {search.budget_s:g} s.")
     outcome = _run_search(search)
     _note(f"The winner: {_trained_words(outcome)}")
     return outcome.train_result
@@ -418,19 +442,17 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     from studio.core.evaluate.metrics import plain_summary
     from studio.core.models.registry import describe_params
     from studio.core.prep.config import default_prep
+    from studio.core.project import TuningConfig
+    from studio.core.search.modes import TuneMode
     from studio.core.search.spaces import build_space
-    from studio.core.search.tuning import SearchMethod, TuneMode, TuneRequest, format_score
+    from studio.core.search.words import format_score
     from studio.core.store.model_file import metadata_for, save_model
-    from studio.core.train.splits import SplitConfig
-    from studio.core.train.training import TrainRequest
 
     table, profiles, task = _table_and_task(args)
-    frame = table.frame
     spec, params = _model_and_params(args.model, task, args.param)
-    split = SplitConfig(validation=0.0, test=DEFAULT_TEST if args.test_size is None else args.test_size,
-                        seed=args.seed)
-    request = TrainRequest(frame, args.target, task, default_prep(profiles), split, spec.key, params,
-                           source_path=str(table.path))
+    split = replace(SPLIT_DEFAULTS, validation=0.0,
+                    test=SPLIT_DEFAULTS.test if args.test_size is None else args.test_size, seed=args.seed)
+    project = _project_for(table, profiles, args.target, task, default_prep(profiles), split, spec.key, params)
     space = build_space(spec, task, params)
     ranges = None
     if args.range:
@@ -440,8 +462,11 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     trials = args.trials if args.trials is not None or args.budget is not None else 30
     _note(f"Tuning {spec.label.lower()} for {task.value} of '{args.target}' on {table.describe_format()}"
           + (f", {trials} trials" if trials else "") + (f", up to {args.budget:g} s" if args.budget else "") + ".")
-    search = TuneRequest(request, TuneMode.TUNE, budget_s=args.budget, metric=args.metric,
-                         method=SearchMethod(args.method), max_trials=trials, ranges=ranges, seed=args.seed)
+    project.set_tuning(TuningConfig(TuneMode.TUNE, budget_s=args.budget, method=args.method, ranges=ranges or (),
+                                    ranges_model=spec.key, seed=args.seed, max_trials=trials))
+    search = project.search_request()
+    if args.metric:  # the person's own measure, checked by the search
+        search = replace(search, metric=args.metric)
     outcome = _run_search(search)
     result = outcome.train_result
     best = outcome.best
@@ -483,7 +508,10 @@ def _run_search(search: Any) -> Any:
     from dataclasses import replace
 
     from studio.core.models.registry import describe_params
-    from studio.core.search.tuning import TrialState, format_score, resolve_metric, tune
+    from studio.core.search.policy import resolve_metric
+    from studio.core.search.requests import TrialState
+    from studio.core.search.scheduler import tune
+    from studio.core.search.words import format_score
 
     search = replace(search, metric=resolve_metric(search))
 
@@ -506,7 +534,7 @@ def _record_trials(outcome: Any, search: Any) -> None:
     import sqlite3
 
     try:
-        from studio.core.search.tuning import trial_runs
+        from studio.core.search.history import trial_runs
         from studio.core.store.runs import open_user_store
 
         open_user_store().add_many(trial_runs(outcome, search))

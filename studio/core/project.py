@@ -1,27 +1,34 @@
 """The single source of truth for one Studio session: data, choices and the last result.
 
 Configs are frozen dataclasses that are replaced, never mutated, and every change notifies subscribers with the
-name of what changed. The window subscribes; nothing here knows about Qt.
+name of what changed. Several changes made inside ``batch()`` notify once each, after all of them are applied, so
+no subscriber sees half of them. Problems (a run that could not be stored) are events too. Writes to the run
+history go through a writer the window replaces with one that runs them off its thread. The window subscribes;
+nothing here knows about Qt.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from studio.core.data.kinds import DataKind, Dataset
 from studio.core.data.profile import ColumnProfile
 from studio.core.data.target import TargetSummary, Task, allowed_tasks, infer_task, summarize_target, target_problems
 from studio.core.models.params import ParamValue
+from studio.core.models.registry import DEFAULT_MODEL
 from studio.core.prep.config import PrepConfig, default_prep
 from studio.core.search.modes import SearchMethod, TuneMode
 from studio.core.train.splits import SplitConfig, split_problems
 
 if TYPE_CHECKING:
     from studio.core.data.tabular import LoadedTable
-    from studio.core.search.tuning import TuneRequest
+    from studio.core.search.requests import TuneRequest
     from studio.core.store.runs import RunStore
+    from studio.core.train.splits import SplitIndices
     from studio.core.train.training import TrainRequest, TrainResult
 
 
@@ -37,7 +44,7 @@ class Step(StrEnum):
     RUNS = "runs"
 
     @property
-    def title(self) -> str:
+    def label(self) -> str:
         return self.value.capitalize()
 
 
@@ -46,7 +53,7 @@ WIZARD_STEPS = (Step.DATA, Step.PREPARE, Step.SPLIT, Step.MODEL, Step.TRAIN, Ste
 
 @dataclass(frozen=True)
 class ModelConfig:
-    key: str = "random_forest"
+    key: str = DEFAULT_MODEL
     params: tuple[tuple[str, ParamValue], ...] = ()
 
     def params_dict(self) -> dict[str, ParamValue]:
@@ -62,18 +69,17 @@ class ModelConfig:
 class TuningConfig:
     """Whether the settings are chosen by hand, searched for the chosen model, or the best model is searched for.
 
-    ``mode`` is "manual", "tune" (the chosen model's settings) or "auto" (the model and its settings); the rest
-    is read by studio.core.search.tuning. ``ranges`` are the user's narrowed ranges for ``ranges_model`` (empty: the
-    generated ones).
+    ``ranges`` are the user's narrowed ranges for ``ranges_model`` (empty: the generated ones).
     """
 
-    mode: str = "manual"
-    budget_s: float = 60.0
-    metric: str | None = None  # None: the task's default (see tuning.default_metric)
+    mode: TuneMode = TuneMode.MANUAL
+    budget_s: float | None = 60.0  # None: only max_trials limits the search (the CLI's --trials)
+    metric: str | None = None  # None: the task's default (see search.policy.default_metric)
     method: str = "bayes"
     ranges: tuple[Any, ...] = ()
     ranges_model: str = ""
     seed: int = 0
+    max_trials: int | None = None  # None: as many as the budget allows
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mode", TuneMode(self.mode))  # "auto" read from settings becomes TuneMode.AUTO
@@ -84,11 +90,25 @@ class TuningConfig:
 
 
 Listener = Callable[[str], None]
+# Runs ``work`` (a run-history call, which may wait on a locked file) and hands its outcome to ``done``, on the
+# caller's thread. The plain one runs it at once; the window's runs it on a background thread.
+StoreWriter = Callable[[Callable[[], Any], Callable[[Any], None]], None]
+
+
+def write_now(work: Callable[[], Any], done: Callable[[Any], None]) -> None:
+    done(work())
+
+
+class _RunTicket:
+    """The run id of one result, filled in by the write that stores it: later writes about the same result
+    (its export path, its explanations) run after it on the same writer and read the id here."""
+
+    run_id: int | None = None
 
 
 class Project:
     def __init__(self) -> None:
-        self.table: LoadedTable | None = None
+        self.dataset: Dataset | None = None
         self.profiles: tuple[ColumnProfile, ...] = ()
         self.target: str | None = None
         self.task: Task | None = None
@@ -103,10 +123,14 @@ class Project:
         self.run_store: RunStore | None = None
         self.run_id: int | None = None
         self.run_store_problem = ""
+        self.store_writer: StoreWriter = write_now
+        self._ticket = _RunTicket()
         self._damage_told = False
         self._target_summary: TargetSummary | None = None
         self._table_loads = 0
         self._listeners: list[Listener] = []
+        self._batch_depth = 0
+        self._pending: list[str] = []
 
     # -- events -------------------------------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> None:
@@ -117,12 +141,50 @@ class Project:
             self._listeners.remove(listener)
 
     def _changed(self, what: str) -> None:
+        if self._batch_depth:
+            if what not in self._pending:
+                self._pending.append(what)
+            return
         for listener in list(self._listeners):
             listener(what)
 
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Apply several changes, then notify once per thing changed (in the order first changed)."""
+        self._batch_depth += 1
+        try:
+            yield
+        finally:
+            self._batch_depth -= 1
+            if not self._batch_depth:
+                pending, self._pending = self._pending, []
+                for what in pending:
+                    self._changed(what)
+
+    def report_store_problem(self, text: str) -> None:
+        """A problem with the run history, in words: kept until shown, and announced as the "store_problem"
+        event (the window shows it; nothing is raised)."""
+        self.run_store_problem = text
+        self._changed("store_problem")
+
+    # -- the data -----------------------------------------------------------------------------------------------
+    @property
+    def table(self) -> LoadedTable | None:
+        """The open table; None when nothing is open or the data is of another kind."""
+        from studio.core.data.tabular import LoadedTable
+
+        return self.dataset if isinstance(self.dataset, LoadedTable) else None
+
+    @property
+    def data_kind(self) -> DataKind:
+        return self.dataset.kind if self.dataset is not None else DataKind.TABLE
+
     # -- changes ------------------------------------------------------------------------------------------------
     def set_table(self, table: LoadedTable | None) -> None:
-        self.table = table
+        self.set_dataset(table)
+
+    def set_dataset(self, dataset: Dataset | None) -> None:
+        self.dataset = dataset
         self._table_loads += 1
         self.profiles = ()
         self.target = None
@@ -172,8 +234,9 @@ class Project:
         """A model that cannot do the new task is replaced by the default, so the Model step never shows one."""
         from studio.core.models.registry import default_model_key, get_model
 
-        if self.task is not None and self.task not in get_model(self.model.key).tasks:
-            self.model = ModelConfig(default_model_key(self.task))
+        spec = get_model(self.model.key)
+        if self.task is not None and (self.task not in spec.tasks or not spec.takes(self.data_kind)):
+            self.model = ModelConfig(default_model_key(self.task, self.data_kind))
             self._changed("model")
 
     def task_choices(self) -> tuple[Task, ...]:
@@ -197,48 +260,84 @@ class Project:
         self._changed("tuning")
 
     def set_result(self, result: TrainResult | None) -> None:
+        """Show a new result; it is stored in the run history by the writer, and ``run_id`` follows when stored
+        (the "runs" event)."""
         self.result = result
         self.exported_path = None
-        self.run_id = self._record_run(result) if result is not None else None
+        self.run_id = None
+        ticket = self._ticket = _RunTicket()
         self._changed("result")
+        if result is not None:
+            self._record_run(result, ticket)
 
     def set_exported(self, path: str) -> None:
         self.exported_path = path
-        if self.run_store is not None and self.run_id is not None:
-            self._store_call(lambda store: store.set_model_path(self.run_id, path))
+        ticket = self._ticket
+
+        def note_path(store: RunStore) -> None:
+            if ticket.run_id is not None:
+                store.set_model_path(ticket.run_id, path)
+
+        self.write_to_store(note_path, "The model file's place could not be noted in the run history")
         self._changed("export")
 
-    def _record_run(self, result: TrainResult) -> int | None:
+    def _record_run(self, result: TrainResult, ticket: _RunTicket) -> None:
         from studio.core.store.runs import run_from_result
 
-        if self.run_store is None:
-            return None
-        run_id = self._store_call(lambda store: store.add(run_from_result(result)))
-        if self.run_store.damage_note and not self._damage_told:
-            # Said once, with the first result, besides on the Runs page: a person may never open that page.
-            self._damage_told = True
-            self.run_store_problem = self.run_store.damage_note
-        self._changed("runs")
-        return run_id
+        run = run_from_result(result)  # read here, on the caller's thread: the result is not shared further
+
+        def add(store: RunStore) -> int:
+            ticket.run_id = store.add(run)
+            return ticket.run_id
+
+        def stored(run_id: int) -> None:
+            store = self.run_store
+            if store is not None and store.damage_note and not self._damage_told:
+                # Said once, with the first result, besides on the Runs page: a person may never open that page.
+                self._damage_told = True
+                self.report_store_problem(store.damage_note)
+            if self._ticket is ticket:  # not replaced by a newer result meanwhile
+                self.run_id = run_id
+            self._changed("runs")
+
+        self.write_to_store(add, "This run could not be saved to the run history", stored)
 
     def record_explanation(self, kind: str, value: dict[str, Any]) -> None:
         """Keep an explanation computed after training (importance, learning curve) with the current run."""
-        run_id = self.run_id
-        if self.run_store is not None and run_id is not None:
-            self._store_call(lambda store: store.add_explanation(run_id, kind, value))
+        ticket = self._ticket
 
-    def _store_call(self, call: Callable[[RunStore], Any]) -> Any:
-        """A run-store write that fails (disk full, file locked) must not lose the result on screen."""
-        import sqlite3
+        def add(store: RunStore) -> None:
+            if ticket.run_id is not None:
+                store.add_explanation(ticket.run_id, kind, value)
 
-        from studio.core.common.errors import StudioError
+        self.write_to_store(add, "An explanation could not be saved to the run history")
 
-        assert self.run_store is not None
-        try:
-            return call(self.run_store)
-        except (sqlite3.Error, OSError, StudioError) as exc:
-            self.run_store_problem = f"This run could not be saved to the run history: {exc}."
-            return None
+    def write_to_store(self, call: Callable[[RunStore], Any], failure: str,
+                       done: Callable[[Any], None] | None = None) -> None:
+        """Run ``call`` on the run history through the writer. A write that fails (disk full, file locked past
+        the wait) is reported as a problem event, "``failure``: why.", and never loses what is on screen."""
+        store = self.run_store
+        if store is None:
+            return
+
+        def work() -> tuple[Any, str]:
+            import sqlite3
+
+            from studio.core.common.errors import StudioError
+
+            try:
+                return call(store), ""
+            except (sqlite3.Error, OSError, StudioError) as exc:
+                return None, f"{failure}: {exc}."
+
+        def finished(outcome: tuple[Any, str]) -> None:
+            value, problem = outcome
+            if problem:
+                self.report_store_problem(problem)
+            elif done is not None:
+                done(value)
+
+        self.store_writer(work, finished)
 
     def _refresh_target_summary(self) -> None:
         if self.table is None or self.target is None or self.task is None:
@@ -251,19 +350,22 @@ class Project:
         return self._target_summary
 
     # -- derived ------------------------------------------------------------------------------------------------
-    def training_request(self) -> TrainRequest:
+    def training_request(self, fixed_split: SplitIndices | None = None) -> TrainRequest:
+        """What training the current choices asks for; the window and the CLI both build their runs here.
+        ``fixed_split``: row positions given by the caller (the CLI's --train-rows) instead of the split."""
         from studio.core.train.training import TrainRequest
 
         assert self.table is not None and self.target is not None and self.task is not None
         return TrainRequest(self.table.frame, self.target, self.task, self.prep, self.split, self.model.key,
-                            self.model.params_dict(), source_path=self.table.path,
+                            self.model.params_dict(), fixed_split=fixed_split, source_path=self.table.path,
                             data_token=self._table_loads)
 
-    def search_request(self) -> TuneRequest:
+    def search_request(self, fixed_split: SplitIndices | None = None) -> TuneRequest:
         """The search the tuning settings ask for (Model step: "tune" or "auto")."""
-        from studio.core.search.tuning import TuneRequest, default_metric, metric_choices
+        from studio.core.search.policy import default_metric, metric_choices
+        from studio.core.search.requests import TuneRequest
 
-        base = self.training_request()
+        base = self.training_request(fixed_split)
         config = self.tuning
         mode = TuneMode.AUTO if config.mode is TuneMode.AUTO else TuneMode.TUNE
         ranges = tuple(config.ranges) if config.ranges and config.ranges_model == self.model.key else None
@@ -271,7 +373,7 @@ class Project:
         metric = config.metric if config.metric in metric_choices(base.task) else None
         metric = metric or default_metric(base.task, summary.class_counts if summary else ())
         return TuneRequest(base, mode, budget_s=config.budget_s, metric=metric, method=SearchMethod(config.method),
-                           ranges=ranges, seed=config.seed)
+                           max_trials=config.max_trials, ranges=ranges, seed=config.seed)
 
     def result_is_stale(self) -> bool:
         """True when the settings changed since the shown result was trained."""

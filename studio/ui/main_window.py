@@ -8,11 +8,13 @@ from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
 import studio
+from studio.core.data.kinds import DataKind
 from studio.core.project import WIZARD_STEPS, Project, Step, problems
 from studio.core.store.settings import Settings
 from studio.ui.panels.base import Panel
 from studio.ui.panels.data_panel import DataPanel
 from studio.ui.panels.export_panel import ExportPanel
+from studio.ui.panels.kinds import page_factory
 from studio.ui.panels.model_panel import ModelPanel
 from studio.ui.panels.predict_panel import PredictPanel
 from studio.ui.panels.prep_panel import PrepPanel
@@ -21,6 +23,7 @@ from studio.ui.panels.runs_panel import RunsPanel
 from studio.ui.panels.split_panel import SplitPanel
 from studio.ui.panels.train_panel import TrainPanel
 from studio.ui.wizard import NavBar, StepSidebar
+from studio.workers.store_writer import BackgroundStoreWriter
 
 
 class MainWindow(QMainWindow):
@@ -29,6 +32,9 @@ class MainWindow(QMainWindow):
         self.project = project
         self.setWindowTitle(f"Studio {studio.__version__}")
         self.resize(1180, 780)
+        # Run-history writes go to a background thread, so a locked or slow history never stalls the window.
+        self.store_writer = BackgroundStoreWriter(self)
+        project.store_writer = self.store_writer
         self.data_panel = DataPanel(project, settings, save_settings)
         self.prep_panel = PrepPanel(project)
         self.split_panel = SplitPanel(project)
@@ -41,6 +47,7 @@ class MainWindow(QMainWindow):
         self.panels: dict[Step, Panel] = {p.step: p for p in (
             self.data_panel, self.prep_panel, self.split_panel, self.model_panel, self.train_panel,
             self.results_panel, self.export_panel, self.predict_panel, self.runs_panel)}
+        self.kind_pages: dict[tuple[DataKind, Step], Panel] = {}
         self.stack = QStackedWidget()
         for panel in self.panels.values():
             self.stack.addWidget(panel)
@@ -88,11 +95,24 @@ class MainWindow(QMainWindow):
             self.sidebar.show_step(self.current_step)
             return False
         self.current_step = step
-        self.stack.setCurrentWidget(self.panels[step])
+        page = self.page(step)
+        self.stack.setCurrentWidget(page)
         self.sidebar.show_step(step)
-        self.panels[step].entered()
+        page.entered()
         self._update_nav()
         return True
+
+    def page(self, step: Step) -> Panel:
+        """The page shown for ``step``: the one the data's kind brings (made when first needed), else the
+        table page."""
+        kind = self.project.data_kind
+        factory = page_factory(kind, step)
+        if factory is None:
+            return self.panels[step]
+        if (kind, step) not in self.kind_pages:
+            page = self.kind_pages[(kind, step)] = factory(self.project)
+            self.stack.addWidget(page)
+        return self.kind_pages[(kind, step)]
 
     def go_next(self) -> bool:
         if self.current_step not in WIZARD_STEPS or self.current_step is WIZARD_STEPS[-1]:
@@ -132,8 +152,9 @@ class MainWindow(QMainWindow):
     # -- closing ----------------------------------------------------------------------------------------------
     def shutdown(self) -> None:
         """Stop and join every background job (on close and in test teardown)."""
-        for panel in self.panels.values():
+        for panel in [*self.panels.values(), *self.kind_pages.values()]:
             panel.shutdown()
+        self.store_writer.stop()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()

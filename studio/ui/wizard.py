@@ -18,7 +18,7 @@ class StepSidebar(QListWidget):
         self.setIconSize(QSize(0, 0))
         self.setSpacing(2)
         for number, step in enumerate(WIZARD_STEPS, start=1):
-            self._add(f"{number}  {step.title}", step)
+            self._add(f"{number}  {step.label}", step)
         separator = QListWidgetItem("")
         separator.setFlags(Qt.ItemFlag.NoItemFlags)
         separator.setSizeHint(QSize(10, 14))

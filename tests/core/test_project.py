@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -199,3 +204,86 @@ def test_a_new_target_replaces_a_model_that_cannot_do_its_task(penguins_table: L
     assert project.task is Task.REGRESSION
     assert project.model.key == "random_forest"
     assert not project.problems(Step.MODEL)
+
+
+def test_a_batch_notifies_once_per_change_after_all_are_applied(penguins_table: LoadedTable) -> None:
+    project = loaded(penguins_table, "species")
+    seen: list[tuple[str, str, int]] = []
+    project.subscribe(lambda what: seen.append((what, project.model.key, project.split.seed)))
+
+    with project.batch():
+        project.set_model(ModelConfig("knn"))
+        project.set_split(SplitConfig(seed=7))
+        project.set_model(ModelConfig("svm"))
+        assert seen == [], "nothing is announced while the batch is applied"
+
+    # Each change is announced once, and every listener already sees the whole batch applied.
+    assert seen == [("model", "svm", 7), ("split", "svm", 7)]
+
+
+def test_nested_batches_announce_when_the_outer_one_ends(penguins_table: LoadedTable) -> None:
+    project = loaded(penguins_table, "species")
+    recorder = Recorder(project)
+    with project.batch():
+        with project.batch():
+            project.set_split(SplitConfig(seed=3))
+        assert recorder.take() == []
+    assert recorder.take() == ["split"]
+
+
+def test_the_project_holds_a_dataset_with_a_kind(penguins_table: LoadedTable) -> None:
+    from studio.core.data.kinds import DataKind
+
+    project = Project()
+    assert project.dataset is None and project.table is None
+    assert project.data_kind is DataKind.TABLE  # what Studio offers before anything is open
+    project.set_dataset(penguins_table)
+    assert project.dataset is penguins_table and project.table is penguins_table
+    assert project.data_kind is DataKind.TABLE
+
+
+def test_storing_a_run_goes_through_the_writer(trained_project: Project, tmp_path: Path) -> None:
+    from studio.core.store.runs import RunStore
+
+    queued: list[tuple[Callable[[], Any], Callable[[Any], None]]] = []
+    trained_project.run_store = RunStore(tmp_path / "runs.sqlite3")
+    trained_project.store_writer = lambda work, done: queued.append((work, done))
+    recorder = Recorder(trained_project)
+    result = trained_project.result
+    assert result is not None
+
+    trained_project.set_result(result)
+    trained_project.set_exported("/somewhere/model.studio.joblib")
+    trained_project.record_explanation("learning_curve", {"points": [1, 2]})
+
+    # Nothing touched the history yet: the writes wait for the writer, in order.
+    assert trained_project.run_store.count() == 0 and trained_project.run_id is None
+    assert recorder.take() == ["result", "export"]
+    for work, done in queued:
+        done(work())
+    assert recorder.take() == ["runs"]
+    run_id = trained_project.run_id
+    assert run_id is not None
+    stored = trained_project.run_store.get(run_id)
+    assert stored.model_path == "/somewhere/model.studio.joblib"
+    assert stored.explanations["learning_curve"] == {"points": [1, 2]}
+
+
+def test_a_failed_store_write_is_a_problem_event_not_an_error(trained_project: Project) -> None:
+    class LockedStore:
+        damage_note = ""
+
+        def add(self, run: object) -> int:
+            raise sqlite3.OperationalError("database is locked")
+
+    trained_project.run_store = LockedStore()  # type: ignore[assignment]
+    recorder = Recorder(trained_project)
+    result = trained_project.result
+    assert result is not None
+
+    trained_project.set_result(result)
+
+    assert recorder.take() == ["result", "store_problem"]
+    assert trained_project.result is result and trained_project.run_id is None
+    assert trained_project.run_store_problem == ("This run could not be saved to the run history: database is "
+                                                 "locked.")

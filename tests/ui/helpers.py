@@ -132,6 +132,16 @@ def train(qtbot: QtBot, window: MainWindow, timeout: int = TRAIN_MS) -> None:
     with qtbot.waitSignal(panel.training_finished, timeout=timeout):
         click(qtbot, panel.start_button)
     wait_idle(qtbot, panel.runner)
+    wait_history_written(qtbot, window)
+
+
+def wait_history_written(qtbot: QtBot, window: MainWindow) -> None:
+    """The run history is written on a background thread: wait until every write so far has run and its outcome
+    (the run's id, or a problem) has reached the window."""
+    assert window.store_writer.wait_until_idle(LOAD_MS / 1000)
+    done = []
+    window.store_writer(lambda: None, done.append)  # comes back after every outcome queued before it
+    qtbot.waitUntil(lambda: bool(done), timeout=LOAD_MS)
 
 
 def wait_idle(qtbot: QtBot, runner: JobRunner) -> None:

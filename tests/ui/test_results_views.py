@@ -26,6 +26,7 @@ from .helpers import (
     open_sample,
     synthetic_frame,
     train,
+    wait_history_written,
     wait_idle,
     write_csv,
 )
@@ -115,6 +116,7 @@ def test_two_class_results_threshold_diagnosis_importance_and_report(
     wait_idle(qtbot, explain.runner)
     probabilities = explain.dependence.lines[0][1]
     assert probabilities[-1] > probabilities[0]  # a larger x0 makes 'yes' more likely
+    wait_history_written(qtbot, window)
     stored = window.project.run_store.get(window.project.run_id)
     assert stored.explanations["permutation_importance"]["columns"][0]["column"] == "x0"
     assert stored.explanations["learning_curve"]["sizes"]

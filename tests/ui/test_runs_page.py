@@ -24,6 +24,7 @@ from .helpers import (
     go_to_model_page,
     open_sample,
     train,
+    wait_history_written,
 )
 
 
@@ -168,6 +169,7 @@ def test_saving_the_model_updates_the_runs_model_file(qtbot: QtBot, window: Main
     with qtbot.waitSignal(window.export_panel.saved, timeout=LOAD_MS):
         click(qtbot, window.export_panel.save_button)
     qtbot.waitUntil(lambda: not window.export_panel.runner.is_running(), timeout=LOAD_MS)
+    wait_history_written(qtbot, window)
     assert window.project.run_store.get(run_id).model_path == str(model_path)
 
 

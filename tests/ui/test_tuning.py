@@ -18,6 +18,7 @@ from tests.ui.helpers import (
     go_next,
     go_to_model_page,
     open_sample,
+    wait_history_written,
     wait_idle,
 )
 
@@ -97,6 +98,7 @@ def test_finding_the_best_model_fills_the_trials_table(qtbot: QtBot, window: Mai
     assert "The winner:" in panel.trials_view.best_label.text()
     assert winner.model_label in panel.trials_view.best_label.text()
     # Every trial is in the run history, beside the winner's own run with its test scores.
+    wait_history_written(qtbot, window)
     runs = window.project.run_store.all()
     trial_runs = [r for r in runs if "tuning" in r.details]
     assert len(trial_runs) == rows
@@ -158,7 +160,7 @@ def test_tuning_one_model_within_narrowed_ranges_and_stopping_keeps_the_best(qtb
 
 
 def test_a_trial_that_did_not_finish_its_folds_shows_a_partial_score(qtbot: QtBot) -> None:
-    from studio.core.search.tuning import Trial, TrialState
+    from studio.core.search.requests import Trial, TrialState
     from studio.ui.widgets.trials_view import TrialsView
 
     view = TrialsView()

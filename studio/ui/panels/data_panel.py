@@ -151,7 +151,6 @@ class DataPanel(Panel):
         if self.loader.is_running() or self.profiler.is_running():
             return False
         self.banner.clear()
-        self._pending_path = str(path)
         self._set_busy(True, f"Reading {Path(path).name}…")
         return self.loader.start(lambda stop: read_table(path, stop))
 

@@ -132,7 +132,7 @@ class ModelPanel(Panel):
         task = self._task or Task.CLASSIFICATION
         self.model_list.blockSignals(True)
         self.model_list.clear()
-        for spec in models_for(task):
+        for spec in models_for(task, self.project.data_kind):
             item = QListWidgetItem(spec.label)
             item.setData(Qt.ItemDataRole.UserRole, spec.key)
             item.setToolTip(spec.description)

@@ -73,6 +73,8 @@ class ResultsPanel(Panel):
                 self._result_pending = True
         elif what in ("model", "prep", "split", "target"):
             self._show_stale()
+        elif what == "store_problem" and self.isVisible():
+            self._show_store_problem()
 
     def _show_stale(self) -> None:
         if self.project.result is not None and self.project.result_is_stale():
@@ -87,9 +89,7 @@ class ResultsPanel(Panel):
         self._show_stale()
         self.banner.clear()
         self.fit_banner.clear()
-        if self.project.run_store_problem:
-            self.banner.show_message(self.project.run_store_problem, "warning")
-            self.project.run_store_problem = ""
+        self._show_store_problem()
         self.report_button.setEnabled(result is not None)
         if result is None:
             self.view.clear()
@@ -98,6 +98,11 @@ class ResultsPanel(Panel):
         fit_words = describe_fit(result)
         if fit_words:
             self.fit_banner.show_message(fit_words, "info" if "fits well" in fit_words else "warning")
+
+    def _show_store_problem(self) -> None:
+        if self.project.run_store_problem:
+            self.banner.show_message(self.project.run_store_problem, "warning")
+            self.project.run_store_problem = ""
 
     # -- explanations and the report ------------------------------------------------------------------------
     def _on_explanation_ready(self, kind: str, value: object) -> None:

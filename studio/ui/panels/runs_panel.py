@@ -229,14 +229,15 @@ class RunsPanel(Panel):
             self.banner.show_message(f"The open table lacks columns run {record.id} learned from: "
                                      f"{', '.join(missing[:5])}.", "warning")
             return False
-        project.set_target(record.target)
-        project.set_task(Task(record.task))
-        project.set_prep(prep)
-        project.set_split(split)
-        project.set_model(ModelConfig(record.model_key, tuple(sorted(record.params.items()))))
-        if project.tuning.searches:
-            # The run's own settings, trained as they are: not a new search around them.
-            project.set_tuning(replace(project.tuning, mode=TuneMode.MANUAL))
+        with project.batch():  # the pages see the run's settings once, all applied
+            project.set_target(record.target)
+            project.set_task(Task(record.task))
+            project.set_prep(prep)
+            project.set_split(split)
+            project.set_model(ModelConfig(record.model_key, tuple(sorted(record.params.items()))))
+            if project.tuning.searches:
+                # The run's own settings, trained as they are: not a new search around them.
+                project.set_tuning(replace(project.tuning, mode=TuneMode.MANUAL))
         self.rerun_requested.emit()
         return True
 

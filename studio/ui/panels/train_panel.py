@@ -13,7 +13,7 @@ from studio.core.models.registry import get_model
 from studio.core.models.spec import Growth
 from studio.core.project import Project, Step
 from studio.core.search.modes import TuneMode
-from studio.core.search.tuning import TuneResult
+from studio.core.search.requests import TuneResult
 from studio.core.train.training import TrainResult, train
 from studio.ui.panels.base import Panel
 from studio.ui.widgets.common import MessageBanner, page_header
@@ -227,7 +227,7 @@ class TrainPanel(Panel):
 
 
 def _search_text(project: Project) -> str:
-    from studio.core.search.tuning import metric_label
+    from studio.core.search.policy import metric_label
 
     try:
         request = project.search_request()

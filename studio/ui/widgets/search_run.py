@@ -3,7 +3,6 @@ and the winner taken into the Project (its model and settings, its result, every
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Callable, Generator
 from typing import Any
@@ -13,13 +12,9 @@ from studio.core.models.ensemble_spec import describe_members
 from studio.core.models.registry import describe_params, get_model
 from studio.core.project import ModelConfig, Project
 from studio.core.search.modes import TuneMode
-from studio.core.search.tuning import (
-    TuneProgress,
-    TuneRequest,
-    TuneResult,
-    metric_label,
-    tune,
-)
+from studio.core.search.policy import metric_label
+from studio.core.search.requests import TuneProgress, TuneRequest, TuneResult
+from studio.core.search.scheduler import tune
 from studio.core.train.training import TrainResult
 from studio.ui.widgets.trials_view import TrialsView
 
@@ -61,16 +56,14 @@ class SearchRun:
         return result.train_result
 
     def _record_trials(self, result: TuneResult) -> None:
-        store = self.project.run_store
-        if store is None or self.request is None:
+        if self.request is None:
             return
-        from studio.core.search.tuning import trial_runs
+        from studio.core.search.history import trial_runs
 
-        try:
-            store.add_many(trial_runs(result, self.request))
-        except (sqlite3.Error, OSError) as exc:
-            # Shown on the Results page, like a run that could not be saved.
-            self.project.run_store_problem = f"The trials could not be saved to the run history: {exc}."
+        runs = trial_runs(result, self.request)
+        # Shown on the Results page when it fails, like a run that could not be saved.
+        self.project.write_to_store(lambda store: store.add_many(runs),
+                                    "The trials could not be saved to the run history")
 
 
 def winner_text(result: TuneResult) -> str:

@@ -1,0 +1,72 @@
+"""The run history's writes, off the GUI thread.
+
+A write can wait on a file another program holds locked (SQLite waits up to its timeout), so the window must not
+make it. The Project hands each write to this writer, which runs them one after another, in order, on one
+background thread and hands each outcome back on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+LOG = logging.getLogger(__name__)
+# How long closing the window waits for the writes still queued (SQLite's own wait on a locked file is 30 s).
+STOP_WAIT_S = 35.0
+
+Work = Callable[[], Any]
+Done = Callable[[Any], None]
+
+
+class BackgroundStoreWriter(QObject):
+    _finished = Signal(object, object)  # the done callback and the work's outcome
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._queue: queue.Queue[tuple[Work, Done] | None] = queue.Queue()
+        self._stopped = False
+        # Emitted from the writer thread, received on the GUI thread (a queued connection).
+        self._finished.connect(self._on_finished)
+        self._thread = threading.Thread(target=self._run, name="run-history-writer", daemon=True)
+        self._thread.start()
+
+    def __call__(self, work: Work, done: Done) -> None:
+        if self._stopped:  # a last write while the window closes: made at once rather than lost
+            done(work())
+            return
+        self._queue.put((work, done))
+
+    def wait_until_idle(self, timeout_s: float = 10.0) -> bool:
+        """For tests and closing: True once every queued write has run (its outcome may still be on its way)."""
+        finished = threading.Event()
+        self._queue.put((finished.set, lambda _outcome: None))
+        return finished.wait(timeout_s)
+
+    def stop(self) -> None:
+        """Run what is queued, then end and join the thread."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._queue.put(None)
+        self._thread.join(STOP_WAIT_S)
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            work, done = item
+            try:
+                outcome = work()
+            except Exception:  # the work reports expected failures itself; anything else must not end the thread
+                LOG.exception("A run-history write failed")
+                continue
+            self._finished.emit(done, outcome)
+
+    def _on_finished(self, done: Done, outcome: Any) -> None:
+        done(outcome)
