@@ -1,4 +1,7 @@
-"""Suite-wide setup: Qt draws offscreen, so the window tests need no screen."""
+"""Suite-wide setup, free of Qt so the core tests run where PySide6 is not installed.
+
+The Qt fixtures live with the tests that use them: tests/ui, tests/workers and tests/perf.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +9,10 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtWidgets import QApplication
 
-from studio.workers.gc_guard import GuiThreadGarbageCollector
-
-# Set before pytest-qt creates the QApplication, which happens lazily in the first Qt test.
+# Qt draws offscreen, so the window tests need no screen. Set before pytest-qt creates the QApplication, which
+# happens lazily in the first Qt test.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-
-@pytest.fixture(scope="session")
-def gui_thread_gc(qapp: QApplication) -> Iterator[GuiThreadGarbageCollector]:
-    """The app's rule for window tests too: cyclic garbage is collected on the GUI thread only (see gc_guard)."""
-    collector = GuiThreadGarbageCollector(qapp)
-    yield collector
-    collector.stop()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -20,7 +20,7 @@ from studio.core.store.settings import (
 
 def test_round_trip(tmp_path: Path) -> None:
     settings = Settings(recent_files=["/data/a.csv", "/data/b.xlsx"], last_folder="/data",
-                        window_geometry="AdnQywADAAAAAAA=")
+                        runs_path="/data/runs.sqlite3")
     save_settings(tmp_path, settings)
     assert load_settings(tmp_path) == settings
     raw = json.loads((tmp_path / "settings.json").read_text(encoding="utf-8"))
@@ -52,6 +52,17 @@ def test_migration_from_version_1(tmp_path: Path) -> None:
 def test_file_without_version_is_version_1(tmp_path: Path) -> None:
     (tmp_path / "settings.json").write_text('{"recent": ["/x.csv"]}', encoding="utf-8")
     assert load_settings(tmp_path).recent_files == ["/x.csv"]
+
+
+def test_keys_of_earlier_versions_are_ignored_and_dropped(tmp_path: Path) -> None:
+    """Earlier versions wrote the window's geometry, which nothing reads any more: such a file still loads."""
+    (tmp_path / "settings.json").write_text(json.dumps({
+        "version": 2, "recent_files": ["/old/one.csv"], "last_folder": "/old", "window_geometry": "AdnQywADAAAAAAA=",
+    }), encoding="utf-8")
+    settings = load_settings(tmp_path)
+    assert settings == Settings(recent_files=["/old/one.csv"], last_folder="/old")
+    save_settings(tmp_path, settings)
+    assert "window_geometry" not in json.loads((tmp_path / "settings.json").read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("content", [

@@ -23,6 +23,22 @@ from studio.ui.style import apply_style
 from studio.workers.gc_guard import GuiThreadGarbageCollector
 
 
+@pytest.fixture(scope="session")
+def gui_thread_gc(qapp: QApplication) -> Iterator[GuiThreadGarbageCollector]:
+    """The app's rule in the benchmarks too: cyclic garbage is collected on the GUI thread only (see gc_guard).
+
+    tests/ui, tests/workers and tests/perf each define this fixture; one run over several of them shares the
+    first collector (a child of ``qapp``), so a test that pauses it pauses all collection.
+    """
+    running = qapp.findChild(GuiThreadGarbageCollector)
+    if running is not None:
+        yield running
+        return
+    collector = GuiThreadGarbageCollector(qapp)
+    yield collector
+    collector.stop()
+
+
 @pytest.fixture(autouse=True)
 def _collect_on_gui_thread() -> None:
     """Start each benchmark with the previous one's cyclic garbage gone, collected here on the GUI thread.

@@ -4,6 +4,7 @@ pages may differ by kind."""
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import ClassVar, Protocol
 
 
 class DataKind(StrEnum):
@@ -13,3 +14,18 @@ class DataKind(StrEnum):
     @property
     def label(self) -> str:
         return {DataKind.TABLE: "a table", DataKind.IMAGES: "images"}[self]
+
+
+class Dataset(Protocol):
+    """What every kind of data Studio opens says about itself; each kind adds its own content (a table's frame,
+    an image folder's files)."""
+
+    kind: ClassVar[DataKind]
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    def describe_format(self) -> str: ...

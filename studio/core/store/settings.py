@@ -17,7 +17,6 @@ SETTINGS_ENV = "STUDIO_SETTINGS_DIR"
 class Settings:
     recent_files: list[str] = field(default_factory=list)
     last_folder: str = ""
-    window_geometry: str = ""
     # The run history's SQLite file; empty: runs.sqlite3 in the user's data folder.
     runs_path: str = ""
 
@@ -56,12 +55,11 @@ def load_settings(folder: Path) -> Settings:
     except (OSError, ValueError, TypeError):
         return Settings()
     # A hand-edited or damaged file may hold any JSON: keep each value only if it has the right type, rather than
-    # fail at start-up.
+    # fail at start-up. Keys it no longer knows (window_geometry, from earlier versions) are dropped.
     recent = raw.get("recent_files")
     return Settings(
         recent_files=[p for p in recent if isinstance(p, str)][:MAX_RECENT] if isinstance(recent, list) else [],
         last_folder=_text(raw.get("last_folder")),
-        window_geometry=_text(raw.get("window_geometry")),
         runs_path=_text(raw.get("runs_path")),
     )
 
