@@ -2,7 +2,9 @@
 
 torch is imported inside functions only, so importing this module (and Studio) does not pay for it. The estimators
 follow scikit-learn's rules (settings stored in ``__init__``, ``fit`` returns ``self``, fitted attributes end in
-``_``), so they sit in the same Pipeline as every other model and can be cloned, cross-validated and pickled.
+``_``), so they sit in the same Pipeline as every other model and can be cloned, cross-validated and saved.
+Saved (pickle or skops), a fitted network is plain data, its layers and weights (``nets.describe_network``), and
+becomes a torch module again on loading.
 
 Training is a generator, ``fit_iter``, run by the epoch loop (``loop.Trainer``); ``fit`` simply drains it. After
 fitting, the network lives on the CPU, so a saved model loads and predicts on a machine without a GPU.
@@ -21,7 +23,14 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from studio.core.models.torch.devices import DEVICES
 from studio.core.models.torch.loop import PREDICT_CHUNK, BatchReport, EpochReport, Trainer
-from studio.core.models.torch.nets import ACTIVATIONS, INITS, build_network, parse_layers
+from studio.core.models.torch.nets import (
+    ACTIVATIONS,
+    INITS,
+    build_network,
+    describe_network,
+    parse_layers,
+    rebuild_network,
+)
 
 MIN_VALIDATION_ROWS = 10
 OPTIMIZERS = ("adam", "adamw", "sgd")
@@ -157,7 +166,17 @@ class _NetworkBase(BaseEstimator):
     def __getstate__(self) -> dict[str, Any]:
         state = dict(super().__getstate__())
         state.pop("_partial_trainer", None)  # tensors and optimizer of an ongoing partial fit; not part of a model
+        if state.get("network_") is not None:
+            # skops' safe format stores plain data only and cannot construct tensors; see __setstate__.
+            state["network_"] = describe_network(state["network_"])
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        # A description since plain-data saving; files from earlier versions hold the torch module itself.
+        if isinstance(state.get("network_"), dict):
+            state["network_"] = rebuild_network(state["network_"])
+        super().__setstate__(state)
 
     def _check_settings(self) -> None:
         parse_layers(self.hidden_layers)
