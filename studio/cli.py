@@ -161,8 +161,53 @@ def _build_parser() -> argparse.ArgumentParser:
                                   description="Add predictions (and class probabilities) to a table.")
     predict.add_argument("model", metavar="MODEL", help="a model file saved by Studio")
     predict.add_argument("data", metavar="DATA", help="the table with rows to predict")
-    predict.add_argument("--out", required=True, metavar="PREDICTIONS.csv", help="where to write the CSV")
+    predict.add_argument("--out", required=True, metavar="PREDICTIONS",
+                         help="where to write the predictions: .csv, .tsv, .xlsx or .parquet")
+    predict.add_argument("--trust", action="store_true",
+                         help="open a model file in the older (pickle) format, which can run programs when opened: "
+                         "only for a file you trust")
     predict.set_defaults(handler=_cmd_predict)
+
+    retrain = commands.add_parser("retrain", help="train a saved model again on new rows",
+                                  description="Train a saved model again on new rows with the same preparation, "
+                                  "split and model settings, save the new model, and compare the old and the new "
+                                  "model on the same new test rows. Progress goes to stderr; the last line of "
+                                  'stdout is JSON: {"old": {...scores}, "new": {...scores}}.')
+    retrain.add_argument("model", metavar="MODEL", help="a model file saved by Studio")
+    retrain.add_argument("data", metavar="NEW_DATA", help="the new rows, with the column the model predicts")
+    retrain.add_argument("--out", required=True, metavar="NEW_MODEL", help="where to save the new model file")
+    retrain.add_argument("--old-data", metavar="FILE",
+                         help="the rows the model was trained on, to learn from them too (optional)")
+    retrain.add_argument("--trust", action="store_true",
+                         help="open a model file in the older (pickle) format, which can run programs when opened: "
+                         "only for a file you trust")
+    retrain.set_defaults(handler=_cmd_retrain)
+
+    check = commands.add_parser("check", help="check whether new rows look like the rows a model was trained on",
+                                description="Compare a table of new rows with the rows the model was trained on "
+                                "and say, column by column, what changed. The last line of stdout is JSON; the exit "
+                                "code is 0 when nothing drifted and 1 when a column did.")
+    check.add_argument("model", metavar="MODEL", help="a model file saved by Studio")
+    check.add_argument("data", metavar="DATA", help="the table with the new rows")
+    check.add_argument("--trust", action="store_true",
+                       help="open a model file in the older (pickle) format, which can run programs when opened: "
+                       "only for a file you trust")
+    check.set_defaults(handler=_cmd_check)
+
+    serve = commands.add_parser("serve", help="answer predictions over HTTP (a small web service)",
+                                description="Serve a model as a web service: POST rows as JSON to /predict, read "
+                                "the columns it takes at /schema, and its documentation at /docs. Needs the 'serve' "
+                                "extra (FastAPI and uvicorn). Stop it with Ctrl+C.")
+    serve.add_argument("model", metavar="MODEL", help="a model file saved by Studio")
+    # The defaults repeat studio.core.serve.http's: importing it here would load FastAPI for every command.
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="the address to listen on (default 127.0.0.1: this computer only; 0.0.0.0 lets other "
+                       "computers on the network in)")
+    serve.add_argument("--port", type=int, default=8000, help="the port to listen on (default 8000)")
+    serve.add_argument("--trust", action="store_true",
+                       help="open a model file in the older (pickle) format, which can run programs when opened: "
+                       "only for a file you trust")
+    serve.set_defaults(handler=_cmd_serve)
 
     models = commands.add_parser("models", help="list the models and their settings")
     models.set_defaults(handler=_cmd_models)
@@ -242,6 +287,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from studio.core.prep.config import default_prep
     from studio.core.prep.files import prep_from_file
     from studio.core.project import TuningConfig
+    from studio.core.report.card import write_card
     from studio.core.search.modes import TuneMode
     from studio.core.store.model_file import metadata_for, save_model
     from studio.core.train.training import train
@@ -284,7 +330,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     except ValueError as exc:
         # scikit-learn refusing settings that pass the specs' ranges, e.g. more neighbours than training rows.
         raise StudioError(f"Training failed: {first_line(exc, 300)}") from exc
-    out = save_model(args.out, result.pipeline, metadata_for(result))
+    metadata = metadata_for(result)
+    out = save_model(args.out, result.pipeline, metadata)
+    _note("Wrote the model card: " + " and ".join(map(str, write_card(out, metadata, result.details))))
     exporter = get_model(result.model_key).onnx_export if args.onnx else None
     if exporter is not None:
         written = _drive(exporter(result.pipeline, args.onnx, never_stop), sys.stderr)
@@ -443,6 +491,7 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     from studio.core.models.registry import describe_params
     from studio.core.prep.config import default_prep
     from studio.core.project import TuningConfig
+    from studio.core.report.card import write_card
     from studio.core.search.modes import TuneMode
     from studio.core.search.spaces import build_space
     from studio.core.search.words import format_score
@@ -475,7 +524,9 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     if outcome.final_key != best.model_key or outcome.final_params != best.params_dict():
         print(f"Trained instead: {_trained_words(outcome)}, which scored better in cross-validation.")
     if args.out:
-        out = save_model(args.out, result.pipeline, metadata_for(result))
+        metadata = metadata_for(result)
+        out = save_model(args.out, result.pipeline, metadata)
+        _note("Wrote the model card: " + " and ".join(map(str, write_card(out, metadata, result.details))))
         _record_run(result, out)
         print(f"Trained on all {result.split_sizes[0]:,} training rows and saved to {out}")
     print(plain_summary(task, result.test, args.target))
@@ -554,27 +605,123 @@ def _listing(names: Any, limit: int = 20) -> str:
 
 # -- predict ----------------------------------------------------------------------------------------------------
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from studio.core.common.files import atomic_write
     from studio.core.data.tabular import load_table
-    from studio.core.serve.predict import predict_frame
-    from studio.core.store.model_file import load_model
+    from studio.core.serve.predict import add_drift_notes, predict_frame, prediction_format, write_predictions
+    from studio.core.store.model_file import UntrustedModelFileError, load_model
 
-    bundle = load_model(args.model)
+    out = Path(args.out)
+    prediction_format(out)  # a file type Studio cannot write is said before any work is done
+    try:
+        bundle = load_model(args.model, trust=args.trust)
+    except UntrustedModelFileError as exc:
+        raise StudioError(f"{exc} If you trust it, add --trust.") from None
     if bundle.warning:
         print(f"warning: {bundle.warning}", file=sys.stderr)
     table = load_table(args.data)
-    predictions = predict_frame(bundle, table.frame)
+    predictions = add_drift_notes(bundle, table.frame, predict_frame(bundle, table.frame))
     for note in predictions.attrs.get("notes", []):
         print(f"note: {note}", file=sys.stderr)
-    out = Path(args.out)
-
-    def write(handle: Any) -> None:
-        predictions.to_csv(handle, index=False, encoding="utf-8")
-
-    atomic_write(out, write)
+    write_predictions(out, predictions)
     label = bundle.metadata.get("model_label", bundle.metadata.get("model", "model"))
     print(f"Predicted '{bundle.target}' for {len(predictions):,} rows of {table.name} with {label}; "
           f"wrote {out}")
+    return 0
+
+
+# -- retrain ----------------------------------------------------------------------------------------------------
+def _cmd_retrain(args: argparse.Namespace) -> int:
+    import sqlite3
+
+    from studio.core.data.tabular import load_table
+    from studio.core.serve.retrain import check_rows, retrain_job
+    from studio.core.store.model_file import UntrustedModelFileError, load_model, metadata_for, save_model
+
+    if Path(args.out).resolve() == Path(args.model).resolve():
+        # The old model is what the new one is compared with and linked to: it must still be there afterwards.
+        raise StudioError("--out names the model being trained again; give the new model another name so the old "
+                          "one is kept.")
+    try:
+        bundle = load_model(args.model, trust=args.trust)
+    except UntrustedModelFileError as exc:
+        raise StudioError(f"{exc} If you trust it, add --trust.") from None
+    if bundle.warning:
+        _note(f"warning: {bundle.warning}")
+    new = load_table(args.data)
+    old = load_table(args.old_data) if args.old_data else None
+    check_rows(bundle, new.frame, old.frame if old is not None else None)  # bad rows: one error line, nothing else
+    label = bundle.metadata.get("model_label", bundle.metadata.get("model", "model"))
+    _note(f"Training {label} again on {new.describe_format()}"
+          + (f", with the {len(old.frame):,} old rows of {old.name}." if old is not None else "."))
+    retrained = _drive(retrain_job(bundle, new.frame, old.frame if old is not None else None,
+                                   source_path=new.path), sys.stderr)
+    for note in retrained.notes:
+        _note(f"note: {note}")
+    result = retrained.result
+    out = save_model(args.out, result.pipeline, metadata_for(result))
+    try:
+        store = _open_store()
+        run_id = store.add(retrained.run(str(out.resolve())))
+        _note(f"Recorded as run {run_id} in {store.path}, linked to {Path(args.model).name}.")
+    except (sqlite3.Error, OSError, StudioError) as exc:
+        _note(f"warning: the run could not be recorded in the run history ({exc}).")
+    train_rows, val_rows, test_rows = result.split_sizes
+    print(f"Trained {result.model_label.lower()} again on {train_rows:,} rows ({val_rows:,} validation, "
+          f"{test_rows:,} test) in {result.duration_s:.1f} s; saved to {out}")
+    print(retrained.sentence)
+    print(json.dumps(retrained.scores_plain()))
+    return 0
+
+
+# -- check ------------------------------------------------------------------------------------------------------
+def _cmd_check(args: argparse.Namespace) -> int:
+    from studio.core.data.tabular import load_table
+    from studio.core.serve.drift import check_drift
+    from studio.core.store.model_file import UntrustedModelFileError, load_model
+
+    try:
+        bundle = load_model(args.model, trust=args.trust)
+    except UntrustedModelFileError as exc:
+        raise StudioError(f"{exc} If you trust it, add --trust.") from None
+    if bundle.warning:
+        print(f"warning: {bundle.warning}", file=sys.stderr)
+    table = load_table(args.data)
+    report = check_drift(bundle.metadata, table.frame)
+    for line in report.lines():
+        print(line)
+    # The exit code says whether anything drifted, so a script can stop before predicting.
+    print(json.dumps(report.to_plain(), ensure_ascii=False))
+    return 1 if report.drifted else 0
+
+
+# -- serve ------------------------------------------------------------------------------------------------------
+def _cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        from studio.core.serve.http import PortInUseError, bind_socket, create_app, make_server, model_label
+    except ImportError:
+        raise StudioError('Serving a model needs FastAPI and uvicorn, which are not installed: run pip install '
+                          '"fastapi>=0.110" "uvicorn>=0.29" (or install Studio with its "serve" extra).') from None
+    from studio.core.store.model_file import UntrustedModelFileError, load_model
+
+    if not 0 <= args.port <= 65535:
+        raise StudioError(f"--port {args.port} is not a port: give a number from 1 to 65535 (0: any free port).")
+    # The port is taken before the model is read: a busy port is said at once, and nobody can take it meanwhile.
+    try:
+        sock = bind_socket(args.host, args.port)
+    except PortInUseError as exc:
+        raise StudioError(f"{exc} Choose another one with --port.") from None
+    with sock:
+        try:
+            bundle = load_model(args.model, trust=args.trust)
+        except UntrustedModelFileError as exc:
+            raise StudioError(f"{exc} If you trust it, add --trust.") from None
+        if bundle.warning:
+            print(f"warning: {bundle.warning}", file=sys.stderr)
+        server = make_server(create_app(bundle))
+        host, port = sock.getsockname()[:2]
+        address = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+        _note(f"Serving {model_label(bundle)} (predicts '{bundle.target}') from {Path(args.model).name} at {address}: "
+              f"POST rows to {address}/predict; documentation at {address}/docs. Press Ctrl+C to stop.")
+        server.run(sockets=[sock])
     return 0
 
 

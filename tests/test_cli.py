@@ -8,11 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import joblib
 import pandas as pd
 import pytest
 
 from studio.cli import run_cli
+from studio.core.store.model_file import load_model
 from studio.resources import sample_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,9 +50,9 @@ def test_train_writes_the_model_and_ends_with_metrics_json(tmp_path: Path,
     metrics = last_json(captured.out)
     assert metrics["accuracy"] > 0.9
     assert set(metrics) >= {"accuracy", "balanced_accuracy", "f1_macro"}
-    payload = joblib.load(out)
-    assert payload["metadata"]["params"]["n_estimators"] == 20
-    assert payload["metadata"]["model"] == "random_forest"
+    bundle = load_model(out)
+    assert bundle.metadata["params"]["n_estimators"] == 20
+    assert bundle.metadata["model"] == "random_forest"
     # Progress goes to stderr: one line per stage and per curve point.
     assert "Preparing data" in captured.err and "trees grown" in captured.err
     assert "train loss" in captured.err and "validation loss" in captured.err
@@ -67,7 +67,7 @@ def test_train_regression_with_options(tmp_path: Path, capsys: pytest.CaptureFix
     assert code == 0, captured.err
     assert set(last_json(captured.out)) == {"mae", "rmse", "r2"}
     assert "2 row(s) without a value for 'body_mass_g' were left out" in captured.out
-    metadata = joblib.load(out)["metadata"]
+    metadata = load_model(out).metadata
     assert metadata["task"] == "regression"
     assert metadata["split_sizes"] == [273, 0, 69]
     assert metadata["params"] == {"alpha": 0.5}
@@ -95,11 +95,11 @@ def test_train_rows_file_fixes_the_split(tmp_path: Path, capsys: pytest.CaptureF
                     "--train-rows", str(split_file), "--out", str(out)])
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    payload = joblib.load(out)
-    assert payload["metadata"]["split_sizes"] == [len(train_rows), 0, len(test_rows)]
-    assert payload["metadata"]["metrics"]["validation"] == {}
+    bundle = load_model(out)
+    assert bundle.metadata["split_sizes"] == [len(train_rows), 0, len(test_rows)]
+    assert bundle.metadata["metrics"]["validation"] == {}
     # The reported accuracy is the model's accuracy on exactly the listed test rows.
-    predicted = payload["pipeline"].predict(frame.iloc[test_rows])
+    predicted = bundle.pipeline.predict(frame.iloc[test_rows])
     expected = float((predicted == frame["species"].iloc[test_rows].to_numpy()).mean())
     assert last_json(captured.out)["accuracy"] == pytest.approx(expected)
 
@@ -114,7 +114,7 @@ def test_train_in_a_subprocess(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert last_json(done.stdout)["accuracy"] > 0.9
     assert "Round 10 of 10" in done.stderr
-    assert joblib.load(out)["metadata"]["params"]["learning_rate"] == 0.3
+    assert load_model(out).metadata["params"]["learning_rate"] == 0.3
 
 
 def test_errors_in_a_subprocess_are_one_line(tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-import joblib
 import pandas as pd
 import pytest
 
@@ -15,6 +14,7 @@ import studio.cli
 from studio.cli import run_cli
 from studio.core.models.ensemble_spec import members_json
 from studio.core.search.requests import Trial, TrialState, TuneRequest, TuneResult
+from studio.core.store.model_file import load_model
 from studio.resources import sample_dataset
 
 PENGUINS = sample_dataset()
@@ -34,7 +34,7 @@ def test_an_ensemble_trains_saves_and_predicts_from_the_command_line(tmp_path: P
     assert code == 0, captured.err
     assert last_json(captured.out)["accuracy"] > 0.9
     assert "Trained ensemble of the best models" in captured.out
-    assert joblib.load(out)["metadata"]["params"]["members"] == MEMBERS
+    assert load_model(out).metadata["params"]["members"] == MEMBERS
 
     predictions = tmp_path / "predictions.csv"
     assert run_cli(["predict", str(out), str(PENGUINS), "--out", str(predictions)]) == 0
@@ -85,7 +85,7 @@ def test_a_search_that_trained_an_ensemble_reports_it(tmp_path: Path, capsys: py
     assert ("The winner: a weighted average of 2 models (Logistic regression 67%, Random forest 33%) from the best "
             "trials (Logistic regression 67% (Flexibility: 0.5); Random forest 33% (Number of trees: 10))"
             ) in captured.err
-    assert joblib.load(tmp_path / "auto.joblib")["metadata"]["model"] == "ensemble"
+    assert load_model(tmp_path / "auto.joblib").metadata["model"] == "ensemble"
 
     code = run_cli(["tune", str(PENGUINS), "--target", "species", "--model", "logistic_regression",
                     "--trials", "2"])

@@ -6,10 +6,10 @@ import json
 import time
 from pathlib import Path
 
-import joblib
 import pytest
 
 from studio.cli import run_cli
+from studio.core.store.model_file import load_model
 from studio.core.store.runs import open_user_store
 from studio.resources import sample_dataset
 
@@ -30,7 +30,7 @@ def test_train_auto_finds_a_model_within_the_budget(tmp_path: Path, capsys: pyte
     assert elapsed < 6 + 4
     assert last_json(captured.out)["accuracy"] > 0.9
     assert "trial   1  Logistic regression" in captured.err
-    saved = joblib.load(out)["metadata"]
+    saved = load_model(out).metadata
     assert f"Training the winner: {saved['model_label']}" in captured.err
     # Every trial is in the run history, and so is the winner trained on all training rows.
     runs = open_user_store().all()
@@ -53,7 +53,7 @@ def test_tune_searches_the_given_ranges_and_prints_the_best(tmp_path: Path,
     assert summary["params"]["weights"] == "distance"  # not named in --range: kept
     assert summary["test"]["accuracy"] > 0.9
     assert captured.err.count("  trial ") == 4
-    assert joblib.load(out)["metadata"]["params"]["n_neighbors"] == summary["params"]["n_neighbors"]
+    assert load_model(out).metadata["params"]["n_neighbors"] == summary["params"]["n_neighbors"]
 
 
 @pytest.mark.parametrize(("arguments", "fragment"), [

@@ -103,7 +103,7 @@ def render_all(out_dir: Path, create_window: Callable[[Path, Path], MainWindow],
             shoot_named("06-results-effect-of-one-column")
             view.tabs.setCurrentIndex(0)
             window.go_to(Step.EXPORT)
-            model_path = Path(scratch) / "penguins-species.studio.joblib"
+            model_path = Path(scratch) / "penguins-species.studio"
             window.export_panel.save_to(model_path)
             wait_for(lambda: window.project.exported_path is not None, "saving the model")
             shoot(7, Step.EXPORT)

@@ -14,10 +14,22 @@ import sklearn
 from sklearn.pipeline import Pipeline
 
 import studio
-from studio.core.common.errors import DataError, ModelFileError
+from studio.core.common.errors import DataError, ModelFileError, StudioError
 from studio.core.data.target import Task
-from studio.core.serve.predict import PREDICTION_COLUMN, extra_columns, predict_frame, schema_problems
-from studio.core.store.model_file import FORMAT_VERSION, load_model, metadata_for, required_columns, save_model
+from studio.core.serve.predict import (
+    PREDICTION_COLUMN,
+    extra_columns,
+    predict_frame,
+    schema_problems,
+    write_predictions,
+)
+from studio.core.store.model_file import (
+    UntrustedModelFileError,
+    load_model,
+    metadata_for,
+    required_columns,
+    save_model,
+)
 from studio.core.train.training import TrainResult
 
 from .helpers import make_request, run_training
@@ -52,13 +64,11 @@ def test_round_trip_gives_identical_predictions(trained: TrainResult, model_path
     np.testing.assert_allclose(bundle.pipeline.predict_proba(new_rows), trained.pipeline.predict_proba(new_rows))
 
 
-def test_file_is_a_plain_joblib_dict(model_path: Path, new_rows: pd.DataFrame) -> None:
-    payload = joblib.load(model_path)
-    assert set(payload) == {"studio_model", "metadata", "pipeline"}
-    assert payload["studio_model"] == FORMAT_VERSION
-    assert isinstance(payload["pipeline"], Pipeline)
-    assert [name for name, _ in payload["pipeline"].steps] == ["prep", "model"]
-    assert set(payload["pipeline"].predict(new_rows)) <= {"Adelie", "Chinstrap", "Gentoo"}
+def test_file_holds_the_whole_pipeline(model_path: Path, new_rows: pd.DataFrame) -> None:
+    bundle = load_model(model_path)
+    assert isinstance(bundle.pipeline, Pipeline)
+    assert [name for name, _ in bundle.pipeline.steps] == ["prep", "model"]
+    assert set(bundle.pipeline.predict(new_rows)) <= {"Adelie", "Chinstrap", "Gentoo"}
 
 
 def test_metadata_describes_the_model(model_path: Path, trained: TrainResult) -> None:
@@ -103,24 +113,30 @@ def test_csv_renamed_to_model(tmp_path: Path, penguins_path: Path) -> None:
 @pytest.mark.parametrize("payload", [{"weights": [1, 2, 3]}, [1, 2, 3],
                                      {"studio_model": "one", "pipeline": None, "metadata": {}}])
 def test_joblib_of_something_else(tmp_path: Path, payload: object) -> None:
+    """An old-format file is opened only when trusted; trusted, a pickle of something else is said so."""
     path = tmp_path / "other.joblib"
     joblib.dump(payload, path)
+    with pytest.raises(UntrustedModelFileError):
+        load_model(path)
     with pytest.raises(ModelFileError, match="not a Studio model file"):
-        load_model(path)
+        load_model(path, trust=True)
 
 
-def test_model_file_from_a_newer_studio(tmp_path: Path) -> None:
+def test_old_model_file_from_a_newer_studio(tmp_path: Path) -> None:
     path = tmp_path / "future.joblib"
-    joblib.dump({"studio_model": FORMAT_VERSION + 1, "metadata": {}, "pipeline": None}, path)
+    joblib.dump({"studio_model": 2, "metadata": {}, "pipeline": None}, path)
     with pytest.raises(ModelFileError, match="newer Studio"):
-        load_model(path)
+        load_model(path, trust=True)
 
 
-def test_model_file_without_description(tmp_path: Path) -> None:
-    path = tmp_path / "damaged.joblib"
-    joblib.dump({"studio_model": FORMAT_VERSION, "metadata": None, "pipeline": None}, path)
+def test_model_file_without_description(trained: TrainResult, tmp_path: Path) -> None:
+    path = save_model(tmp_path / "damaged.studio", trained.pipeline, {"model": "random_forest"})
     with pytest.raises(ModelFileError, match="damaged: its description lacks input_columns, target, task"):
         load_model(path)
+    old = tmp_path / "damaged.joblib"
+    joblib.dump({"studio_model": 1, "metadata": None, "pipeline": None}, old)
+    with pytest.raises(ModelFileError, match="damaged: its description lacks input_columns, target, task"):
+        load_model(old, trust=True)
 
 
 def test_missing_and_empty_model_files(tmp_path: Path) -> None:
@@ -145,11 +161,13 @@ def test_failed_save_leaves_the_previous_file_and_no_temp_file(trained: TrainRes
     save_model(path, trained.pipeline, metadata_for(trained))
     before = path.read_bytes()
 
-    def dump_half_then_fail(value, handle, **kwargs):
-        handle.write(b"half a model")
+    import zipfile
+
+    def write_half_then_fail(self: zipfile.ZipFile, name: str, data: bytes, **kwargs: object) -> None:
+        self.fp.write(b"half a model")  # type: ignore[union-attr]
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(joblib, "dump", dump_half_then_fail)
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", write_half_then_fail)
     with pytest.raises(OSError, match="No space left"):
         save_model(path, trained.pipeline, metadata_for(trained))
 
@@ -230,3 +248,114 @@ def test_predict_from_a_csv_file(model_path: Path, new_rows: pd.DataFrame, tmp_p
 def test_no_rows_to_predict(model_path: Path, new_rows: pd.DataFrame) -> None:
     with pytest.raises(DataError, match="no rows"):
         predict_frame(load_model(model_path), new_rows.head(0))
+
+
+# -- saving predictions -----------------------------------------------------------------------------------------
+BOM = b"\xef\xbb\xbf"
+
+
+def read_back(path: Path) -> pd.DataFrame:
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        return pd.read_excel(path)
+    if suffix == ".parquet":
+        return pd.read_parquet(path)
+    return pd.read_csv(path, sep="," if suffix == ".csv" else "\t", encoding="utf-8-sig")
+
+
+@pytest.fixture
+def predictions(model_path: Path, new_rows: pd.DataFrame) -> pd.DataFrame:
+    out = predict_frame(load_model(model_path), new_rows)
+    # Accents and a text that looks like a formula: both must come back exactly as they are.
+    out["observer"] = ["Zoë Müller", "=1+2", "Ángel", "+33 1 23", "-", "niño"] * (len(out) // 6) + [
+        "Chloé"] * (len(out) % 6)
+    return out
+
+
+@pytest.mark.parametrize("name", ["p.csv", "p.tsv", "p.txt", "p.xlsx", "p.parquet", "P.XLSX"])
+def test_predictions_round_trip_in_each_format(predictions: pd.DataFrame, tmp_path: Path, name: str) -> None:
+    before = predictions.copy()
+    path = write_predictions(tmp_path / name, predictions)
+    assert path == tmp_path / name
+    back = read_back(path)
+    assert list(back.columns) == list(predictions.columns)
+    pd.testing.assert_frame_equal(back, predictions, check_dtype=False)
+    pd.testing.assert_frame_equal(predictions, before)  # the page's table is left as it was
+    assert [p.name for p in tmp_path.iterdir()] == [name], "no temp file left behind"
+
+
+@pytest.mark.parametrize(("name", "separator"), [("p.csv", b","), ("p.tsv", b"\t"), ("p.txt", b"\t")])
+def test_text_predictions_start_with_a_bom_for_excel(predictions: pd.DataFrame, tmp_path: Path, name: str,
+                                                     separator: bytes) -> None:
+    raw = write_predictions(tmp_path / name, predictions).read_bytes()
+    assert raw.startswith(BOM + b"prediction" + separator + b"probability_Adelie")
+    assert "Zoë Müller".encode() in raw
+    assert pd.read_csv(tmp_path / name, sep=separator.decode(), encoding="utf-8-sig").columns[0] == "prediction"
+
+
+def test_excel_and_parquet_files_are_what_they_say(predictions: pd.DataFrame, tmp_path: Path) -> None:
+    assert write_predictions(tmp_path / "p.xlsx", predictions).read_bytes()[:2] == b"PK"  # a zip, as .xlsx is
+    assert write_predictions(tmp_path / "p.parquet", predictions).read_bytes()[:4] == b"PAR1"
+
+
+def test_text_that_looks_like_a_formula_stays_text_in_excel(predictions: pd.DataFrame, tmp_path: Path) -> None:
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(write_predictions(tmp_path / "p.xlsx", predictions)).active
+    assert sheet is not None
+    formulas = [cell.coordinate for row in sheet.iter_rows() for cell in row if cell.data_type == "f"]
+    assert formulas == []
+
+
+@pytest.mark.parametrize("name", ["p.json", "p.xls", "predictions", "p.csv.bak"])
+def test_unknown_extension_is_refused_before_anything_is_written(predictions: pd.DataFrame, tmp_path: Path,
+                                                                  name: str) -> None:
+    with pytest.raises(StudioError, match=r"Studio cannot save predictions as .*\.csv, \.tsv or \.txt "
+                                          r"\(tab-separated\), \.xlsx \(Excel\) or \.parquet\.$"):
+        write_predictions(tmp_path / "new folder" / name, predictions)
+    assert list(tmp_path.iterdir()) == []  # not even the folder
+
+
+def test_unknown_extension_message_names_the_file(predictions: pd.DataFrame, tmp_path: Path) -> None:
+    with pytest.raises(StudioError) as raised:
+        write_predictions(tmp_path / "out.json", predictions)
+    assert str(raised.value) == ("Studio cannot save predictions as out.json (its extension .json is not a format "
+                                 "Studio writes): give the file a name ending in .csv, .tsv or .txt (tab-separated), "
+                                 ".xlsx (Excel) or .parquet.")
+    with pytest.raises(StudioError, match=r"as predictions \(it has no extension\)"):
+        write_predictions(tmp_path / "predictions", predictions)
+
+
+def test_parquet_gets_text_column_names_and_mixed_columns_as_text(tmp_path: Path) -> None:
+    frame = pd.DataFrame({0: ["a", "b", "c"], 2024: [1.5, None, 3.0], "mixed": [1, "two", None]})
+    before = frame.copy()
+    back = pd.read_parquet(write_predictions(tmp_path / "p.parquet", frame))
+    assert list(back.columns) == ["0", "2024", "mixed"]
+    assert back["2024"].tolist()[::2] == [1.5, 3.0] and pd.isna(back["2024"][1])
+    assert back["mixed"].tolist()[:2] == ["1", "two"] and pd.isna(back["mixed"][2])
+    pd.testing.assert_frame_equal(frame, before)
+
+
+def test_parquet_refuses_names_that_would_collide(tmp_path: Path) -> None:
+    frame = pd.DataFrame([[1, 2]], columns=pd.Index([1, "1"], dtype=object))
+    with pytest.raises(StudioError, match="several columns called '1'"):
+        write_predictions(tmp_path / "p.parquet", frame)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_excel_refuses_control_characters_and_keeps_the_old_file(predictions: pd.DataFrame,
+                                                                 tmp_path: Path) -> None:
+    path = write_predictions(tmp_path / "p.xlsx", predictions)
+    before = path.read_bytes()
+    broken = predictions.assign(observer="bell\x07")
+    with pytest.raises(StudioError, match=r"control characters.*save it as \.csv or \.parquet"):
+        write_predictions(path, broken)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["p.xlsx"]
+
+
+def test_excel_keeps_time_zones_as_text(tmp_path: Path) -> None:
+    when = pd.Series(pd.to_datetime(["2024-05-01 10:00", None]), dtype="datetime64[ns]").dt.tz_localize("Europe/Paris")
+    frame = pd.DataFrame({"prediction": ["a", "b"], "seen": when})
+    back = pd.read_excel(write_predictions(tmp_path / "p.xlsx", frame))
+    assert back["seen"][0] == "2024-05-01 10:00:00+02:00" and pd.isna(back["seen"][1])

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import joblib
 import pandas as pd
 import pytest
 
 from studio.cli import run_cli
 from studio.core.data.profile import profile_frame
 from studio.core.prep.config import Encoding, Treatment, default_prep, save_prep
+from studio.core.store.model_file import load_model
 from studio.resources import sample_dataset
 
 
@@ -25,10 +25,10 @@ def test_train_uses_the_preparation_file(tmp_path: Path, penguins: pd.DataFrame,
                     "--prep", str(prep_path), "--out", str(out)])
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    payload = joblib.load(out)
-    names = [c["name"] for c in payload["metadata"]["input_columns"]]
+    bundle = load_model(out)
+    names = [c["name"] for c in bundle.metadata["input_columns"]]
     assert "year" not in names and "bill_ratio" not in names
-    features = list(payload["pipeline"].named_steps["prep"].get_feature_names_out())
+    features = list(bundle.pipeline.named_steps["prep"].get_feature_names_out())
     assert "island" in features and "bill_ratio" in features  # ordinal: one number for island
     assert len(features) == 8  # island 1, four measurements, sex 2, bill_ratio 1
 

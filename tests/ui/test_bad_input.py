@@ -8,6 +8,7 @@ from pathlib import Path
 import joblib
 import pandas as pd
 import pytest
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 from sklearn.linear_model import LogisticRegression
 
@@ -140,6 +141,8 @@ def test_file_that_is_not_a_model(qtbot: QtBot, window: MainWindow, monkeypatch:
     }
     (tmp_path / "notes.studio.joblib").write_text("shopping list: eggs, milk", encoding="utf-8")
     joblib.dump({"weights": [1, 2, 3]}, tmp_path / "other.joblib")
+    # other.joblib is in the older pickle format: Studio asks first; the person trusts it here.
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *args: QMessageBox.StandardButton.Yes))
     for name, expected in cases.items():
         answer_open_dialog(monkeypatch, tmp_path / name)
         with qtbot.waitSignal(panel.runner.failed, timeout=LOAD_MS):

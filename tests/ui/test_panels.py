@@ -26,6 +26,8 @@ from studio.ui.widgets.table_model import MISSING_TEXT, DataFrameTableModel
 from .helpers import (
     LOAD_MS,
     SAMPLE_ROWS,
+    answer_open_dialog,
+    answer_save_dialog,
     choose_target,
     click,
     click_sidebar,
@@ -35,6 +37,7 @@ from .helpers import (
     open_sample,
     train,
     wait_data_idle,
+    wait_idle,
     write_csv,
 )
 
@@ -292,6 +295,99 @@ def test_saved_model_opens_on_the_predict_page_with_one_click(qtbot: QtBot, spec
     assert export.use_button.isEnabled()
     with qtbot.waitSignal(window.predict_panel.model_opened, timeout=LOAD_MS):
         click(qtbot, export.use_button)
+    wait_idle(qtbot, window.predict_panel.runner)  # the page's buttons follow once its job has ended
     assert window.current_step is Step.PREDICT
     assert model_path.name in window.predict_panel.model_label.text()
     assert window.predict_panel.data_button.isEnabled()
+
+
+# -- Predict ----------------------------------------------------------------------------------------------------
+@pytest.fixture
+def predicted_window(qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch, penguins_model: Path,
+                     sample_path: Path) -> MainWindow:
+    """The Predict page with the sample's predictions on screen, ready to be saved."""
+    click_sidebar(qtbot, window, Step.PREDICT)
+    panel = window.predict_panel
+    answer_open_dialog(monkeypatch, penguins_model)
+    with qtbot.waitSignal(panel.model_opened, timeout=LOAD_MS):
+        click(qtbot, panel.model_button)
+    wait_idle(qtbot, panel.runner)
+    answer_open_dialog(monkeypatch, sample_path)
+    with qtbot.waitSignal(panel.predicted, timeout=LOAD_MS):
+        click(qtbot, panel.data_button)
+    wait_idle(qtbot, panel.runner)
+    assert panel.predictions is not None and len(panel.predictions) == SAMPLE_ROWS
+    return window
+
+
+def test_predictions_saved_as_excel_from_the_page(qtbot: QtBot, predicted_window: MainWindow,
+                                                  monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import threading
+
+    import studio.core.serve.predict as predict_module
+
+    panel = predicted_window.predict_panel
+    writers: list[threading.Thread] = []
+    write = predict_module.write_predictions
+
+    def recording_write(path: str | Path, predictions: pd.DataFrame) -> Path:
+        writers.append(threading.current_thread())
+        return write(path, predictions)
+
+    monkeypatch.setattr(predict_module, "write_predictions", recording_write)
+    folder = tmp_path / "shared"  # tmp_path also holds the window's settings
+    out = folder / "penguin predictions.xlsx"
+    calls = answer_save_dialog(monkeypatch, out)
+    with qtbot.waitSignal(panel.predictions_saved, timeout=LOAD_MS) as saved:
+        click(qtbot, panel.save_button)
+    wait_idle(qtbot, panel.runner)
+    offered = calls[0][3].split(";;")
+    assert offered[:3] == ["CSV (*.csv)", "Excel workbook (*.xlsx)", "Parquet (*.parquet)"]
+    assert saved.args == [str(out)]
+    assert writers and writers[0] is not threading.main_thread(), "the file is written off the GUI thread"
+    assert panel.banner.level == "success" and out.name in panel.banner.text()
+    assert out.read_bytes()[:2] == b"PK"  # a real workbook, not CSV text under an .xlsx name
+    back = pd.read_excel(out)
+    assert panel.predictions is not None
+    assert list(back.columns) == list(panel.predictions.columns)
+    pd.testing.assert_frame_equal(back, panel.predictions, check_dtype=False)
+    assert list(folder.iterdir()) == [out], "no temp file left behind"
+
+
+@pytest.mark.parametrize(("chosen", "suffix"), [("Excel workbook (*.xlsx)", ".xlsx"), ("Parquet (*.parquet)",
+                                                                                         ".parquet"),
+                                                ("CSV (*.csv)", ".csv")])
+def test_name_typed_without_extension_gets_the_chosen_format(qtbot: QtBot, predicted_window: MainWindow,
+                                                             monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                             chosen: str, suffix: str) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    panel = predicted_window.predict_panel
+    folder = tmp_path / "shared"  # tmp_path also holds the window's settings
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *args, **kwargs: (str(folder / "results"), chosen)))
+    with qtbot.waitSignal(panel.predictions_saved, timeout=LOAD_MS) as saved:
+        click(qtbot, panel.save_button)
+    wait_idle(qtbot, panel.runner)
+    out = folder / f"results{suffix}"
+    assert saved.args == [str(out)]
+    back = pd.read_excel(out) if suffix == ".xlsx" else (
+        pd.read_parquet(out) if suffix == ".parquet" else pd.read_csv(out, encoding="utf-8-sig"))
+    assert back.shape == (SAMPLE_ROWS, panel.predictions.shape[1] if panel.predictions is not None else 0)
+    assert list(folder.iterdir()) == [out]
+
+
+def test_saving_under_an_unknown_extension_says_which_ones_work(qtbot: QtBot, predicted_window: MainWindow,
+                                                                 monkeypatch: pytest.MonkeyPatch,
+                                                                 tmp_path: Path) -> None:
+    panel = predicted_window.predict_panel
+    folder = tmp_path / "shared"  # tmp_path also holds the window's settings
+    answer_save_dialog(monkeypatch, folder / "predictions.json")
+    with qtbot.waitSignal(panel.runner.failed, timeout=LOAD_MS):
+        click(qtbot, panel.save_button)
+    wait_idle(qtbot, panel.runner)
+    assert panel.banner.level == "error"
+    assert "predictions.json" in panel.banner.text() and ".xlsx (Excel) or .parquet" in panel.banner.text()
+    assert "Traceback" not in panel.banner.text()
+    assert not folder.exists()
+    assert panel.save_button.isEnabled()

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Generator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 import pandas as pd
 
-from studio.core.common.errors import Cancelled, DataError
+from studio.core.common.errors import Cancelled, DataError, StudioError
 from studio.core.common.files import atomic_write
 from studio.core.common.progress import Progress, StopCheck, never_stop
 from studio.core.data.tabular import load_table
 from studio.core.data.target import Task
 from studio.core.prep.safety import input_notes, optional_columns
 from studio.core.store.model_file import ModelBundle, required_columns
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 PREDICTION_COLUMN = "prediction"
 
@@ -37,15 +42,21 @@ def predict_frame(bundle: ModelBundle, frame: pd.DataFrame) -> pd.DataFrame:
     if len(frame) == 0:
         raise DataError("The new data has no rows to predict.")
     inputs = frame[[c for c in required_columns(bundle) if c in frame.columns]]
+    pipeline = bundle.pipeline
+    # The rows are prepared once and handed to the model for both answers: preparing them is most of the time a
+    # small model takes, and the answers are the Pipeline's own.
+    steps = getattr(pipeline, "steps", None)
+    prepare, model = (pipeline[:-1], pipeline[-1]) if steps and len(steps) > 1 else (None, pipeline)
     try:
-        predictions = bundle.pipeline.predict(inputs)
+        prepared = prepare.transform(inputs) if prepare is not None else inputs
+        predictions = model.predict(prepared)
     except Exception as exc:  # the pipeline is user data: turn its failures into a sentence
         raise DataError(f"The model could not predict these rows: {str(exc).splitlines()[0][:200]}") from exc
     out = pd.DataFrame(index=frame.index)
     out[PREDICTION_COLUMN] = predictions
-    if bundle.task is Task.CLASSIFICATION and hasattr(bundle.pipeline, "predict_proba"):
-        proba = bundle.pipeline.predict_proba(inputs)
-        classes = [str(c) for c in bundle.pipeline.classes_]
+    if bundle.task is Task.CLASSIFICATION and hasattr(pipeline, "predict_proba"):
+        proba = model.predict_proba(prepared)
+        classes = [str(c) for c in pipeline.classes_]
         for index, name in enumerate(classes):
             out[f"probability_{name}"] = np.round(proba[:, index], 6)
     extra = [c for c in frame.columns if c not in out.columns]
@@ -68,13 +79,129 @@ def predict_job(bundle: ModelBundle, data_path: str | Path,
     if should_stop():
         raise Cancelled()
     yield Progress("Predicting", 0.5, f"Predicting {len(table.frame):,} rows")
-    return predict_frame(bundle, table.frame)
+    predictions = predict_frame(bundle, table.frame)
+    yield Progress("Comparing", 0.9, "Comparing the rows with the training rows")
+    return add_drift_notes(bundle, table.frame, predictions)
+
+
+def add_drift_notes(bundle: ModelBundle, frame: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
+    """Say, with the predictions, which columns of the new rows look unlike the training rows (a model is only
+    as good as the rows it learned from)."""
+    from studio.core.serve.drift import check_drift
+
+    report = check_drift(bundle.metadata, frame)
+    if report.checked and report.drifted:
+        predictions.attrs["notes"] = [*predictions.attrs.get("notes", []),
+                                      "These rows differ from the training rows, so predictions may be less "
+                                      "reliable:", *report.sentences()]
+    return predictions
+
+
+# The formats a prediction file can be saved in, by extension: what the save dialog offers and the CLI accepts.
+PREDICTION_FORMATS: dict[str, str] = {
+    ".csv": "CSV",
+    ".tsv": "tab-separated text",
+    ".txt": "tab-separated text",
+    ".xlsx": "Excel workbook",
+    ".parquet": "Parquet",
+}
+# Excel's own limits: a bigger table would be cut off, or refused by Excel when opened.
+EXCEL_MAX_ROWS = 1_048_576
+EXCEL_MAX_COLUMNS = 16_384
+SHEET_NAME = "Predictions"
+
+
+def prediction_format(path: str | Path) -> str:
+    """The extension ``path`` will be saved as, or a StudioError that names the extensions Studio can write."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in PREDICTION_FORMATS:
+        return suffix
+    found = f"its extension {path.suffix} is not a format Studio writes" if path.suffix else "it has no extension"
+    raise StudioError(f"Studio cannot save predictions as {path.name} ({found}): give the file a name ending in "
+                      ".csv, .tsv or .txt (tab-separated), .xlsx (Excel) or .parquet.")
 
 
 def write_predictions(path: str | Path, predictions: pd.DataFrame) -> Path:
+    """Save ``predictions`` in the format its extension names (see PREDICTION_FORMATS), atomically."""
     path = Path(path)
-    atomic_write(path, lambda handle: handle.write(predictions.to_csv(index=False).encode("utf-8")))
+    suffix = prediction_format(path)  # before anything, even the folder, is created
+    if suffix == ".xlsx":
+        _check_fits_a_sheet(path, predictions)
+        atomic_write(path, lambda handle: _write_excel(handle, predictions, path.name))
+    elif suffix == ".parquet":
+        import pyarrow.parquet as pq  # here, not at the top: pyarrow would slow every start of the window
+
+        table = _arrow_table(predictions, path.name)
+        atomic_write(path, lambda handle: pq.write_table(table, handle))
+    else:
+        # The BOM makes Excel read the file as UTF-8, so accents survive a double-click; "utf-8-sig" readers and
+        # Studio itself skip it. Values are written as they are (no rounding, no escaping of leading "=").
+        separator = "," if suffix == ".csv" else "\t"
+        atomic_write(path, lambda handle: predictions.to_csv(handle, index=False, sep=separator,
+                                                             encoding="utf-8-sig"))
     return path
+
+
+def _check_fits_a_sheet(path: Path, predictions: pd.DataFrame) -> None:
+    rows, columns = predictions.shape
+    if rows + 1 > EXCEL_MAX_ROWS or columns > EXCEL_MAX_COLUMNS:  # + 1: the header row
+        raise StudioError(f"{rows:,} rows and {columns:,} columns do not fit in an Excel sheet (at most "
+                          f"{EXCEL_MAX_ROWS - 1:,} rows and {EXCEL_MAX_COLUMNS:,} columns): save {path.stem} as "
+                          ".csv or .parquet instead.")
+
+
+def _write_excel(handle: BinaryIO, predictions: pd.DataFrame, name: str) -> None:
+    from openpyxl.utils.exceptions import IllegalCharacterError
+
+    frame = predictions
+    zoned = [c for c in frame.columns if isinstance(frame[c].dtype, pd.DatetimeTZDtype)]
+    if zoned:
+        # Excel has no time zones; text such as "2024-05-01 10:00:00+02:00" keeps the moment and the zone. A copy:
+        # the page's table keeps the originals.
+        frame = frame.copy()
+        for column in zoned:
+            frame[column] = frame[column].astype(str).where(frame[column].notna())
+    try:
+        with pd.ExcelWriter(handle, engine="openpyxl") as writer:
+            frame.to_excel(writer, index=False, sheet_name=SHEET_NAME)
+            _keep_text_as_text(writer.sheets[SHEET_NAME])
+    except IllegalCharacterError as exc:
+        raise StudioError(f"Some text in the predictions holds control characters, which an Excel workbook cannot "
+                          f"store, so {name} was not saved: save it as .csv or .parquet instead.") from exc
+
+
+def _keep_text_as_text(sheet: Any) -> None:
+    """openpyxl turns any text starting with "=" into a formula; a user's value is data, so it stays text (Excel
+    would otherwise compute it, or show an error, when the file is opened)."""
+    for row in sheet.iter_rows():
+        for cell in row:
+            if cell.data_type == "f":
+                cell.data_type = "s"
+
+
+def _arrow_table(predictions: pd.DataFrame, name: str) -> pa.Table:
+    import pyarrow as pa
+
+    # Parquet names columns with text. These are the user's column names, already text when the table was read
+    # (load_table makes them unique strings) and as typed in the file's header, so str() loses nothing.
+    frame = predictions.set_axis([str(c) for c in predictions.columns], axis=1).copy(deep=False)
+    duplicates = sorted(column for column, count in Counter(frame.columns).items() if count > 1)
+    if duplicates:
+        raise StudioError(f"Parquet needs distinct column names, and {name} would have several columns called "
+                          f"{', '.join(repr(c) for c in duplicates[:5])}: rename them or save as .csv.")
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        pass
+    # A Parquet column holds one type; a column mixing numbers and text (common in spreadsheets) is saved as the
+    # text it shows, with its gaps kept as gaps. ``frame`` is a copy: the page's table keeps the originals.
+    for column in frame.columns:
+        try:
+            pa.Array.from_pandas(frame[column])
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            frame[column] = frame[column].map(str, na_action="ignore").astype(object)
+    return pa.Table.from_pandas(frame, preserve_index=False)
 
 
 def save_predictions_job(path: str | Path, predictions: pd.DataFrame,

@@ -1,16 +1,25 @@
-"""The model file: one joblib file holding the whole Pipeline and plain metadata about it.
+"""The model file: one file holding the whole Pipeline and a manifest describing it.
 
-``joblib.load(path)`` gives ``{"studio_model": FORMAT_VERSION, "metadata": {...}, "pipeline": Pipeline}``, so the
-file is usable without Studio too. Writes go to a temporary file next to the target, then replace it, so a crash
-never leaves half a model behind.
+A model file is a zip archive of two parts: ``studio-model.json`` (the manifest: the format version, the plain
+metadata — input columns and their kinds, target, classes, task, scores, versions — and the checksum of the
+pipeline) and ``pipeline.skops`` (the Pipeline in skops' format, which stores plain data). Opening a file never
+runs code it carries: only the types Studio writes are rebuilt (``trusted_types``), anything else is refused in
+words, and a file whose checksum does not match is called damaged.
+
+Files from before this format are joblib pickles, which can run code when opened: they open only once the person
+says they trust the file (the window asks; the CLI needs ``--trust``). Writes go to a temporary file next to the
+target, then replace it, so a crash never leaves half a model behind.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import platform
 import sys
 import warnings
+import zipfile
 from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,14 +29,26 @@ import numpy as np
 import pandas as pd
 
 import studio
-from studio.core.common.errors import Cancelled, ModelFileError
+from studio.core.common.errors import Cancelled, ModelFileError, first_line
 from studio.core.common.files import atomic_write
 from studio.core.common.progress import Progress, StopCheck, never_stop
 from studio.core.data.target import Task
 from studio.core.prep.config import Treatment
+from studio.core.store.trusted_types import STUDIO_TYPES
 
-FORMAT_VERSION = 1
-MODEL_SUFFIX = ".studio.joblib"
+FORMAT_VERSION = 2
+MODEL_SUFFIX = ".studio"
+OLD_SUFFIX = ".studio.joblib"  # the pickle era; still opened, after the person's trust
+MANIFEST_NAME = "studio-model.json"
+PIPELINE_NAME = "pipeline.skops"
+MAX_MANIFEST_BYTES = 64 * 2**20
+MAX_PIPELINE_BYTES = 8 * 2**30
+# How joblib's files begin: zlib (its default compression), a bare pickle, gzip, bz2, lzma and xz.
+_PICKLE_ERA_STARTS = (b"\x78", b"\x80", b"\x1f\x8b", b"BZh", b"\x5d\x00", b"\xfd7zXZ")
+
+
+class UntrustedModelFileError(ModelFileError):
+    """A model file in the pickle format: it opens only with ``trust``, once the person said they trust it."""
 
 
 @dataclass(frozen=True)
@@ -68,16 +89,18 @@ def library_versions() -> dict[str, str]:
 
 def metadata_for(result: Any) -> dict[str, Any]:
     """Plain, JSON-friendly metadata for a TrainResult."""
+    from studio.core.data.drift import training_profile
     from studio.core.train.training import TrainResult
 
     assert isinstance(result, TrainResult)
+    input_columns = [{"name": n, "kind": k, "treatment": t} for n, k, t in result.feature_columns]
     return {
         "task": result.task.value,
         "target": result.target,
         "model": result.model_key,
         "model_label": result.model_label,
         "params": dict(result.params),
-        "input_columns": [{"name": n, "kind": k, "treatment": t} for n, k, t in result.feature_columns],
+        "input_columns": input_columns,
         "classes": list(result.classes),
         "metrics": {
             "validation": result.validation.as_dict() if result.validation else {},
@@ -85,28 +108,109 @@ def metadata_for(result: Any) -> dict[str, Any]:
             "test_baseline": dict(result.test.baseline),
         },
         "split_sizes": list(result.split_sizes),
+        **result.settings(),  # "prep" and "split", so the model can be trained again on new rows (serve.retrain)
         "source": Path(result.source_path).name if result.source_path else "",
         "versions": library_versions(),
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        # A compact description of the training rows, to warn when new rows differ (serve.drift); None when the
+        # result kept no rows.
+        "training_profile": training_profile(result.rows.x_train, input_columns) if result.rows is not None else None,
     }
 
 
 def save_model(path: str | Path, pipeline: Any, metadata: dict[str, Any]) -> Path:
-    import joblib
+    """Write the model as one file at exactly ``path``: a zip of the manifest and the pipeline in skops' format."""
+    import skops.io as sio
 
     path = Path(path)
-    payload = {"studio_model": FORMAT_VERSION, "metadata": metadata, "pipeline": pipeline}
-    atomic_write(path, lambda handle: joblib.dump(payload, handle, compress=3))
+    stored = sio.dumps(pipeline, compression=zipfile.ZIP_DEFLATED)
+    manifest = {
+        "studio_model": FORMAT_VERSION,
+        "metadata": metadata,
+        "pipeline": {"file": PIPELINE_NAME, "format": "skops", "sha256": hashlib.sha256(stored).hexdigest()},
+    }
+    text = json.dumps(manifest, indent=1, ensure_ascii=False, default=str).encode("utf-8")
+
+    def write(handle: Any) -> None:
+        with zipfile.ZipFile(handle, "w") as archive:
+            archive.writestr(MANIFEST_NAME, text, compress_type=zipfile.ZIP_DEFLATED)
+            archive.writestr(PIPELINE_NAME, stored)  # compressed inside already
+
+    atomic_write(path, write)
     return path
 
 
-def load_model(path: str | Path) -> ModelBundle:
-    import joblib
-    import sklearn
-
+def load_model(path: str | Path, trust: bool = False) -> ModelBundle:
+    """Open a model file. A file in Studio's format opens without running anything it holds: it may only hold
+    the types Studio writes (``trusted_types``). A file in the older pickle format can run code when opened, so it
+    opens only with ``trust`` (the person said they trust where it came from); without it, UntrustedModelFileError."""
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"There is no model file at {path}.")
+    if zipfile.is_zipfile(path):
+        return _load_safe(path)
+    with path.open("rb") as handle:
+        start = handle.read(6)
+    if not start.startswith(_PICKLE_ERA_STARTS):
+        raise ModelFileError(f"{path.name} is not a Studio model file.")
+    if not trust:
+        raise UntrustedModelFileError(
+            f"{path.name} is in the older model format, which can run programs on this computer when it is opened. "
+            "Open it only if you trust where it came from (and save it again to get the safe format).")
+    return _load_pickle(path)
+
+
+def _load_safe(path: Path) -> ModelBundle:
+    import sklearn
+    import skops.io as sio
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if MANIFEST_NAME not in names:
+                raise ModelFileError(f"{path.name} is not a Studio model file (it is a zip archive of something else).")
+            sizes = {info.filename: info.file_size for info in archive.infolist()}
+            if sizes[MANIFEST_NAME] > MAX_MANIFEST_BYTES or sizes.get(PIPELINE_NAME, 0) > MAX_PIPELINE_BYTES:
+                raise ModelFileError(f"{path.name} is not a Studio model file (its parts are far too large).")
+            manifest = json.loads(archive.read(MANIFEST_NAME).decode("utf-8"))
+            if not isinstance(manifest, dict) or not isinstance(manifest.get("studio_model"), int):
+                raise ModelFileError(f"{path.name} is not a Studio model file (its manifest says something else).")
+            if manifest["studio_model"] > FORMAT_VERSION:
+                raise ModelFileError(f"{path.name} was made by a newer Studio; update Studio to open it.")
+            if PIPELINE_NAME not in names:
+                raise ModelFileError(f"{path.name} is damaged: the model itself is missing from it.")
+            stored = archive.read(PIPELINE_NAME)
+    except (zipfile.BadZipFile, EOFError, OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError) as exc:
+        raise ModelFileError(f"{path.name} is damaged and cannot be opened ({first_line(exc)}).") from exc
+    expected = (manifest.get("pipeline") or {}).get("sha256") if isinstance(manifest.get("pipeline"), dict) else None
+    if expected != hashlib.sha256(stored).hexdigest():
+        raise ModelFileError(f"{path.name} is damaged: its content does not match its checksum.")
+    metadata = _checked_metadata(path, manifest.get("metadata"))
+    try:
+        needed = set(sio.get_untrusted_types(data=stored))
+    except Exception as exc:  # skops reading a schema it cannot parse: the file was changed or cut short
+        raise ModelFileError(f"{path.name} is damaged and cannot be opened ({first_line(exc)}).") from exc
+    unknown = sorted(needed - STUDIO_TYPES)
+    if unknown:
+        shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+        raise ModelFileError(f"{path.name} holds things Studio never writes ({shown}), so it was not made by "
+                             "Studio or was changed afterwards. It was not opened.")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            pipeline = sio.loads(stored, trusted=sorted(needed))
+        except Exception as exc:  # a library too old or too new to rebuild what the file describes
+            made_with = metadata.get("versions", {}).get("scikit-learn", "another version")
+            raise ModelFileError(
+                f"{path.name} was made with scikit-learn {made_with} and cannot be rebuilt with this Studio's "
+                f"scikit-learn {sklearn.__version__} ({first_line(exc)}). Train the model again.") from exc
+    return ModelBundle(pipeline, metadata, str(path), _version_warning(metadata, caught))
+
+
+def _load_pickle(path: Path) -> ModelBundle:
+    import joblib
+    import sklearn
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -121,21 +225,30 @@ def load_model(path: str | Path) -> ModelBundle:
     if not isinstance(payload, dict) or not isinstance(payload.get("studio_model"), int) \
             or "pipeline" not in payload:
         raise ModelFileError(f"{path.name} is not a Studio model file (it holds something else).")
-    if payload["studio_model"] > FORMAT_VERSION:
+    if payload["studio_model"] > 1:
         raise ModelFileError(f"{path.name} was made by a newer Studio; update Studio to open it.")
-    metadata = payload.get("metadata")
+    metadata = _checked_metadata(path, payload.get("metadata"))
+    return ModelBundle(payload["pipeline"], metadata, str(path), _version_warning(metadata, caught))
+
+
+def _checked_metadata(path: Path, metadata: Any) -> dict[str, Any]:
     metadata = metadata if isinstance(metadata, dict) else {}
     missing = {"task", "target", "input_columns"} - set(metadata)
     if missing:
         raise ModelFileError(f"{path.name} is damaged: its description lacks {', '.join(sorted(missing))}.")
-    warning = ""
+    return metadata
+
+
+def _version_warning(metadata: dict[str, Any], caught: list[warnings.WarningMessage]) -> str:
+    import sklearn
+
     made_with = metadata.get("versions", {}).get("scikit-learn")
     if made_with and made_with != sklearn.__version__:
-        warning = (f"This model was made with scikit-learn {made_with}; this Studio has {sklearn.__version__}. "
-                   "Predictions may differ slightly; retrain to be sure.")
-    elif any("version" in str(w.message).lower() for w in caught):
-        warning = "This model was made with different library versions; retrain to be sure."
-    return ModelBundle(payload["pipeline"], metadata, str(path), warning)
+        return (f"This model was made with scikit-learn {made_with}; this Studio has {sklearn.__version__}. "
+                "Predictions may differ slightly; retrain to be sure.")
+    if any("version" in str(w.message).lower() for w in caught):
+        return "This model was made with different library versions; retrain to be sure."
+    return ""
 
 
 def required_columns(bundle: ModelBundle) -> list[str]:
@@ -150,9 +263,10 @@ def export_job(path: str | Path, pipeline: Any, metadata: dict[str, Any],
     return save_model(path, pipeline, metadata)
 
 
-def load_job(path: str | Path, should_stop: StopCheck = never_stop) -> Generator[Progress, None, ModelBundle]:
+def load_job(path: str | Path, should_stop: StopCheck = never_stop,
+             trust: bool = False) -> Generator[Progress, None, ModelBundle]:
     yield Progress("Opening", None, f"Reading {Path(path).name}")
-    return load_model(path)
+    return load_model(path, trust)
 
 
 def describe_bundle(bundle: ModelBundle) -> str:

@@ -86,6 +86,23 @@ class TrainResult:
     def model_label(self) -> str:
         return get_model(self.model_key).label
 
+    # The request's preparation and split travel in the fingerprint already; read there, not kept twice.
+    @property
+    def prep(self) -> PrepConfig | None:
+        return next((p for p in self.fingerprint if isinstance(p, PrepConfig)), None)
+
+    @property
+    def split(self) -> SplitConfig | None:
+        return next((p for p in self.fingerprint if isinstance(p, SplitConfig)), None)
+
+    def settings(self) -> dict[str, Any]:
+        """The preparation and split as plain data (the run history's form), so a model file can be trained again
+        on new rows with the same settings (serve.retrain)."""
+        from studio.core.evaluate.details import to_plain
+
+        return {"prep": to_plain(self.prep) if self.prep is not None else None,
+                "split": to_plain(self.split) if self.split is not None else None}
+
 
 def train(request: TrainRequest, should_stop: StopCheck = never_stop) -> Generator[Progress, None, TrainResult]:
     with InterruptibleCaller(should_stop) as call:

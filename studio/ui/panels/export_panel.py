@@ -9,10 +9,13 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVB
 
 from studio.core.evaluate.metrics import METRIC_LABELS, format_metric
 from studio.core.project import Project, Step
-from studio.core.store.model_file import MODEL_SUFFIX, export_job, metadata_for
+from studio.core.report.card import save_with_card_job
+from studio.core.store.model_file import MODEL_SUFFIX, metadata_for
 from studio.ui.panels.base import Panel
 from studio.ui.widgets.common import MessageBanner, page_header, section_label
+from studio.ui.widgets.model_card_view import ModelCardView
 from studio.ui.widgets.onnx_export import OnnxExport
+from studio.ui.widgets.serve_control import ServeControl
 from studio.workers.runner import JobRunner
 
 
@@ -50,9 +53,13 @@ class ExportPanel(Panel):
         layout.addWidget(self.banner)
         layout.addWidget(section_label("What the file holds"))
         layout.addWidget(self.contents)
+        self.card_view = ModelCardView()
+        layout.addWidget(self.card_view, 1)
         self.onnx_export = OnnxExport(project)
         layout.addWidget(self.onnx_export)
-        layout.addStretch(1)
+        self.serve_control = ServeControl(project)  # shown once the model is saved: it serves the file
+        layout.addWidget(self.serve_control)
+        layout.addStretch()  # no stretch factor: the card, once shown, takes the free space
 
     def entered(self) -> None:
         self._show_contents()
@@ -72,16 +79,17 @@ class ExportPanel(Panel):
         if result is None or self.runner.is_running():
             return False
         path = Path(path)
-        if not path.name.endswith((".joblib", ".pkl")):
+        if not path.name.endswith((MODEL_SUFFIX, ".joblib", ".pkl")):
             path = path.with_name(path.name + MODEL_SUFFIX)
         self.banner.clear()
         self.save_button.setEnabled(False)
         pipeline, metadata = result.pipeline, metadata_for(result)
-        return self.runner.start(lambda stop: export_job(path, pipeline, metadata, stop))
+        details = result.details  # the card's fingerprint and class shares, which the metadata lacks
+        return self.runner.start(lambda stop: save_with_card_job(path, pipeline, metadata, details, stop))
 
     def _on_save_clicked(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save the model", str(self.suggested_path()),
-                                              f"Studio models (*{MODEL_SUFFIX} *.joblib)")
+                                              f"Studio models (*{MODEL_SUFFIX})")
         if path:
             self.save_to(path)
 
@@ -89,6 +97,7 @@ class ExportPanel(Panel):
         self.project.set_exported(str(path))
         size_kb = path.stat().st_size / 1024
         self.banner.show_message(f"Saved to {path} ({size_kb:,.0f} KB).", "success")
+        self.card_view.show_card(path)
         self.saved.emit(str(path))
 
     def _on_use_clicked(self) -> None:
@@ -104,8 +113,11 @@ class ExportPanel(Panel):
     def _show_contents(self) -> None:
         result = self.project.result
         self.onnx_export.refresh()
+        self.serve_control.refresh()
         self.save_button.setEnabled(result is not None and not self.runner.is_running())
         self.use_button.setEnabled(bool(self.project.exported_path))
+        if not self.project.exported_path:  # a new result: the card shown was the previous model's
+            self.card_view.clear()
         if result is None:
             self.contents.setText("Train a model first.")
             return
@@ -128,3 +140,4 @@ class ExportPanel(Panel):
     def shutdown(self) -> None:
         self.runner.stop()
         self.onnx_export.shutdown()
+        self.serve_control.shutdown()

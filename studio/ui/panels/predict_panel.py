@@ -2,21 +2,69 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QTableView, QVBoxLayout, QWidget
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
+from studio.core.common.progress import Progress, StopCheck
 from studio.core.project import Project, Step
 from studio.core.serve.predict import predict_job, save_predictions_job
-from studio.core.store.model_file import MODEL_SUFFIX, ModelBundle, describe_bundle, load_job
+from studio.core.store.model_file import (
+    MODEL_SUFFIX,
+    OLD_SUFFIX,
+    ModelBundle,
+    UntrustedModelFileError,
+    describe_bundle,
+    load_job,
+)
 from studio.ui.panels.base import Panel
 from studio.ui.panels.data_panel import FILE_FILTER
 from studio.ui.widgets.common import MessageBanner, page_header, section_label
+from studio.ui.widgets.retrain_control import RetrainControl
 from studio.ui.widgets.table_model import DataFrameTableModel
 from studio.workers.runner import JobRunner
 
+# The save dialog's filters, the first being the default, and the extension each gives a name typed without one.
+SAVE_FILTERS: dict[str, str] = {
+    "CSV (*.csv)": ".csv",
+    "Excel workbook (*.xlsx)": ".xlsx",
+    "Parquet (*.parquet)": ".parquet",
+    "Tab-separated text (*.tsv *.txt)": ".tsv",
+}
+
+
+def with_format_extension(path: str, chosen_filter: str) -> str:
+    """``path`` as typed in the save dialog, with the chosen filter's extension when the name has none.
+
+    Qt's dialog leaves the name as typed on some platforms: "results" under "Excel workbook" must become
+    results.xlsx, not a file without extension. A name with an extension keeps it, so the file is in the format its
+    name says; one Studio cannot write is refused in words when saving (see write_predictions).
+    """
+    if Path(path).suffix:
+        return path
+    return path + SAVE_FILTERS.get(chosen_filter, ".csv")
+
+
+
+@dataclass(frozen=True)
+class NeedsTrust:
+    """A model file the person must say they trust before it is opened, and why."""
+
+    path: str
+    reason: str
 
 class PredictPanel(Panel):
     step = Step.PREDICT
@@ -55,6 +103,9 @@ class PredictPanel(Panel):
         layout.addWidget(page_header("Predict", "Use a saved model on new rows: open the model file, then a table "
                                      "with the same columns (the target column may be missing)."))
         layout.addLayout(buttons)
+        self.retrain = RetrainControl(project, self.banner, FILE_FILTER, self)  # "Train again with new rows…"
+        self.model_opened.connect(lambda: self.retrain.set_bundle(self.bundle))
+        layout.addWidget(self.retrain)
         layout.addWidget(self.banner)
         layout.addWidget(section_label("Model"))
         layout.addWidget(self.model_label)
@@ -63,8 +114,17 @@ class PredictPanel(Panel):
         self._job = ""
         self._update_buttons()
 
-    def open_model(self, path: str | Path) -> bool:
-        return self._start("model", lambda stop: load_job(path, stop))
+    def open_model(self, path: str | Path, trust: bool = False) -> bool:
+        """Open a model file in the background. A file in the older (pickle) format is opened only after the
+        person says they trust it (``trust``); until then nothing in it runs."""
+
+        def job(stop: StopCheck) -> Generator[Progress, None, ModelBundle | NeedsTrust]:
+            try:
+                return (yield from load_job(path, stop, trust))
+            except UntrustedModelFileError as exc:
+                return NeedsTrust(str(path), str(exc))
+
+        return self._start("model", job)
 
     def predict_file(self, path: str | Path) -> bool:
         if self.bundle is None:
@@ -90,7 +150,7 @@ class PredictPanel(Panel):
     def _on_model_clicked(self) -> None:
         folder = str(Path(self.project.exported_path).parent) if self.project.exported_path else ""
         path, _ = QFileDialog.getOpenFileName(self, "Open a model", folder,
-                                              f"Studio models (*{MODEL_SUFFIX} *.joblib);;All files (*)")
+                                              f"Studio models (*{MODEL_SUFFIX} *{OLD_SUFFIX});;All files (*)")
         if path:
             self.open_model(path)
 
@@ -101,12 +161,23 @@ class PredictPanel(Panel):
 
     def _on_save_clicked(self) -> None:
         suggested = str(Path(self._data_path).with_name(Path(self._data_path).stem + "-predictions.csv"))
-        path, _ = QFileDialog.getSaveFileName(self, "Save predictions", suggested, "CSV files (*.csv)")
-        if path:
-            self.save_predictions(path)
+        typed, chosen_filter = QFileDialog.getSaveFileName(self, "Save predictions", suggested,
+                                                           ";;".join(SAVE_FILTERS))
+        if not typed:
+            return
+        path = with_format_extension(typed, chosen_filter)
+        # The dialog asked before replacing the name as typed; a file under the completed name was not asked about.
+        if path != typed and Path(path).exists():
+            answer = QMessageBox.question(self, "Save predictions", f"{Path(path).name} already exists. Replace it?")
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        self.save_predictions(path)
 
     def _on_runner_succeeded(self, value: object) -> None:
-        if self._job == "model":
+        if self._job == "model" and isinstance(value, NeedsTrust):
+            # Asked once the job has ended, so the page can open the file again at once when trusted.
+            QTimer.singleShot(0, lambda: self._ask_trust(value))
+        elif self._job == "model":
             assert isinstance(value, ModelBundle)
             self.bundle, self.predictions = value, None
             self.table_model.set_frame(pd.DataFrame())
@@ -129,6 +200,18 @@ class PredictPanel(Panel):
             self.banner.show_message(f"Saved the predictions to {value}.", "success")
             self.predictions_saved.emit(str(value))
 
+    def _ask_trust(self, needs: NeedsTrust) -> None:
+        name = Path(needs.path).name
+        answer = QMessageBox.question(
+            self, "Open a model in the older format?",
+            f"{needs.reason}\n\nOpen {name} anyway? Choose Yes only if you made it yourself or trust who sent it.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        if answer == QMessageBox.StandardButton.Yes:
+            self.open_model(needs.path, trust=True)
+        else:
+            self.banner.show_message(f"{name} was not opened: it is in the older model format, which can run "
+                                     "programs when opened.", "warning")
+
     def _on_runner_failed(self, message: str, details: str) -> None:
         self.banner.show_message(message, "error", details)
 
@@ -140,3 +223,4 @@ class PredictPanel(Panel):
 
     def shutdown(self) -> None:
         self.runner.stop()
+        self.retrain.shutdown()
