@@ -120,8 +120,8 @@ def _build_parser() -> argparse.ArgumentParser:
                        "not mention get Studio's defaults")
     train.add_argument("--out", required=True, metavar="MODEL", help="where to save the model file")
     train.add_argument("--onnx", metavar="FILE.onnx",
-                       help="neural networks and ensembles only: also export the model to ONNX (it takes the prepared "
-                            "features)")
+                       help="also export the whole model, preparation included, to ONNX (it takes the raw "
+                            "columns; checked against Studio on the held-out rows before it is written)")
     train.add_argument("--auto", action="store_true",
                        help="find the best model and settings by cross-validation on the training rows "
                        "(instead of --model)")
@@ -299,8 +299,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                           f"{args.model}` to tune that model's settings).")
     spec, params = _model_and_params(args.model or default_model_key(task), task, args.param)
     if args.onnx and spec.onnx_export is None:
-        raise StudioError(f"--onnx exports neural networks and ensembles only; {spec.label.lower()} is another "
-                          "kind. Use --model neural_network, or leave --onnx out.")
+        raise StudioError(f"{spec.label} cannot be written as ONNX; leave --onnx out, or choose another model.")
 
     fixed = None
     if args.train_rows:
@@ -335,7 +334,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     _note("Wrote the model card: " + " and ".join(map(str, write_card(out, metadata, result.details))))
     exporter = get_model(result.model_key).onnx_export if args.onnx else None
     if exporter is not None:
-        written = _drive(exporter(result.pipeline, args.onnx, never_stop), sys.stderr)
+        check_rows = result.rows.x_held if result.rows is not None else None
+        written = _drive(exporter(result.pipeline, args.onnx, never_stop, check_rows=check_rows), sys.stderr)
         _note(f"Exported {get_model(result.model_key).short_name} to {written}")
     _record_run(result, out)
 

@@ -16,6 +16,7 @@ from sklearn.pipeline import Pipeline
 import studio
 from studio.core.common.errors import DataError, ModelFileError, StudioError
 from studio.core.data.target import Task
+from studio.core.models.registry import all_models
 from studio.core.serve.predict import (
     PREDICTION_COLUMN,
     extra_columns,
@@ -359,3 +360,15 @@ def test_excel_keeps_time_zones_as_text(tmp_path: Path) -> None:
     frame = pd.DataFrame({"prediction": ["a", "b"], "seen": when})
     back = pd.read_excel(write_predictions(tmp_path / "p.xlsx", frame))
     assert back["seen"][0] == "2024-05-01 10:00:00+02:00" and pd.isna(back["seen"][1])
+
+
+@pytest.mark.parametrize("key", [spec.key for spec in all_models() if Task.CLASSIFICATION in spec.tasks])
+def test_predicted_classes_are_the_models_own(key: str, penguins: pd.DataFrame, tmp_path: Path) -> None:
+    """predict_frame reads the classes from the probabilities it also returns: they must be predict's answer."""
+    if key == "neural_network":
+        pytest.importorskip("torch")
+    _, result = run_training(make_request(penguins, "species", Task.CLASSIFICATION, key))
+    bundle = load_model(save_model(tmp_path / f"{key}.studio", result.pipeline, metadata_for(result)))
+    rows = penguins.drop(columns=["species"])
+    out = predict_frame(bundle, rows)
+    np.testing.assert_array_equal(out[PREDICTION_COLUMN].to_numpy(), result.pipeline.predict(rows))

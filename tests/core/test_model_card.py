@@ -51,7 +51,7 @@ def test_the_classifier_card_says_what_a_person_needs(classifier: TrainResult) -
     assert f"{validation_rows:,} rows for validation" in text
     assert classifier.details is not None and f"`{classifier.details.data_fingerprint}`" in text
     assert f"scikit-learn {metadata['versions']['scikit-learn']}" in text
-    assert "cannot be exported to ONNX" in text  # a forest has no ONNX export
+    assert "It can also be exported to ONNX, preparation included" in text
     assert "studio predict species.studio rows.csv --out predictions.csv" in text
     assert 'load_model("species.studio").pipeline.predict' not in text  # spelled out over three lines instead
     assert 'model = load_model("species.studio")' in text and "model.pipeline.predict(frame)" in text

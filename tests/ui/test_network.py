@@ -3,6 +3,7 @@ Results and the ONNX export."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from studio.core.common.curves import BatchPoint, EpochPoint
 from studio.core.common.progress import CurvePoint
+from studio.core.models.pipeline_onnx import onnx_feeds
 from studio.core.models.torch import devices as torch_devices
 from studio.core.models.torch import loop as torch_loop
 from studio.core.project import Step
@@ -158,16 +160,18 @@ def test_export_page_writes_an_onnx_file_that_predicts_alike(qtbot: QtBot, windo
     pipeline = window.project.result.pipeline
     frame = window.project.table.frame.dropna(subset=["body_mass_g"])
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    onnx_out = session.run(None, {"features": pipeline[0].transform(frame).astype(np.float32)})[0]
-    np.testing.assert_allclose(onnx_out, pipeline.predict(frame), rtol=1e-5)
+    # The file holds the preparation too: it takes the raw columns, one input each.
+    kinds = json.loads(session.get_modelmeta().custom_metadata_map["inputs"])
+    onnx_out = session.run(None, onnx_feeds(frame, kinds))[0]
+    np.testing.assert_allclose(np.ravel(onnx_out), pipeline.predict(frame), rtol=1e-4)
 
-    # Another kind of model: no ONNX section.
+    # Every kind of model exports now, preparation included.
     window.go_to(Step.MODEL)
     window.model_panel.select_model("linear_regression")
     window.go_to(Step.TRAIN)
     train(qtbot, window)
     window.go_to(Step.EXPORT)
-    assert not box.isVisible()
+    assert box.isVisible()
 
 
 def test_the_curve_coalesces_a_flood_of_points_into_few_repaints(qtbot: QtBot) -> None:

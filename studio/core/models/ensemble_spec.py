@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Generator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studio.core.common.errors import StudioError
 from studio.core.common.progress import Progress, StopCheck
@@ -21,6 +21,9 @@ from studio.core.data.target import Task
 from studio.core.models import network_specs, sklearn_models  # noqa: F401
 from studio.core.models.params import ParamKind, ParamSpec, ParamValue
 from studio.core.models.spec import Member, ModelSpec, register, registered
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _ensemble(task: Task, p: dict[str, ParamValue]) -> Any:
@@ -157,10 +160,11 @@ def describe_ensemble_params(params: tuple[tuple[str, ParamValue], ...] | dict[s
     return "; ".join(shown)
 
 
-def _onnx_job(pipeline: Any, path: str | Path, should_stop: StopCheck) -> Generator[Progress, None, Path]:
-    from studio.core.models.ensemble_export import ensemble_onnx_job
+def _onnx_job(pipeline: Any, path: str | Path, should_stop: StopCheck,
+              check_rows: pd.DataFrame | None = None) -> Generator[Progress, None, Path]:
+    from studio.core.models.pipeline_onnx import pipeline_onnx_job
 
-    return (yield from ensemble_onnx_job(pipeline, path, should_stop))
+    return (yield from pipeline_onnx_job(pipeline, path, should_stop, check_rows))
 
 
 MEMBERS = ParamSpec(

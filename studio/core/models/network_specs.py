@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studio.core.common.progress import Progress, StopCheck
 from studio.core.data.target import Task
 from studio.core.models.params import ParamKind, ParamSpec, ParamValue, float_param, int_param
 from studio.core.models.spec import Growth, ModelSpec, register
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ARCHITECTURE = "Architecture"
 OPTIMIZER = "Optimizer"
@@ -46,10 +49,11 @@ def _network(task: Task, p: dict[str, ParamValue]) -> Any:
                device=str(p["device"]), random_state=int_param(p, "seed"))
 
 
-def _onnx_job(pipeline: Any, path: str | Path, should_stop: StopCheck) -> Generator[Progress, None, Path]:
-    from studio.core.models.torch.export import onnx_job
+def _onnx_job(pipeline: Any, path: str | Path, should_stop: StopCheck,
+              check_rows: pd.DataFrame | None = None) -> Generator[Progress, None, Path]:
+    from studio.core.models.pipeline_onnx import pipeline_onnx_job
 
-    return (yield from onnx_job(pipeline, path, should_stop))
+    return (yield from pipeline_onnx_job(pipeline, path, should_stop, check_rows))
 
 
 PARAMS = (

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.core.common.errors import StudioError
-from studio.core.common.progress import Progress, StopCheck
+from studio.core.common.progress import Progress
 from studio.core.data.kinds import DataKind
 from studio.core.data.target import Task
 from studio.core.models.params import ParamSpec, ParamValue
@@ -22,7 +22,8 @@ from studio.core.models.params import ParamSpec, ParamValue
 Builder = Callable[[Task, dict[str, ParamValue]], Any]
 # (model key, its settings, its whole-number weight): one member of a model that combines others.
 Member = tuple[str, dict[str, ParamValue], int]
-ExportJob = Callable[[Any, "str | Path", StopCheck], Generator[Progress, None, Path]]
+# (pipeline, path, should_stop, check_rows=rows to check the file against the pipeline) -> a job.
+ExportJob = Callable[..., Generator[Progress, None, Path]]
 
 
 class Growth(StrEnum):
@@ -81,7 +82,8 @@ class ModelSpec:
     # Settings the automatic search tries right after the defaults, where another start is known to pay: the
     # defaults suit large clean tables, and a second, more cautious start suits small noisy ones.
     search_starts: tuple[tuple[tuple[str, ParamValue], ...], ...] = ()
-    # Writes the trained pipeline as ONNX for other programs: (pipeline, path, should_stop) -> a job.
+    # Writes the trained pipeline (preparation included) as ONNX for other programs: (pipeline, path, should_stop,
+    # check_rows) -> a job.
     onnx_export: ExportJob | None = None
     # How the model is called in sentences about it ("the network"), for export buttons and notes.
     short_name: str = "the model"

@@ -387,8 +387,9 @@ def _onnx_line(facts: _Facts) -> Line:
         return ("Whether it can be exported to ONNX is unknown: its kind of model is not recorded, or unknown to "
                 "this Studio.",)
     if exportable:
-        return ("The model (without the preparation steps) can also be exported to ONNX, for programs without "
-                "Python: on the Export page, or with ", Code("studio train ... --onnx FILE.onnx"), ".")
+        return ("It can also be exported to ONNX, preparation included, for programs without Python: on the Export "
+                "page, or with ", Code("studio train ... --onnx FILE.onnx"), ". Columns read as dates, free text, "
+                "formulas, target encoding or bins cannot be written as ONNX; the export says so.")
     return ("It cannot be exported to ONNX: this kind of model runs with Python and Studio only.",)
 
 

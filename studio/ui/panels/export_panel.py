@@ -5,7 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from studio.core.evaluate.metrics import METRIC_LABELS, format_metric
 from studio.core.project import Project, Step
@@ -51,15 +60,25 @@ class ExportPanel(Panel):
             "'studio predict' on the command line."))
         layout.addLayout(row)
         layout.addWidget(self.banner)
-        layout.addWidget(section_label("What the file holds"))
-        layout.addWidget(self.contents)
+        # What follows the buttons scrolls, so the page fits a small screen however many sections it shows.
+        body = QWidget()
+        body_layout = QVBoxLayout(body)
+        body_layout.setContentsMargins(0, 0, 0, 0)
+        body_layout.addWidget(section_label("What the file holds"))
+        body_layout.addWidget(self.contents)
         self.card_view = ModelCardView()
-        layout.addWidget(self.card_view, 1)
+        self.card_view.setMinimumHeight(220)
+        body_layout.addWidget(self.card_view, 1)
         self.onnx_export = OnnxExport(project)
-        layout.addWidget(self.onnx_export)
+        body_layout.addWidget(self.onnx_export)
         self.serve_control = ServeControl(project)  # shown once the model is saved: it serves the file
-        layout.addWidget(self.serve_control)
-        layout.addStretch()  # no stretch factor: the card, once shown, takes the free space
+        body_layout.addWidget(self.serve_control)
+        body_layout.addStretch()  # no stretch factor: the card, once shown, takes the free space
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(body)
+        layout.addWidget(scroll, 1)
 
     def entered(self) -> None:
         self._show_contents()

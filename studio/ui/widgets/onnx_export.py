@@ -1,4 +1,5 @@
-"""Export step, for neural networks and ensembles: write the model alone as ONNX, for other programs to run."""
+"""Export step: write the whole model, preparation included, as ONNX for other programs to run, checked against
+Studio before it is written."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ from studio.workers.runner import JobRunner
 
 ENSEMBLE_NOTE = " Every member must be convertible; a neural network inside an ensemble is not."
 EXPLANATION = ("ONNX is a standard format that many programs and languages can run without Python. The ONNX file "
-               "holds {holds} only: it takes the prepared features (after the Prepare step's changes; their names "
-               "are stored in the file) and gives class probabilities or the predicted number. To predict from raw "
-               "rows, use the model file above.")
+               "holds the preparation and {holds}: it takes the raw columns (one input per column, named as the "
+               "column; numbers with gaps as NaN, categories as text with gaps as empty text) and gives the "
+               "predicted class with the class probabilities, or the predicted number. Before it is written, it is "
+               "run on the held-out rows and compared with Studio's own answers; a file that differs is not "
+               "written. Dates, free text, formulas, bins and target encoding cannot be written as ONNX.")
 
 
 class OnnxExport(QWidget):
@@ -80,7 +83,8 @@ class OnnxExport(QWidget):
         self.banner.clear()
         self.button.setEnabled(False)
         job = spec.onnx_export
-        return self.runner.start(lambda stop: job(pipeline, path, stop))
+        rows = result.rows.x_held if result.rows is not None else None
+        return self.runner.start(lambda stop: job(pipeline, path, stop, check_rows=rows))
 
     def _on_button_clicked(self) -> None:
         result = self.project.result
@@ -95,7 +99,10 @@ class OnnxExport(QWidget):
             self.export_to(path)
 
     def _on_runner_succeeded(self, path: Path) -> None:
-        self.banner.show_message(f"Exported to {path} ({path.stat().st_size / 1024:,.0f} KB).", "success")
+        from studio.core.models.pipeline_onnx import describe_check
+
+        self.banner.show_message(f"Exported to {path} ({path.stat().st_size / 1024:,.0f} KB). {describe_check(path)}",
+                                 "success")
         self.exported.emit(str(path))
 
     def shutdown(self) -> None:
