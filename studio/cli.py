@@ -163,9 +163,7 @@ def _build_parser() -> argparse.ArgumentParser:
     predict.add_argument("data", metavar="DATA", help="the table with rows to predict")
     predict.add_argument("--out", required=True, metavar="PREDICTIONS",
                          help="where to write the predictions: .csv, .tsv, .xlsx or .parquet")
-    predict.add_argument("--trust", action="store_true",
-                         help="open a model file in the older (pickle) format, which can run programs when opened: "
-                         "only for a file you trust")
+    _add_trust_argument(predict)
     predict.set_defaults(handler=_cmd_predict)
 
     retrain = commands.add_parser("retrain", help="train a saved model again on new rows",
@@ -178,9 +176,7 @@ def _build_parser() -> argparse.ArgumentParser:
     retrain.add_argument("--out", required=True, metavar="NEW_MODEL", help="where to save the new model file")
     retrain.add_argument("--old-data", metavar="FILE",
                          help="the rows the model was trained on, to learn from them too (optional)")
-    retrain.add_argument("--trust", action="store_true",
-                         help="open a model file in the older (pickle) format, which can run programs when opened: "
-                         "only for a file you trust")
+    _add_trust_argument(retrain)
     retrain.set_defaults(handler=_cmd_retrain)
 
     check = commands.add_parser("check", help="check whether new rows look like the rows a model was trained on",
@@ -189,9 +185,7 @@ def _build_parser() -> argparse.ArgumentParser:
                                 "code is 0 when nothing drifted and 1 when a column did.")
     check.add_argument("model", metavar="MODEL", help="a model file saved by Studio")
     check.add_argument("data", metavar="DATA", help="the table with the new rows")
-    check.add_argument("--trust", action="store_true",
-                       help="open a model file in the older (pickle) format, which can run programs when opened: "
-                       "only for a file you trust")
+    _add_trust_argument(check)
     check.set_defaults(handler=_cmd_check)
 
     serve = commands.add_parser("serve", help="answer predictions over HTTP (a small web service)",
@@ -204,9 +198,7 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="the address to listen on (default 127.0.0.1: this computer only; 0.0.0.0 lets other "
                        "computers on the network in)")
     serve.add_argument("--port", type=int, default=8000, help="the port to listen on (default 8000)")
-    serve.add_argument("--trust", action="store_true",
-                       help="open a model file in the older (pickle) format, which can run programs when opened: "
-                       "only for a file you trust")
+    _add_trust_argument(serve)
     serve.set_defaults(handler=_cmd_serve)
 
     models = commands.add_parser("models", help="list the models and their settings")
@@ -603,18 +595,31 @@ def _listing(names: Any, limit: int = 20) -> str:
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
+# -- model files --------------------------------------------------------------------------------------------
+def _add_trust_argument(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--trust", action="store_true",
+                         help="open a model file in the older (pickle) format, which can run programs when opened: "
+                         "only for a file you trust")
+
+
+def _open_model(args: argparse.Namespace) -> Any:
+    """The model file named on the command line; one in the older format only with --trust."""
+    from studio.core.store.model_file import UntrustedModelFileError, load_model
+
+    try:
+        return load_model(args.model, trust=args.trust)
+    except UntrustedModelFileError as exc:
+        raise StudioError(f"{exc} If you trust it, add --trust.") from None
+
+
 # -- predict ----------------------------------------------------------------------------------------------------
 def _cmd_predict(args: argparse.Namespace) -> int:
     from studio.core.data.tabular import load_table
     from studio.core.serve.predict import add_drift_notes, predict_frame, prediction_format, write_predictions
-    from studio.core.store.model_file import UntrustedModelFileError, load_model
 
     out = Path(args.out)
     prediction_format(out)  # a file type Studio cannot write is said before any work is done
-    try:
-        bundle = load_model(args.model, trust=args.trust)
-    except UntrustedModelFileError as exc:
-        raise StudioError(f"{exc} If you trust it, add --trust.") from None
+    bundle = _open_model(args)
     if bundle.warning:
         print(f"warning: {bundle.warning}", file=sys.stderr)
     table = load_table(args.data)
@@ -634,16 +639,13 @@ def _cmd_retrain(args: argparse.Namespace) -> int:
 
     from studio.core.data.tabular import load_table
     from studio.core.serve.retrain import check_rows, retrain_job
-    from studio.core.store.model_file import UntrustedModelFileError, load_model, metadata_for, save_model
+    from studio.core.store.model_file import metadata_for, save_model
 
     if Path(args.out).resolve() == Path(args.model).resolve():
         # The old model is what the new one is compared with and linked to: it must still be there afterwards.
         raise StudioError("--out names the model being trained again; give the new model another name so the old "
                           "one is kept.")
-    try:
-        bundle = load_model(args.model, trust=args.trust)
-    except UntrustedModelFileError as exc:
-        raise StudioError(f"{exc} If you trust it, add --trust.") from None
+    bundle = _open_model(args)
     if bundle.warning:
         _note(f"warning: {bundle.warning}")
     new = load_table(args.data)
@@ -676,12 +678,8 @@ def _cmd_retrain(args: argparse.Namespace) -> int:
 def _cmd_check(args: argparse.Namespace) -> int:
     from studio.core.data.tabular import load_table
     from studio.core.serve.drift import check_drift
-    from studio.core.store.model_file import UntrustedModelFileError, load_model
 
-    try:
-        bundle = load_model(args.model, trust=args.trust)
-    except UntrustedModelFileError as exc:
-        raise StudioError(f"{exc} If you trust it, add --trust.") from None
+    bundle = _open_model(args)
     if bundle.warning:
         print(f"warning: {bundle.warning}", file=sys.stderr)
     table = load_table(args.data)
@@ -700,7 +698,6 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     except ImportError:
         raise StudioError('Serving a model needs FastAPI and uvicorn, which are not installed: run pip install '
                           '"fastapi>=0.110" "uvicorn>=0.29" (or install Studio with its "serve" extra).') from None
-    from studio.core.store.model_file import UntrustedModelFileError, load_model
 
     if not 0 <= args.port <= 65535:
         raise StudioError(f"--port {args.port} is not a port: give a number from 1 to 65535 (0: any free port).")
@@ -710,10 +707,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     except PortInUseError as exc:
         raise StudioError(f"{exc} Choose another one with --port.") from None
     with sock:
-        try:
-            bundle = load_model(args.model, trust=args.trust)
-        except UntrustedModelFileError as exc:
-            raise StudioError(f"{exc} If you trust it, add --trust.") from None
+        bundle = _open_model(args)
         if bundle.warning:
             print(f"warning: {bundle.warning}", file=sys.stderr)
         server = make_server(create_app(bundle))

@@ -14,22 +14,11 @@ import pytest
 from studio.cli import run_cli
 from studio.core.store.model_file import load_model
 from studio.resources import sample_dataset
+from tests.cli_helpers import assert_one_error_line, last_json
 
 ROOT = Path(__file__).resolve().parents[1]
 PENGUINS = sample_dataset()
 FAST = ["--param", "n_estimators=10"]
-
-
-def last_json(text: str) -> dict:
-    return json.loads(text.strip().splitlines()[-1])
-
-
-def assert_one_error_line(err: str, *fragments: str) -> None:
-    lines = [line for line in err.strip().splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    assert "Traceback" not in err
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
 
 
 @pytest.fixture(scope="module")

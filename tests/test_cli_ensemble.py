@@ -3,7 +3,6 @@ ensemble won says what it trained."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,13 +15,10 @@ from studio.core.models.ensemble_spec import members_json
 from studio.core.search.requests import Trial, TrialState, TuneRequest, TuneResult
 from studio.core.store.model_file import load_model
 from studio.resources import sample_dataset
+from tests.cli_helpers import last_json
 
 PENGUINS = sample_dataset()
 MEMBERS = members_json([("logistic_regression", {"C": 0.5}, 2), ("random_forest", {"n_estimators": 10}, 1)])
-
-
-def last_json(text: str) -> dict:
-    return json.loads(text.strip().splitlines()[-1])
 
 
 def test_an_ensemble_trains_saves_and_predicts_from_the_command_line(tmp_path: Path,

@@ -15,16 +15,9 @@ from studio.core.data.tabular import load_table
 from studio.core.store.model_file import load_model
 from studio.core.store.runs import open_user_store
 from studio.resources import sample_dataset
+from tests.cli_helpers import assert_one_error_line
 
 PENGUINS = sample_dataset()
-
-
-def assert_one_error_line(err: str, *fragments: str) -> None:
-    lines = [line for line in err.strip().splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    assert "Traceback" not in err
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
 
 
 @pytest.fixture(scope="module")

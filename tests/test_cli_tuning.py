@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -12,12 +11,9 @@ from studio.cli import run_cli
 from studio.core.store.model_file import load_model
 from studio.core.store.runs import open_user_store
 from studio.resources import sample_dataset
+from tests.cli_helpers import last_json
 
 PENGUINS = sample_dataset()
-
-
-def last_json(text: str) -> dict:
-    return json.loads(text.strip().splitlines()[-1])
 
 
 def test_train_auto_finds_a_model_within_the_budget(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

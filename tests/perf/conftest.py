@@ -21,22 +21,9 @@ from studio.app import create_window
 from studio.ui.main_window import MainWindow
 from studio.ui.style import apply_style
 from studio.workers.gc_guard import GuiThreadGarbageCollector
+from tests import qt_fixtures
 
-
-@pytest.fixture(scope="session")
-def gui_thread_gc(qapp: QApplication) -> Iterator[GuiThreadGarbageCollector]:
-    """The app's rule in the benchmarks too: cyclic garbage is collected on the GUI thread only (see gc_guard).
-
-    tests/ui, tests/workers and tests/perf each define this fixture; one run over several of them shares the
-    first collector (a child of ``qapp``), so a test that pauses it pauses all collection.
-    """
-    running = qapp.findChild(GuiThreadGarbageCollector)
-    if running is not None:
-        yield running
-        return
-    collector = GuiThreadGarbageCollector(qapp)
-    yield collector
-    collector.stop()
+gui_thread_gc = qt_fixtures.gui_thread_gc  # the shared Qt fixture, found by pytest by its name
 
 
 @pytest.fixture(autouse=True)

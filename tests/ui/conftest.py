@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from studio.app import create_window
@@ -22,22 +21,9 @@ from studio.resources import sample_dataset
 from studio.ui.main_window import MainWindow
 from studio.workers import runner
 from studio.workers.gc_guard import GuiThreadGarbageCollector
+from tests import qt_fixtures
 
-
-@pytest.fixture(scope="session")
-def gui_thread_gc(qapp: QApplication) -> Iterator[GuiThreadGarbageCollector]:
-    """The app's rule for window tests too: cyclic garbage is collected on the GUI thread only (see gc_guard).
-
-    tests/ui, tests/workers and tests/perf each define this fixture; one run over several of them shares the
-    first collector (a child of ``qapp``), so a test that pauses it pauses all collection.
-    """
-    running = qapp.findChild(GuiThreadGarbageCollector)
-    if running is not None:
-        yield running
-        return
-    collector = GuiThreadGarbageCollector(qapp)
-    yield collector
-    collector.stop()
+gui_thread_gc = qt_fixtures.gui_thread_gc  # the shared Qt fixture, found by pytest by its name
 
 
 @pytest.fixture(scope="session", autouse=True)
