@@ -329,6 +329,8 @@ class Project:
                 return call(store), ""
             except (sqlite3.Error, OSError, StudioError) as exc:
                 return None, f"{failure}: {exc}."
+            except Exception as exc:  # never lost without a word, whatever went wrong in the write
+                return None, f"{failure}: {type(exc).__name__}: {exc}."
 
         def finished(outcome: tuple[Any, str]) -> None:
             value, problem = outcome

@@ -36,13 +36,19 @@ class BackgroundStoreWriter(QObject):
         self._thread.start()
 
     def __call__(self, work: Work, done: Done) -> None:
-        if self._stopped:  # a last write while the window closes: made at once rather than lost
-            done(work())
+        if self._stopped:
+            if self._thread.is_alive():
+                # Closing timed out on a locked history: a write made now would overtake the queued ones.
+                LOG.warning("A run-history write was dropped: the history stayed locked while Studio closed")
+                return
+            done(work())  # a last write while the window closes: made at once rather than lost
             return
         self._queue.put((work, done))
 
     def wait_until_idle(self, timeout_s: float = 10.0) -> bool:
         """For tests and closing: True once every queued write has run (its outcome may still be on its way)."""
+        if self._stopped:
+            return not self._thread.is_alive()
         finished = threading.Event()
         self._queue.put((finished.set, lambda _outcome: None))
         return finished.wait(timeout_s)

@@ -11,6 +11,7 @@ import hashlib
 import json
 import pickle
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import joblib
@@ -236,3 +237,105 @@ def test_predictions_from_a_reopened_file_match_the_app(saved: Path, customers: 
     bundle = load_model(saved)
     predicted = predict_frame(bundle, customers.head(20))
     assert len(predicted) == 20
+
+
+# -- files changed by hand ------------------------------------------------------------------------------------------
+def with_inner_arrays_changed(source: Path, target: Path, change: Callable[[np.ndarray], np.ndarray | None]) -> Path:
+    """A copy of the model file with the arrays inside its pipeline changed and every checksum made right again,
+    as a careful forger would."""
+    import io
+
+    with zipfile.ZipFile(source) as archive:
+        stored = archive.read(PIPELINE_NAME)
+        manifest = json.loads(archive.read(MANIFEST_NAME))
+    with zipfile.ZipFile(io.BytesIO(stored)) as inner:
+        parts = {name: inner.read(name) for name in inner.namelist()}
+    for name, data in parts.items():
+        if name.endswith(".npy"):
+            changed = change(np.load(io.BytesIO(data), allow_pickle=False))
+            if changed is not None:
+                buffer = io.BytesIO()
+                np.save(buffer, changed)
+                parts[name] = buffer.getvalue()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as inner_out:
+        for name, data in parts.items():
+            inner_out.writestr(name, data)
+    stored = buffer.getvalue()
+    manifest["pipeline"]["sha256"] = hashlib.sha256(stored).hexdigest()
+    return rewritten(source, target, {PIPELINE_NAME: stored, MANIFEST_NAME: json.dumps(manifest).encode()})
+
+
+def test_a_tree_pointing_outside_its_nodes_is_refused_before_it_predicts(customers: pd.DataFrame,
+                                                                         tmp_path: Path) -> None:
+    result = trained(customers, "churned", Task.CLASSIFICATION, "decision_tree", default_prep(profile_frame(customers)))
+    path = save_model(tmp_path / "tree.studio", result.pipeline, metadata_for(result))
+
+    def far_children(array: np.ndarray) -> np.ndarray | None:
+        if not array.dtype.names or "left_child" not in array.dtype.names:
+            return None
+        changed = array.copy()
+        changed["left_child"][0] = changed["right_child"][0] = 10**9
+        return changed
+
+    forged = with_inner_arrays_changed(path, tmp_path / "forged-tree.studio", far_children)
+    with pytest.raises(ModelFileError, match="changed by hand: a decision tree points outside its own nodes"):
+        load_model(forged)
+
+
+def test_a_neighbour_search_pointing_outside_its_rows_is_refused(customers: pd.DataFrame, tmp_path: Path) -> None:
+    from sklearn.neighbors import KNeighborsClassifier
+
+    result = trained(customers, "churned", Task.CLASSIFICATION, "knn", default_prep(profile_frame(customers)))
+    result.pipeline.steps[-1] = ("model", KNeighborsClassifier(algorithm="kd_tree"))
+    result.pipeline.fit(customers.drop(columns=["churned"]), customers["churned"].astype(str))
+    path = save_model(tmp_path / "knn.studio", result.pipeline, metadata_for(result))
+    rows = len(customers)
+
+    def far_rows(array: np.ndarray) -> np.ndarray | None:
+        if array.dtype.kind != "i" or array.ndim != 1 or len(array) != rows or array.max() != rows - 1:
+            return None
+        changed = array.copy()
+        changed[0] = 10**9
+        return changed
+
+    forged = with_inner_arrays_changed(path, tmp_path / "forged-knn.studio", far_rows)
+    with pytest.raises(ModelFileError, match="a neighbour search points outside its rows"):
+        load_model(forged)
+
+
+def test_a_pipeline_that_would_unpack_to_a_huge_size_is_refused(saved: Path, tmp_path: Path) -> None:
+    import io
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as inner:
+        inner.writestr("schema.json", b" " * (300 * 2**20))  # 300 MB of spaces pack into about 300 KB
+    stored = buffer.getvalue()
+    with zipfile.ZipFile(saved) as archive:
+        manifest = json.loads(archive.read(MANIFEST_NAME))
+    manifest["pipeline"]["sha256"] = hashlib.sha256(stored).hexdigest()
+    bomb = rewritten(saved, tmp_path / "bomb.studio",
+                     {PIPELINE_NAME: stored, MANIFEST_NAME: json.dumps(manifest).encode()})
+    with pytest.raises(ModelFileError, match="would unpack to far more than any model"):
+        load_model(bomb)
+
+
+@pytest.mark.parametrize("change", [
+    {"task": "bogus"}, {"input_columns": "species"}, {"input_columns": ["island"]}, {"versions": "1.0"},
+    {"metrics": [1, 2]}, {"metrics": {"test": [1]}}, {"classes": "Adelie"}, {"target": 3},
+])
+def test_a_description_not_in_studios_form_is_called_damaged(saved: Path, tmp_path: Path, change: dict) -> None:
+    with zipfile.ZipFile(saved) as archive:
+        manifest = json.loads(archive.read(MANIFEST_NAME))
+    manifest["metadata"].update(change)
+    odd = rewritten(saved, tmp_path / "odd.studio", {MANIFEST_NAME: json.dumps(manifest).encode()})
+    with pytest.raises(ModelFileError, match="damaged: its description is not in the form Studio writes"):
+        load_model(odd)
+
+
+@pytest.mark.parametrize("manifest", [b"[" * 100_000, b'{"studio_model": ' + b"9" * 5000 + b"}",
+                                      b'{"studio_model": true}'])
+def test_odd_manifests_are_sentences_not_tracebacks(saved: Path, tmp_path: Path, manifest: bytes) -> None:
+    odd = rewritten(saved, tmp_path / "odd.studio", {MANIFEST_NAME: manifest})
+    with pytest.raises(ModelFileError):
+        load_model(odd)

@@ -287,3 +287,19 @@ def test_a_failed_store_write_is_a_problem_event_not_an_error(trained_project: P
     assert trained_project.result is result and trained_project.run_id is None
     assert trained_project.run_store_problem == ("This run could not be saved to the run history: database is "
                                                  "locked.")
+
+
+def test_an_unexpected_failure_in_a_store_write_is_said_too(trained_project: Project) -> None:
+    class BrokenStore:
+        damage_note = ""
+
+        def add(self, run: object) -> int:
+            raise TypeError("Object of type Timestamp is not JSON serializable")
+
+    trained_project.run_store = BrokenStore()  # type: ignore[assignment]
+    recorder = Recorder(trained_project)
+    result = trained_project.result
+    assert result is not None
+    trained_project.set_result(result)
+    assert recorder.take() == ["result", "store_problem"]
+    assert "TypeError: Object of type Timestamp" in trained_project.run_store_problem

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
 import platform
 import sys
 import warnings
 import zipfile
+import zlib
 from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +36,7 @@ from studio.core.common.files import atomic_write
 from studio.core.common.progress import Progress, StopCheck, never_stop
 from studio.core.data.target import Task
 from studio.core.prep.config import Treatment
+from studio.core.store.structure_checks import check_structures
 from studio.core.store.trusted_types import STUDIO_TYPES
 
 FORMAT_VERSION = 2
@@ -43,6 +46,10 @@ MANIFEST_NAME = "studio-model.json"
 PIPELINE_NAME = "pipeline.skops"
 MAX_MANIFEST_BYTES = 64 * 2**20
 MAX_PIPELINE_BYTES = 8 * 2**30
+# Inside the pipeline's own archive: its description (schema.json; under a megabyte for most models, a few for a
+# large forest) and all its arrays together. Far above what Studio writes, far below what a zip bomb unpacks to.
+MAX_SCHEMA_BYTES = 256 * 2**20
+MAX_ARRAYS_BYTES = 16 * 2**30
 # How joblib's files begin: zlib (its default compression), a bare pickle, gzip, bz2, lzma and xz.
 _PICKLE_ERA_STARTS = (b"\x78", b"\x80", b"\x1f\x8b", b"BZh", b"\x5d\x00", b"\xfd7zXZ")
 
@@ -173,14 +180,21 @@ def _load_safe(path: Path) -> ModelBundle:
             if sizes[MANIFEST_NAME] > MAX_MANIFEST_BYTES or sizes.get(PIPELINE_NAME, 0) > MAX_PIPELINE_BYTES:
                 raise ModelFileError(f"{path.name} is not a Studio model file (its parts are far too large).")
             manifest = json.loads(archive.read(MANIFEST_NAME).decode("utf-8"))
-            if not isinstance(manifest, dict) or not isinstance(manifest.get("studio_model"), int):
+            version = manifest.get("studio_model") if isinstance(manifest, dict) else None
+            if not isinstance(version, int) or isinstance(version, bool):
                 raise ModelFileError(f"{path.name} is not a Studio model file (its manifest says something else).")
             if manifest["studio_model"] > FORMAT_VERSION:
                 raise ModelFileError(f"{path.name} was made by a newer Studio; update Studio to open it.")
             if PIPELINE_NAME not in names:
                 raise ModelFileError(f"{path.name} is damaged: the model itself is missing from it.")
             stored = archive.read(PIPELINE_NAME)
-    except (zipfile.BadZipFile, EOFError, OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError) as exc:
+        _check_inner_sizes(path, stored)
+    except MemoryError as exc:
+        raise ModelFileError(f"{path.name} is too large to open on this computer.") from exc
+    # Beyond bad zips and JSON: unknown compression (NotImplementedError), encrypted parts (RuntimeError), nesting
+    # or numbers beyond what JSON reading allows (RecursionError, ValueError), and broken compressed data.
+    except (zipfile.BadZipFile, EOFError, OSError, UnicodeDecodeError, KeyError, ValueError, NotImplementedError,
+            RuntimeError, RecursionError, zlib.error) as exc:
         raise ModelFileError(f"{path.name} is damaged and cannot be opened ({first_line(exc)}).") from exc
     expected = (manifest.get("pipeline") or {}).get("sha256") if isinstance(manifest.get("pipeline"), dict) else None
     if expected != hashlib.sha256(stored).hexdigest():
@@ -204,7 +218,19 @@ def _load_safe(path: Path) -> ModelBundle:
             raise ModelFileError(
                 f"{path.name} was made with scikit-learn {made_with} and cannot be rebuilt with this Studio's "
                 f"scikit-learn {sklearn.__version__} ({first_line(exc)}). Train the model again.") from exc
+    check_structures(pipeline, path.name)
     return ModelBundle(pipeline, metadata, str(path), _version_warning(metadata, caught))
+
+
+def _check_inner_sizes(path: Path, stored: bytes) -> None:
+    """Refuse a pipeline archive that would unpack to far more than any model Studio writes (a zip bomb)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(stored)) as inner:
+            sizes = {info.filename: info.file_size for info in inner.infolist()}
+    except zipfile.BadZipFile:
+        return  # not an archive at all: skops says so in words below
+    if sizes.get("schema.json", 0) > MAX_SCHEMA_BYTES or sum(sizes.values()) > MAX_ARRAYS_BYTES:
+        raise ModelFileError(f"{path.name} is not a Studio model file (it would unpack to far more than any model).")
 
 
 def _load_pickle(path: Path) -> ModelBundle:
@@ -232,10 +258,20 @@ def _load_pickle(path: Path) -> ModelBundle:
 
 
 def _checked_metadata(path: Path, metadata: Any) -> dict[str, Any]:
+    """The manifest's description, checked for the shapes every reader of it relies on."""
     metadata = metadata if isinstance(metadata, dict) else {}
     missing = {"task", "target", "input_columns"} - set(metadata)
     if missing:
         raise ModelFileError(f"{path.name} is damaged: its description lacks {', '.join(sorted(missing))}.")
+    columns = metadata["input_columns"]
+    shapes_ok = (metadata["task"] in {task.value for task in Task} and isinstance(metadata["target"], str)
+                 and isinstance(columns, list)
+                 and all(isinstance(c, dict) and isinstance(c.get("name"), str) for c in columns)
+                 and isinstance(metadata.get("classes", []), list)
+                 and all(isinstance(metadata.get(key, {}), dict) for key in ("versions", "metrics", "params"))
+                 and all(isinstance(part, dict) for part in metadata.get("metrics", {}).values()))
+    if not shapes_ok:
+        raise ModelFileError(f"{path.name} is damaged: its description is not in the form Studio writes.")
     return metadata
 
 
