@@ -14,13 +14,11 @@ import importlib.util
 import io
 import json
 import warnings
-from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
-from studio.core.common.errors import Cancelled, StudioError, first_line
+from studio.core.common.errors import StudioError, first_line
 from studio.core.common.files import atomic_write
-from studio.core.common.progress import Progress, StopCheck, never_stop
 
 INPUT_NAME = "features"
 # ONNX's main operator set and its machine-learning one that onnxruntime 1.20 and later run.
@@ -71,14 +69,6 @@ def export_ensemble_onnx(pipeline: Any, path: str | Path) -> Path:
     path = Path(path)
     atomic_write(path, lambda handle: handle.write(proto.SerializeToString()))
     return path
-
-
-def ensemble_onnx_job(pipeline: Any, path: str | Path,
-                      should_stop: StopCheck = never_stop) -> Generator[Progress, None, Path]:
-    yield Progress("Exporting", None, f"Writing {Path(path).name}")
-    if should_stop():
-        raise Cancelled()
-    return export_ensemble_onnx(pipeline, path)
 
 
 def _convert(estimator: Any, features: int) -> Any:

@@ -9,21 +9,20 @@ Nothing here imports scikit-learn until an ensemble is built.
 from __future__ import annotations
 
 import json
-from collections.abc import Generator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from studio.core.common.errors import StudioError
-from studio.core.common.progress import Progress, StopCheck
 from studio.core.data.target import Task
 
 # The families an ensemble's members come from register themselves on import.
 from studio.core.models import network_specs, sklearn_models  # noqa: F401
 from studio.core.models.params import ParamKind, ParamSpec, ParamValue
+from studio.core.models.pipeline_onnx import pipeline_onnx_job
 from studio.core.models.spec import Member, ModelSpec, register, registered
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 
 def _ensemble(task: Task, p: dict[str, ParamValue]) -> Any:
@@ -160,13 +159,6 @@ def describe_ensemble_params(params: tuple[tuple[str, ParamValue], ...] | dict[s
     return "; ".join(shown)
 
 
-def _onnx_job(pipeline: Any, path: str | Path, should_stop: StopCheck,
-              check_rows: pd.DataFrame | None = None) -> Generator[Progress, None, Path]:
-    from studio.core.models.pipeline_onnx import pipeline_onnx_job
-
-    return (yield from pipeline_onnx_job(pipeline, path, should_stop, check_rows))
-
-
 MEMBERS = ParamSpec(
     "members", "Members", "The models averaged and how many votes each has, written by the automatic search "
     "from its best trials (JSON: a list of {\"model\", \"params\", \"weight\"}).", ParamKind.TEXT,
@@ -188,7 +180,7 @@ SPEC = register(ModelSpec(
     importances=False,
     no_importances_note="An ensemble averages the answers of several models, so it has no importances of its "
     "own. The shuffling test (the first tab) works for it as for every model.",
-    onnx_export=_onnx_job,
+    onnx_export=pipeline_onnx_job,
     short_name="the ensemble",
     members=lambda values: parse_members(values.get("members")),
     settings_problem=members_problem,

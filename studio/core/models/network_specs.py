@@ -5,17 +5,15 @@ Nothing here imports torch or scikit-learn; the builder and the device note impo
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from studio.core.common.progress import Progress, StopCheck
 from studio.core.data.target import Task
 from studio.core.models.params import ParamKind, ParamSpec, ParamValue, float_param, int_param
+from studio.core.models.pipeline_onnx import pipeline_onnx_job
 from studio.core.models.spec import Growth, ModelSpec, register
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 ARCHITECTURE = "Architecture"
 OPTIMIZER = "Optimizer"
@@ -47,13 +45,6 @@ def _network(task: Task, p: dict[str, ParamValue]) -> Any:
                l1=float_param(p, "l1"), early_stopping=bool(p["early_stopping"]),
                patience=int_param(p, "patience"), lr_schedule=str(p["lr_schedule"]),
                device=str(p["device"]), random_state=int_param(p, "seed"))
-
-
-def _onnx_job(pipeline: Any, path: str | Path, should_stop: StopCheck,
-              check_rows: pd.DataFrame | None = None) -> Generator[Progress, None, Path]:
-    from studio.core.models.pipeline_onnx import pipeline_onnx_job
-
-    return (yield from pipeline_onnx_job(pipeline, path, should_stop, check_rows))
 
 
 PARAMS = (
@@ -115,6 +106,6 @@ SPEC = register(ModelSpec(
     build=_network,
     growth=Growth.EPOCHS,
     requires=(("torch", TORCH_MISSING),),
-    onnx_export=_onnx_job,
+    onnx_export=pipeline_onnx_job,
     short_name="the network",
 ))

@@ -438,21 +438,9 @@ def _write_voting(graph: _Graph, model: Any, features: str, n_features: int, pre
 
 
 def _write_network(graph: _Graph, model: Any, features: str, prefix: str) -> str:
-    import torch
+    from studio.core.models.torch.export import INPUT_NAME, OUTPUT_NAME, network_program
 
-    from studio.core.models.torch.export import INPUT_NAME, OUTPUT_NAME, _probabilities, _quiet, _unscaled
-
-    classification = hasattr(model, "classes_")
-    wrapped = _probabilities(model.network_) if classification else \
-        _unscaled(model.network_, model.target_mean_, model.target_scale_)
-    wrapped.eval()
-    example = torch.zeros((2, model.n_features_in_), dtype=torch.float32)
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), _quiet("torch.onnx"):
-        warnings.simplefilter("ignore")
-        program = torch.onnx.export(wrapped, (example,), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-                                    dynamic_shapes=({0: torch.export.Dim("rows")},), dynamo=True,
-                                    opset_version=OPSET, verbose=False)
-    assert program is not None  # only the legacy exporter (dynamo=False) returns None
+    program = network_program(model, OPSET)
     floats = graph.op("Cast", [features], "float", to=_FLOAT)
     outputs = graph.absorb(program.model_proto, prefix, INPUT_NAME, floats)
     return graph.double(outputs[OUTPUT_NAME])

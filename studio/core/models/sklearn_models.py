@@ -5,18 +5,16 @@ Builders import scikit-learn lazily so that starting the app does not pay for it
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from studio.core.common.progress import Progress, StopCheck
 from studio.core.data.target import Task
 from studio.core.models.params import ParamKind, ParamSpec, ParamValue, float_param, int_param
+from studio.core.models.pipeline_onnx import pipeline_onnx_job
 from studio.core.models.spec import Growth, ModelSpec, SearchPolicy, register
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 BOTH = (Task.CLASSIFICATION, Task.REGRESSION)
 SEED = 0
@@ -27,13 +25,6 @@ KNN_MAX_ROWS = 50_000
 WIDE_COLUMNS = 100
 LINEAR_UNDERFIT = "Try a more flexible model, such as gradient boosting or a random forest."
 TREE_UNDERFIT = "Allow more complexity: a larger 'Maximum depth', more 'Rounds' or a smaller 'Smallest group'."
-
-
-def _onnx_job(pipeline: Any, path: str | Path, should_stop: StopCheck,
-              check_rows: pd.DataFrame | None = None) -> Generator[Progress, None, Path]:
-    from studio.core.models.pipeline_onnx import pipeline_onnx_job
-
-    return (yield from pipeline_onnx_job(pipeline, path, should_stop, check_rows))
 
 
 def _p(name: str, label: str, help: str, kind: ParamKind, default: ParamValue, **extra: Any) -> ParamSpec:
@@ -71,7 +62,7 @@ register(ModelSpec(
         _p("balanced", "Balance classes", "Give rare classes as much weight as common ones.", ParamKind.BOOL, False),
     ),
     build=_logistic,
-    onnx_export=_onnx_job,
+    onnx_export=pipeline_onnx_job,
     search=SearchPolicy(rank=0, quick=True),
     overfit_tip="Lower 'Flexibility' so the weights stay small.",
     underfit_tip=LINEAR_UNDERFIT,
@@ -97,7 +88,7 @@ register(ModelSpec(
            search_range=(1e-3, 1e3, True)),
     ),
     build=_linear,
-    onnx_export=_onnx_job,
+    onnx_export=pipeline_onnx_job,
     search=SearchPolicy(rank=1, quick=True),
     underfit_tip=LINEAR_UNDERFIT,
 ))
@@ -126,7 +117,7 @@ register(ModelSpec(
            False, only_for="classification"),
     ),
     build=_tree,
-    onnx_export=_onnx_job,
+    onnx_export=pipeline_onnx_job,
     search=SearchPolicy(rank=6, max_columns=WIDE_COLUMNS, newcomers_before=True),
     overfit_tip="Lower 'Maximum depth' or raise 'Smallest group' so the tree asks fewer, broader questions.",
     underfit_tip=TREE_UNDERFIT,
@@ -167,7 +158,7 @@ register(ModelSpec(
            False, only_for="classification"),
     ),
     build=_forest,
-    onnx_export=_onnx_job,
+    onnx_export=pipeline_onnx_job,
     growth=Growth.TREES,
     growth_param="n_estimators",
     search=SearchPolicy(rank=3),
@@ -210,7 +201,7 @@ register(ModelSpec(
            False, only_for="classification"),
     ),
     build=_boosting,
-    onnx_export=_onnx_job,
+    onnx_export=pipeline_onnx_job,
     growth=Growth.ROUNDS,
     growth_param="max_iter",
     search=SearchPolicy(rank=2),
@@ -244,7 +235,7 @@ register(ModelSpec(
                                                   ("distance", "Nearer neighbours count more"))),
     ),
     build=_knn,
-    onnx_export=_onnx_job,
+    onnx_export=pipeline_onnx_job,
     search=SearchPolicy(rank=4, quick=True, max_rows=KNN_MAX_ROWS, max_columns=WIDE_COLUMNS),
     overfit_tip="Ask more 'Neighbours' for smoother answers.",
 ))
@@ -285,7 +276,7 @@ register(ModelSpec(
            False, only_for="classification"),
     ),
     build=_svm,
-    onnx_export=_onnx_job,
+    onnx_export=pipeline_onnx_job,
     search=SearchPolicy(rank=5, quick=True, max_rows=SVM_MAX_ROWS, max_columns=WIDE_COLUMNS),
     overfit_tip="Lower 'Flexibility' for a smoother boundary.",
 ))
@@ -309,7 +300,7 @@ register(ModelSpec(
            search_range=(1e-12, 1e-3, True)),
     ),
     build=_bayes,
-    onnx_export=_onnx_job,
+    onnx_export=pipeline_onnx_job,
     search=SearchPolicy(rank=7),
     underfit_tip=LINEAR_UNDERFIT,
 ))

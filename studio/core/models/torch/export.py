@@ -12,13 +12,12 @@ import io
 import json
 import logging
 import warnings
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from studio.core.common.errors import Cancelled, StudioError
+from studio.core.common.errors import StudioError
 from studio.core.common.files import atomic_write
-from studio.core.common.progress import Progress, StopCheck, never_stop
 
 ONNX_SUFFIX = ".onnx"
 INPUT_NAME = "features"
@@ -36,7 +35,6 @@ def export_onnx(pipeline: Any, path: str | Path) -> Path:
     """Write the network of ``pipeline`` (a Studio Pipeline or a bare network estimator) as ONNX, atomically."""
     try:
         import onnx
-        import torch
     except ImportError as exc:
         raise StudioError(f"Exporting to ONNX needs the 'onnx' and 'onnxscript' packages ({exc.name} is missing). "
                           "Install Studio with its torch extra: pip install 'studio[torch]'.") from exc
@@ -47,19 +45,7 @@ def export_onnx(pipeline: Any, path: str | Path) -> Path:
     model = pipeline[-1] if hasattr(pipeline, "steps") else pipeline
     prep = pipeline[0] if hasattr(pipeline, "steps") and len(pipeline.steps) > 1 else None
     classification = isinstance(model, NetworkClassifier)
-    wrapped = _probabilities(model.network_) if classification else \
-        _unscaled(model.network_, model.target_mean_, model.target_scale_)
-    wrapped.eval()
-    example = torch.zeros((2, model.n_features_in_), dtype=torch.float32)
-    # The exporter prints its steps, logs that torchvision's operators are skipped and warns about its own
-    # internals; none of it concerns the person exporting, and stdout is for results.
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), _quiet("torch.onnx"):
-        warnings.simplefilter("ignore")
-        program = torch.onnx.export(wrapped, (example,), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-                                    dynamic_shapes=({0: torch.export.Dim("rows")},), dynamo=True,
-                                    verbose=False)
-    assert program is not None  # only the legacy exporter (dynamo=False) returns None
-    proto = program.model_proto
+    proto = network_program(model).model_proto
     names = [str(n) for n in prep.get_feature_names_out()] if prep is not None else \
         [f"x{i}" for i in range(model.n_features_in_)]
     meta = {"feature_names": json.dumps(names),
@@ -73,11 +59,26 @@ def export_onnx(pipeline: Any, path: str | Path) -> Path:
     return path
 
 
-def onnx_job(pipeline: Any, path: str | Path, should_stop: StopCheck = never_stop) -> Generator[Progress, None, Path]:
-    yield Progress("Exporting", None, f"Writing {Path(path).name}")
-    if should_stop():
-        raise Cancelled()
-    return export_onnx(pipeline, path)
+def network_program(model: Any, opset: int | None = None) -> Any:
+    """The fitted network as an ONNX program from ``INPUT_NAME`` (prepared features, float) to ``OUTPUT_NAME``
+    (class probabilities, or the value on the target's own scale)."""
+    import torch
+
+    from studio.core.models.torch.estimators import NetworkClassifier
+
+    wrapped = _probabilities(model.network_) if isinstance(model, NetworkClassifier) else \
+        _unscaled(model.network_, model.target_mean_, model.target_scale_)
+    wrapped.eval()
+    example = torch.zeros((2, model.n_features_in_), dtype=torch.float32)
+    # The exporter prints its steps, logs that torchvision's operators are skipped and warns about its own
+    # internals; none of it concerns the person exporting, and stdout is for results.
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), _quiet("torch.onnx"):
+        warnings.simplefilter("ignore")
+        program = torch.onnx.export(wrapped, (example,), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                                    dynamic_shapes=({0: torch.export.Dim("rows")},), dynamo=True,
+                                    verbose=False, opset_version=opset)
+    assert program is not None  # only the legacy exporter (dynamo=False) returns None
+    return program
 
 
 def _module_classes() -> tuple[type, type]:
