@@ -15,6 +15,8 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from studio.core.data.kinds import DataKind, Dataset
 from studio.core.data.profile import ColumnProfile
 from studio.core.data.target import TargetSummary, Task, allowed_tasks, infer_task, summarize_target, target_problems
@@ -25,7 +27,9 @@ from studio.core.search.modes import SearchMethod, TuneMode
 from studio.core.train.splits import SplitConfig, split_problems
 
 if TYPE_CHECKING:
+    from studio.core.data.images import ImageCheck, ImageFolder
     from studio.core.data.tabular import LoadedTable
+    from studio.core.prep.images import ImagePrep
     from studio.core.search.requests import TuneRequest
     from studio.core.store.runs import RunStore
     from studio.core.train.splits import SplitIndices
@@ -113,6 +117,7 @@ class Project:
         self.target: str | None = None
         self.task: Task | None = None
         self.prep = PrepConfig()
+        self.image_prep = _default_image_prep()
         self.split = SplitConfig()
         self.model = ModelConfig()
         self.tuning = TuningConfig()
@@ -176,6 +181,13 @@ class Project:
         return self.dataset if isinstance(self.dataset, LoadedTable) else None
 
     @property
+    def images(self) -> ImageFolder | None:
+        """The open folder of pictures; None when nothing is open or the data is a table."""
+        from studio.core.data.images import ImageFolder
+
+        return self.dataset if isinstance(self.dataset, ImageFolder) else None
+
+    @property
     def data_kind(self) -> DataKind:
         return self.dataset.kind if self.dataset is not None else DataKind.TABLE
 
@@ -191,9 +203,47 @@ class Project:
         self.task = None
         self._target_summary = None
         self.prep = PrepConfig()
+        self.image_prep = _default_image_prep()
         self.result = None
         self.exported_path = None
         self._changed("table")
+        images = self.images
+        if images is not None:
+            from studio.core.data.images import CLASS_COLUMN
+
+            # Pictures have one thing to predict: their class (the sub-folder, or the table's label column).
+            with self.batch():
+                self.target = CLASS_COLUMN
+                self.task = Task.CLASSIFICATION
+                self._refresh_target_summary()
+                self._keep_model_fitting_task()
+                self._changed("target")
+
+    def set_image_check(self, check: ImageCheck) -> None:
+        """What reading every picture found (sizes, unreadable files, copies): the dataset keeps it, and the
+        files it leaves out leave the class counts."""
+        images = self.images
+        if images is None:
+            return
+        self.dataset = images.with_check(check)
+        self._refresh_target_summary()
+        self._changed("images_checked")
+        self._changed("target")
+
+    def set_image_prep(self, prep: ImagePrep) -> None:
+        self.image_prep = prep
+        self._changed("prep")
+
+    def image_input_size(self, pretrained: bool | None = None) -> int:
+        """The square size the pictures are read at for the chosen model."""
+        from studio.core.data.images import typical_side
+        from studio.core.models.registry import get_model
+
+        images = self.images
+        sizes = images.check.sizes if images is not None and images.check is not None else ()
+        if pretrained is None:
+            pretrained = bool(get_model(self.model.key).pretrained)
+        return self.image_prep.input_size(typical_side(sizes), pretrained)
 
     def set_profiles(self, profiles: tuple[ColumnProfile, ...]) -> None:
         self.profiles = profiles
@@ -214,7 +264,9 @@ class Project:
             return
         self.target = name
         self.task = None
-        if name is not None and self.table is not None:
+        if name is not None and self.images is not None:
+            self.task = Task.CLASSIFICATION
+        elif name is not None and self.table is not None:
             profile = self.profile_of(name)
             if profile is not None:
                 self.task = infer_task(self.table.frame[name], profile)
@@ -240,6 +292,8 @@ class Project:
             self._changed("model")
 
     def task_choices(self) -> tuple[Task, ...]:
+        if self.images is not None:
+            return (Task.CLASSIFICATION,)
         profile = self.profile_of(self.target) if self.target else None
         return allowed_tasks(profile) if profile else ()
 
@@ -342,10 +396,17 @@ class Project:
         self.store_writer(work, finished)
 
     def _refresh_target_summary(self) -> None:
-        if self.table is None or self.target is None or self.task is None:
+        frame = self.training_frame()
+        if frame is None or self.target is None or self.task is None or self.target not in frame.columns:
             self._target_summary = None
         else:
-            self._target_summary = summarize_target(self.table.frame[self.target], self.task)
+            self._target_summary = summarize_target(frame[self.target], self.task)
+
+    def training_frame(self) -> Any:
+        """The rows training reads: the table, or the pictures (path and class) without the ones left out."""
+        if self.images is not None:
+            return self.images.usable_frame()
+        return self.table.frame if self.table is not None else None
 
     @property
     def target_summary(self) -> TargetSummary | None:
@@ -357,9 +418,19 @@ class Project:
         ``fixed_split``: row positions given by the caller (the CLI's --train-rows) instead of the split."""
         from studio.core.train.training import TrainRequest
 
-        assert self.table is not None and self.target is not None and self.task is not None
-        return TrainRequest(self.table.frame, self.target, self.task, self.prep, self.split, self.model.key,
-                            self.model.params_dict(), fixed_split=fixed_split, source_path=self.table.path,
+        frame = self.training_frame()
+        assert self.dataset is not None and frame is not None and self.target is not None and self.task is not None
+        images = self.images
+        if images is not None:
+            from studio.core.prep.images import ImageTraining
+
+            groups = images.check.near_groups if images.check is not None else ()
+            prep: Any = ImageTraining(self.image_prep, self.image_input_size(), images.root,
+                                      _usable_groups(images, groups))
+        else:
+            prep = self.prep
+        return TrainRequest(frame, self.target, self.task, prep, self.split, self.model.key,
+                            self.model.params_dict(), fixed_split=fixed_split, source_path=self.dataset.path,
                             data_token=self._table_loads)
 
     def search_request(self, fixed_split: SplitIndices | None = None) -> TuneRequest:
@@ -379,13 +450,33 @@ class Project:
 
     def result_is_stale(self) -> bool:
         """True when the settings changed since the shown result was trained."""
-        if self.result is None or self.table is None or self.target is None or self.task is None:
+        if self.result is None or self.dataset is None or self.target is None or self.task is None:
             return False
         return self.result.fingerprint != self.training_request().fingerprint()
 
     def problems(self, step: Step) -> list[str]:
         """Why ``step`` cannot be left with Next, in words; empty when it can."""
         return problems(self, step)
+
+
+def _default_image_prep() -> ImagePrep:
+    from studio.core.prep.images import ImagePrep
+
+    return ImagePrep()
+
+
+def _usable_groups(images: ImageFolder, groups: tuple[tuple[int, ...], ...]) -> tuple[tuple[int, ...], ...]:
+    """Near-copy groups as positions in the usable frame (the rows left out are gone from it)."""
+    if not groups or images.check is None:
+        return groups
+    left_out = sorted(images.check.left_out)
+    shift = np.searchsorted(np.asarray(left_out, dtype=np.int64), np.arange(len(images.frame)), side="left") \
+        if left_out else None
+
+    def moved(row: int) -> int:
+        return row - int(shift[row]) if shift is not None else row
+
+    return tuple(tuple(moved(r) for r in group if r not in images.check.left_out) for group in groups)
 
 
 def problems(project: Project, step: Step) -> list[str]:
@@ -400,6 +491,13 @@ def problems(project: Project, step: Step) -> list[str]:
 
 
 def _own_problems(project: Project, step: Step) -> list[str]:
+    if step is Step.DATA and project.images is not None:
+        images = project.images
+        if images.check is None:
+            return ["Reading the pictures…"]
+        return images.problems() or (target_problems(project.target_summary) if project.target_summary else [])
+    if step is Step.PREPARE and project.images is not None:
+        return project.image_prep.problems()
     if step is Step.DATA:
         if project.table is None:
             return ["Open a table to start (or try the sample dataset)."]

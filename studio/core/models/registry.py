@@ -6,7 +6,7 @@ from studio.core.data.kinds import DataKind
 from studio.core.data.target import Task
 
 # The built-in families register themselves on import.
-from studio.core.models import ensemble_spec, network_specs, sklearn_models  # noqa: F401
+from studio.core.models import ensemble_spec, image_specs, network_specs, sklearn_models  # noqa: F401
 from studio.core.models.params import ParamValue
 from studio.core.models.spec import Member, ModelSpec, registered, registered_specs
 
@@ -28,6 +28,12 @@ def get_model(key: str) -> ModelSpec:
 
 
 def default_model_key(task: Task, kind: DataKind = DataKind.TABLE) -> str:
+    if kind is DataKind.IMAGES:
+        # Transfer learning when its weights are on this computer (it needs few pictures); otherwise the small
+        # network, which needs no download.
+        from studio.core.models.torch.weights import have_weights
+
+        return image_specs.TRANSFER.key if have_weights("mobilenet_v3_small") else image_specs.CNN.key
     return DEFAULT_MODEL
 
 

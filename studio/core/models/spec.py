@@ -94,6 +94,9 @@ class ModelSpec:
     members: Callable[[dict[str, ParamValue]], list[Member]] | None = None
     # Why these settings cannot be trained here, beyond each setting's own check ("" when they can).
     settings_problem: Callable[[dict[str, ParamValue], Task | None], str] | None = None
+    # Starts from weights learned elsewhere (downloaded once); its pictures are read at least at the size those
+    # weights need.
+    pretrained: bool = False
     # The settings in words, when the generic "Label: value" list does not say them well.
     describe_settings: Callable[[dict[str, ParamValue], int | None], str] | None = None
 

@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from studio.core.common.errors import StudioError
+from studio.core.common.places import DATA_ENV, default_data_dir  # noqa: F401 - where callers find them
 from studio.core.evaluate.metrics import Scores, number_or_nan
 from studio.core.models.registry import get_model
 from studio.core.models.spec import ModelSpec
 
 RUNS_FILE = "runs.sqlite3"
-DATA_ENV = "STUDIO_DATA_DIR"
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 30.0
 
@@ -52,18 +52,6 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_created ON runs(created);
 """
-
-
-def default_data_dir() -> Path:
-    """The user's data folder (``STUDIO_DATA_DIR`` overrides; tests point it at a temporary folder)."""
-    override = os.environ.get(DATA_ENV)
-    if override:
-        return Path(override)
-    if os.name == "nt":
-        base = os.environ.get("LOCALAPPDATA") or os.environ.get("APPDATA") or str(Path.home())
-    else:
-        base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "studio"
 
 
 def default_runs_path() -> Path:

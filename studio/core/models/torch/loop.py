@@ -164,6 +164,11 @@ class Trainer:
         self.schedule = self._make_schedule()
         self.loss_function = owner._loss_function()
         self.weights = [m.weight for m in self.network.modules() if isinstance(m, torch.nn.Linear)]
+        self.convolutional = any(isinstance(m, torch.nn.Conv2d) for m in self.network.modules())
+        # Half-precision arithmetic where the card does it fast (CUDA): about twice the speed for pictures, with
+        # the loss scaled so small gradients do not vanish.
+        self.mixed = bool(getattr(owner, "mixed_precision", False)) and self.device.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda") if self.mixed else None
         self.epochs_done = 0
 
     def set_sources(self, source: BatchSource, validation: BatchSource | None) -> None:
@@ -231,6 +236,8 @@ class Trainer:
 
     def _work_per_batch(self) -> int:
         assert self.source is not None
+        if self.convolutional:  # a convolution's work grows with the picture: never small enough for one thread
+            return ONE_THREAD_WORK
         weights = sum(int(w.numel()) for w in self.weights)
         return weights * self.source.batch_size
 
@@ -256,12 +263,18 @@ class Trainer:
             for index, (inputs, targets) in enumerate(source.epoch()):
                 if should_stop is not None and should_stop():
                     raise Cancelled()
-                loss = self.loss_function(self.network(inputs), targets)
+                with torch.autocast("cuda", dtype=torch.float16, enabled=self.mixed):
+                    loss = self.loss_function(self.network(inputs), targets)
                 if owner.l1:
                     loss = loss + float(owner.l1) * sum(w.abs().sum() for w in self.weights)
                 self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                self.optimizer.step()
+                if self.scaler is not None:
+                    self.scaler.scale(loss).backward()
+                    self.scaler.step(self.optimizer)
+                    self.scaler.update()
+                else:
+                    loss.backward()
+                    self.optimizer.step()
                 total += loss.detach()
                 if should_stop is not None and time.perf_counter() - last_report >= REPORT_SECONDS:
                     running = float(total.item())
@@ -319,9 +332,9 @@ class Trainer:
 
         assert self.validation is not None
         self.network.eval()
-        with torch.no_grad():
+        with torch.no_grad(), torch.autocast("cuda", dtype=torch.float16, enabled=self.mixed):
             chunks = [(self.network(inputs), targets) for inputs, targets in self.validation.in_order()]
-            outputs = torch.cat([output for output, _ in chunks])
+            outputs = torch.cat([output.float() for output, _ in chunks])
             targets = torch.cat([target for _, target in chunks])
             loss = float(self.loss_function(outputs, targets).item())
             metric = self.owner._metric(outputs, targets)
