@@ -62,6 +62,11 @@ def open_image(path: str | Path, draft: tuple[int, int] | None = None) -> PILIma
 
     name = display_name(str(path))
     try:
+        if os.path.getsize(path) == 0:
+            raise ImageReadError(f"{name} is empty (0 bytes).")
+    except OSError:
+        pass  # opening it below says what is wrong, in words
+    try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:

@@ -121,8 +121,22 @@ def metadata_for(result: Any) -> dict[str, Any]:
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         # A compact description of the training rows, to warn when new rows differ (serve.drift); None when the
         # result kept no rows.
-        "training_profile": training_profile(result.rows.x_train, input_columns) if result.rows is not None else None,
+        "training_profile": training_profile(result.rows.x_train, input_columns)
+        if result.rows is not None and not result.image_cases and _is_table(input_columns) else None,
+        # Pictures: the size and colour the network reads, so a person (and the ONNX copy) knows what it expects.
+        **_image_settings(result),
     }
+
+
+def _is_table(input_columns: list[dict[str, str]]) -> bool:
+    return not any(column["kind"] == "image" for column in input_columns)
+
+
+def _image_settings(result: Any) -> dict[str, Any]:
+    reader = result.pipeline.steps[0][1] if hasattr(result.pipeline, "steps") else None
+    if reader is None or type(reader).__name__ != "ImageReader":
+        return {}
+    return {"images": {"size": int(reader.size), "grayscale": bool(reader.grayscale), "fit": str(reader.fit_mode)}}
 
 
 def save_model(path: str | Path, pipeline: Any, metadata: dict[str, Any]) -> Path:

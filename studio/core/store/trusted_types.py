@@ -24,6 +24,11 @@ STUDIO_TYPES = frozenset({
     # The neural networks (their weights are kept as numpy arrays; see models/torch/estimators.py).
     "studio.core.models.torch.estimators.NetworkClassifier",
     "studio.core.models.torch.estimators.NetworkRegressor",
+    # Pictures: the reader of image files, the picture network (its weights kept as numpy arrays and its
+    # architecture by name; see models/torch/image_nets.py) and the pixel baseline's shrinking step.
+    "studio.core.prep.image_reader.ImageReader",
+    "studio.core.models.torch.image_estimator.ImageClassifier",
+    "studio.core.models.pixels.PixelShrinker",
     # scikit-learn's own internals that skops does not list as trusted.
     "numpy.dtype",
     "sklearn.calibration._CalibratedClassifier",
