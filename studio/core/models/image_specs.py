@@ -56,6 +56,12 @@ def _pixels(task: Task, p: dict[str, ParamValue]) -> Any:
                      ("logistic", LogisticRegression(C=float_param(p, "C"), max_iter=1000))])
 
 
+def _onnx_job(pipeline: Any, path: Any, should_stop: Any, check_rows: Any = None) -> Any:
+    from studio.core.models.torch.image_export import image_onnx_job
+
+    return image_onnx_job(pipeline, path, should_stop, check_rows=check_rows)
+
+
 def _shared(epochs: int, learning_rate: float, patience: int) -> tuple[ParamSpec, ...]:
     return (
         ParamSpec("dropout", "Dropout", "Share of the last layer's inputs switched off at random in each step; "
@@ -105,6 +111,7 @@ CNN = register(ModelSpec(
     no_importances_note="A picture model has no columns to rank.",
     requires=(("torch", TORCH_MISSING),),
     short_name="the network",
+    onnx_export=_onnx_job,
     search=SearchPolicy(rank=2),
     overfit_tip="Turn on more augmentation in the Prepare step, raise the dropout, or add pictures.",
     underfit_tip="Make the network deeper or wider, train for more epochs, or use a larger picture size.",
@@ -138,6 +145,7 @@ TRANSFER = register(ModelSpec(
     no_importances_note="A picture model has no columns to rank.",
     requires=(("torch", TORCH_MISSING), ("torchvision", TORCHVISION_MISSING)),
     short_name="the network",
+    onnx_export=_onnx_job,
     pretrained=True,
     search=SearchPolicy(rank=1),
     overfit_tip="Turn on more augmentation in the Prepare step or raise the dropout.",
