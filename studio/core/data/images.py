@@ -293,9 +293,14 @@ def list_image_folder(root: str | Path) -> ImageFolder:
 
     Sub-folders of a class folder belong to that class. Links to folders are not followed.
     """
-    root_path = Path(root)
-    if not root_path.is_dir():
+    if not Path(root).is_dir():
         raise DataError(f"{display_name(str(root))} is not a folder.")
+    # The files are listed under the resolved folder, so every path in the frame is absolute and lies under
+    # ``root`` (a relative folder, or one reached through a link, would otherwise give paths outside it).
+    try:
+        root_path = Path(root).resolve()
+    except (OSError, RuntimeError):  # a link that loops on the way to the folder
+        root_path = Path(os.path.abspath(root))
     paths: list[str] = []
     classes: list[str] = []
     not_images = outside = links = 0
@@ -322,7 +327,7 @@ def list_image_folder(root: str | Path) -> ImageFolder:
                 not_images += 1
     frame = pd.DataFrame({IMAGE_COLUMN: pd.Series(paths, dtype=object),
                           CLASS_COLUMN: pd.Series(classes, dtype=object)})
-    return ImageFolder(frame, str(root_path.resolve()), not_images=not_images, outside_classes=outside,
+    return ImageFolder(frame, str(root_path), not_images=not_images, outside_classes=outside,
                        skipped_links=links)
 
 
@@ -380,8 +385,13 @@ def read_image_table(path: str | Path, label_column: str | None = None,
     """
     from studio.core.data.tabular import load_table
 
-    table = load_table(path)
-    frame = table.frame
+    return images_from_table(load_table(path).frame, path, label_column, images_column)
+
+
+def images_from_table(frame: pd.DataFrame, path: str | Path, label_column: str | None = None,
+                      images_column: str | None = None) -> ImageFolder:
+    """``read_image_table`` for a table already loaded from ``path`` (the command line has read it to see
+    whether it names pictures at all)."""
     root = Path(path).resolve().parent
     column = images_column or find_paths_column(frame)
     if column is None:
@@ -486,9 +496,9 @@ def _inspect(path: str) -> tuple[bytes, int, int, bytes] | str:
         return f"{display_name(path)} cannot be opened: {exc.strerror or exc}"
     if not data:
         return f"{display_name(path)} is empty (0 bytes)"
-    try:
-        from PIL import Image
+    from PIL import Image, UnidentifiedImageError
 
+    try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             import io
@@ -498,6 +508,11 @@ def _inspect(path: str) -> tuple[bytes, int, int, bytes] | str:
         image = open_image(path, draft=(64, 64))
     except ImageReadError as exc:
         return str(exc).rstrip(".")
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        # Pillow refuses the header of a huge picture before open_image could say so in its words.
+        return f"{display_name(path)} would take too much memory to open (a decompression bomb); it is left out"
+    except UnidentifiedImageError:
+        return f"{display_name(path)} is not an image Studio can read"
     except Exception as exc:  # a damaged header: whatever Pillow raised, the file is left out with a reason
         return f"{display_name(path)} could not be read ({type(exc).__name__})"
     return hashlib.blake2b(data, digest_size=16).digest(), width, height, difference_hash(image)

@@ -7,7 +7,7 @@ transformer travels inside the model file and predicts from raw rows.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,9 @@ from studio.core.prep.values import (  # noqa: F401
     outlier_fences,
     same_names,
 )
+
+if TYPE_CHECKING:
+    from studio.core.prep.images import ImageTraining
 
 
 class RawInputs(TransformerMixin, BaseEstimator):
@@ -100,9 +103,15 @@ class OutlierClipper(TransformerMixin, BaseEstimator):
 
 
 # -- building ---------------------------------------------------------------------------------------------------
-def build_transformer(prep: PrepConfig, target: str | None) -> Any:
-    """The preparation as one picklable scikit-learn transformer taking raw rows."""
+def build_transformer(prep: PrepConfig | ImageTraining, target: str | None) -> Any:
+    """The preparation as one picklable scikit-learn transformer taking raw rows (for pictures: the reader of
+    their files)."""
     from sklearn.compose import ColumnTransformer
+
+    from studio.core.prep.images import ImageTraining
+
+    if isinstance(prep, ImageTraining):
+        return prep.reader()
     from sklearn.pipeline import Pipeline
 
     features = prep.features(target)

@@ -7,6 +7,7 @@ preparation instead, which fills their gaps and leaves their extreme values as t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,9 @@ from studio.core.data.profile import to_number
 from studio.core.prep.config import ColumnPrep, Missing, Outliers, PrepConfig, Treatment
 from studio.core.prep.formula import parse_formula
 from studio.core.prep.values import outlier_fences
+
+if TYPE_CHECKING:
+    from studio.core.prep.images import ImageTraining
 
 
 @dataclass(frozen=True)
@@ -80,10 +84,11 @@ def removes_rows(prep: PrepConfig, target: str | None) -> bool:
         c.missing is Missing.DROP_ROWS or removes_outlier_rows(c) for c in prep.features(target))
 
 
-def training_rows(prep: PrepConfig, target: str, x: pd.DataFrame, y: np.ndarray
+def training_rows(prep: PrepConfig | ImageTraining, target: str, x: pd.DataFrame, y: np.ndarray
                   ) -> tuple[pd.DataFrame, np.ndarray, RowRemoval]:
-    """The training rows left after the row-removing cleaning steps (x without the target column is fine)."""
-    if not removes_rows(prep, target):
+    """The training rows left after the row-removing cleaning steps (x without the target column is fine).
+    Pictures have none: their unreadable files and copies were left out when the folder was checked."""
+    if not isinstance(prep, PrepConfig) or not removes_rows(prep, target):
         return x, y, RowRemoval()
     with_target = x.assign(**{target: y}) if target not in x.columns else x
     keep, removal = rows_to_keep(prep, target, with_target)

@@ -24,7 +24,7 @@ from studio.core.prep.images import ImageTraining
 from studio.core.train.splits import SplitIndices
 
 if TYPE_CHECKING:
-    from studio.core.train.request import TrainRequest
+    from studio.core.train.request import TrainRequest, TrainResult
 
 CASES_KEPT = 2_000  # test pictures remembered with their predictions, for the Results galleries
 

@@ -15,7 +15,7 @@ import json
 import os
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -79,8 +79,8 @@ class ImageSource:
             from torch.utils.data import DataLoader
 
             cuda = device.type == "cuda"
-            self.loader = DataLoader(_Augmented(pixels, targets, augmenter), batch_size=self.batch_size, shuffle=True,
-                                     generator=generator, num_workers=workers, pin_memory=cuda,
+            dataset = cast(Any, _Augmented(pixels, targets, augmenter))  # a torch Dataset in all but its base class
+            self.loader = DataLoader(dataset, batch_size=self.batch_size, shuffle=True, generator=generator, num_workers=workers, pin_memory=cuda,
                                      persistent_workers=workers > 0,
                                      multiprocessing_context="spawn" if workers > 0 else None)
 

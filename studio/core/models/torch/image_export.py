@@ -69,8 +69,7 @@ def build_image_onnx(pipeline: Any) -> Any:
     assert program is not None
     proto = program.model_proto
     # The class names as a string output, so a program need not keep the class list beside the file.
-    classes = helper.make_tensor("class_names", TensorProto.STRING, [len(model.classes_)],
-                                 [str(c).encode("utf-8") for c in model.classes_])
+    classes = onnx.numpy_helper.from_array(np.array([str(c) for c in model.classes_], dtype=object), "class_names")
     graph = proto.graph
     graph.initializer.append(classes)
     graph.node.extend([

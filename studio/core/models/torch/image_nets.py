@@ -31,7 +31,7 @@ def _torch_nn() -> Any:
 
 
 def _module_base() -> type:
-    return _torch_nn().Module  # type: ignore[no-any-return]
+    return _torch_nn().Module
 
 
 class PixelNetwork(_module_base()):  # type: ignore[misc]
