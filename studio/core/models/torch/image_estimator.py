@@ -80,7 +80,8 @@ class ImageSource:
 
             cuda = device.type == "cuda"
             dataset = cast(Any, _Augmented(pixels, targets, augmenter))  # a torch Dataset in all but its base class
-            self.loader = DataLoader(dataset, batch_size=self.batch_size, shuffle=True, generator=generator, num_workers=workers, pin_memory=cuda,
+            self.loader = DataLoader(dataset, batch_size=self.batch_size, shuffle=True, generator=generator,
+                                     num_workers=workers, pin_memory=cuda,
                                      persistent_workers=workers > 0,
                                      multiprocessing_context="spawn" if workers > 0 else None)
 
