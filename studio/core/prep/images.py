@@ -133,7 +133,7 @@ class ImagePrep:
             return shown
         import torch
 
-        tensor = torch.from_numpy(np.ascontiguousarray(pixels.transpose(2, 0, 1)))
+        tensor = torch.from_numpy(np.array(pixels.transpose(2, 0, 1)))  # an own, writable copy
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             for _ in range(count - 1):

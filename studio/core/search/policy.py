@@ -6,6 +6,7 @@ its class balance, and how a measure is named and which way is better.
 
 from __future__ import annotations
 
+from studio.core.data.kinds import DataKind
 from studio.core.data.target import Task, summarize_target
 from studio.core.evaluate.metrics import HIGHER_IS_BETTER, METRIC_LABELS
 from studio.core.models.registry import models_for
@@ -48,10 +49,12 @@ def higher_is_better(metric: str) -> bool:
     return HIGHER_IS_BETTER.get(metric, True)
 
 
-def auto_families(task: Task, rows: int, columns: int, include: tuple[str, ...] | None = None) -> tuple[str, ...]:
-    """Model families the automatic search tries for this table, most promising first (each family's
+def auto_families(task: Task, rows: int, columns: int, include: tuple[str, ...] | None = None,
+                  kind: DataKind = DataKind.TABLE) -> tuple[str, ...]:
+    """Model families the automatic search tries for this data, most promising first (each family's
     ``SearchPolicy`` says where it stands and on which tables it is left out)."""
-    usable = [m for m in models_for(task) if (include is None or m.key in include) and not m.missing_requirement()]
+    usable = [m for m in models_for(task, kind)
+              if (include is None or m.key in include) and not m.missing_requirement()]
 
     def fits(policy: SearchPolicy) -> bool:
         return ((policy.max_rows is None or rows <= policy.max_rows)

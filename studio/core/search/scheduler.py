@@ -40,11 +40,13 @@ import numpy as np
 
 from studio.core.common.errors import Cancelled, DataError, StudioError
 from studio.core.common.progress import CurvePoint, InterruptibleCaller, StopCheck, never_stop
+from studio.core.data.kinds import DataKind
 from studio.core.data.target import Task
 from studio.core.evaluate.crossval import fold_indices
 from studio.core.models.params import ParamValue
 from studio.core.models.registry import ensemble_of, get_model
 from studio.core.models.spec import ModelSpec
+from studio.core.prep.images import ImageTraining
 from studio.core.search.ensemble_choice import (
     ENSEMBLE_BUDGET_SHARE,
     ENSEMBLE_MEMBERS,
@@ -161,7 +163,8 @@ def _tune(request: TuneRequest, should_stop: StopCheck, finish_now: StopCheck, c
     final_key, final_params = best.model_key, best.params
     what = f"{best.model_label} with the best settings"
     ensemble_scores = None
-    if request.mode is TuneMode.AUTO:
+    # Pictures are not averaged: each member would read and hold every picture again, for a small gain.
+    if request.mode is TuneMode.AUTO and not isinstance(base.prep, ImageTraining):
         members, ensemble_scores = choose_ensemble(search.candidates, search.sign, folds, metric, task, deadline)
         if members:
             combined, final_params = ensemble_of(members)
@@ -222,7 +225,8 @@ def _families(request: TuneRequest, rows: int, columns: int, sign: float) -> lis
     if request.mode is TuneMode.TUNE:
         keys: tuple[str, ...] = (request.base.model_key,)
     else:
-        keys = auto_families(task, rows, columns, request.families)
+        kind = DataKind.IMAGES if isinstance(request.base.prep, ImageTraining) else DataKind.TABLE
+        keys = auto_families(task, rows, columns, request.families, kind)
     families = []
     for index, key in enumerate(keys):
         spec = get_model(key)

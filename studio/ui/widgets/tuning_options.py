@@ -142,7 +142,7 @@ class SearchOptions(QWidget):
         table = self.project.table
         rows = len(table.frame) if table is not None else 0
         columns = len(self.project.prep.features(self.project.target))
-        keys = auto_families(task, rows, columns)
+        keys = auto_families(task, rows, columns, kind=self.project.data_kind)
         labels = [get_model(k).label.lower() for k in keys]
         listed = ", ".join(labels[:-1]) + " and " + labels[-1] if len(labels) > 1 else "".join(labels)
         return (f"Kinds of model it will try, most promising first: {listed}. More time lets it try more "
