@@ -89,7 +89,7 @@ class ExportPanel(Panel):
 
     def suggested_path(self) -> Path:
         result = self.project.result
-        folder = Path(self.project.table.path).parent if self.project.table else Path.home()
+        folder = Path(self.project.dataset.path).parent if self.project.dataset else Path.home()
         stem = f"{result.target}-{result.model_key}" if result else "model"
         return folder / f"{stem}{MODEL_SUFFIX}"
 
@@ -141,17 +141,20 @@ class ExportPanel(Panel):
             self.contents.setText("Train a model first.")
             return
         inputs = ", ".join(name for name, _kind, _treatment in result.feature_columns)
+        reader = result.pipeline.steps[0][1] if result.image_cases else None
         lines = [
             f"<b>Model:</b> {result.model_label} predicting <b>{result.target}</b> ({result.task.value})",
-            f"<b>Input columns:</b> {inputs}",
+            f"<b>Reads:</b> picture files (JPEG, PNG and the like), shrunk to {reader.size} × {reader.size} pixels"
+            if reader is not None else f"<b>Input columns:</b> {inputs}",
         ]
         if result.classes:
             lines.append(f"<b>Classes:</b> {', '.join(result.classes)}")
         scores = ", ".join(f"{METRIC_LABELS[name].lower()} {format_metric(name, value)}"
                            for name, value in result.test.metrics[:3])
         lines.append(f"<b>Test scores:</b> {scores}")
-        lines.append("<b>Also inside:</b> the preparation steps, the test scores, and the versions of Studio, "
-                     "scikit-learn and Python used.")
+        lines.append("<b>Also inside:</b> " + ("how pictures are read" if reader is not None else
+                                                "the preparation steps")
+                     + ", the test scores, and the versions of Studio, scikit-learn and Python used.")
         if self.project.exported_path:
             lines.append(f"<b>Saved as:</b> {self.project.exported_path}")
         self.contents.setText("<br>".join(lines))

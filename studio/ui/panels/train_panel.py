@@ -106,7 +106,7 @@ class TrainPanel(Panel):
 
     def _describe_run(self) -> None:
         project = self.project
-        if project.table is None or project.target is None or project.task is None:
+        if project.dataset is None or project.target is None or project.task is None:
             self.what_label.setText("")
             return
         searching = project.tuning.searches
@@ -120,8 +120,15 @@ class TrainPanel(Panel):
         if searching:
             self.what_label.setText(_search_text(project))
             return
-        text = (f"<b>{spec.label}</b> will learn to predict <b>{project.target}</b> from "
-                f"{len(project.prep.features(project.target))} columns of {project.table.name}.")
+        images = project.images
+        if images is not None:
+            size = project.image_input_size()
+            text = (f"<b>{spec.label}</b> will learn to tell the {len(images.class_counts)} classes apart from "
+                    f"{len(images.usable_frame()):,} pictures in {images.name}, read at {size} × {size} pixels.")
+        else:
+            assert project.table is not None
+            text = (f"<b>{spec.label}</b> will learn to predict <b>{project.target}</b> from "
+                    f"{len(project.prep.features(project.target))} columns of {project.table.name}.")
         if project.result is not None and project.result_is_stale():
             text += " <span style='color:#7a5200'>The settings changed since the last training; train again to " \
                     "see results for the new settings.</span>"
@@ -140,7 +147,7 @@ class TrainPanel(Panel):
                 "the validation score (right axis), and the dashed line marks the epoch whose weights are kept.")
 
     def start(self) -> bool:
-        if self.runner.is_running() or self.project.table is None or self.project.target is None:
+        if self.runner.is_running() or self.project.dataset is None or self.project.target is None:
             return False
         request = self.project.training_request()
         self.banner.clear()

@@ -23,6 +23,15 @@ EXPLANATION = ("ONNX is a standard format that many programs and languages can r
                "written. Dates, free text, formulas, bins and target encoding cannot be written as ONNX.")
 
 
+PICTURES_EXPLANATION = (
+    "ONNX is a standard format that many programs and languages can run without Python. The ONNX file holds the "
+    "network with its resizing and scaling: it takes pictures as 8-bit pixels (pictures × height × width × "
+    "channels, any size), shrinks them to {size} × {size} pixels and gives the predicted class with the class "
+    "probabilities. Studio pads non-square pictures to a square first; do the same for the same answers. Before "
+    "it is written, it is run on the held-out pictures and compared with Studio's own answers; a file that "
+    "differs is not written.")
+
+
 class OnnxExport(QWidget):
     exported = Signal(str)
 
@@ -68,6 +77,10 @@ class OnnxExport(QWidget):
             holds = f"{spec.short_name}'s members and their vote" if spec.combines_models else spec.short_name
             self.explanation.setText(EXPLANATION.format(holds=holds)
                                      + (ENSEMBLE_NOTE if spec.combines_models else ""))
+            result = self.project.result
+            if result is not None and result.image_cases:
+                size = getattr(result.pipeline.steps[0][1], "size", "?")
+                self.explanation.setText(PICTURES_EXPLANATION.format(size=size))
 
     def export_to(self, path: str | Path) -> bool:
         result = self.project.result
@@ -91,7 +104,7 @@ class OnnxExport(QWidget):
         spec = self._exported_spec()
         if result is None or spec is None:
             return
-        folder = Path(self.project.table.path).parent if self.project.table else Path.home()
+        folder = Path(self.project.dataset.path).parent if self.project.dataset else Path.home()
         ending = spec.short_name.removeprefix("the ")
         path, _ = QFileDialog.getSaveFileName(self, f"Export the {ending}",
                                               str(folder / f"{result.target}-{ending}.onnx"), "ONNX models (*.onnx)")

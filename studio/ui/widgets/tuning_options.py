@@ -139,8 +139,8 @@ class SearchOptions(QWidget):
         self.none_note.setVisible(tune_one and any(r.allow_none for r in self._generated.values()))
 
     def _families_text(self, task: Task) -> str:
-        table = self.project.table
-        rows = len(table.frame) if table is not None else 0
+        frame = self.project.training_frame()
+        rows = len(frame) if frame is not None else 0
         columns = len(self.project.prep.features(self.project.target))
         keys = auto_families(task, rows, columns, kind=self.project.data_kind)
         labels = [get_model(k).label.lower() for k in keys]
