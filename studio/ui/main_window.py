@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QMainWindow, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
 
 import studio
+import studio.ui.panels.image_data_panel  # registers the Data page for pictures
 from studio.core.data.kinds import DataKind
 from studio.core.project import WIZARD_STEPS, Project, Step, problems
 from studio.core.store.settings import Settings
+from studio.ui.panels import image_prep_panel  # noqa: F401 - registers the Prepare page for pictures
 from studio.ui.panels.base import Panel
 from studio.ui.panels.data_panel import DataPanel
 from studio.ui.panels.export_panel import ExportPanel
@@ -24,6 +26,33 @@ from studio.ui.panels.split_panel import SplitPanel
 from studio.ui.panels.train_panel import TrainPanel
 from studio.ui.wizard import NavBar, StepSidebar
 from studio.workers.store_writer import BackgroundStoreWriter
+
+
+class PageStack(QStackedWidget):
+    """The wizard's pages, each in its own scroll area: a page taller or wider than a small screen scrolls
+    instead of making the whole window larger than the screen (the stack is as large as its largest page)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._holders: dict[QWidget, QScrollArea] = {}
+
+    def addWidget(self, page: QWidget) -> int:
+        holder = QScrollArea()
+        holder.setWidgetResizable(True)
+        holder.setFrameShape(QFrame.Shape.NoFrame)
+        holder.setWidget(page)
+        self._holders[page] = holder
+        return super().addWidget(holder)
+
+    def setCurrentWidget(self, page: QWidget) -> None:
+        super().setCurrentWidget(self._holders.get(page, page))
+
+    def currentWidget(self) -> QWidget:
+        holder = super().currentWidget()
+        return holder.widget() if isinstance(holder, QScrollArea) and holder in self._holders.values() else holder
+
+    def indexOf(self, page: QWidget) -> int:
+        return super().indexOf(self._holders.get(page, page))
 
 
 class MainWindow(QMainWindow):
@@ -48,7 +77,7 @@ class MainWindow(QMainWindow):
             self.data_panel, self.prep_panel, self.split_panel, self.model_panel, self.train_panel,
             self.results_panel, self.export_panel, self.predict_panel, self.runs_panel)}
         self.kind_pages: dict[tuple[DataKind, Step], Panel] = {}
-        self.stack = QStackedWidget()
+        self.stack = PageStack()
         for panel in self.panels.values():
             self.stack.addWidget(panel)
         self.sidebar = StepSidebar()
