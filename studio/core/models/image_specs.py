@@ -135,7 +135,7 @@ TRANSFER = register(ModelSpec(
                   ParamKind.INT, 8, low=1, high=200, group=ARCHITECTURE, tunable=False),
         ParamSpec("weights_file", "Weights file", "A weights file you already have for this network (.pth). Leave "
                   "empty to download the published weights once.", ParamKind.TEXT, "", group=ARCHITECTURE,
-                  tunable=False),
+                  tunable=False, file_filter="Weights files (*.pth *.pt)"),
         *_shared(epochs=20, learning_rate=1e-3, patience=4),
     ),
     build=_transfer,

@@ -52,6 +52,8 @@ class ParamSpec:
     # Where a search looks, (low, high, log), inside the allowed range: a range known to pay off. None: a range
     # around the default.
     search_range: tuple[float, float, bool] | None = None
+    # A text setting that names a file: the form offers a "Choose…" button with this filter ("Weights (*.pth)").
+    file_filter: str = ""
 
     def applies_to(self, task: str) -> bool:
         return self.only_for is None or self.only_for == task

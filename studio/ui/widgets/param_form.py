@@ -13,9 +13,12 @@ from PySide6.QtGui import QDoubleValidator
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QFileDialog,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -172,6 +175,8 @@ class ParamForm(QWidget):
             text.setPlaceholderText("e.g. 64, 32")
             text.editingFinished.connect(lambda n=spec.name, e=text: self._emit_text(n, e.text()))
             return text
+        if spec.kind is ParamKind.TEXT:
+            return self._text_editor(spec, value)
         line = QLineEdit(_format_float(value))
         validator = QDoubleValidator()
         validator.setNotation(QDoubleValidator.Notation.ScientificNotation)
@@ -179,6 +184,28 @@ class ParamForm(QWidget):
         line.setValidator(validator)
         line.editingFinished.connect(lambda n=spec.name, e=line: self._emit_text(n, e.text()))
         return line
+
+    def _text_editor(self, spec: ParamSpec, value: ParamValue) -> QWidget:
+        text = QLineEdit("" if value is None else str(value))
+        text.editingFinished.connect(lambda n=spec.name, e=text: self._emit_text(n, e.text()))
+        if not spec.file_filter:
+            return text
+        text.setPlaceholderText("None chosen")
+        choose = QPushButton("Choose…")
+        choose.clicked.connect(lambda _checked=False, s=spec, e=text: self._choose_file(s, e))
+        holder = QWidget()
+        row = QHBoxLayout(holder)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(text, 1)
+        row.addWidget(choose)
+        holder.setFocusProxy(text)
+        return holder
+
+    def _choose_file(self, spec: ParamSpec, line: QLineEdit) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, spec.label, line.text(), spec.file_filter)
+        if path:
+            line.setText(path)
+            self._emit_text(spec.name, path)
 
     def _emit_int(self, name: str, value: int, spin: QSpinBox) -> None:
         spec = self._specs[name]
