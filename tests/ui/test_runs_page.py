@@ -124,7 +124,8 @@ def test_runs_are_recorded_compared_reopened_retrained_and_deleted(
     assert window.project.result.model_key == "logistic_regression"
     assert window.project.tuning.mode == "manual"
     click_sidebar(qtbot, window, Step.RUNS)
-    assert runs.row_count() == 3
+    # The run is written to the history off the GUI thread; the page shows it once the write is done.
+    qtbot.waitUntil(lambda: runs.row_count() == 3, timeout=LOAD_MS)
 
     # Delete two runs.
     runs.select_ids([1, 2])

@@ -278,20 +278,21 @@ def imbalance_text(imbalance: Imbalance, target: str) -> str:
             "'Balance classes' in the Model step makes rare classes count more during training.")
 
 
-def result_summary(task: Task, scores: Scores, target: str, details: ClassificationDetails | None) -> str:
+def result_summary(task: Task, scores: Scores, target: str, details: ClassificationDetails | None,
+                   unit: str = "rows") -> str:
     """The Results step's first sentences; calls out a model that ignores a rare class."""
     if task is Task.REGRESSION or details is None:
-        return plain_summary(task, scores, target)
+        return plain_summary(task, scores, target, unit)
     missed = details.never_predicted()
     balanced = scores.get("balanced_accuracy") or 0.0
     f1 = scores.get("f1_macro") or 0.0
     accuracy = scores.get("accuracy") or 0.0
     if details.imbalance.imbalanced:
-        text = (f"On {scores.rows:,} rows it never saw, averaged over the classes the model was right "
+        text = (f"On {scores.rows:,} {unit} it never saw, averaged over the classes the model was right "
                 f"{balanced:.0%} of the time (balanced accuracy; guessing gives "
                 f"{scores.baseline_of('balanced_accuracy') or 0:.0%}), with a macro F1 of {f1:.2f}.")
     else:
-        text = plain_summary(task, scores, target)
+        text = plain_summary(task, scores, target, unit)
     if missed:
         names = ", ".join(f"'{label}'" for label, _ in missed)
         rows = sum(count for _, count in missed)

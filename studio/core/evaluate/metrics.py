@@ -123,11 +123,12 @@ def number_or_nan(value: Any) -> float:
         return math.nan
 
 
-def plain_summary(task: Task, scores: Scores, target: str) -> str:
-    """One or two sentences a non-programmer understands, comparing the model with guessing."""
+def plain_summary(task: Task, scores: Scores, target: str, unit: str = "rows") -> str:
+    """One or two sentences a non-programmer understands, comparing the model with guessing. ``unit``: what
+    the data is made of ("rows", or "pictures")."""
     if task is Task.CLASSIFICATION:
         acc, base = scores.get("accuracy") or 0.0, scores.baseline_of("accuracy") or 0.0
-        text = (f"On {scores.rows:,} rows it never saw, the model was right {acc:.0%} of the time; always guessing "
+        text = (f"On {scores.rows:,} {unit} it never saw, the model was right {acc:.0%} of the time; always guessing "
                 f"the most common {target} would be right {base:.0%} of the time.")
         bal = scores.get("balanced_accuracy")
         if bal is not None and acc - bal > 0.1:
@@ -137,7 +138,7 @@ def plain_summary(task: Task, scores: Scores, target: str) -> str:
             text += " That is no better than guessing: the columns may not say much about the target."
         return text
     mae, base = scores.get("mae") or 0.0, scores.baseline_of("mae") or 0.0
-    text = (f"On {scores.rows:,} rows it never saw, the model's predictions of {target} were typically off by "
+    text = (f"On {scores.rows:,} {unit} it never saw, the model's predictions of {target} were typically off by "
             f"about {_plain_number(mae)}; always guessing the average would be off by about {_plain_number(base)}.")
     r2 = scores.get("r2")
     if r2 is not None and not math.isnan(r2):

@@ -71,7 +71,8 @@ def _summary(run: RunRecord, task: Task, details: ResultDetails | None) -> str:
     scores = run.scores("test")
     if scores is None:
         return ""
-    return result_summary(task, scores, run.target, details.classification if details else None)
+    return result_summary(task, scores, run.target, details.classification if details else None,
+                          "pictures" if "images" in run.prep else "rows")
 
 
 def _data_section(run: RunRecord, details: ResultDetails | None) -> str:
@@ -82,7 +83,8 @@ def _data_section(run: RunRecord, details: ResultDetails | None) -> str:
         shares = ", ".join(f"{_e(name)} {share:.0%}" for name, share in details.classification.imbalance.shares)
         classes = f"<tr><td>Classes (training rows)</td><td>{shares}</td></tr>"
     return ("<h2>Data</h2><table>"
-            f"<tr><td>Table</td><td>{_e(run.dataset_path or '(not saved)')}</td></tr>"
+            f"<tr><td>{'Pictures' if 'images' in run.prep else 'Table'}</td>"
+            f"<td>{_e(run.dataset_path or '(not saved)')}</td></tr>"
             f"<tr><td>Fingerprint</td><td><code>{_e(run.dataset_fingerprint)}</code></td></tr>"
             f"<tr><td>Predicting</td><td>{_e(run.target)} ({_e(run.task)})</td></tr>"
             + (f"<tr><td>Rows</td><td>{counts}</td></tr>" if counts else "") + classes
@@ -91,6 +93,11 @@ def _data_section(run: RunRecord, details: ResultDetails | None) -> str:
 
 
 def _prep_section(run: RunRecord) -> str:
+    pictures = run.prep.get("images")
+    if isinstance(pictures, dict):
+        rows = f"<tr><td>Size the network sees</td><td>{_e(run.prep.get('size', ''))} pixels square</td></tr>" + \
+            "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in pictures.items() if k != "size")
+        return f"<h2>Preparation of the pictures</h2><table>{rows}</table>"
     columns = [c for c in run.prep.get("columns", []) if isinstance(c, dict)]
     if not columns:
         return ""

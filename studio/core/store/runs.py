@@ -320,11 +320,13 @@ def run_from_result(result: Any, model_path: str = "") -> dict[str, Any]:
     """The plain values ``RunStore.add`` keeps for a TrainResult."""
     from studio.core.evaluate.details import to_plain
     from studio.core.prep.config import PrepConfig
+    from studio.core.prep.images import ImageTraining
     from studio.core.store.model_file import library_versions
     from studio.core.train.splits import SplitConfig
 
     prep = next((p for p in result.fingerprint if isinstance(p, PrepConfig)), None)
     split = next((p for p in result.fingerprint if isinstance(p, SplitConfig)), None)
+    pictures = next((p for p in result.fingerprint if isinstance(p, ImageTraining)), None)
     versions = library_versions()  # torch's too, where a network was trained
     details = result.details
     metrics: dict[str, Any] = {"test": result.test.as_dict(), "test_baseline": dict(result.test.baseline),
@@ -344,7 +346,10 @@ def run_from_result(result: Any, model_path: str = "") -> dict[str, Any]:
         "dataset_fingerprint": details.data_fingerprint if details is not None else "",
         "target": result.target, "task": result.task.value, "model_key": result.model_key,
         "model_label": result.model_label, "params": dict(result.params),
-        "prep": to_plain(prep) if prep is not None else {}, "split": to_plain(split) if split is not None else {},
+        # Pictures keep how they were read (size, colour, augmentation), so the run can be trained again.
+        "prep": to_plain(prep) if prep is not None else
+        {"images": to_plain(pictures.prep), "size": pictures.size} if pictures is not None else {},
+        "split": to_plain(split) if split is not None else {},
         "device": _device_of(result),
         "duration_s": float(result.duration_s), "metrics": metrics,
         "history": [to_plain(point) for point in result.history],

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QStackedWid
 from studio.core.common.errors import StudioError
 from studio.core.data.target import Task
 from studio.core.prep.config import PrepConfig
+from studio.core.prep.images import ImagePrep
 from studio.core.project import ModelConfig, Project, Step
 from studio.core.report.html import report_job
 from studio.core.search.modes import TuneMode
@@ -214,6 +215,8 @@ class RunsPanel(Panel):
             return False
         record = self.records[ids[0]]
         project = self.project
+        if "images" in record.prep:
+            return self._rerun_pictures(record)
         if project.table is None or record.target not in project.table.frame.columns:
             self.banner.show_message(f"Open a table with the column '{record.target}' first (run {record.id} used "
                                      f"{record.dataset_name}); then train this run's settings again.", "warning")
@@ -237,6 +240,27 @@ class RunsPanel(Panel):
             project.set_model(ModelConfig(record.model_key, tuple(sorted(record.params.items()))))
             if project.tuning.searches:
                 # The run's own settings, trained as they are: not a new search around them.
+                project.set_tuning(replace(project.tuning, mode=TuneMode.MANUAL))
+        self.rerun_requested.emit()
+        return True
+
+    def _rerun_pictures(self, record: RunRecord) -> bool:
+        project = self.project
+        if project.images is None:
+            self.banner.show_message(f"Open a folder of pictures first (run {record.id} used "
+                                     f"{record.dataset_name}); then train this run's settings again.", "warning")
+            return False
+        try:
+            image_prep = config_from_plain(ImagePrep, record.prep["images"])
+            split = config_from_plain(SplitConfig, record.split)
+        except (TypeError, ValueError, KeyError) as exc:
+            self.banner.show_message(f"The settings of run {record.id} could not be read back ({exc}).", "error")
+            return False
+        with project.batch():
+            project.set_image_prep(image_prep)
+            project.set_split(split)
+            project.set_model(ModelConfig(record.model_key, tuple(sorted(record.params.items()))))
+            if project.tuning.searches:
                 project.set_tuning(replace(project.tuning, mode=TuneMode.MANUAL))
         self.rerun_requested.emit()
         return True

@@ -53,18 +53,20 @@ class ShownResult:
     explanations: dict[str, Any] = field(default_factory=dict)
     live: Any = None  # the TrainResult when the model is at hand (explanations can be computed)
     history: tuple[CurvePoint, ...] = ()
+    unit: str = "rows"  # what the data is made of: "rows", or "pictures"
 
 
 def shown_from_result(result: Any) -> ShownResult:
     train, validation, test = result.split_sizes
-    notes = [f"{result.model_label}, trained in {result.duration_s:.1f} s on {train:,} rows; "
-             f"{validation:,} validation and {test:,} test rows."]
+    unit = "pictures" if getattr(result, "image_cases", ()) else "rows"
+    notes = [f"{result.model_label}, trained in {result.duration_s:.1f} s on {train:,} {unit}; "
+             f"{validation:,} validation and {test:,} test {unit}."]
     if result.dropped_rows:
         notes.append(f"{result.dropped_rows:,} rows without a value for {result.target} were left out.")
     if result.split_note:
         notes.append(result.split_note)
     return ShownResult(result.task, result.target, result.model_key, result.validation, result.test, result.details,
-                       " ".join(notes), {}, result, tuple(result.history))
+                       " ".join(notes), {}, result, tuple(result.history), unit)
 
 
 def shown_from_record(record: RunRecord) -> ShownResult:
@@ -74,7 +76,7 @@ def shown_from_record(record: RunRecord) -> ShownResult:
             f"{record.dataset_name}."
     return ShownResult(Task(record.task), record.target, record.model_key, record.scores("validation"),
                        record.scores("test") or Scores("test", 0, (), ()), details, notes, dict(record.explanations),
-                       history=curve_points(record.history))
+                       history=curve_points(record.history), unit="pictures" if "images" in record.prep else "rows")
 
 
 def curve_points(history: list[dict[str, Any]]) -> tuple[CurvePoint, ...]:
@@ -158,6 +160,9 @@ class ResultView(QWidget):
     def tab_index(self, title: str) -> int:
         return next(i for i in range(self.tabs.count()) if self.tabs.tabText(i) == title)
 
+    def _pictures(self) -> bool:
+        return self.shown is not None and self.shown.unit == "pictures"
+
     def _set_tabs(self, task: Task | None, details: ResultDetails | None = None) -> None:
         """Tabs for what the result holds; a result without details (an older run) shows the scores only."""
         if not self._pages_built:
@@ -166,7 +171,9 @@ class ResultView(QWidget):
         regression = task is Task.REGRESSION and details is not None and details.regression is not None
         for title, visible in (("Right and wrong", classification), ("Curves", classification),
                                ("Per class", classification), ("Errors", regression),
-                               ("Diagnosis", details is not None), ("Which columns matter", details is not None),
+                               ("Diagnosis", details is not None),
+                               # Pictures have no columns to rank.
+                               ("Which columns matter", details is not None and not self._pictures()),
                                ("Training curve", bool(self.shown and self.shown.history))):
             self.tabs.setTabVisible(self.tab_index(title), visible)
 
@@ -183,7 +190,7 @@ class ResultView(QWidget):
         self.shown = shown
         details = shown.details
         classification = details.classification if details is not None else None
-        self.summary.setText(result_summary(shown.task, shown.test, shown.target, classification))
+        self.summary.setText(result_summary(shown.task, shown.test, shown.target, classification, shown.unit))
         note = imbalance_text(classification.imbalance, shown.target) if classification is not None else ""
         if note:
             self.imbalance_banner.show_message(note, "warning")
