@@ -47,21 +47,27 @@ class SplitPanel(Panel):
         self.counts_label = QLabel()
         self.counts_label.setWordWrap(True)
         self.counts_label.setStyleSheet("font-size: 11pt;")
-        form = QFormLayout()
+        self.form = form = QFormLayout()
         form.addRow("Training rows:", self.train_label)
         form.addRow("Validation rows:", self.validation_spin)
         form.addRow("Test rows:", self.test_spin)
         form.addRow("", self.stratify_box)
         form.addRow("Random seed:", self.seed_spin)
         form.addRow("Cross-validation:", self.folds_combo)
+        self.header = page_header("Split", self._header_text("rows"))
+        self.pictures_note = QLabel(
+            "Near copies of a picture are kept on the same side of the split, so the test grade is not flattered "
+            "by pictures the model has already seen. Cross-validation is not offered for pictures: it would train "
+            "the network once per fold.")
+        self.pictures_note.setWordWrap(True)
+        self.pictures_note.setStyleSheet("color: #555;")
         layout = QVBoxLayout(self)
-        layout.addWidget(page_header(
-            "Split", "The model learns from the training rows. Validation rows show how it does while you try "
-            "settings; test rows are kept aside until the end, for an honest final grade on rows it never saw."))
+        layout.addWidget(self.header)
         layout.addLayout(form)
         layout.addSpacing(8)
         layout.addWidget(self.bar)
         layout.addWidget(self.counts_label)
+        layout.addWidget(self.pictures_note)
         layout.addStretch(1)
         self._show_config()
         self.validation_spin.valueChanged.connect(self._on_editor_changed)
@@ -69,6 +75,26 @@ class SplitPanel(Panel):
         self.stratify_box.toggled.connect(self._on_editor_changed)
         self.seed_spin.valueChanged.connect(self._on_editor_changed)
         self.folds_combo.currentIndexChanged.connect(self._on_editor_changed)
+
+    @staticmethod
+    def _header_text(unit: str) -> str:
+        return (f"The model learns from the training {unit}. Validation {unit} show how it does while you try "
+                f"settings; test {unit} are kept aside until the end, for an honest final grade on {unit} it "
+                "never saw.")
+
+    def _show_unit(self) -> None:
+        """Rows for a table, pictures for pictures: the words, and the choices that apply."""
+        pictures = self.project.images is not None
+        unit = "pictures" if pictures else "rows"
+        for label in self.header.findChildren(QLabel):
+            if label.text().startswith("The model learns"):
+                label.setText(self._header_text(unit))
+        for row, name in enumerate(("Training", "Validation", "Test")):
+            label = self.form.itemAt(row, QFormLayout.ItemRole.LabelRole).widget()
+            if isinstance(label, QLabel):
+                label.setText(f"{name} {unit}:")
+        self.form.setRowVisible(self.folds_combo, not pictures)
+        self.pictures_note.setVisible(pictures)
 
     def _on_editor_changed(self) -> None:
         self.project.set_split(replace(self.project.split, validation=self.validation_spin.value() / 100,
@@ -80,6 +106,7 @@ class SplitPanel(Panel):
             self._show_config()
 
     def _show_config(self) -> None:
+        self._show_unit()
         split = self.project.split
         for widget, value in ((self.validation_spin, round(split.validation * 100)),
                               (self.test_spin, round(split.test * 100)), (self.seed_spin, split.seed)):
@@ -110,8 +137,9 @@ class SplitPanel(Panel):
             part.setText(f"{name} {count:,}" if count else "")
             part.setVisible(count > 0)
             self.bar_layout.setStretch(index, max(count, 1))
+        unit = "pictures" if self.project.images is not None else "rows"
         self.counts_label.setText(
-            f"Of {summary.usable_rows:,} usable rows: <b>{train:,}</b> for training, <b>{validation:,}</b> for "
+            f"Of {summary.usable_rows:,} usable {unit}: <b>{train:,}</b> for training, <b>{validation:,}</b> for "
             f"validation and <b>{test:,}</b> for the final test.")
 
 
