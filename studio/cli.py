@@ -22,6 +22,8 @@ from studio.core.common.errors import StudioError, first_line
 from studio.core.train.splits import SplitConfig
 
 if TYPE_CHECKING:
+    from studio.core.data.images import ImageFolder
+    from studio.core.data.kinds import DataKind
     from studio.core.data.profile import ColumnProfile
     from studio.core.data.tabular import LoadedTable
     from studio.core.data.target import Task
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
+UNREAD_SHOWN = 10  # unreadable pictures named one by one on stderr; the predictions file names them all
 # The split's defaults are the window's (SplitConfig), so both train on the same rows.
 SPLIT_DEFAULTS = SplitConfig()
 
@@ -90,16 +93,23 @@ def _os_message(exc: OSError) -> str:
 # -- parser -----------------------------------------------------------------------------------------------------
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="studio", description="Train and use models on tables. Run `studio` without a command for the window.")
+        prog="studio", description="Train and use models on tables and pictures. Run `studio` without a command for "
+        "the window.")
     parser.add_argument("--version", action="version", version=f"studio {studio.__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    train = commands.add_parser("train", help="train a model on a table and save it",
-                                description="Train a model on a CSV, Excel or Parquet table and save it. "
-                                "Progress goes to stderr; the last line of stdout is the test metrics as JSON.")
-    train.add_argument("data", metavar="DATA", help="the table to learn from")
-    train.add_argument("--target", required=True, metavar="COLUMN", help="the column to predict")
-    train.add_argument("--model", metavar="KEY", help="model key (see `studio models`); default: random_forest")
+    train = commands.add_parser("train", help="train a model on a table or on pictures and save it",
+                                description="Train a model on a CSV, Excel or Parquet table, or on pictures (a folder "
+                                "with one sub-folder per class, or a table with a column of picture paths), and save "
+                                "it. Progress goes to stderr; the last line of stdout is the test metrics as JSON.")
+    train.add_argument("data", metavar="DATA", help="the table, or the folder of pictures, to learn from")
+    train.add_argument("--target", metavar="COLUMN",
+                       help="the column to predict (a folder of pictures needs none: each sub-folder is a class)")
+    train.add_argument("--images", metavar="COLUMN",
+                       help="a table's column of picture paths, relative to the table (found by itself when left "
+                       "out)")
+    train.add_argument("--model", metavar="KEY", help="model key (see `studio models`); default: random_forest, or "
+                       "for pictures image_transfer when its weights are here, else image_cnn")
     train.add_argument("--param", action="extend", nargs="+", default=[], metavar="NAME=VALUE",
                        help="a model setting, e.g. n_estimators=100; repeatable")
     train.add_argument("--task", choices=["classification", "regression"],
@@ -114,7 +124,9 @@ def _build_parser() -> argparse.ArgumentParser:
                        "the per-fold scores are printed and kept with the run")
     train.add_argument("--train-rows", metavar="FILE.json",
                        help='exact split: a JSON file {"train": [row numbers], "test": [row numbers]}, '
-                       "0-based data rows of DATA; no validation rows are used then")
+                       "0-based data rows of DATA; no validation rows are used then. For pictures: their paths "
+                       'relative to the folder, e.g. {"train": ["cat/001.jpg", ...], "test": [...]}; a network '
+                       "then holds its early-stopping pictures out of the training ones")
     train.add_argument("--prep", metavar="FILE.json",
                        help="preparation settings saved from the Prepare step ('Save settings…'); columns it does "
                        "not mention get Studio's defaults")
@@ -157,12 +169,20 @@ def _build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--out", metavar="MODEL", help="where to save the best model (optional)")
     tune.set_defaults(handler=_cmd_tune)
 
-    predict = commands.add_parser("predict", help="predict new rows with a saved model",
-                                  description="Add predictions (and class probabilities) to a table.")
+    predict = commands.add_parser("predict", help="predict new rows (or pictures) with a saved model",
+                                  description="Add predictions (and class probabilities) to a table. A model "
+                                  "trained on pictures takes picture files and folders (read with their "
+                                  "sub-folders) and writes one row per picture.")
     predict.add_argument("model", metavar="MODEL", help="a model file saved by Studio")
-    predict.add_argument("data", metavar="DATA", help="the table with rows to predict")
+    predict.add_argument("data", metavar="DATA", nargs="+",
+                         help="the table with rows to predict; for a picture model, pictures and folders")
     predict.add_argument("--out", required=True, metavar="PREDICTIONS",
                          help="where to write the predictions: .csv, .tsv, .xlsx or .parquet")
+    # The default repeats studio.core.serve.images.DEFAULT_CONFIDENCE: importing it here would load pandas and the
+    # model files for every command.
+    predict.add_argument("--confidence", type=_confidence, metavar="C",
+                         help="for a picture model: below this probability a picture is called 'not sure' "
+                         "(a percentage such as 60, or a share such as 0.6; default 60)")
     _add_trust_argument(predict)
     predict.set_defaults(handler=_cmd_predict)
 
@@ -240,6 +260,19 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _confidence(text: str) -> float:
+    raw = text.strip().removesuffix("%").strip()
+    try:
+        value = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number; give a percentage such as 60") from None
+    # Above 1 it can only be a percentage: 60 means 60 %, while 0.6 and 1 are shares.
+    share = value / 100.0 if value > 1.0 or text.strip().endswith("%") else value
+    if not 0.0 <= share <= 1.0 or not math.isfinite(share):
+        raise argparse.ArgumentTypeError(f"{text} must be a percentage from 0 to 100, e.g. 60")
+    return share
+
+
 def _fraction(text: str) -> float:
     try:
         value = float(text)
@@ -251,13 +284,14 @@ def _fraction(text: str) -> float:
 
 
 # -- train ------------------------------------------------------------------------------------------------------
-def _table_and_task(args: argparse.Namespace) -> tuple[LoadedTable, tuple[ColumnProfile, ...], Task]:
+def _table_and_task(args: argparse.Namespace,
+                    table: LoadedTable | None = None) -> tuple[LoadedTable, tuple[ColumnProfile, ...], Task]:
     """The table, its column profiles and the task for ``--target`` (``--task`` or inferred), or a clear error."""
     from studio.core.data.profile import profile_frame
     from studio.core.data.tabular import load_table
     from studio.core.data.target import Task, allowed_tasks, infer_task
 
-    table = load_table(args.data)
+    table = table or load_table(args.data)
     frame = table.frame
     if args.target not in frame.columns:
         raise StudioError(f"{table.name} has no column called '{args.target}'. "
@@ -284,12 +318,18 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from studio.core.store.model_file import metadata_for, save_model
     from studio.core.train.training import train
 
-    table, profiles, task = _table_and_task(args)
+    table, images = _table_or_images(args)
+    if images is not None:
+        return _train_images(args, images)
+    if not args.target:
+        raise StudioError("Name the column to predict with --target COLUMN.")
+    table, profiles, task = _table_and_task(args, table)
     frame = table.frame
     if args.auto and args.model:
         raise StudioError("--auto chooses the model itself; leave out --model (or use `studio tune --model "
                           f"{args.model}` to tune that model's settings).")
     spec, params = _model_and_params(args.model or default_model_key(task), task, args.param)
+    _check_takes(spec, table.kind)
     if args.onnx and spec.onnx_export is None:
         raise StudioError(f"{spec.label} cannot be written as ONNX; leave --onnx out, or choose another model.")
 
@@ -344,6 +384,221 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- pictures ---------------------------------------------------------------------------------------------------
+def _table_or_images(args: argparse.Namespace) -> tuple[LoadedTable | None, ImageFolder | None]:
+    """What ``train`` learns from: a folder of pictures, a table naming pictures, or a plain table (loaded once)."""
+    from studio.core.data.images import find_paths_column, images_from_table, is_image_folder, list_image_folder
+    from studio.core.data.kinds import DataKind
+    from studio.core.data.tabular import load_table
+    from studio.core.models.registry import get_model
+
+    if is_image_folder(args.data):
+        if args.images:
+            _note("--images names a table's column of picture paths; a folder's pictures are found by themselves, "
+                  "so it is ignored.")
+        if args.target:
+            _note("--target is not needed for a folder of pictures: each sub-folder is a class. It is ignored.")
+        return None, list_image_folder(args.data)
+    table = load_table(args.data)
+    if args.images is None:
+        # A table whose column holds picture file names is pictures, unless a model for tables was asked for.
+        wants_table = args.model is not None and not get_model(args.model).takes(DataKind.IMAGES)
+        if wants_table or find_paths_column(table.frame) is None:
+            return table, None
+    elif args.images not in table.frame.columns:
+        raise StudioError(f"{table.name} has no column called '{args.images}'. "
+                          f"Its columns are: {_listing(table.frame.columns)}.")
+    if args.target is not None and args.target not in table.frame.columns:
+        raise StudioError(f"{table.name} has no column called '{args.target}'. "
+                          f"Its columns are: {_listing(table.frame.columns)}.")
+    return None, images_from_table(table.frame, args.data, args.target, args.images)
+
+
+def _check_takes(spec: ModelSpec, kind: DataKind) -> None:
+    from studio.core.data.kinds import DataKind
+    from studio.core.models.registry import models_for
+
+    if not spec.takes(kind):
+        other = "pictures" if kind is DataKind.TABLE else "tables"
+        task = spec.tasks[0]
+        raise StudioError(f"{spec.label} ({spec.key}) learns from {other}, not from {kind.label}. Models for "
+                          f"{kind.label}: {_listing(m.key for m in models_for(task, kind))}.")
+
+
+def _train_images(args: argparse.Namespace, folder: ImageFolder) -> int:
+    """``train`` on pictures: check every file first (what it finds is said in plain lines), then train the way
+    the window does, through a Project."""
+    from studio.core.data.images import check_images, display_name
+    from studio.core.data.kinds import DataKind
+    from studio.core.data.target import Task
+    from studio.core.models.torch.devices import DeviceError
+    from studio.core.project import ModelConfig, Project, Step, TuningConfig
+    from studio.core.report.card import write_card
+    from studio.core.search.modes import TuneMode
+    from studio.core.store.model_file import metadata_for, save_model
+    from studio.core.train.training import train
+
+    task = Task.CLASSIFICATION
+    if args.task == "regression":
+        raise StudioError("Pictures are sorted into classes (classification); leave out --task regression.")
+    if args.auto and args.model:
+        raise StudioError("--auto chooses the model itself; leave out --model (or use `studio tune --model "
+                          f"{args.model}` to tune that model's settings).")
+    if args.prep:
+        raise StudioError("--prep holds preparation settings for a table; pictures are prepared by Studio. Leave "
+                          "--prep out.")
+    spec, params = _model_and_params(args.model or _default_picture_model(task), task, args.param)
+    _check_takes(spec, DataKind.IMAGES)
+    if args.onnx and spec.onnx_export is None:
+        raise StudioError(f"{spec.label} cannot be written as ONNX; leave --onnx out, or choose another model.")
+    if args.cv_folds:
+        _note("--cv-folds is ignored for pictures: cross-validating a picture model trains it once per fold, so it "
+              "is scored on its test pictures only.")
+    split = replace(SPLIT_DEFAULTS,
+                    validation=SPLIT_DEFAULTS.validation if args.val_size is None else args.val_size,
+                    test=SPLIT_DEFAULTS.test if args.test_size is None else args.test_size,
+                    seed=args.seed, cv_folds=0)
+
+    _note(f"Reading {folder.describe_format()} in {display_name(folder.path)}.")
+    check = _drive(check_images(folder), sys.stderr)
+    folder = folder.with_check(check)
+    inside = display_name(os.path.join(folder.root, ""))
+    for line in folder.warnings():
+        # Files are named from the folder down: the full path of each would bury the reason.
+        _note(f"warning: {line.replace(inside, '')}")
+    project = Project()
+    with project.batch():
+        project.set_dataset(folder)
+        project.set_image_check(check)
+        project.set_split(split)
+        project.set_model(ModelConfig(spec.key, tuple(sorted(params.items()))))
+    fixed = None
+    if args.train_rows:
+        if args.val_size is not None or args.test_size is not None:
+            _note("--train-rows fixes the pictures; --val-size and --test-size are ignored.")
+        found = project.problems(Step.PREPARE)
+        if found:
+            raise StudioError(found[0])
+        fixed = _read_picture_split(Path(args.train_rows), folder)
+    else:
+        found = project.problems(Step.SPLIT)
+        if found:
+            raise StudioError(found[0])
+    request = project.training_request(fixed)
+    if fixed is not None:
+        _warn_split_near_copies(fixed, getattr(request.prep, "near_groups", ()), Path(args.train_rows).name)
+    usable = len(request.frame) if fixed is None else len(fixed.train) + len(fixed.test)
+    classes = len(folder.class_counts)
+    size = project.image_input_size()
+    try:
+        if args.auto:
+            project.set_tuning(TuningConfig(TuneMode.AUTO, budget_s=args.budget, seed=args.seed))
+            result = _auto_train(project.search_request(fixed), args.metric, f"{usable:,} pictures")
+        else:
+            _note(f"Training {spec.label.lower()} to tell {classes} classes apart on {usable:,} pictures, read at "
+                  f"{size} × {size} pixels.")
+            result = _drive(train(request), sys.stderr)
+    except DeviceError as exc:
+        batch = int(spec.resolve(task, params).get("batch_size") or 2)
+        raise StudioError(f"{exc} On the command line: --param device=cpu, or --param batch_size={max(1, batch // 2)}."
+                          ) from exc
+    except ValueError as exc:
+        raise StudioError(f"Training failed: {first_line(exc, 300)}") from exc
+    metadata = metadata_for(result)
+    out = save_model(args.out, result.pipeline, metadata)
+    _note("Wrote the model card: " + " and ".join(map(str, write_card(out, metadata, result.details))))
+    _record_run(result, out)
+
+    train_rows, val_rows, test_rows = result.split_sizes
+    print(f"Trained {result.model_label.lower()} on {train_rows:,} pictures ({val_rows:,} validation, "
+          f"{test_rows:,} test) in {result.duration_s:.1f} s; saved to {out}")
+    if result.split_note:
+        print(result.split_note)
+    print(_summary_lines(result))
+    print(json.dumps({k: v if math.isfinite(v) else None for k, v in result.test.as_dict().items()}))
+    return 0
+
+
+def _default_picture_model(task: Task) -> str:
+    """The window's first choice for pictures; without PyTorch, the first picture model that needs none, so
+    `studio train FOLDER` still trains something (and says why it is not the network)."""
+    from studio.core.data.kinds import DataKind
+    from studio.core.models.registry import default_model_key, get_model, models_for
+
+    key = default_model_key(task, DataKind.IMAGES)
+    missing = get_model(key).missing_requirement()
+    usable = [m for m in models_for(task, DataKind.IMAGES) if m.missing_requirement() is None]
+    if missing is None or not usable:
+        return key
+    _note(f"{missing} Training the {usable[0].label.lower()} ({usable[0].key}) instead.")
+    return usable[0].key
+
+
+def _read_picture_split(path: Path, folder: ImageFolder) -> SplitIndices:
+    """``--train-rows`` for pictures: paths relative to the folder (or the table), as positions of the pictures
+    training uses. A listed picture the check left out is said and skipped; one that is not there at all is a
+    mistake in the file."""
+    from studio.core.data.images import IMAGE_COLUMN, display_name
+    from studio.core.train.splits import explicit_split
+
+    raw = _read_json(path)
+    shape = f'{path.name} must hold {{"train": [picture paths], "test": [picture paths]}}'
+    if not isinstance(raw, dict) or not {"train", "test"} <= set(raw):
+        raise StudioError(f"{shape}.")
+
+    def key(name: str) -> str:
+        return os.path.normcase(os.path.normpath(os.path.join(folder.root, name)))
+
+    usable = {key(p): row for row, p in enumerate(folder.usable_frame()[IMAGE_COLUMN])}
+    everything = {key(p) for p in folder.frame[IMAGE_COLUMN]}
+    parts: list[list[int]] = []
+    skipped = 0
+    for part in ("train", "test"):
+        values = raw[part]
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise StudioError(f'{shape}; \'{part}\' must be a list of paths relative to the folder, e.g. '
+                              '"cat/001.jpg".')
+        rows: list[int] = []
+        for value in dict.fromkeys(values):  # a path listed twice counts once
+            where = key(value)
+            if where in usable:
+                rows.append(usable[where])
+            elif where in everything:
+                skipped += 1
+            else:
+                raise StudioError(f"{display_name(value)}, listed under '{part}' in {path.name}, is not a picture "
+                                  f"in {display_name(folder.path)}.")
+        parts.append(rows)
+    if skipped:
+        _note(f"warning: {skipped:,} listed picture{'s' if skipped != 1 else ''} could not be used (see above) and "
+              f"{'are' if skipped != 1 else 'is'} left out of the split.")
+    unlisted = len(usable) - len(set(parts[0]) | set(parts[1]))
+    if unlisted > 0:
+        _note(f"{unlisted:,} picture{'s' if unlisted != 1 else ''} in neither list {'are' if unlisted != 1 else 'is'} "
+              "not used.")
+    return explicit_split(parts[0], parts[1], len(usable))
+
+
+def _warn_split_near_copies(parts: SplitIndices, groups: tuple[tuple[int, ...], ...], source: str) -> None:
+    """A split given by hand is kept as it is; near copies on both of its sides are only pointed out."""
+    tested = set(parts.test.tolist())
+    learned = set(parts.train.tolist())
+    split = sum(1 for group in groups if tested.intersection(group) and learned.intersection(group))
+    if split:
+        groups_are = f"{split:,} group{'s' if split != 1 else ''} of near-copy pictures {'are' if split != 1 else 'is'}"
+        _note(f"warning: {groups_are} split between training and test in {source}; the test score may look better "
+              "than it is.")
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise StudioError(f"{path.name} is not a JSON text file.") from None
+    except json.JSONDecodeError as exc:
+        raise StudioError(f"{path.name} is not valid JSON (line {exc.lineno}: {exc.msg}).") from None
+
+
 def _summary_lines(result: Any) -> str:
     """The result in words: a model that ignores a rare class is called out; cross-validation folds if asked."""
     from studio.core.evaluate.details import result_summary
@@ -391,12 +646,7 @@ def _parse_params(spec: ModelSpec, task: Task, items: list[str]) -> dict[str, Pa
 def _read_split_file(path: Path, rows: int) -> SplitIndices:
     from studio.core.train.splits import explicit_split
 
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise StudioError(f"{path.name} is not a JSON text file.") from None
-    except json.JSONDecodeError as exc:
-        raise StudioError(f"{path.name} is not valid JSON (line {exc.lineno}: {exc.msg}).") from None
+    raw = _read_json(path)
     shape = f'{path.name} must hold {{"train": [row numbers], "test": [row numbers]}}'
     if not isinstance(raw, dict) or not {"train", "test"} <= set(raw):
         raise StudioError(f"{shape}.")
@@ -615,6 +865,7 @@ def _open_model(args: argparse.Namespace) -> Any:
 # -- predict ----------------------------------------------------------------------------------------------------
 def _cmd_predict(args: argparse.Namespace) -> int:
     from studio.core.data.tabular import load_table
+    from studio.core.serve.images import is_image_model
     from studio.core.serve.predict import add_drift_notes, predict_frame, prediction_format, write_predictions
 
     out = Path(args.out)
@@ -622,7 +873,13 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     bundle = _open_model(args)
     if bundle.warning:
         print(f"warning: {bundle.warning}", file=sys.stderr)
-    table = load_table(args.data)
+    if is_image_model(bundle):
+        return _predict_images(args, bundle, out)
+    if len(args.data) > 1:
+        raise StudioError(f"This model predicts the rows of one table at a time; {len(args.data)} files were given.")
+    if args.confidence is not None:
+        _note("--confidence applies to picture models only; it is ignored.")
+    table = load_table(args.data[0])
     predictions = add_drift_notes(bundle, table.frame, predict_frame(bundle, table.frame))
     for note in predictions.attrs.get("notes", []):
         print(f"note: {note}", file=sys.stderr)
@@ -631,6 +888,51 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     print(f"Predicted '{bundle.target}' for {len(predictions):,} rows of {table.name} with {label}; "
           f"wrote {out}")
     return 0
+
+
+def _predict_images(args: argparse.Namespace, bundle: Any, out: Path) -> int:
+    from studio.core.data.images import display_name, is_image_name
+    from studio.core.data.tabular import EXCEL_SUFFIXES, PARQUET_SUFFIXES
+    from studio.core.serve.images import DEFAULT_CONFIDENCE, predict_images, summary
+    from studio.core.serve.predict import write_predictions
+
+    inputs = []
+    for name in args.data:
+        if not os.path.exists(name):
+            _note(f"warning: {display_name(name)} is not there; it is left out.")
+        elif (os.path.isfile(name) and not is_image_name(name)
+              and Path(name).suffix.lower() in (".csv", ".tsv", *EXCEL_SUFFIXES, *PARQUET_SUFFIXES)):
+            # A table among the inputs would only come back as "not a picture": say what is expected instead.
+            raise StudioError(f"{display_name(Path(name).name)} is a table, and this model was trained on pictures: "
+                              "give it the pictures, or the folder that holds them.")
+        else:
+            inputs.append(name)
+    if not inputs:
+        raise StudioError("None of the pictures or folders named is there.")
+    confidence = DEFAULT_CONFIDENCE if args.confidence is None else args.confidence
+    predictions = _drive(predict_images(bundle, inputs, confidence), sys.stderr)
+    for note in predictions.attrs.get("notes", []):
+        _note(f"note: {note}")
+    unread = list(predictions.loc[predictions["note"] != "", "note"])
+    for why in unread[:UNREAD_SHOWN]:
+        _note(f"warning: {why}")
+    if len(unread) > UNREAD_SHOWN:
+        _note(f"warning: {len(unread) - UNREAD_SHOWN:,} more pictures could not be read; their rows say why.")
+    write_predictions(out, predictions)
+    label = bundle.metadata.get("model_label", bundle.metadata.get("model", "model"))
+    print(f"Predicted the class of {len(predictions):,} pictures with {label} (below {confidence:.0%} sure: "
+          f"'not sure'); wrote {out}")
+    print(summary(predictions))
+    return 0
+
+
+def _table_model_only(bundle: Any, command: str) -> None:
+    """Commands that read tables of rows refuse a picture model in words, before reading any data."""
+    from studio.core.serve.images import is_image_model
+
+    if is_image_model(bundle):
+        raise StudioError(f"This model was trained on pictures; `studio {command}` works with models trained on "
+                          "tables. Predict pictures with `studio predict MODEL FOLDER --out predictions.csv`.")
 
 
 # -- retrain ----------------------------------------------------------------------------------------------------
@@ -648,6 +950,7 @@ def _cmd_retrain(args: argparse.Namespace) -> int:
     bundle = _open_model(args)
     if bundle.warning:
         _note(f"warning: {bundle.warning}")
+    _table_model_only(bundle, "retrain")
     new = load_table(args.data)
     old = load_table(args.old_data) if args.old_data else None
     check_rows(bundle, new.frame, old.frame if old is not None else None)  # bad rows: one error line, nothing else
@@ -682,6 +985,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     bundle = _open_model(args)
     if bundle.warning:
         print(f"warning: {bundle.warning}", file=sys.stderr)
+    _table_model_only(bundle, "check")
     table = load_table(args.data)
     report = check_drift(bundle.metadata, table.frame)
     for line in report.lines():

@@ -15,6 +15,7 @@ from sklearn.pipeline import Pipeline
 
 import studio
 from studio.core.common.errors import DataError, ModelFileError, StudioError
+from studio.core.data.kinds import DataKind
 from studio.core.data.target import Task
 from studio.core.models.registry import all_models
 from studio.core.serve.predict import (
@@ -362,7 +363,8 @@ def test_excel_keeps_time_zones_as_text(tmp_path: Path) -> None:
     assert back["seen"][0] == "2024-05-01 10:00:00+02:00" and pd.isna(back["seen"][1])
 
 
-@pytest.mark.parametrize("key", [spec.key for spec in all_models() if Task.CLASSIFICATION in spec.tasks])
+@pytest.mark.parametrize("key", [spec.key for spec in all_models()
+                                 if Task.CLASSIFICATION in spec.tasks and spec.takes(DataKind.TABLE)])
 def test_predicted_classes_are_the_models_own(key: str, penguins: pd.DataFrame, tmp_path: Path) -> None:
     """predict_frame reads the classes from the probabilities it also returns: they must be predict's answer."""
     if key == "neural_network":

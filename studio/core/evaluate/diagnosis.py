@@ -60,14 +60,31 @@ def _tips_of(model_key: str) -> tuple[str, str]:
     return spec.overfit_tip, spec.underfit_tip
 
 
+def _learns_pictures(model_key: str) -> bool:
+    from studio.core.data.kinds import DataKind
+
+    try:
+        return get_model(model_key).input_kinds == (DataKind.IMAGES,)
+    except StudioError:
+        return False
+
+
 def _overfit_tips(model_key: str) -> tuple[str, ...]:
     first = _tips_of(model_key)[0] or "Choose simpler settings for the model."
+    if _learns_pictures(model_key):
+        return (first, "Add more pictures of each class if you can: more examples make memorising harder than "
+                "learning.", "Check that the classes differ in what matters, not in background, lighting or "
+                "camera: a model learns whatever tells the folders apart.")
     return (first, "Add more rows if you can: more examples make memorising harder than learning.",
             "Leave out columns that cannot be known in advance or that identify single rows.")
 
 
 def _underfit_tips(model_key: str) -> tuple[str, ...]:
     first = _tips_of(model_key)[1] or "Raise 'Flexibility' or try gradient boosting or a random forest."
+    if _learns_pictures(model_key):
+        return (first, "Check that the pictures are in the right class folders.",
+                "Use a larger picture size in the Prepare step, so the details that tell the classes apart stay "
+                "visible.")
     return (first, "Check in the Prepare step that useful columns are not left out.",
             "Add columns that carry information about the target; the present ones may not say enough.")
 
@@ -77,23 +94,30 @@ def diagnose(task: Task, train: dict[str, float], validation: dict[str, float], 
              cross_validated: bool = False) -> Diagnosis:
     """Compare the score on the training rows with the score on held-out rows (and the naive baseline)."""
     metric = diagnosis_metric(task, imbalanced)
+    unit = "pictures" if _learns_pictures(model_key) else "rows"
     on_train, on_held = train.get(metric, math.nan), validation.get(metric, math.nan)
     base = baseline.get(metric, 0.0 if task is Task.REGRESSION else math.nan)
     if any(map(math.isnan, (on_train, on_held, base))):
-        return Diagnosis(Verdict.FINE, "Not enough held-out rows to judge.", "Studio needs scores on the training "
-                         "rows and on held-out rows to tell whether the model learns well.", ())
+        return Diagnosis(Verdict.FINE, f"Not enough held-out {unit} to judge.", "Studio needs scores on the "
+                         f"training {unit} and on held-out {unit} to tell whether the model learns well.", ())
     train_skill, held_skill = skill(task, on_train, base), skill(task, on_held, base)
     name = {"r2": "R²", "accuracy": "accuracy", "balanced_accuracy": "balanced accuracy"}[metric]
     shown = (lambda v: f"{v:.2f}") if metric == "r2" else (lambda v: f"{v:.0%}")
-    scores = f"{name} {shown(on_train)} on the training rows, {shown(on_held)} on the {part} rows"
+    scores = f"{name} {shown(on_train)} on the training {unit}, {shown(on_held)} on the {part} {unit}"
     if train_skill - held_skill > OVERFIT_GAP and train_skill > UNDERFIT_SKILL:
-        return Diagnosis(Verdict.OVERFITTING, "The model is overfitting: it memorises the training rows.",
-                         f"It does much better on rows it learned from than on new rows ({scores}). Part of what "
+        return Diagnosis(Verdict.OVERFITTING, f"The model is overfitting: it memorises the training {unit}.",
+                         f"It does much better on {unit} it learned from than on new {unit} ({scores}). Part of what "
                          "it learned is noise that does not carry over.", _overfit_tips(model_key))
     if train_skill < UNDERFIT_SKILL or held_skill < NO_SKILL:
         return Diagnosis(Verdict.UNDERFITTING, "The model is underfitting: it has not found much to learn.",
-                         f"It does poorly even on the rows it learned from ({scores}; always guessing gives "
+                         f"It does poorly even on the {unit} it learned from ({scores}; always guessing gives "
                          f"{shown(base)}).", _underfit_tips(model_key))
+    if unit == "pictures":
+        return Diagnosis(Verdict.FINE, "The model learns well: it does about as well on new pictures as on the "
+                         "pictures it learned from.", f"{scores[0].upper()}{scores[1:]}.",
+                         ("Compare a few other models on the Runs page to see whether one does better.",
+                          "Look at the Mistakes tab: the pictures it gets wrong show what confuses it.",
+                          "More pictures usually still help a little."))
     return Diagnosis(Verdict.FINE, "The model learns well: it does about as well on new rows as on the rows it "
                      "learned from.", f"{scores[0].upper()}{scores[1:]}.",
                      ("Compare a few other models on the Runs page to see whether one does better.",

@@ -108,7 +108,14 @@ def data_fingerprint(frame: pd.DataFrame) -> str:
     if cached is not None and cached[0] == shape:
         return cached[1]
     digest = hashlib.sha256("\x1f".join(map(str, frame.columns)).encode())
-    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    try:
+        hashed = pd.util.hash_pandas_object(frame, index=False)
+    except UnicodeEncodeError:
+        # Text that is not valid UTF-8 (a file name read from disk as it is) is hashed by its escaped form.
+        hashed = pd.util.hash_pandas_object(frame.map(
+            lambda v: v.encode("utf-8", "backslashreplace").decode("utf-8") if isinstance(v, str) else v),
+            index=False)
+    digest.update(hashed.to_numpy().tobytes())
     fingerprint = digest.hexdigest()[:16]
     if cached is None:
         weakref.finalize(frame, _fingerprints.pop, key, None)

@@ -99,6 +99,11 @@ def _example_row(bundle: ModelBundle, columns: list[ServedColumn]) -> dict[str, 
 
 def create_app(bundle: ModelBundle) -> FastAPI:
     """The web service for one model: POST /predict, GET /schema, GET /health, and the documentation at /docs."""
+    if any(column.get("kind") == "image" for column in bundle.input_columns):
+        # A picture model reads files by their path: served, it would open whatever path a caller sends.
+        raise StudioError("A picture model cannot be served over the web yet: it reads picture files from this "
+                          "computer, and a web service must not open files a caller names. Predict pictures with "
+                          "'studio predict MODEL FOLDER' or on the Predict page.")
     columns = served_columns(bundle)
     by_name = {column.name: column for column in columns}
     label = model_label(bundle)

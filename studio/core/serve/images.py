@@ -8,6 +8,7 @@ answer. A file that cannot be read gets a row that says why; the other pictures 
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Generator, Sequence
 from typing import Any
 
@@ -75,16 +76,31 @@ def _table(names: list[str], paths: list[str], proba: np.ndarray, classes: list[
     best = np.where(readable, np.nanargmax(np.where(readable[:, None], proba, 0.0), axis=1), 0)
     top = np.where(readable, proba[np.arange(len(paths)), best], np.nan)
     guess = np.asarray(classes, dtype=object)[best]
-    prediction = np.where(~readable, "", np.where(top >= confidence, guess, NOT_SURE)).astype(object)
-    out = pd.DataFrame({PICTURE_COLUMN: names, "prediction": prediction,
+    out = pd.DataFrame({PICTURE_COLUMN: names, "prediction": "",
                         "best_guess": np.where(readable, guess, "").astype(object),
                         "confidence": np.round(top, 6)})
+    out["prediction"] = _labels(out, confidence)
     for index, name in enumerate(classes):
         out[f"probability_{name}"] = np.round(proba[:, index], 6)
     out["note"] = notes
     out.attrs["paths"] = paths
-    out.attrs["notes"] = ([f"{others:,} file{'s' if others != 1 else ''} that are not pictures were left out."]
-                          if others else [])
+    out.attrs["notes"] = ([f"{others:,} file{' that is' if others == 1 else 's that are'} not a picture "
+                           f"{'was' if others == 1 else 'were'} left out."] if others else [])
+    return out
+
+
+def _labels(predictions: pd.DataFrame, confidence: float) -> np.ndarray:
+    read = predictions["confidence"].notna().to_numpy()
+    sure = predictions["confidence"].fillna(-1.0).to_numpy() >= confidence
+    return np.where(~read, "", np.where(sure, predictions["best_guess"], NOT_SURE)).astype(object)
+
+
+def with_confidence(predictions: pd.DataFrame, confidence: float) -> pd.DataFrame:
+    """Picture predictions labelled again for another confidence needed, without predicting again: the model's
+    best guess where it is at least that sure, "not sure" where it is less, nothing for a file not read."""
+    out = predictions.copy()
+    out["prediction"] = _labels(out, confidence)
+    out.attrs = dict(predictions.attrs)
     return out
 
 
@@ -97,7 +113,11 @@ def _shown_names(paths: list[str], inputs: list[str]) -> list[str]:
         folder = next((f for f in folders if absolute.startswith(f + os.sep)), None)
         shown = os.path.relpath(absolute, folder) if folder else os.path.basename(path)
         names.append(display_name(shown).replace(os.sep, "/"))
-    return names
+    # Two pictures under one name (a file given beside a folder holding another of that name, or two folders
+    # with the same layout) could not be told apart in the table: those keep their path as given.
+    counts = Counter(names)
+    return [display_name(path).replace(os.sep, "/") if counts[name] > 1 else name
+            for name, path in zip(names, paths, strict=True)]
 
 
 def summary(predictions: pd.DataFrame) -> str:

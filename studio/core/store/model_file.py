@@ -327,7 +327,9 @@ def describe_bundle(bundle: ModelBundle) -> str:
     lines = [
         f"{meta.get('model_label', meta.get('model', 'Model'))} predicting {bundle.target} "
         f"({bundle.task.value}).",
-        f"Needs the columns: {shown}.",
+        f"Needs the columns: {shown}." if not any(c.get("kind") == "image" for c in bundle.input_columns) else
+        "Reads picture files" + (f", shrunk to {meta['images']['size']} × {meta['images']['size']} pixels."
+                                 if isinstance(meta.get("images"), dict) else "."),
     ]
     if bundle.classes:
         lines.append(f"Classes: {', '.join(bundle.classes[:10])}.")

@@ -1,4 +1,5 @@
-"""Results step: how good the model is and why, in words, tables and plots; save it as an HTML report."""
+"""Results step: how good the model is and why, in words, tables and plots; save it as an HTML report. A picture
+run adds galleries of the test pictures the model got wrong and of those it was least sure about."""
 
 from __future__ import annotations
 
@@ -6,17 +7,23 @@ import sqlite3
 from pathlib import Path
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from studio.core.common.errors import StudioError
 from studio.core.evaluate.curve_diagnosis import describe_fit
 from studio.core.project import Project, Step
 from studio.core.report.html import report_job
 from studio.core.store.runs import RunRecord, record_from_plain, run_from_result
+from studio.core.train.images import ImageCase
 from studio.ui.panels.base import Panel
 from studio.ui.widgets.common import MessageBanner, page_header
+from studio.ui.widgets.image_galleries import ImageGalleries
 from studio.ui.widgets.result_view import ResultView, shown_from_result
 from studio.workers.runner import JobRunner
+
+TABLE_SUBTITLE = "How well the model predicts rows it did not learn from, compared with simply guessing, and why."
+PICTURE_SUBTITLE = ("How well the model recognises pictures it did not learn from, compared with simply guessing, "
+                    "and which pictures it gets wrong.")
 
 
 class ResultsPanel(Panel):
@@ -44,9 +51,12 @@ class ResultsPanel(Panel):
             f"The report could not be saved. {message}", "error", details))
         self.runner.finished.connect(lambda: self.report_button.setEnabled(self.project.result is not None))
         self.view.explanation_ready.connect(self._on_explanation_ready)
+        self.galleries: ImageGalleries | None = None  # made with the first picture run: tables never need it
+        header = page_header("Results", TABLE_SUBTITLE)
+        # The subtitle names what the model learned from: rows, or pictures.
+        self.subtitle = next(label for label in header.findChildren(QLabel) if label.objectName() != "pageTitle")
         top = QHBoxLayout()
-        top.addWidget(page_header("Results", "How well the model predicts rows it did not learn from, compared "
-                                  "with simply guessing, and why."), 1)
+        top.addWidget(header, 1)
         top.addWidget(self.report_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -93,11 +103,32 @@ class ResultsPanel(Panel):
         self.report_button.setEnabled(result is not None)
         if result is None:
             self.view.clear()
+            self._show_pictures(())
             return
         self.view.show_result(shown_from_result(result))
+        self._show_pictures(result.image_cases, result.split_sizes[2])
         fit_words = describe_fit(result)
         if fit_words:
             self.fit_banner.show_message(fit_words, "info" if "fits well" in fit_words else "warning")
+
+    def _show_pictures(self, cases: tuple[ImageCase, ...], test_pictures: int = 0) -> None:
+        """The galleries' tabs for a picture run, right after the scores; hidden for a table run."""
+        self.subtitle.setText(PICTURE_SUBTITLE if cases else TABLE_SUBTITLE)
+        if not cases and self.galleries is None:
+            return
+        tabs = self.view.tabs
+        if self.galleries is None:
+            self.galleries = ImageGalleries()
+            tabs.insertTab(1, self.galleries.mistakes, ImageGalleries.MISTAKES_TITLE)
+            tabs.insertTab(2, self.galleries.uncertain, ImageGalleries.UNCERTAIN_TITLE)
+        if cases:
+            self.galleries.set_cases(cases, test_pictures)
+        else:
+            self.galleries.clear()
+        for page in (self.galleries.mistakes, self.galleries.uncertain):
+            tabs.setTabVisible(tabs.indexOf(page), bool(cases))
+        if not tabs.isTabVisible(tabs.currentIndex()):
+            tabs.setCurrentIndex(0)
 
     def _show_store_problem(self) -> None:
         if self.project.run_store_problem:
@@ -144,3 +175,5 @@ class ResultsPanel(Panel):
     def shutdown(self) -> None:
         self.runner.stop()
         self.view.shutdown()
+        if self.galleries is not None:
+            self.galleries.shutdown()

@@ -64,7 +64,9 @@ class ServeControl(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        self.setVisible(bool(self.project.exported_path) or self._thread is not None)
+        result = self.project.result
+        pictures = result is not None and bool(result.image_cases)
+        self.setVisible((bool(self.project.exported_path) and not pictures) or self._thread is not None)
         self._show_state()
 
     def is_running(self) -> bool:
