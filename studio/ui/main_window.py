@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QMainWindow, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
 
 import studio
@@ -26,6 +27,17 @@ from studio.ui.panels.split_panel import SplitPanel
 from studio.ui.panels.train_panel import TrainPanel
 from studio.ui.wizard import NavBar, StepSidebar
 from studio.workers.store_writer import BackgroundStoreWriter
+
+
+def opening_size() -> QSize:
+    """1180 × 780, or at most 90% of the screen's free area on a smaller screen (a 1366 × 768 laptop), so the
+    window's buttons are never below the screen's edge."""
+    wanted = QSize(1180, 780)
+    screen = QGuiApplication.primaryScreen()
+    if screen is None:
+        return wanted
+    free = screen.availableGeometry()
+    return QSize(min(wanted.width(), int(free.width() * 0.9)), min(wanted.height(), int(free.height() * 0.9)))
 
 
 class PageStack(QStackedWidget):
@@ -60,7 +72,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.project = project
         self.setWindowTitle(f"Studio {studio.__version__}")
-        self.resize(1180, 780)
+        self.resize(opening_size())
         # Run-history writes go to a background thread, so a locked or slow history never stalls the window.
         self.store_writer = BackgroundStoreWriter(self)
         project.store_writer = self.store_writer
