@@ -236,6 +236,8 @@ def _build_parser() -> argparse.ArgumentParser:
 
     shots = commands.add_parser("screenshots", help="render the window's pages to PNG files")
     shots.add_argument("--out", required=True, metavar="DIR", help="folder for the images")
+    shots.add_argument("--size", default="1180x780", metavar="WxH",
+                       help="the window's size in pixels, e.g. 1024x600 (default 1180x780)")
     shots.set_defaults(handler=_cmd_screenshots)
     return parser
 
@@ -1057,7 +1059,14 @@ def _cmd_screenshots(args: argparse.Namespace) -> int:
         from studio.ui.screenshots import render_all
     except ModuleNotFoundError as exc:
         raise StudioError(f"Screenshots need the window code, which cannot be imported here ({exc}).") from exc
-    for path in render_all(Path(args.out), create_window):
+    try:
+        width, height = (int(part) for part in str(args.size).lower().split("x"))
+    except ValueError:
+        raise StudioError(f"--size takes the width and height in pixels, like 1024x600; got {args.size!r}.") \
+            from None
+    if not (640 <= width <= 7680 and 480 <= height <= 4320):
+        raise StudioError("--size must lie between 640x480 and 7680x4320.")
+    for path in render_all(Path(args.out), create_window, size=(width, height)):
         print(path)
     return 0
 

@@ -184,11 +184,16 @@ def test_screenshots_prints_what_render_all_wrote(tmp_path: Path, capsys: pytest
 
     fake = types.ModuleType("studio.ui.screenshots")
     written = [tmp_path / "data.png", tmp_path / "train.png"]
-    fake.render_all = lambda out, create_window: written  # type: ignore[attr-defined]
+    sizes = []
+    fake.render_all = lambda out, create_window, size: sizes.append(size) or written  # type: ignore[attr-defined]
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     monkeypatch.setitem(sys.modules, "studio.ui.screenshots", fake)
     assert run_cli(["screenshots", "--out", str(tmp_path)]) == 0
     assert capsys.readouterr().out.split() == [str(p) for p in written]
+    assert run_cli(["screenshots", "--out", str(tmp_path), "--size", "1024x600"]) == 0
+    assert sizes == [(1180, 780), (1024, 600)]
+    assert run_cli(["screenshots", "--out", str(tmp_path), "--size", "big"]) == 2
+    assert_one_error_line(capsys.readouterr().err, "--size takes the width and height in pixels")
 
 
 # -- mistakes ---------------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ SEARCH_SECONDS = 10.0
 
 
 def render_all(out_dir: Path, create_window: Callable[[Path, Path], MainWindow],
-               timeout_s: float = 120.0) -> list[Path]:
+               timeout_s: float = 120.0, size: tuple[int, int] = WINDOW_SIZE) -> list[Path]:
     """Render every page of a window made by ``create_window(settings_dir, runs_path)`` (the composition root's,
     handed down by the entry point) into ``out_dir``."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -42,7 +42,7 @@ def render_all(out_dir: Path, create_window: Callable[[Path, Path], MainWindow],
     with tempfile.TemporaryDirectory() as scratch:
         # A scratch run history: screenshots never touch the user's own.
         window = create_window(Path(scratch) / "settings", Path(scratch) / "runs.sqlite3")
-        window.resize(*WINDOW_SIZE)
+        window.resize(*size)
         window.show()
 
         def wait_for(condition: Callable[[], bool], what: str) -> None:
