@@ -128,3 +128,20 @@ def _env() -> dict[str, str]:
     import os
 
     return dict(os.environ)
+
+
+def test_a_picture_network_trains_on_the_gpu_with_mixed_precision_and_predicts_on_the_cpu() -> None:
+    from studio.core.models.torch.image_estimator import ImageClassifier
+
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 60, (240, 32, 32, 3), dtype=np.uint8)
+    labels = np.array(["dark", "light"] * 120)
+    pixels[labels == "light"] += 120  # two classes a network tells apart at once
+    network = ImageClassifier(epochs=4, batch_size=32, device="auto", early_stopping=False, workers=0)
+    network.fit(pixels, labels)
+    assert network.device_used_.startswith(DEVICE)
+    assert all(p.device.type == "cpu" for p in network.network_.parameters())
+    assert (network.predict(pixels) == labels).mean() > 0.9
+    # A saved and reopened picture network answers the same.
+    again = pickle.loads(pickle.dumps(network))
+    np.testing.assert_allclose(again.predict_proba(pixels[:16]), network.predict_proba(pixels[:16]), atol=1e-6)
