@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QSize, QTimer
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QMainWindow, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
 
@@ -177,8 +177,17 @@ class MainWindow(QMainWindow):
         if self.go_to(Step.TRAIN):
             self.train_panel.start()
 
-    def _on_project_changed(self, _what: str) -> None:
+    def _on_project_changed(self, what: str) -> None:
         self._update_nav()
+        if what == "table" and self.stack.currentWidget() is not self.page(self.current_step):
+            # New data of another kind (a folder opened from the table page, or a table from the pictures'):
+            # that kind's page takes over, on the next turn of the event loop, after the other pages have seen
+            # the new data; a later step it cannot enter yet falls back to Data.
+            QTimer.singleShot(0, self, self._show_page_of_kind)
+
+    def _show_page_of_kind(self) -> None:
+        if self.stack.currentWidget() is not self.page(self.current_step) and not self.go_to(self.current_step):
+            self.go_to(Step.DATA)
 
     def _update_nav(self) -> None:
         for step in Step:

@@ -156,8 +156,8 @@ def test_listing_reads_class_folders_with_their_sub_folders_and_counts_the_rest(
     assert (folder.not_images, folder.outside_classes, folder.skipped_links) == (1, 1, 0)
     assert folder.describe_format() == "5 images in 2 classes"
     warnings = " ".join(folder.warnings())
-    assert "1 file is not pictures; they are left out." in warnings
-    assert "lie directly in the folder, not in a class folder" in warnings
+    assert "1 file is not a picture; it is left out." in warnings
+    assert "lies directly in the folder, not in a class folder" in warnings
 
 
 def test_a_folder_named_by_a_relative_path_still_lists_absolute_paths_under_its_root(
@@ -226,7 +226,7 @@ def test_exact_copies_in_one_class_keep_one_and_across_classes_leave_all_out(tmp
                                                          os.path.join("dog", "mislabelled.png")))
     assert folder.class_counts == {"cat": 3, "dog": 4}, "one copy and both conflicting files left out"
     warnings = folder.warnings()
-    assert "1 picture is exact copies of another in the same class; one of each is kept." in warnings
+    assert "1 picture is an exact copy of another in the same class; one of each is kept." in warnings
     assert ("2 identical pictures are filed under different classes; they are left out, as the right class is "
             "unknown.") in warnings
 

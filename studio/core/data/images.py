@@ -16,6 +16,7 @@ import warnings
 from collections import Counter
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -179,8 +180,9 @@ class ImageFolder:
     def name(self) -> str:
         return Path(self.path).name
 
-    @property
+    @cached_property
     def class_counts(self) -> dict[str, int]:
+        # Kept: the pages ask often, and a new check makes a new ImageFolder.
         counts = Counter(self.usable_frame()[CLASS_COLUMN])
         return dict(sorted(counts.items()))
 
@@ -209,11 +211,12 @@ class ImageFolder:
         """What a person should know about these pictures, each with what Studio does about it."""
         found: list[str] = []
         if self.not_images:
-            found.append(f"{self.not_images:,} file{_s(self.not_images)} {_are(self.not_images)} not pictures; "
-                         "they are left out.")
+            found.append(f"{self.not_images:,} file{_s(self.not_images)} {_are(self.not_images)} not "
+                         f"{'a picture; it is' if self.not_images == 1 else 'pictures; they are'} left out.")
         if self.outside_classes:
-            found.append(f"{self.outside_classes:,} picture{_s(self.outside_classes)} lie directly in the folder, not "
-                         "in a class folder; they are left out.")
+            n = self.outside_classes
+            found.append(f"{n:,} picture{_s(n)} {'lies' if n == 1 else 'lie'} directly in the folder, not in a "
+                         f"class folder; {'it is' if n == 1 else 'they are'} left out.")
         if self.skipped_links:
             found.append(f"{self.skipped_links:,} linked folder{_s(self.skipped_links)} {_are(self.skipped_links)} "
                          "not followed (a link can lead in a circle).")
@@ -226,8 +229,8 @@ class ImageFolder:
                              + (" …" if len(check.unreadable) > 3 else ""))
             if check.duplicate_rows:
                 n = len(check.duplicate_rows)
-                found.append(f"{n:,} picture{_s(n)} {_are(n)} exact copies of another in the same class; one of "
-                             "each is kept.")
+                found.append(f"{n:,} picture{_s(n)} {_are(n)} {'an exact copy' if n == 1 else 'exact copies'} "
+                             "of another in the same class; one of each is kept.")
             if check.conflicting_rows:
                 n = len(check.conflicting_rows)
                 found.append(f"{n:,} identical picture{_s(n)} {_are(n)} filed under different classes; "
@@ -451,8 +454,9 @@ def check_images(folder: ImageFolder, should_stop: StopCheck = never_stop) -> Ge
     seen = _Seen()
     total = len(paths)
     yield Progress("Checking pictures", 0.0, f"Reading {total:,} pictures")
-    # Pillow decodes without holding the GIL, so a few threads read several files at once.
-    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+    # Pillow decodes without holding the GIL, so a few threads read several files at once; one core is left
+    # to the window, which draws thumbnails meanwhile.
+    with ThreadPoolExecutor(max_workers=max(1, min(4, (os.cpu_count() or 2) - 1))) as pool:
         chunk = 64
         for start in range(0, total, chunk):
             if should_stop():

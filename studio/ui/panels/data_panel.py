@@ -1,4 +1,5 @@
-"""Data step: open a table, preview it, see what each column holds, pick what to predict."""
+"""Data step: open a table, preview it, see what each column holds, pick what to predict. A folder of pictures
+opened here (button, drop or recent entry) hands over to the pictures' own Data page."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.common.progress import Progress
+from studio.core.data.images import ImageFolder, display_name, is_image_folder
 from studio.core.data.profile import profile_job
 from studio.core.data.tabular import LoadedTable, read_table
 from studio.core.data.target import Task
@@ -32,6 +34,7 @@ from studio.core.project import Project, Step
 from studio.core.store.settings import Settings
 from studio.resources import sample_dataset
 from studio.ui.panels.base import Panel
+from studio.ui.panels.image_data_panel import open_folder_job
 from studio.ui.widgets.common import MessageBanner, page_header, section_label
 from studio.ui.widgets.table_model import DataFrameTableModel, ProfileTableModel
 from studio.workers.runner import JobRunner
@@ -42,6 +45,7 @@ FILE_FILTER = "Tables (*.csv *.tsv *.txt *.xlsx *.xls *.parquet);;All files (*)"
 # 100 rows give the same widths on typical tables in about a tenth of the time.
 PREVIEW_SIZING_ROWS = 100
 NO_TARGET = "— choose a column —"
+NOTHING_OPEN = "Drop a table (CSV, Excel, Parquet) or a folder of pictures here, or open one."
 
 
 class DataPanel(Panel):
@@ -70,6 +74,9 @@ class DataPanel(Panel):
         self.open_button = QPushButton("Open a file…")
         self.open_button.setObjectName("primary")
         self.open_button.clicked.connect(self._on_open_clicked)
+        self.folder_button = QPushButton("Open a folder of pictures…")
+        self.folder_button.setToolTip("A folder with one sub-folder of pictures per class (cats/, dogs/, …).")
+        self.folder_button.clicked.connect(self._on_folder_clicked)
         self.sample_button = QPushButton("Open the sample dataset")
         self.sample_button.clicked.connect(self.open_sample)
         self.recent_button = QToolButton()
@@ -84,15 +91,15 @@ class DataPanel(Panel):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.hide()
         self.cancel_button.clicked.connect(self._on_cancel_clicked)
-        self.status_label = QLabel("Drop a CSV, Excel or Parquet file here, or open one.")
+        self.status_label = QLabel(NOTHING_OPEN)
         self.status_label.setStyleSheet("color: #555;")
+        self.status_label.setWordWrap(True)
         self.banner = MessageBanner()
 
         toolbar = QHBoxLayout()
-        for widget in (self.open_button, self.sample_button, self.recent_button):
+        for widget in (self.open_button, self.folder_button, self.sample_button, self.recent_button):
             toolbar.addWidget(widget)
-        toolbar.addSpacing(12)
-        toolbar.addWidget(self.status_label, 1)
+        toolbar.addStretch(1)
         toolbar.addWidget(self.busy)
         toolbar.addWidget(self.cancel_button)
 
@@ -136,8 +143,10 @@ class DataPanel(Panel):
 
         layout = QVBoxLayout(self)
         layout.addWidget(page_header("Data", "Open the table you want to learn from and pick the column to "
-                                     "predict. Every other column can help the model."))
+                                     "predict. Every other column can help the model. Or open a folder of "
+                                     "pictures, one sub-folder per class."))
         layout.addLayout(toolbar)
+        layout.addWidget(self.status_label)  # a line of its own: beside four buttons it wrapped into a column
         layout.addWidget(self.banner)
         layout.addWidget(splitter, 1)
         layout.addWidget(section_label("Target"))
@@ -147,11 +156,14 @@ class DataPanel(Panel):
 
     # -- opening ------------------------------------------------------------------------------------------------
     def open_path(self, path: str | Path) -> bool:
-        """Start loading ``path`` in the background; False when a load is already running."""
+        """Start loading ``path`` (a table, or a folder of pictures) in the background; False when a load is
+        already running."""
         if self.loader.is_running() or self.profiler.is_running():
             return False
         self.banner.clear()
-        self._set_busy(True, f"Reading {Path(path).name}…")
+        self._set_busy(True, f"Reading {display_name(Path(path).name)}…")
+        if is_image_folder(path):
+            return self.loader.start(lambda stop: open_folder_job(path, stop))
         return self.loader.start(lambda stop: read_table(path, stop))
 
     def open_sample(self) -> bool:
@@ -159,6 +171,11 @@ class DataPanel(Panel):
 
     def _on_open_clicked(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open a table", self.settings.last_folder, FILE_FILTER)
+        if path:
+            self.open_path(path)
+
+    def _on_folder_clicked(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a folder of pictures", self.settings.last_folder)
         if path:
             self.open_path(path)
 
@@ -175,18 +192,18 @@ class DataPanel(Panel):
     def _refresh_recent(self) -> None:
         self.recent_menu.clear()
         for path in self.settings.recent_files:
-            action = self.recent_menu.addAction(Path(path).name)
+            name = display_name(Path(path).name)
+            action = self.recent_menu.addAction(f"{name} (folder of pictures)" if is_image_folder(path) else name)
             action.setToolTip(path)
             action.triggered.connect(lambda _checked=False, p=path: self.open_path(p))
         self.recent_button.setEnabled(bool(self.settings.recent_files))
 
     # -- background results -------------------------------------------------------------------------------------
-    def _on_loader_succeeded(self, table: LoadedTable) -> None:
+    def _on_loader_succeeded(self, table: LoadedTable | ImageFolder) -> None:
+        if isinstance(table, ImageFolder):
+            self.project.set_dataset(table)  # the window shows the pictures' own Data page next
+            return
         self.project.set_table(table)
-        if Path(table.path).resolve() != sample_dataset().resolve():
-            self.settings.add_recent(table.path)
-            self._save_settings()
-            self._refresh_recent()
         self.table_shown.emit()
         frame = table.frame
         self.profiler.start(lambda stop: profile_job(frame, stop))
@@ -222,19 +239,29 @@ class DataPanel(Panel):
         self.busy.setRange(0, 0)
         self.busy.setVisible(busy)
         self.cancel_button.setVisible(busy)
-        for button in (self.open_button, self.sample_button, self.recent_button):
+        for button in (self.open_button, self.folder_button, self.sample_button, self.recent_button):
             button.setEnabled(not busy and (button is not self.recent_button or bool(self.settings.recent_files)))
         self.status_label.setText(text)
 
     def _describe_table(self) -> str:
-        table = self.project.table
-        if table is None:
-            return "Drop a CSV, Excel or Parquet file here, or open one."
-        return f"{table.name}: {table.describe_format()}"
+        dataset = self.project.dataset
+        if dataset is None:
+            return NOTHING_OPEN
+        return f"{display_name(dataset.name)}: {dataset.describe_format()}"
+
+    def _remember(self) -> None:
+        """Whatever data was opened, from this page or another, goes to the recent files (the sample does not)."""
+        dataset = self.project.dataset
+        if dataset is None or Path(dataset.path).resolve() == sample_dataset().resolve():
+            return
+        self.settings.add_recent(dataset.path)
+        self._save_settings()
+        self._refresh_recent()
 
     # -- project ------------------------------------------------------------------------------------------------
     def _on_project_changed(self, what: str) -> None:
         if what == "table":
+            self._remember()
             table = self.project.table
             self.preview_model.set_frame(table.frame if table is not None else pd.DataFrame())
             if table is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Generator
 
 from PySide6.QtCore import QLocale, Signal
-from PySide6.QtGui import QDoubleValidator
+from PySide6.QtGui import QDoubleValidator, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -114,7 +114,15 @@ class ParamForm(QWidget):
     def shutdown(self) -> None:
         self._note_runner.stop()
 
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._start_pending_notes()
+
     def _start_pending_notes(self) -> None:
+        # Looked up only once the form is on screen: finding the graphics card imports PyTorch, whose libraries
+        # load for about a second without letting the window draw, so it must not happen behind another page.
+        if not self.isVisible():
+            return
         pending = [s for s in self._specs.values() if s.live_note is not None and s.name not in self._known_notes]
         if not pending or self._note_runner.is_running():
             return
