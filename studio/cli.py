@@ -365,7 +365,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise StudioError(f"Training failed: {first_line(exc, 300)}") from exc
     metadata = metadata_for(result)
     out = save_model(args.out, result.pipeline, metadata)
-    _note("Wrote the model card: " + " and ".join(map(str, write_card(out, metadata, result.details))))
+    cards = write_card(out, metadata, result.details, pipeline=result.pipeline)
+    _note("Wrote the model card: " + " and ".join(map(str, cards)))
     exporter = get_model(result.model_key).onnx_export if args.onnx else None
     if exporter is not None:
         check_rows = result.rows.x_held if result.rows is not None else None
@@ -508,7 +509,8 @@ def _train_images(args: argparse.Namespace, folder: ImageFolder) -> int:
         raise StudioError(f"Training failed: {first_line(exc, 300)}") from exc
     metadata = metadata_for(result)
     out = save_model(args.out, result.pipeline, metadata)
-    _note("Wrote the model card: " + " and ".join(map(str, write_card(out, metadata, result.details))))
+    cards = write_card(out, metadata, result.details, pipeline=result.pipeline)
+    _note("Wrote the model card: " + " and ".join(map(str, cards)))
     _record_run(result, out)
 
     train_rows, val_rows, test_rows = result.split_sizes
@@ -770,7 +772,8 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     if args.out:
         metadata = metadata_for(result)
         out = save_model(args.out, result.pipeline, metadata)
-        _note("Wrote the model card: " + " and ".join(map(str, write_card(out, metadata, result.details))))
+        cards = write_card(out, metadata, result.details, pipeline=result.pipeline)
+        _note("Wrote the model card: " + " and ".join(map(str, cards)))
         _record_run(result, out)
         print(f"Trained on all {result.split_sizes[0]:,} training rows and saved to {out}")
     print(plain_summary(task, result.test, args.target))

@@ -87,14 +87,16 @@ def test_the_job_is_what_every_family_offers(tmp_path: Path, penguins: pd.DataFr
     assert "largest difference" in pipeline_onnx.describe_check(tmp_path / "f.onnx")
 
 
-def test_a_date_column_is_refused_in_words_and_nothing_is_written(tmp_path: Path, penguins: pd.DataFrame) -> None:
+def test_a_date_column_is_given_as_seconds_since_1970_and_its_parts_are_computed_inside(
+        tmp_path: Path, penguins: pd.DataFrame) -> None:
     frame = penguins.assign(signup_date=pd.date_range("2020-01-01", periods=len(penguins), freq="D")
                             .strftime("%Y-%m-%d"))
     result = _train(frame, "species", Task.CLASSIFICATION, "logistic_regression")
     assert ("signup_date", "date", "date") in [tuple(c) for c in result.feature_columns]
-    with pytest.raises(StudioError, match=r"The column 'signup_date' is turned into date parts, which ONNX cannot"):
-        export_pipeline_onnx(result.pipeline, None, tmp_path / "d.onnx", result.rows.x_held)
-    assert not (tmp_path / "d.onnx").exists()
+    report = export_pipeline_onnx(result.pipeline, None, tmp_path / "d.onnx", result.rows.x_held)
+    assert report.labels_differing == 0 and report.largest_difference <= 1e-4
+    inputs = {i.name: i.type.tensor_type.elem_type for i in onnx.load(str(tmp_path / "d.onnx")).graph.input}
+    assert inputs["signup_date"] == onnx.TensorProto.DOUBLE
 
 
 def test_a_file_that_answers_differently_is_refused_by_the_check(tmp_path: Path, penguins: pd.DataFrame,

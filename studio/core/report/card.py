@@ -110,21 +110,25 @@ def card_paths(model_path: str | Path) -> tuple[Path, Path]:
     return path.with_name(stem + CARD_MARKDOWN_SUFFIX), path.with_name(stem + CARD_HTML_SUFFIX)
 
 
-def card_markdown(metadata: dict[str, Any], *, model_name: str = "", details: ResultDetails | None = None) -> str:
+def card_markdown(metadata: dict[str, Any], *, model_name: str = "", details: ResultDetails | None = None,
+                  pipeline: Any = None) -> str:
     """The card as Markdown. ``model_name`` is the model file's name, used in the examples; ``details`` the
-    training details, when the caller still has them."""
-    return _markdown(build_card(metadata, model_name=model_name, details=details))
+    training details and ``pipeline`` the fitted pipeline, when the caller still has them."""
+    return _markdown(build_card(metadata, model_name=model_name, details=details, pipeline=pipeline))
 
 
-def card_html(metadata: dict[str, Any], *, model_name: str = "", details: ResultDetails | None = None) -> str:
+def card_html(metadata: dict[str, Any], *, model_name: str = "", details: ResultDetails | None = None,
+              pipeline: Any = None) -> str:
     """The card as one self-contained HTML page (no scripts, no other files)."""
-    return _html(build_card(metadata, model_name=model_name, details=details))
+    return _html(build_card(metadata, model_name=model_name, details=details, pipeline=pipeline))
 
 
 def write_card(model_path: str | Path, metadata: dict[str, Any],
-               details: ResultDetails | None = None) -> tuple[Path, Path]:
-    """Write the Markdown and HTML cards beside ``model_path``; returns their paths."""
-    card = build_card(metadata, model_name=Path(model_path).name, details=details)
+               details: ResultDetails | None = None, pipeline: Any = None) -> tuple[Path, Path]:
+    """Write the Markdown and HTML cards beside ``model_path``; returns their paths. With the fitted ``pipeline``,
+    whether it can be exported to ONNX is decided by building the ONNX graph; without it, from the settings the
+    metadata keeps."""
+    card = build_card(metadata, model_name=Path(model_path).name, details=details, pipeline=pipeline)
     markdown_path, html_path = card_paths(model_path)
     for path, text in ((markdown_path, _markdown(card)), (html_path, _html(card))):
         data = text.encode("utf-8")
@@ -139,14 +143,15 @@ def save_with_card_job(path: str | Path, pipeline: Any, metadata: dict[str, Any]
     # Not cancellable from here on: the model file exists, and a file without its card would look complete.
     yield Progress("Saving", None, f"Writing the model card beside {saved.name}")
     try:
-        write_card(saved, metadata, details)
+        write_card(saved, metadata, details, pipeline)
     except OSError as exc:
         raise StudioError(f"The model file {saved.name} was written, but its card could not be written beside it "
                           f"({first_line(exc)}). Save again once the folder can be written to.") from exc
     return saved
 
 
-def build_card(metadata: dict[str, Any], *, model_name: str = "", details: ResultDetails | None = None) -> Card:
+def build_card(metadata: dict[str, Any], *, model_name: str = "", details: ResultDetails | None = None,
+               pipeline: Any = None) -> Card:
     meta = metadata if isinstance(metadata, dict) else {}
     facts = _Facts.of(meta, details)
     model_name = model_name or PLACEHOLDER_MODEL
@@ -167,7 +172,7 @@ def build_card(metadata: dict[str, Any], *, model_name: str = "", details: Resul
         _preparation(facts),
         _model_section(facts),
         _scores_section(facts),
-        _limits_section(facts, meta, model_name),
+        _limits_section(facts, meta, model_name, pipeline),
         _usage_section(facts, model_name),
     )
     return Card(title, (Paragraph(tuple(made)),), sections)
@@ -332,7 +337,7 @@ def _scores_section(facts: _Facts) -> Section:
     return Section("Scores against guessing", (Paragraph((intro,)), Bullets(tuple(lines))))
 
 
-def _limits_section(facts: _Facts, meta: dict[str, Any], model_name: str) -> Section:
+def _limits_section(facts: _Facts, meta: dict[str, Any], model_name: str, pipeline: Any) -> Section:
     lines: list[Line] = []
     if facts.task is Task.CLASSIFICATION:
         lines.append((_imbalance_words(facts),))
@@ -350,7 +355,7 @@ def _limits_section(facts: _Facts, meta: dict[str, Any], model_name: str) -> Sec
     else:
         lines.append(("The scikit-learn version it was made with is not recorded; it may not open with other "
                       "versions.",))
-    lines.append(_onnx_line(facts))
+    lines.append(_onnx_line(facts, meta, pipeline))
     source = f"the rows of {facts.source}" if facts.source else "the rows it was trained on"
     unlike: list[Span] = [f"It learned from {source} only: rows unlike them (values outside the ranges it saw, "
                           "categories it never met) get less reliable predictions."]
@@ -380,17 +385,49 @@ def _imbalance_words(facts: _Facts) -> str:
             f"is {common_share:.0%}. " + misleads.format(f"'{common}'"))
 
 
-def _onnx_line(facts: _Facts) -> Line:
+def _onnx_line(facts: _Facts, meta: dict[str, Any], pipeline: Any) -> Line:
+    from studio.core.models.pipeline_onnx import pipeline_onnx_job
+
     try:
-        exportable = get_model(facts.model_key).onnx_export is not None
+        export = get_model(facts.model_key).onnx_export
     except StudioError:
         return ("Whether it can be exported to ONNX is unknown: its kind of model is not recorded, or unknown to "
                 "this Studio.",)
-    if exportable:
-        return ("It can also be exported to ONNX, preparation included, for programs without Python: on the Export "
-                "page, or with ", Code("studio train ... --onnx FILE.onnx"), ". Columns read as dates, free text, "
-                "formulas, target encoding or bins cannot be written as ONNX; the export says so.")
-    return ("It cannot be exported to ONNX: this kind of model runs with Python and Studio only.",)
+    if export is None:
+        return ("It cannot be exported to ONNX: this kind of model runs with Python and Studio only.",)
+    # Only the table pipeline's export writes the preparation piece by piece; pictures have their own.
+    refusal = _onnx_refusal(meta, facts.target, pipeline) if export is pipeline_onnx_job else ""
+    if refusal:
+        return (f"It cannot be exported to ONNX as it is. {refusal}",)
+    line: Line = ("It can also be exported to ONNX, preparation included, for programs without Python: on the "
+                  "Export page, or with ", Code("studio train ... --onnx FILE.onnx"), ". The export checks the file "
+                  "against Studio on the test rows before writing it.")
+    if any(treatment == "date" for _name, _kind, treatment in facts.columns):
+        line += (" ONNX cannot read dates, so the file takes each date column as seconds since 1970-01-01 00:00 "
+                 "UTC.",)
+    return line
+
+
+def _onnx_refusal(meta: dict[str, Any], target: str, pipeline: Any) -> str:
+    """Why this model cannot be written as ONNX ("" when it can, or when nothing tells): from the ONNX graph built
+    from the fitted pipeline, else from the preparation settings the metadata keeps."""
+    from studio.core.models.pipeline_onnx import MISSING_PACKAGES, onnx_refusal, onnx_refusal_of_settings
+
+    if pipeline is not None:
+        refusal = onnx_refusal(pipeline)
+        if refusal != MISSING_PACKAGES:  # the packages missing here says nothing about the model itself
+            return refusal
+    raw = meta.get("prep")
+    if not isinstance(raw, dict):
+        return ""
+    from studio.core.prep.config import PrepConfig
+    from studio.core.store.runs import config_from_plain
+
+    try:
+        prep = config_from_plain(PrepConfig, raw)
+    except (TypeError, ValueError, KeyError, StudioError):
+        return ""  # settings this Studio cannot read: the export itself will tell
+    return onnx_refusal_of_settings(prep, target or None)
 
 
 def _usage_section(facts: _Facts, model_name: str) -> Section:

@@ -20,7 +20,7 @@ EXPLANATION = ("ONNX is a standard format that many programs and languages can r
                "column; numbers with gaps as NaN, categories as text with gaps as empty text) and gives the "
                "predicted class with the class probabilities, or the predicted number. Before it is written, it is "
                "run on the held-out rows and compared with Studio's own answers; a file that differs is not "
-               "written. Dates, free text, formulas, bins and target encoding cannot be written as ONNX.")
+               "written. A date column is given as seconds since 1970-01-01 (UTC), free text as it is.")
 
 
 PICTURES_EXPLANATION = (
