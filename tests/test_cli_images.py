@@ -76,7 +76,7 @@ def test_train_a_folder_needs_no_target_and_ends_with_the_metrics(shapes: Path, 
     metrics = last_json(stdout)
     assert {"accuracy", "balanced_accuracy", "f1_macro"} <= set(metrics)
     assert "Trained pixel baseline on " in stdout and " pictures (" in stdout
-    for line in ("Reading 30 images in 3 classes in ", "Checking pictures: Reading 30 pictures",
+    for line in ("Reading 30 pictures in 3 classes in ", "Checking pictures: Reading 30 pictures",
                  "Training pixel baseline to tell 3 classes apart on 30 pictures, read at 16 × 16 pixels.",
                  "Reading pictures: Reading 30 pictures at 16 × 16 pixels", "Done: Training finished"):
         assert line in err, (line, err)
@@ -162,7 +162,7 @@ def test_train_on_a_table_of_paths(shapes: Path, tmp_path: Path, capsys: pytest.
     code, stdout, err = train([str(table), "--target", "shape", "--images", "file", *PIXELS, "--out", str(out)],
                               capsys)
     assert code == 0, err
-    assert "Reading 30 images in 3 classes in " in err and "labels.csv" in err
+    assert "Reading 30 pictures in 3 classes in " in err and "labels.csv" in err
     assert load_model(out).metadata["classes"] == ["CIRCLE", "SQUARE", "TRIANGLE"]
     assert "accuracy" in last_json(stdout)
 
@@ -329,7 +329,7 @@ def test_bad_files_are_left_out_with_a_reason_and_the_rest_trains_and_predicts(
     assert "accuracy" in last_json(stdout)
     warnings = [line for line in err.splitlines() if line.startswith("warning: ")]
     assert any(f"{len(said)} files could not be read and are left out: " in w for w in warnings), warnings
-    assert "warning: 1 file is not pictures; they are left out." in warnings
+    assert "warning: 1 file is not a picture; it is left out." in warnings
     assert "warning: 1 linked folder is not followed (a link can lead in a circle)." in warnings
     # The first three reasons are named in the warning, each a sentence about one file named from the folder down.
     assert sum(any(reason in w for w in warnings) for reason in said.values()) >= 3

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from studio.ui.main_window import MainWindow
 
 SAMPLE_TARGET = "species"
+PICTURE_CLASSES = ("circle", "square", "triangle")
 WINDOW_SIZE = (1180, 780)
 SEARCH_SECONDS = 10.0
 
@@ -137,7 +138,77 @@ def render_all(out_dir: Path, create_window: Callable[[Path, Path], MainWindow],
             window.train_panel.start()
             wait_for(lambda: not window.train_panel.is_training(), "the search for the best model")
             shoot_named("05-train-search")
+            _shoot_pictures(window, Path(scratch), wait_for, shoot_named)
         finally:
             window.shutdown()
             window.close()
     return written
+
+
+def draw_pictures(root: Path, per_class: int, seed: int = 0) -> Path:
+    """A class-per-folder tree of drawn shapes on noisy ground, for the pictures' screenshots (no download)."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(seed)
+    for shape in PICTURE_CLASSES:
+        (root / shape).mkdir(parents=True, exist_ok=True)
+        for index in range(per_class):
+            image = Image.fromarray(rng.integers(0, 90, (48, 48, 3), dtype=np.uint8), "RGB")
+            draw = ImageDraw.Draw(image)
+            x, y, side = (int(v) for v in (rng.integers(2, 18), rng.integers(2, 18), rng.integers(18, 28)))
+            colour = tuple(int(v) for v in rng.integers(140, 256, 3))
+            if shape == "circle":
+                draw.ellipse((x, y, x + side, y + side), fill=colour)
+            elif shape == "square":
+                draw.rectangle((x, y, x + side, y + side), fill=colour)
+            else:
+                draw.polygon([(x, y + side), (x + side, y + side), (x + side // 2, y)], fill=colour)
+            image.save(root / shape / f"{shape}_{index:03d}.png")
+    return root
+
+
+def _shoot_pictures(window: MainWindow, scratch: Path, wait_for: Callable[[Callable[[], bool], str], None],
+                    shoot_named: Callable[[str], None]) -> None:
+    """The pictures' pages: a drawn folder opened, prepared, a small network trained, its mistakes, predictions."""
+    from studio.core.project import ModelConfig, Step
+
+    folder = draw_pictures(scratch / "shapes", per_class=30)
+    window.go_to(Step.DATA)
+    window.data_panel.open_path(folder)
+    wait_for(lambda: window.project.images is not None and window.project.images.check is not None,
+             "the pictures to be read")
+    page = window.page(Step.DATA)
+    wait_for(lambda: window.stack.currentWidget() is page, "the pictures' Data page")
+    shoot_named("10-pictures-data")
+    window.go_to(Step.PREPARE)
+    prep = window.page(Step.PREPARE)
+    wait_for(lambda: all(getattr(tile, "image", None) is not None for tile in getattr(prep, "tiles", [])),
+             "the augmentation preview")
+    shoot_named("11-pictures-prepare")
+    from studio.core.search.modes import TuneMode
+
+    window.project.set_tuning(replace(window.project.tuning, mode=TuneMode.MANUAL))  # the table's search was last
+    window.project.set_model(ModelConfig("image_cnn").with_param("epochs", 30))
+    window.go_to(Step.TRAIN)
+    window.train_panel.start()
+    wait_for(lambda: not window.train_panel.is_training() and window.project.result is not None
+             and bool(window.project.result.image_cases), "training on the pictures")
+    shoot_named("12-pictures-train")
+    window.go_to(Step.RESULTS)
+    tabs = window.results_panel.view.tabs
+    cases = window.project.result.image_cases if window.project.result is not None else ()
+    shown = "Mistakes" if any(case.true != case.predicted for case in cases) else "Least sure"
+    tabs.setCurrentIndex(next(i for i in range(tabs.count()) if tabs.tabText(i) == shown))
+    shoot_named("13-pictures-results")
+    model_path = scratch / "shapes.studio"
+    window.export_panel.save_to(model_path)
+    wait_for(lambda: window.project.exported_path == str(model_path), "saving the picture model")
+    window.go_to(Step.PREDICT)
+    window.predict_panel.open_model(model_path)
+    wait_for(lambda: window.predict_panel.is_picture_model() and not window.predict_panel.runner.is_running(),
+             "opening the picture model")
+    window.predict_panel.predict_pictures([str(draw_pictures(scratch / "new", per_class=4, seed=3))])
+    wait_for(lambda: window.predict_panel.predictions is not None
+             and not window.predict_panel.runner.is_running(), "predicting pictures")
+    shoot_named("14-pictures-predict")

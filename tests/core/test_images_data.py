@@ -154,7 +154,7 @@ def test_listing_reads_class_folders_with_their_sub_folders_and_counts_the_rest(
     assert folder.class_counts == {"cat": 3, "dog": 2}
     assert folder.relative(folder.frame[IMAGE_COLUMN][2]) == os.path.join("cat", "indoors", "sofa.png")
     assert (folder.not_images, folder.outside_classes, folder.skipped_links) == (1, 1, 0)
-    assert folder.describe_format() == "5 images in 2 classes"
+    assert folder.describe_format() == "5 pictures in 2 classes"
     warnings = " ".join(folder.warnings())
     assert "1 file is not a picture; it is left out." in warnings
     assert "lies directly in the folder, not in a class folder" in warnings

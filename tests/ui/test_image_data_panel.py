@@ -99,7 +99,7 @@ def test_a_folder_shows_its_classes_thumbnails_and_findings(qtbot: QtBot, window
     page = open_folder(qtbot, window, monkeypatch, folder)
 
     assert window.current_step is Step.DATA and window.page(Step.DATA) is page
-    assert "shapes" in page.folder_label.text() and "images in 2 classes" in page.folder_label.text()
+    assert "shapes" in page.folder_label.text() and "pictures in 2 classes" in page.folder_label.text()
     # Listed: the circles, 5 odd picture files and the copy (the text file is not a picture); the squares and the
     # near copy. Left out once read: the cut-short and empty files and the exact copy.
     counts = {page.counts.item(r, 0).text(): page.counts.item(r, 1).text() for r in range(page.counts.rowCount())}

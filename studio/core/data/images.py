@@ -188,7 +188,7 @@ class ImageFolder:
 
     def describe_format(self) -> str:
         classes = self.frame[CLASS_COLUMN].nunique()
-        return f"{len(self.frame):,} images in {classes} class{'es' if classes != 1 else ''}"
+        return f"{len(self.frame):,} pictures in {classes} class{'es' if classes != 1 else ''}"
 
     def relative(self, path: str) -> str:
         try:

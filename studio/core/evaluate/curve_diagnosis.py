@@ -24,7 +24,8 @@ RECENT = 3  # epochs looked at for "still falling"
 
 def describe_fit(result: Any) -> str:
     """The words for a training result: why a network stopped, when that was a problem, then how it fitted."""
-    words = describe_epochs(getattr(result, "history", ()))
+    pictures = bool(getattr(result, "image_cases", ()))
+    words = describe_epochs(getattr(result, "history", ()), "pictures" if pictures else "rows")
     pipeline = getattr(result, "pipeline", None)
     model = pipeline[-1] if pipeline is not None and hasattr(pipeline, "steps") else None
     reason = str(getattr(model, "stop_reason_", ""))
@@ -33,7 +34,7 @@ def describe_fit(result: Any) -> str:
     return words
 
 
-def describe_epochs(history: Sequence[CurvePoint]) -> str:
+def describe_epochs(history: Sequence[CurvePoint], unit: str = "rows") -> str:
     """One or two sentences on how the network fitted; "" when the history is not from epochs or too short."""
     epochs = [p for p in history if isinstance(p, EpochPoint) and p.train_loss is not None]
     if len(epochs) < 3:
@@ -43,7 +44,7 @@ def describe_epochs(history: Sequence[CurvePoint]) -> str:
     last = epochs[-1]
     kept = last.best_step or last.step
     if any(v is None or not math.isfinite(v) for v in val):
-        return _underfit_or_fine(train, None, kept, last.step)
+        return _underfit_or_fine(train, None, kept, last.step, unit)
     val_f = [float(v) for v in val]  # type: ignore[arg-type]
     best_index = min(range(len(val_f)), key=val_f.__getitem__)
     best_epoch = epochs[best_index].step
@@ -53,15 +54,17 @@ def describe_epochs(history: Sequence[CurvePoint]) -> str:
         kept_words = (f"The weights of epoch {kept} are kept, from before it began."
                       if kept <= best_epoch else f"The final weights (epoch {kept}) are kept; turn on "
                       "'Stop early' to keep the best epoch's instead.")
+        remedy = ("More augmentation (Prepare step), more dropout or more pictures" if unit == "pictures" else
+                  "More dropout, a larger L2 penalty or a smaller network")
         return (f"The network overfits after epoch {best_epoch}: from then on its loss kept falling on the "
-                f"training rows ({train[best_index]:.3g} → {train[-1]:.3g}) but rose on the validation rows "
-                f"({val_f[best_index]:.3g} → {val_f[-1]:.3g}), so it was memorising the training rows. "
-                f"{kept_words} More dropout, a larger L2 penalty or a smaller network would let it train longer "
-                "before that happens.")
-    return _underfit_or_fine(train, val_f, kept, last.step)
+                f"training {unit} ({train[best_index]:.3g} → {train[-1]:.3g}) but rose on the validation {unit} "
+                f"({val_f[best_index]:.3g} → {val_f[-1]:.3g}), so it was memorising the training {unit}. "
+                f"{kept_words} {remedy} would let it train longer before that happens.")
+    return _underfit_or_fine(train, val_f, kept, last.step, unit)
 
 
-def _underfit_or_fine(train: list[float], val: list[float] | None, kept: int, last_epoch: int) -> str:
+def _underfit_or_fine(train: list[float], val: list[float] | None, kept: int, last_epoch: int,
+                      unit: str = "rows") -> str:
     watched = val if val is not None else train
     which = "validation" if val is not None else "training"
     if train[0] > 0 and (train[0] - min(train)) / train[0] < BARELY_LEARNED:
@@ -74,6 +77,6 @@ def _underfit_or_fine(train: list[float], val: list[float] | None, kept: int, la
             return (f"The network may underfit: its {which} loss was still falling when training ended at epoch "
                     f"{last_epoch}, so more epochs (or a higher learning rate) would likely help.")
     if val is None:
-        return "The training loss levelled off; without validation rows Studio cannot tell whether it overfits."
+        return f"The training loss levelled off; without validation {unit} Studio cannot tell whether it overfits."
     return (f"The network fits well: training and validation loss fell together and levelled off; the weights of "
             f"epoch {kept} are kept.")

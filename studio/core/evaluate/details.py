@@ -296,12 +296,14 @@ def result_summary(task: Task, scores: Scores, target: str, details: Classificat
     if missed:
         names = ", ".join(f"'{label}'" for label, _ in missed)
         rows = sum(count for _, count in missed)
-        text += (f" Warning: the model never predicts {names}, so it missed all {rows:,} such test row"
-                 f"{'s' if rows != 1 else ''}.")
+        one = unit[:-1] if unit.endswith("s") else unit
+        text += (f" Warning: the model never predicts {names}, so it missed all {rows:,} such test "
+                 f"{unit if rows != 1 else one}.")
         if accuracy >= (scores.baseline_of("accuracy") or 0.0) - 1e-9:
             text += (f" Its {accuracy:.0%} accuracy only reflects how common the other class"
                      f"{'es are' if len(details.classes) > 2 else ' is'}: it is no better than always guessing.")
-        text += " Try 'Balance classes' in the Model step, or another model."
+        text += (" Try 'Balance classes' in the Model step, or another model." if unit == "rows" else
+                 " Train for more epochs, add pictures of that class, or try another model.")
     return text
 
 
