@@ -12,6 +12,7 @@ The fitted preparation already copes with each case; these notes tell the person
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
@@ -35,30 +36,52 @@ def optional_columns(pipeline: Any) -> tuple[str, ...]:
 
 def input_notes(pipeline: Any, frame: pd.DataFrame, extra: list[str]) -> list[str]:
     """How rows unlike the training data are handled, in words; ``extra`` are the columns the model ignores."""
-    notes: list[str] = []
-    absent = [c for c in optional_columns(pipeline) if c not in frame.columns]
-    if absent:
-        notes.append(f"The new data has no column {_names(absent)}; the model treats every row as a gap there "
-                     "and fills it as it did in training.")
-    if extra:
-        notes.append(f"{len(extra)} column(s) the model does not use are ignored: {_names(extra)}.")
-    prep = getattr(pipeline, "named_steps", {}).get("prep")
-    columns = getattr(prep, "named_steps", {}).get("columns")
-    for name, part, selected in getattr(columns, "transformers_", ()):
-        if name == "remainder" or name.endswith(MISSING_SUFFIX) or not hasattr(part, "named_steps"):
-            continue
-        column: str = selected[0] if isinstance(selected, list) else selected
-        if column not in frame.columns:
-            continue
-        if "parse" in part.named_steps:
-            notes += _text_in_numbers(column, frame[column])
-        encoder = part.named_steps.get("encode")
-        if encoder is not None and hasattr(encoder, "categories_"):
-            notes += _unseen(column, frame[column], encoder)
-    return notes
+    return InputChecks(pipeline).notes(frame, extra)
+
+
+class InputChecks:
+    """The checks behind ``input_notes`` for one pipeline, read from it once: which columns may be absent, which
+    are parsed as numbers and which categories each encoder knows. A web service keeps one per model, so a request
+    pays only for looking at its own values."""
+
+    def __init__(self, pipeline: Any) -> None:
+        self.optional = optional_columns(pipeline)
+        # In the preparation's order, so the notes come in the order they always did.
+        self.columns: list[tuple[str, bool, frozenset[str] | None]] = []
+        prep = getattr(pipeline, "named_steps", {}).get("prep")
+        columns = getattr(prep, "named_steps", {}).get("columns")
+        for name, part, selected in getattr(columns, "transformers_", ()):
+            if name == "remainder" or name.endswith(MISSING_SUFFIX) or not hasattr(part, "named_steps"):
+                continue
+            column: str = selected[0] if isinstance(selected, list) else selected
+            encoder = part.named_steps.get("encode")
+            known = (frozenset(str(c) for c in encoder.categories_[0])
+                     if encoder is not None and hasattr(encoder, "categories_") else None)
+            self.columns.append((column, "parse" in part.named_steps, known))
+
+    def notes(self, frame: pd.DataFrame, extra: list[str]) -> list[str]:
+        notes: list[str] = []
+        present = frame.columns
+        absent = [c for c in self.optional if c not in present]
+        if absent:
+            notes.append(f"The new data has no column {_names(absent)}; the model treats every row as a gap there "
+                         "and fills it as it did in training.")
+        if extra:
+            notes.append(f"{len(extra)} column(s) the model does not use are ignored: {_names(extra)}.")
+        for column, parsed, known in self.columns:
+            if column not in present:
+                continue
+            values = frame[column]
+            if parsed:
+                notes += _text_in_numbers(column, values)
+            if known is not None:
+                notes += _unseen(column, values, known)
+        return notes
 
 
 def _text_in_numbers(column: str, values: pd.Series) -> list[str]:
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        return []  # numbers already: a gap is the only value that does not read as one
     bad = values.notna() & to_number(values).isna()
     if not bad.any():
         return []
@@ -67,8 +90,9 @@ def _text_in_numbers(column: str, values: pd.Series) -> list[str]:
             "and filled as in training."]
 
 
-def _unseen(column: str, values: pd.Series, encoder: Any) -> list[str]:
-    known = {str(c) for c in encoder.categories_[0]}
+def _unseen(column: str, values: pd.Series, known: frozenset[str]) -> list[str]:
+    if _all_known(values, known):
+        return []
     text = pd.Series(frame_to_categories(values.to_frame())[:, 0])
     new = text.notna() & ~text.isin(known)
     if not new.any():
@@ -76,6 +100,25 @@ def _unseen(column: str, values: pd.Series, encoder: Any) -> list[str]:
     examples = ", ".join(repr(v) for v in text[new].unique()[:MAX_EXAMPLES])
     return [f"{int(new.sum()):,} row(s) have a value of '{column}' the model never saw ({examples}); it is "
             "treated as an unknown category."]
+
+
+def _all_known(values: pd.Series, known: frozenset[str]) -> bool:
+    """Whether every value is a gap or text the encoder knows as it is, which is what most rows hold: then none
+    needs converting to the encoder's text. The encoder's categories are that text already (trimmed), so a value
+    found among them reads as itself; anything else (a number, a stray space) is left to the full check."""
+    try:
+        # Values that are equal and hash alike (True and 1) become one here, which cannot hide text: no other
+        # kind of value equals a string.
+        distinct = values.unique()
+    except TypeError:  # unhashable values (lists in a column of objects)
+        return False
+    for value in distinct:
+        if isinstance(value, str):
+            if value not in known:
+                return False
+        elif not (value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))):
+            return False
+    return True
 
 
 def _names(names: list[str]) -> str:

@@ -1,32 +1,38 @@
 """A saved model as a small web service (FastAPI): other programs send rows as JSON and get predictions back.
 
-The service answers exactly like ``studio predict``: the rows become a table and go through ``predict_frame``. The
-request schema is generated from the model's input columns, so a missing column or a value of the wrong type is
-refused (422) with the row and the column named in words before the model sees it. Only this module imports
-FastAPI (and uvicorn, inside functions): the rest of the core works without them.
+The service answers exactly like ``studio predict`` (``predict_frame``): the rows become a table and go through the
+same ``Predictor``, made once per model so a request pays only for its rows. The request schema is generated from
+the model's input columns, so a missing column or a value of the wrong type is refused (422) with the row and the
+column named in words before the model sees it. Only this module imports FastAPI (and uvicorn, inside functions):
+the rest of the core works without them.
 
-No ``from __future__ import annotations`` here: FastAPI reads the endpoints' annotations at run time, and the row
-type they name is built inside ``create_app``, where a string annotation could not be resolved.
+No ``from __future__ import annotations`` here: FastAPI and pydantic read the annotations at run time, and the row
+type the request model names is built inside ``create_app``, where a string annotation could not be resolved.
 """
 
 import errno
 import json
 import os
 import socket
+from collections.abc import Collection
 from dataclasses import dataclass
+from itertools import chain
 from typing import Annotated, Any, NotRequired, Required
 
+import numpy as np
 import pandas as pd
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import to_json
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from studio.core.common.errors import StudioError
 from studio.core.data.target import Task
 from studio.core.prep.safety import optional_columns
-from studio.core.serve.predict import predict_frame
+from studio.core.serve.predict import Predictor
 from studio.core.store.model_file import ModelBundle
 
 # One request is parsed, checked and predicted in memory at once: bigger tables go in several requests.
@@ -108,12 +114,12 @@ def create_app(bundle: ModelBundle) -> FastAPI:
     by_name = {column.name: column for column in columns}
     label = model_label(bundle)
     classification = bundle.task is Task.CLASSIFICATION
-    with_probabilities = classification and hasattr(bundle.pipeline, "predict_proba")
     classes = [str(c) for c in getattr(bundle.pipeline, "classes_", bundle.classes)] if classification else []
+    predictor = Predictor(bundle)  # what does not depend on the rows, read from the model once
 
     # A TypedDict, not a model: a row is checked into a plain dict holding only the keys it was sent with (any
     # column name is a key), faster than building and dumping a model per row. Extra keys are kept so
-    # predict_frame can name them in a note.
+    # the answer can name them in a note.
     make_row_type: Any = TypedDict
     row_type: Any = make_row_type("Row", {column.name: _field(column) for column in columns}, total=False)
     row_type.__pydantic_config__ = ConfigDict(extra="allow", coerce_numbers_to_str=True)
@@ -155,26 +161,40 @@ def create_app(bundle: ModelBundle) -> FastAPI:
         return JSONResponse(status_code=422, content={"detail": " ".join(sentences[:MAX_PROBLEMS]) + more,
                                                       "errors": problems})
 
-    # A plain ``def``: FastAPI runs it in its thread pool, so a big request never stalls the others.
-    @app.post("/predict", response_model=PredictResponse, summary="Predict rows",
-              responses={413: {"model": Problem, "description": f"More than {MAX_ROWS:,} rows"},
-                         422: {"model": Problem, "description": "A missing column or a value of the wrong type"}})
-    def predict(request: PredictRequest) -> Response:
-        if not request.rows:
-            raise HTTPException(status_code=422, detail="The request has no rows to predict.")
-        frame = rows_frame(request.rows, columns)
+    def answer(rows: list[dict[str, Any]]) -> Response:
+        # Only the model's columns become the table; the other keys are only named, in a note, in the order the
+        # rows name them.
+        keys = rows[0].keys() if len(rows) == 1 else set().union(*rows)
+        extra = predictor.extra_columns(keys)
+        if len(extra) > 1 and len(rows) > 1:
+            extra = predictor.extra_columns(dict.fromkeys(chain.from_iterable(rows)))
         try:
-            result = predict_frame(bundle, frame)
+            result = predictor.predict(rows_frame(rows, columns, keys), extra)
         except StudioError as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from None
-        # By position: the prediction first, then one probability per class (an input column could share a name).
-        answer: dict[str, Any] = {"predictions": result.iloc[:, 0].tolist()}
-        if with_probabilities:
-            answer["probabilities"] = result.iloc[:, 1:1 + len(classes)].to_numpy(dtype=float).tolist()
-            answer["classes"] = classes
-        answer["notes"] = list(result.attrs.get("notes", []))
-        # A Response as is: the answer is plain lists already, which FastAPI would otherwise walk through again.
-        return JSONResponse(answer)
+        content: dict[str, Any] = {"predictions": result.predictions.tolist()}
+        if result.probabilities is not None:
+            content["probabilities"] = result.probabilities.astype(float, copy=False).tolist()
+            content["classes"] = classes
+        content["notes"] = result.notes
+        # Plain lists already, written by pydantic's serializer (several times faster than the json module on a
+        # thousand rows of probabilities); a value that is not a number goes as null, as FastAPI would send it.
+        return Response(to_json(content, inf_nan_mode="null"), media_type="application/json")
+
+    # The body is read here rather than declared as a parameter: pydantic then parses and checks the JSON in one
+    # pass, where FastAPI would parse it with the json module and check the result again (on a thousand rows,
+    # about as long as the rest of the serving). The documentation still shows PredictRequest (see _documented).
+    @app.post("/predict", response_model=PredictResponse, summary="Predict rows",
+              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                  "schema": {"$ref": "#/components/schemas/PredictRequest"}}}}},
+              responses={413: {"model": Problem, "description": f"More than {MAX_ROWS:,} rows"},
+                         422: {"model": Problem, "description": "A missing column or a value of the wrong type"}})
+    async def predict(request: Request) -> Response:
+        rows = _checked(PredictRequest, await request.body(), request.headers.get("content-type")).rows
+        if not rows:
+            raise HTTPException(status_code=422, detail="The request has no rows to predict.")
+        # In the thread pool, so a big request never stalls the others.
+        return await run_in_threadpool(answer, rows)
 
     @app.get("/schema", summary="The columns the model takes")
     def schema() -> dict[str, Any]:
@@ -187,7 +207,41 @@ def create_app(bundle: ModelBundle) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok", "model": label}
 
+    _documented(app, PredictRequest)
     return app
+
+
+def _checked(model: Any, body: bytes, content_type: str | None) -> Any:
+    """The request body checked into ``model``, or the RequestValidationError FastAPI would raise for it (locations
+    under "body"), so the answer names the rows and columns in the same words."""
+    media = (content_type or "").split(";")[0].strip().lower()
+    if not body or not (media == "application/json" or (media.startswith("application/") and media.endswith("+json"))):
+        # As FastAPI has it: no body, or a body that does not say it is JSON, is not the object the service takes.
+        raise RequestValidationError([{"type": "missing" if not body else "model_attributes_type", "loc": ("body",),
+                                       "msg": "A JSON object is required", "input": None}])
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        raise RequestValidationError([{**error, "loc": ("body", *error["loc"])}
+                                      for error in exc.errors(include_url=False)]) from None
+
+
+def _documented(app: FastAPI, request_model: Any) -> None:
+    """Puts ``request_model``'s schema (and the row schema it names) among the documentation's components: the
+    /predict endpoint reads its body itself, so FastAPI does not see the model to list it."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()  # FastAPI keeps it as app.openapi_schema: what is added here is kept with it
+        described = request_model.model_json_schema(ref_template="#/components/schemas/{model}")
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(described.pop("$defs", {}))
+        components[request_model.__name__] = described
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _field(column: ServedColumn) -> Any:
@@ -200,14 +254,17 @@ def _field(column: ServedColumn) -> Any:
     return Required[described] if column.required else NotRequired[described]
 
 
-def rows_frame(rows: list[dict[str, Any]], columns: list[ServedColumn]) -> pd.DataFrame:
-    """The checked rows as the table ``studio predict`` would have read: numbers as floats, gaps as NaN; a key that
-    no row has is no column at all (then predict_frame says how the model copes)."""
-    frame = pd.DataFrame.from_records(rows)
+def rows_frame(rows: list[dict[str, Any]], columns: list[ServedColumn], keys: Collection[str]) -> pd.DataFrame:
+    """The checked rows as the table ``studio predict`` would have read, with only the model's columns, in its
+    order: numbers as floats, gaps as NaN. ``keys`` are those the rows hold: a column no row has is no column at
+    all (then the predictor says how the model copes)."""
+    # Column by column from the checked values in one go, each number column typed as it is built.
+    data: dict[str, Any] = {}
     for column in columns:
-        if column.name in frame.columns and column.type == NUMBER:
-            frame[column.name] = frame[column.name].astype("float64")
-    return frame
+        if column.name in keys:
+            values = [row.get(column.name) for row in rows]
+            data[column.name] = np.array(values, dtype="float64") if column.type == NUMBER else values
+    return pd.DataFrame(data)
 
 
 def _problems_in_words(errors: list[Any], columns: dict[str, ServedColumn]) -> list[dict[str, Any]]:

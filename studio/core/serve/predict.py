@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -15,7 +16,7 @@ from studio.core.common.files import atomic_write
 from studio.core.common.progress import Progress, StopCheck, never_stop
 from studio.core.data.tabular import load_table
 from studio.core.data.target import Task
-from studio.core.prep.safety import input_notes, optional_columns
+from studio.core.prep.safety import InputChecks, optional_columns
 from studio.core.store.model_file import ModelBundle, required_columns
 
 if TYPE_CHECKING:
@@ -25,45 +26,90 @@ PREDICTION_COLUMN = "prediction"
 
 
 def schema_problems(bundle: ModelBundle, frame: pd.DataFrame) -> list[str]:
+    return _missing(required_columns(bundle), frozenset(optional_columns(bundle.pipeline)), frame.columns)
+
+
+def _missing(required: list[str], optional: frozenset[str], present: pd.Index) -> list[str]:
     # A column that had gaps in training may be absent: the preparation fills it (see prep_safety).
-    optional = optional_columns(bundle.pipeline)
-    missing = [name for name in required_columns(bundle) if name not in frame.columns and name not in optional]
+    missing = [name for name in required if name not in present and name not in optional]
     if missing:
         listed = ", ".join(f"'{m}'" for m in missing[:8]) + (" …" if len(missing) > 8 else "")
         return [f"The new data lacks {len(missing)} column(s) the model needs: {listed}."]
     return []
 
 
+@dataclass(frozen=True)
+class Prediction:
+    """A model's answer for some rows as arrays, before it becomes a table (``predict_frame``) or JSON (the web
+    service)."""
+
+    predictions: np.ndarray
+    probabilities: np.ndarray | None  # classification: one column per class, in the order of ``classes``, rounded
+    classes: list[str]
+    notes: list[str]
+
+
+class Predictor:
+    """Predicting with one model, with everything that does not depend on the rows read from the model once: the
+    web service keeps one per model, so a request pays only for its own rows."""
+
+    def __init__(self, bundle: ModelBundle) -> None:
+        pipeline = bundle.pipeline
+        self.required = required_columns(bundle)
+        self.optional = frozenset(optional_columns(pipeline))
+        self._needed = frozenset(self.required) | {bundle.target}
+        # The rows are prepared once and handed to the model for both answers: preparing them is most of the time
+        # a small model takes, and the answers are the Pipeline's own. Its steps are run one after the other, as
+        # the Pipeline's predict runs them, without a sub-pipeline checking it is fitted on every call.
+        steps: list[tuple[str, Any]] = list(getattr(pipeline, "steps", None) or [])
+        if len(steps) < 2:
+            steps = [("model", pipeline)]
+        self._prepare = [step for _, step in steps[:-1] if step is not None and step != "passthrough"]
+        self._model: Any = steps[-1][1]
+        self.with_probabilities = bundle.task is Task.CLASSIFICATION and hasattr(pipeline, "predict_proba")
+        self.classes = [str(c) for c in pipeline.classes_] if self.with_probabilities else []
+        self._checks = InputChecks(pipeline)
+
+    def extra_columns(self, columns: Iterable[Any]) -> list[Any]:
+        return [c for c in columns if c not in self._needed]
+
+    def predict(self, frame: pd.DataFrame, extra: list[str] | None = None) -> Prediction:
+        """``frame``'s predictions; ``extra`` names the columns the model ignores when the caller left them out of
+        ``frame`` (they are the frame's own otherwise)."""
+        problems = _missing(self.required, self.optional, frame.columns)
+        if problems:
+            raise DataError(problems[0])
+        if len(frame) == 0:
+            raise DataError("The new data has no rows to predict.")
+        present = [c for c in self.required if c in frame.columns]
+        # The preparation reads the columns in training's order and changes nothing it is given, so a frame that
+        # holds exactly those is handed over as it is, not copied.
+        inputs = frame if list(frame.columns) == present else frame[present]
+        try:
+            prepared = inputs
+            for step in self._prepare:
+                prepared = step.transform(prepared)
+            proba = self._model.predict_proba(prepared) if self.with_probabilities else None
+            predictions = (_labels(self._model, prepared, proba) if proba is not None
+                           else self._model.predict(prepared))
+        except Exception as exc:  # the pipeline is user data: turn its failures into a sentence
+            raise DataError(f"The model could not predict these rows: {str(exc).splitlines()[0][:200]}") from exc
+        # How rows unlike the training data were handled, in words, for the window, the CLI and the service to show.
+        notes = self._checks.notes(frame, self.extra_columns(frame.columns) if extra is None else extra)
+        return Prediction(predictions, None if proba is None else np.round(proba, 6), self.classes, notes)
+
+
 def predict_frame(bundle: ModelBundle, frame: pd.DataFrame) -> pd.DataFrame:
     """The input rows with a prediction column (and one probability column per class) added in front."""
-    problems = schema_problems(bundle, frame)
-    if problems:
-        raise DataError(problems[0])
-    if len(frame) == 0:
-        raise DataError("The new data has no rows to predict.")
-    inputs = frame[[c for c in required_columns(bundle) if c in frame.columns]]
-    pipeline = bundle.pipeline
-    # The rows are prepared once and handed to the model for both answers: preparing them is most of the time a
-    # small model takes, and the answers are the Pipeline's own.
-    steps = getattr(pipeline, "steps", None)
-    prepare, model = (pipeline[:-1], pipeline[-1]) if steps and len(steps) > 1 else (None, pipeline)
-    with_probabilities = bundle.task is Task.CLASSIFICATION and hasattr(pipeline, "predict_proba")
-    try:
-        prepared = prepare.transform(inputs) if prepare is not None else inputs
-        proba = model.predict_proba(prepared) if with_probabilities else None
-        predictions = _labels(model, prepared, proba) if proba is not None else model.predict(prepared)
-    except Exception as exc:  # the pipeline is user data: turn its failures into a sentence
-        raise DataError(f"The model could not predict these rows: {str(exc).splitlines()[0][:200]}") from exc
+    prediction = Predictor(bundle).predict(frame)
     out = pd.DataFrame(index=frame.index)
-    out[PREDICTION_COLUMN] = predictions
-    if proba is not None:
-        classes = [str(c) for c in pipeline.classes_]
-        for index, name in enumerate(classes):
-            out[f"probability_{name}"] = np.round(proba[:, index], 6)
+    out[PREDICTION_COLUMN] = prediction.predictions
+    if prediction.probabilities is not None:
+        for index, name in enumerate(prediction.classes):
+            out[f"probability_{name}"] = prediction.probabilities[:, index]
     extra = [c for c in frame.columns if c not in out.columns]
     result = pd.concat([out, frame[extra]], axis=1)
-    # How rows unlike the training data were handled, in words, for the window and the CLI to show.
-    result.attrs["notes"] = input_notes(bundle.pipeline, frame, extra_columns(bundle, frame))
+    result.attrs["notes"] = prediction.notes
     return result
 
 
