@@ -51,7 +51,7 @@ class ImageReader(TransformerMixin, BaseEstimator):
         from concurrent.futures import ThreadPoolExecutor
 
         channels = 1 if self.grayscale else 3
-        out = np.zeros((len(paths), int(self.size), int(self.size), channels), dtype=np.uint8)
+        out = picture_array((len(paths), int(self.size), int(self.size), channels))
         failures: dict[int, str] = {}
 
         def one(index: int) -> None:
@@ -69,3 +69,27 @@ class ImageReader(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         return np.asarray([IMAGE_COLUMN], dtype=object)
+
+
+def memory_budget() -> int:
+    """Bytes of decoded pictures kept in memory: half of the memory free now (all of it counted on a system that
+    does not say), at least 256 MB."""
+    try:
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # Windows and systems without these names
+        return 2 << 30
+    return max(256 << 20, free // 2)
+
+
+def picture_array(shape: tuple[int, int, int, int]) -> np.ndarray:
+    """A zeroed uint8 array for decoded pictures: in memory when it fits the budget, otherwise in a temporary file
+    mapped into memory, which the system pages in and out as training reads it. The file has no name (it is
+    removed at once, or on closing where the system cannot), so nothing is left behind."""
+    import tempfile
+
+    size = int(np.prod(shape))
+    if size <= memory_budget():
+        return np.zeros(shape, dtype=np.uint8)
+    handle = tempfile.TemporaryFile(prefix="studio-pictures-")  # noqa: SIM115 - lives as long as the array
+    handle.truncate(size)
+    return np.memmap(handle, dtype=np.uint8, mode="r+", shape=shape)

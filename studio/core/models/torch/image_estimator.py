@@ -27,7 +27,10 @@ from studio.core.models.torch.devices import DEVICES, resolve_device
 from studio.core.models.torch.image_nets import ARCHITECTURES, BACKBONES, SMALL_CNN
 from studio.core.models.torch.loop import BatchReport, EpochReport, Trainer
 
+_Part = tuple[np.ndarray, np.ndarray, np.ndarray]  # pixels, the rows of them in this part, their targets
 PREDICT_BATCH = 256
+# Pictures up to this size (uint8) are copied to the device once when not augmented; more go a batch at a time.
+DEVICE_COPY_BYTES = 1 << 30
 MIN_VALIDATION_IMAGES = 10
 
 
@@ -47,39 +50,60 @@ def _augmenter(text: str, size: int) -> Any:
 
 
 class _Augmented:
-    """Pictures in memory as a torch Dataset: each read is the picture after a fresh random augmentation."""
+    """Pictures as a torch Dataset: each read is one picture (uint8, channels first) after a fresh random
+    augmentation. ``rows`` picks this part's pictures out of the whole array, which is never copied (it may be
+    a file mapped into memory)."""
 
-    def __init__(self, pixels: Any, targets: Any, augmenter: Any) -> None:
-        self.pixels, self.targets, self.augmenter = pixels, targets, augmenter
+    def __init__(self, pixels: np.ndarray, rows: np.ndarray, targets: Any, augmenter: Any) -> None:
+        self.pixels, self.rows, self.targets, self.augmenter = pixels, rows, targets, augmenter
 
     def __len__(self) -> int:
-        return int(self.pixels.shape[0])
+        return len(self.rows)
 
     def __getitem__(self, index: int) -> tuple[Any, Any]:
-        return self.augmenter(self.pixels[index]), self.targets[index]
+        import torch
+
+        picture = torch.from_numpy(np.ascontiguousarray(self.pixels[self.rows[index]].transpose(2, 0, 1)))
+        return self.augmenter(picture), self.targets[index]
+
+
+def _batch(pixels: np.ndarray, rows: np.ndarray) -> Any:
+    """Some pictures as a uint8 (N, C, H, W) tensor; sorted reads, as a mapped file reads fastest in order."""
+    import torch
+
+    order = np.argsort(rows, kind="stable")
+    chunk = np.empty((len(rows), *pixels.shape[1:]), dtype=np.uint8)
+    chunk[order] = pixels[rows[order]]
+    return torch.from_numpy(np.ascontiguousarray(chunk.transpose(0, 3, 1, 2)))
 
 
 class ImageSource:
-    """Pictures as batches on the device (loop.BatchSource). Without augmentation the pixels move to the
-    device once and batches are slices; with it, a DataLoader augments each picture anew every epoch."""
+    """Pictures as batches on the device (loop.BatchSource), from uint8 pixels (N, H, W, C) and the rows of
+    them this part uses. Without augmentation, pictures that fit the device budget move to it once and batches
+    are slices; more than that are sent a batch at a time. With augmentation, a DataLoader augments each picture
+    anew every epoch."""
 
-    def __init__(self, pixels: Any, targets: Any, device: Any, batch_size: int, generator: Any,
-                 augmenter: Any = None, workers: int = 0) -> None:
+    def __init__(self, pixels: np.ndarray, rows: np.ndarray, targets: Any, device: Any, batch_size: int,
+                 generator: Any, augmenter: Any = None, workers: int = 0) -> None:
         self.device = device
-        self.rows = int(pixels.shape[0])
+        self.rows = len(rows)
         self.batch_size = max(1, min(int(batch_size), self.rows))
         self.generator = generator
-        self.pixels: Any = pixels
+        self.source_pixels: Any = pixels
+        self.source_rows = np.asarray(rows, dtype=np.int64)
+        self.pixels: Any = None
         self.targets: Any = targets
         self.loader: Any = None
         if augmenter is None:
-            self.pixels = pixels.to(device)
             self.targets = targets.to(device)
+            if self.rows * int(np.prod(pixels.shape[1:])) <= DEVICE_COPY_BYTES:
+                self.pixels = _batch(pixels, self.source_rows).to(device)
         else:
             from torch.utils.data import DataLoader
 
             cuda = device.type == "cuda"
-            dataset = cast(Any, _Augmented(pixels, targets, augmenter))  # a torch Dataset in all but its base class
+            # A torch Dataset in all but its base class.
+            dataset = cast(Any, _Augmented(pixels, self.source_rows, targets, augmenter))
             self.loader = DataLoader(dataset, batch_size=self.batch_size, shuffle=True, generator=generator,
                                      num_workers=workers, pin_memory=cuda,
                                      persistent_workers=workers > 0,
@@ -92,19 +116,26 @@ class ImageSource:
             for inputs, targets in self.loader:
                 yield inputs.to(self.device, non_blocking=True), targets.to(self.device, non_blocking=True)
             return
-        order = torch.randperm(self.rows, generator=self.generator).to(self.device)
+        order = torch.randperm(self.rows, generator=self.generator)
         for start in range(0, self.rows, self.batch_size):
             rows = order[start:start + self.batch_size]
-            yield self.pixels[rows], self.targets[rows]
+            on_device = rows.to(self.device)
+            if self.pixels is not None:
+                yield self.pixels[on_device], self.targets[on_device]
+            else:
+                batch = _batch(self.source_pixels, self.source_rows[rows.numpy()])
+                yield batch.to(self.device, non_blocking=True), self.targets[on_device]
 
     def in_order(self) -> Iterator[tuple[Any, Any]]:
         for start in range(0, self.rows, PREDICT_BATCH):
-            yield (self.pixels[start:start + PREDICT_BATCH].to(self.device),
-                   self.targets[start:start + PREDICT_BATCH].to(self.device))
+            part = slice(start, start + PREDICT_BATCH)
+            pictures = (self.pixels[part] if self.pixels is not None
+                        else _batch(self.source_pixels, self.source_rows[part]).to(self.device))
+            yield pictures, self.targets[part].to(self.device)
 
     def release(self) -> None:
         self.loader = None
-        self.pixels = self.targets = None
+        self.pixels = self.targets = self.source_pixels = None
 
 
 class _Phase:
@@ -196,8 +227,6 @@ class ImageClassifier(ClassifierMixin, BaseEstimator):
     def fit_iter(self, X: Any, y: Any, X_val: Any = None, y_val: Any = None,  # noqa: N803
                  should_stop: Callable[[], bool] | None = None
                  ) -> Generator[EpochReport | BatchReport, None, ImageClassifier]:
-        import torch
-
         self._check_settings()
         pixels = _pixels(X)
         y = column_or_1d(y, warn=True)
@@ -206,32 +235,33 @@ class ImageClassifier(ClassifierMixin, BaseEstimator):
         if len(self.classes_) < 2:
             raise DataError("The training pictures hold a single class, so there is nothing to tell apart.")
         self.image_shape_ = tuple(int(v) for v in pixels.shape[1:])
-        x_val = t_val = None
+        # Parts are (pixels, rows of them, their targets): the pictures are never copied per part, since they
+        # may be larger than memory (a mapped file, see ImageReader).
+        train: _Part = (pixels, np.arange(len(pixels)), targets)
+        validation: _Part | None = None
         if X_val is not None and y_val is not None and len(X_val):
             y_val = column_or_1d(y_val)
             usable = np.isin(y_val, self.classes_)
             if usable.any():
-                x_val = _pixels(X_val)[usable]
-                t_val = np.searchsorted(self.classes_, y_val[usable])
+                validation = (_pixels(X_val), np.flatnonzero(usable), np.searchsorted(self.classes_, y_val[usable]))
         elif self.early_stopping and len(pixels) >= 2 * MIN_VALIDATION_IMAGES:
             rows = np.random.default_rng(self.random_state).permutation(len(pixels))
             held = max(MIN_VALIDATION_IMAGES, round(len(pixels) * float(self.validation_fraction)))
-            x_val, t_val = pixels[rows[:held]], targets[rows[:held]]
-            pixels, targets = pixels[rows[held:]], targets[rows[held:]]
+            validation = (pixels, np.sort(rows[:held]), targets[np.sort(rows[:held])])
+            train = (pixels, np.sort(rows[held:]), targets[np.sort(rows[held:])])
         network = self._new_network(pixels.shape[3], pixels.shape[1])
         if self.pretrained:
             network.freeze_body(True)
         first = Trainer(self, network)
-        self._set_sources(first, pixels, targets, x_val, t_val)
+        self._set_sources(first, train, validation)
         yield from first.run(should_stop)
         if self.pretrained and self.fine_tune and int(self.fine_tune_epochs) > 0:
-            yield from self._fine_tune(pixels, targets, x_val, t_val, should_stop)
+            yield from self._fine_tune(train, validation, should_stop)
         self.network_.freeze_body(False)
         self.n_features_in_ = 1
-        del torch  # imported above only to fail early, in words, when torch is missing
         return self
 
-    def _fine_tune(self, pixels: np.ndarray, targets: np.ndarray, x_val: np.ndarray | None, t_val: np.ndarray | None,
+    def _fine_tune(self, train: _Part, validation: _Part | None,
                    should_stop: Callable[[], bool] | None) -> Generator[EpochReport | BatchReport, None, None]:
         """The whole network trained on, gently, from the best frozen epoch."""
         done, curve, val_curve = self.n_epochs_, list(self.loss_curve_), list(self.validation_loss_curve_)
@@ -239,7 +269,7 @@ class ImageClassifier(ClassifierMixin, BaseEstimator):
         network.freeze_body(False)
         phase = _Phase(self, float(self.learning_rate) / 10.0, int(self.fine_tune_epochs))
         second = Trainer(phase, network)  # type: ignore[arg-type]
-        self._set_sources(second, pixels, targets, x_val, t_val)
+        self._set_sources(second, train, validation)
         total = done + int(self.fine_tune_epochs)
         for report in second.run(should_stop):
             if isinstance(report, EpochReport):
@@ -256,21 +286,20 @@ class ImageClassifier(ClassifierMixin, BaseEstimator):
                              f"fine-tuned. {phase.stop_reason_}")  # type: ignore[attr-defined]
         self.device_used_ = phase.device_used_  # type: ignore[attr-defined]
 
-    def _set_sources(self, trainer: Trainer, pixels: np.ndarray, targets: np.ndarray, x_val: np.ndarray | None,
-                     t_val: np.ndarray | None) -> None:
+    def _set_sources(self, trainer: Trainer, train: _Part, held: _Part | None) -> None:
         import torch
 
         from studio.core.models.torch.devices import device_failure
 
         device = trainer.device
+        pixels, rows, targets = train
         size = int(pixels.shape[1])
         workers = self._workers(device)
         try:
-            source = ImageSource(_nchw(pixels), torch.as_tensor(targets, dtype=torch.long), device,
+            source = ImageSource(pixels, rows, torch.as_tensor(targets, dtype=torch.long), device,
                                  int(self.batch_size), trainer.generator, _augmenter(self.augmentation, size), workers)
-            validation = (ImageSource(_nchw(x_val), torch.as_tensor(t_val, dtype=torch.long), device,
-                                      int(self.batch_size), trainer.generator)
-                          if x_val is not None and t_val is not None else None)
+            validation = (ImageSource(held[0], held[1], torch.as_tensor(held[2], dtype=torch.long), device,
+                                      int(self.batch_size), trainer.generator) if held is not None else None)
         except RuntimeError as exc:
             raise device_failure(device, exc) from exc
         trainer.set_sources(source, validation)
@@ -332,8 +361,7 @@ class ImageClassifier(ClassifierMixin, BaseEstimator):
         parts = []
         with torch.no_grad():
             for start in range(0, len(pixels), PREDICT_BATCH):
-                batch = torch.from_numpy(_nchw(pixels[start:start + PREDICT_BATCH]).numpy())
-                parts.append(network(batch).double().numpy())
+                parts.append(network(_nchw(pixels[start:start + PREDICT_BATCH])).double().numpy())
         return np.concatenate(parts) if parts else np.zeros((0, len(self.classes_)))
 
     def predict_proba(self, X: Any) -> np.ndarray:  # noqa: N803
