@@ -3,7 +3,7 @@ opened here (button, drop or recent entry) hands over to the pictures' own Data 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from pathlib import Path
 
 import pandas as pd
@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.core.common.progress import Progress
-from studio.core.data.images import ImageFolder, display_name, is_image_folder
+from studio.core.common.progress import Progress, StopCheck, run_interruptibly
+from studio.core.data.images import ImageFolder, display_name, find_paths_column, images_from_table, is_image_folder
 from studio.core.data.profile import profile_job
 from studio.core.data.tabular import LoadedTable, read_table
 from studio.core.data.target import Task
@@ -152,6 +152,19 @@ class DataPanel(Panel):
         layout.addWidget(section_label("Target"))
         layout.addLayout(target_row)
         layout.addWidget(self.target_summary)
+        # A table that lists picture files (a path and a class per row) can be learnt from as pictures.
+        self.paths_column: str | None = None
+        self.pictures_note = QLabel()
+        self.pictures_note.setWordWrap(True)
+        self.pictures_button = QPushButton("Learn from the pictures")
+        self.pictures_button.clicked.connect(self.learn_from_pictures)
+        pictures_row = QHBoxLayout()
+        pictures_row.addWidget(self.pictures_note, 1)
+        pictures_row.addWidget(self.pictures_button)
+        self.pictures_box = QWidget()
+        self.pictures_box.setLayout(pictures_row)
+        self.pictures_box.hide()
+        layout.addWidget(self.pictures_box)
         self._refresh_recent()
 
     # -- opening ------------------------------------------------------------------------------------------------
@@ -168,6 +181,30 @@ class DataPanel(Panel):
 
     def open_sample(self) -> bool:
         return self.open_path(sample_dataset())
+
+    def learn_from_pictures(self) -> bool:
+        """The open table's picture files, with the chosen target as their class, opened as pictures."""
+        table, column, label = self.project.table, self.paths_column, self.project.target
+        if table is None or column is None or label is None or label == column or self.loader.is_running():
+            return False
+        frame, path = table.frame, table.path
+        self.banner.clear()
+        self._set_busy(True, f"Finding the pictures listed in '{column}'…")
+        return self.loader.start(lambda stop: pictures_job(frame, path, label, column, stop))
+
+    def _show_pictures_offer(self) -> None:
+        table = self.project.table
+        self.paths_column = find_paths_column(table.frame) if table is not None and self.project.profiles else None
+        self.pictures_box.setVisible(self.paths_column is not None)
+        if self.paths_column is None:
+            return
+        target = self.project.target
+        ready = target is not None and target != self.paths_column
+        self.pictures_button.setEnabled(ready)
+        self.pictures_note.setText(
+            f"This table lists picture files in the column '{self.paths_column}'. "
+            + (f"To learn what the pictures show, with '{target}' as each picture's class:" if ready else
+               "To learn from the pictures themselves, pick the column that holds each picture's class above."))
 
     def _on_open_clicked(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open a table", self.settings.last_folder, FILE_FILTER)
@@ -277,6 +314,8 @@ class DataPanel(Panel):
             self._fill_target_choices()
         elif what == "target":
             self._show_target()
+        if what in ("table", "profiles", "target"):
+            self._show_pictures_offer()
 
     def _fill_target_choices(self) -> None:
         self.target_combo.blockSignals(True)
@@ -340,3 +379,10 @@ def _titled(title: str, widget: QWidget) -> QWidget:
     layout.addWidget(section_label(title))
     layout.addWidget(widget)
     return box
+
+
+def pictures_job(frame: pd.DataFrame, path: str, label: str, column: str,
+                 should_stop: StopCheck) -> Generator[Progress, None, ImageFolder]:
+    """The pictures a table lists, found on disk, as a job (a long list on a network drive takes a while)."""
+    yield Progress("Reading", None, f"Finding the pictures listed in '{column}'")
+    return run_interruptibly(lambda: images_from_table(frame, path, label, column), should_stop)
