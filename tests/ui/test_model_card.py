@@ -65,3 +65,31 @@ def test_saving_writes_the_card_and_the_page_shows_it(qtbot: QtBot, window: Main
     # A new result (or none) is not the saved model: its card goes away.
     window.project.set_result(None)
     assert not view.isVisible() and view.text() == ""
+
+
+def test_a_card_that_cannot_be_written_is_a_warning_and_the_saved_model_stays(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from studio.core.report import card
+
+    open_sample(qtbot, window)
+    choose_target(window, "species")
+    go_to_model_page(qtbot, window)
+    window.model_panel.select_model("logistic_regression")
+    go_next(qtbot, window, Step.TRAIN)
+    train(qtbot, window)
+    go_next(qtbot, window, Step.RESULTS)
+    go_next(qtbot, window, Step.EXPORT)
+    export = window.export_panel
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(card, "write_card", disk_full)
+    model_path = tmp_path / "penguins.studio"
+    with qtbot.waitSignal(export.runner.finished, timeout=LOAD_MS):
+        export.save_to(model_path)
+    assert model_path.is_file()
+    assert export.banner.level == "warning"
+    text = export.banner.text()
+    assert text.startswith("The model file penguins.studio was written, but its card could not be written")
+    assert "could not be saved" not in text and "No space left on device" in text

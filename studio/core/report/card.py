@@ -136,6 +136,9 @@ def write_card(model_path: str | Path, metadata: dict[str, Any],
     return markdown_path, html_path
 
 
+CARD_NOT_WRITTEN = "its card could not be written beside it"
+
+
 def save_with_card_job(path: str | Path, pipeline: Any, metadata: dict[str, Any], details: ResultDetails | None = None,
                        should_stop: StopCheck = never_stop) -> Generator[Progress, None, Path]:
     """Save the model file, then its card beside it (the Export page's save): returns the model file's path."""
@@ -145,7 +148,7 @@ def save_with_card_job(path: str | Path, pipeline: Any, metadata: dict[str, Any]
     try:
         write_card(saved, metadata, details, pipeline)
     except OSError as exc:
-        raise StudioError(f"The model file {saved.name} was written, but its card could not be written beside it "
+        raise StudioError(f"The model file {saved.name} was written, but {CARD_NOT_WRITTEN} "
                           f"({first_line(exc)}). Save again once the folder can be written to.") from exc
     return saved
 

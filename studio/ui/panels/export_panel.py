@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from studio.core.evaluate.metrics import METRIC_LABELS, format_metric
 from studio.core.project import Project, Step
-from studio.core.report.card import save_with_card_job
+from studio.core.report.card import CARD_NOT_WRITTEN, save_with_card_job
 from studio.core.store.model_file import MODEL_SUFFIX, metadata_for
 from studio.ui.panels.base import Panel
 from studio.ui.widgets.common import MessageBanner, page_header, section_label
@@ -124,6 +124,9 @@ class ExportPanel(Panel):
             self.use_requested.emit(self.project.exported_path)
 
     def _on_runner_failed(self, message: str, details: str) -> None:
+        if CARD_NOT_WRITTEN in message:  # the model file itself was saved; only its card is missing
+            self.banner.show_message(message, "warning", details)
+            return
         self.banner.show_message(f"The model could not be saved. {message}", "error", details)
 
     def _on_runner_finished(self) -> None:
