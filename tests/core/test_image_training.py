@@ -296,3 +296,17 @@ def test_offline_the_download_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -
     assert "This computer seems to be offline." in text
     assert "choose a weights file you already have (mobilenet_v3_small-047dcff4.pth)" in text
     assert "Traceback" not in text and not weights_file("mobilenet_v3_small").exists()
+
+
+def test_the_runtime_opens_a_picture_model_and_predicts_files(shapes: Path, tmp_path: Path) -> None:
+    from studio.runtime import load
+
+    _, result = run(project_for(shapes, "image_pixels"))
+    path = save_model(tmp_path / "pixels.studio", result.pipeline, metadata_for(result))
+    pictures = sorted(str(p) for p in shapes.glob("*/*.png"))[:5]
+    model = load(path)
+    assert model.classes == list(SHAPES)
+    frame = pd.DataFrame({IMAGE_COLUMN: pictures})
+    # Probabilities come back rounded to six decimals, as `studio predict` writes them.
+    np.testing.assert_allclose(model.predict_proba(frame).to_numpy(), result.pipeline.predict_proba(frame), atol=1e-6)
+    assert list(model.predict(frame)["prediction"]) == list(result.pipeline.predict(frame))
