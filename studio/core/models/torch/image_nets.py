@@ -64,6 +64,37 @@ class PixelNetwork(_module_base()):  # type: ignore[misc]
             x = x.repeat(1, self.repeat, 1, 1)
         return self.body((x - self.mean) / self.std)
 
+    def work_per_picture(self) -> int:
+        """Multiply-adds of one picture through the network, measured once with a blank picture."""
+        cached = self.__dict__.get("_work")
+        if cached is not None:
+            return int(cached)
+        import torch
+        from torch import nn
+
+        total = [0]
+
+        def count(module: Any, _inputs: Any, output: Any) -> None:
+            if isinstance(module, nn.Conv2d):
+                per_output = module.in_channels // module.groups * module.kernel_size[0] * module.kernel_size[1]
+                total[0] += int(output.numel()) * per_output
+            elif isinstance(module, nn.Linear):
+                total[0] += module.in_features * module.out_features
+
+        hooks = [m.register_forward_hook(count) for m in self.modules() if isinstance(m, nn.Conv2d | nn.Linear)]
+        was_training = self.training
+        try:
+            self.eval()  # no batch statistics are touched
+            device = next(self.parameters()).device
+            with torch.no_grad():
+                self(torch.zeros((1, self.channels, self.size, self.size), dtype=torch.uint8, device=device))
+        finally:
+            for hook in hooks:
+                hook.remove()
+            self.train(was_training)
+        self.__dict__["_work"] = total[0]
+        return total[0]
+
     def head(self) -> Any:
         """The last layer, the only part trained while the pretrained body is frozen."""
         if self.architecture == "resnet18":
