@@ -21,6 +21,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from studio.core.models.torch.classes import CrossEntropyLearner, softmax
 from studio.core.models.torch.devices import DEVICES
 from studio.core.models.torch.loop import PREDICT_CHUNK, BatchReport, EpochReport, Trainer
 from studio.core.models.torch.nets import (
@@ -211,10 +212,8 @@ class _NetworkBase(BaseEstimator):
         return np.concatenate(parts) if parts else np.zeros((0, self._n_outputs()))
 
 
-class NetworkClassifier(ClassifierMixin, _NetworkBase):
+class NetworkClassifier(CrossEntropyLearner, ClassifierMixin, _NetworkBase):
     """A multilayer perceptron for classes, trained with cross-entropy."""
-
-    _metric_label = "Accuracy"
 
     def _encode_targets(self, y: Any) -> np.ndarray:
         y = column_or_1d(y, warn=True)
@@ -251,24 +250,8 @@ class NetworkClassifier(ClassifierMixin, _NetworkBase):
     def _n_outputs(self) -> int:
         return len(self.classes_)
 
-    def _loss_function(self) -> Callable[[Any, Any], Any]:
-        from torch import nn
-
-        return nn.CrossEntropyLoss()
-
-    def _target_tensor(self, y: np.ndarray, device: Any) -> Any:
-        import torch
-
-        return torch.as_tensor(y, dtype=torch.long).to(device)
-
-    def _metric(self, outputs: Any, targets: Any) -> float:
-        return float((outputs.argmax(dim=1) == targets).double().mean().item())
-
     def predict_proba(self, X: Any) -> np.ndarray:  # noqa: N803
-        logits = self._forward(X)
-        logits -= logits.max(axis=1, keepdims=True)
-        exp = np.exp(logits)
-        return exp / exp.sum(axis=1, keepdims=True)
+        return softmax(self._forward(X))
 
     def predict(self, X: Any) -> np.ndarray:  # noqa: N803
         outputs = self._forward(X)

@@ -23,6 +23,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from studio.core.common.errors import DataError, StudioError
+from studio.core.models.torch.classes import CrossEntropyLearner, softmax
 from studio.core.models.torch.devices import DEVICES, resolve_device
 from studio.core.models.torch.image_nets import ARCHITECTURES, BACKBONES, SMALL_CNN
 from studio.core.models.torch.loop import BatchReport, EpochReport, Trainer
@@ -159,10 +160,9 @@ class _Phase:
         return self.owner._metric(outputs, targets)
 
 
-class ImageClassifier(ClassifierMixin, BaseEstimator):
+class ImageClassifier(CrossEntropyLearner, ClassifierMixin, BaseEstimator):
     """A convolutional network for pictures: a small one from scratch, or a pretrained one with a new last layer."""
 
-    _metric_label = "Accuracy"
     # Settings the epoch loop reads that pictures do not need as choices.
     optimizer = "adamw"
     weight_decay = 1e-4
@@ -203,20 +203,6 @@ class ImageClassifier(ClassifierMixin, BaseEstimator):
     @property
     def pretrained(self) -> bool:
         return self.architecture in BACKBONES
-
-    # -- what the epoch loop asks ---------------------------------------------------------------------------------
-    def _loss_function(self) -> Callable[[Any, Any], Any]:
-        from torch import nn
-
-        return nn.CrossEntropyLoss()
-
-    def _target_tensor(self, y: np.ndarray, device: Any) -> Any:
-        import torch
-
-        return torch.as_tensor(y, dtype=torch.long).to(device)
-
-    def _metric(self, outputs: Any, targets: Any) -> float:
-        return float((outputs.argmax(dim=1) == targets).double().mean().item())
 
     # -- fitting --------------------------------------------------------------------------------------------------
     def fit(self, X: Any, y: Any) -> ImageClassifier:  # noqa: N803 - scikit-learn's argument names
@@ -365,10 +351,7 @@ class ImageClassifier(ClassifierMixin, BaseEstimator):
         return np.concatenate(parts) if parts else np.zeros((0, len(self.classes_)))
 
     def predict_proba(self, X: Any) -> np.ndarray:  # noqa: N803
-        logits = self._scores(X)
-        logits -= logits.max(axis=1, keepdims=True)
-        exp = np.exp(logits)
-        return exp / exp.sum(axis=1, keepdims=True)
+        return softmax(self._scores(X))
 
     def predict(self, X: Any) -> np.ndarray:  # noqa: N803
         return self.classes_[np.argmax(self._scores(X), axis=1)]
