@@ -53,24 +53,28 @@ def display_name(path: str) -> str:
     return os.fsencode(path).decode("utf-8", errors="replace")
 
 
-def open_image(path: str | Path, draft: tuple[int, int] | None = None) -> PILImage.Image:
+def open_image(path: str | Path, draft: tuple[int, int] | None = None, data: bytes | None = None) -> PILImage.Image:
     """The image at ``path`` as an upright RGB picture (the first frame of an animation).
 
     ``draft`` lets a JPEG decode at a reduced scale no smaller than that size, which makes thumbnails and small
-    network inputs several times faster. Raises ImageReadError with a sentence for anything it cannot read.
+    network inputs several times faster. ``data``: the file's bytes, already read (the file is then not read
+    again). Raises ImageReadError with a sentence for anything it cannot read.
     """
+    import io
+
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     name = display_name(str(path))
     try:
-        if os.path.getsize(path) == 0:
+        if (len(data) if data is not None else os.path.getsize(path)) == 0:
             raise ImageReadError(f"{name} is empty (0 bytes).")
     except OSError:
         pass  # opening it below says what is wrong, in words
+    source: str | Path | io.BytesIO = io.BytesIO(data) if data is not None else path
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
+            with Image.open(source) as image:
                 if image.width * image.height > BOMB_PIXELS:
                     raise ImageReadError(
                         f"{name} is {image.width:,} × {image.height:,} pixels, too large to read safely (the limit "
@@ -509,7 +513,7 @@ def _inspect(path: str) -> tuple[bytes, int, int, bytes] | str:
 
             with Image.open(io.BytesIO(data)) as probe:
                 width, height = probe.size
-        image = open_image(path, draft=(64, 64))
+        image = open_image(path, draft=(64, 64), data=data)
     except ImageReadError as exc:
         return str(exc).rstrip(".")
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):

@@ -35,7 +35,7 @@ from studio.core.store.settings import Settings
 from studio.resources import sample_dataset
 from studio.ui.panels.base import Panel
 from studio.ui.panels.image_data_panel import open_folder_job
-from studio.ui.widgets.common import MessageBanner, page_header, section_label
+from studio.ui.widgets.common import MessageBanner, dropped_local_paths, page_header, section_label
 from studio.ui.widgets.table_model import DataFrameTableModel, ProfileTableModel
 from studio.workers.runner import JobRunner
 
@@ -217,11 +217,11 @@ class DataPanel(Panel):
             self.open_path(path)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+        if dropped_local_paths(event):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        files = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        files = dropped_local_paths(event)
         if files:
             event.acceptProposedAction()
             self.open_path(files[0])

@@ -45,7 +45,7 @@ from studio.core.data.tabular import LoadedTable, read_table
 from studio.core.project import Project, Step
 from studio.ui.panels.base import Panel
 from studio.ui.panels.kinds import register_pages
-from studio.ui.widgets.common import MessageBanner, page_header, section_label
+from studio.ui.widgets.common import MessageBanner, dropped_local_paths, page_header, section_label
 from studio.ui.widgets.image_grid import ImageGridWidget, ThumbnailRow
 from studio.workers.runner import JobRunner
 
@@ -220,11 +220,11 @@ class ImageDataPanel(Panel):
             self.open_path(path)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+        if dropped_local_paths(event):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        files = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        files = dropped_local_paths(event)
         if files:
             event.acceptProposedAction()
             self.open_path(files[0])

@@ -52,7 +52,7 @@ from studio.core.store.model_file import (
 )
 from studio.ui.panels.base import Panel
 from studio.ui.panels.data_panel import FILE_FILTER
-from studio.ui.widgets.common import MessageBanner, page_header, section_label
+from studio.ui.widgets.common import MessageBanner, dropped_local_paths, page_header, section_label
 from studio.ui.widgets.image_galleries import percent
 from studio.ui.widgets.image_grid import ImageGridWidget, ThumbnailRow
 from studio.ui.widgets.retrain_control import RetrainControl
@@ -320,9 +320,9 @@ class PredictPanel(Panel):
     def _dropped_paths(self, event: QDragEnterEvent | QDropEvent) -> list[str]:
         """The files and folders being dropped, when a picture model is open and the page is free; a table model
         takes no drops, as before pictures came."""
-        if not self.is_picture_model() or self.runner.is_running() or not event.mimeData().hasUrls():
+        if not self.is_picture_model() or self.runner.is_running():
             return []
-        return [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        return dropped_local_paths(event)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if self._dropped_paths(event):

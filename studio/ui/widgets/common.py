@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 _BANNER_STYLES = {
@@ -65,3 +66,9 @@ class MessageBanner(QFrame):
 
     def text(self) -> str:
         return self.label.text() if self.isVisible() or self.level else ""
+
+
+def dropped_local_paths(event: QDropEvent) -> list[str]:
+    """The files and folders on this computer being dragged or dropped (a drag-enter event is a drop event too)."""
+    data = event.mimeData()
+    return [url.toLocalFile() for url in data.urls() if url.isLocalFile()] if data.hasUrls() else []
