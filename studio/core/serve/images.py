@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Generator, Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -130,7 +129,3 @@ def summary(predictions: pd.DataFrame) -> str:
     if unreadable:
         parts.append(f"{unreadable:,} could not be read")
     return f"{len(predictions):,} pictures: " + ", ".join(parts) + "."
-
-
-def reader_settings(bundle: ModelBundle) -> dict[str, Any]:
-    return dict(bundle.metadata.get("images") or {})

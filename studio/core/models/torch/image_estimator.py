@@ -24,7 +24,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from studio.core.common.errors import DataError, StudioError
 from studio.core.models.torch.classes import CrossEntropyLearner, softmax
-from studio.core.models.torch.devices import DEVICES, resolve_device
+from studio.core.models.torch.devices import DEVICES
 from studio.core.models.torch.image_nets import ARCHITECTURES, BACKBONES, SMALL_CNN
 from studio.core.models.torch.loop import BatchReport, EpochReport, Trainer
 
@@ -392,7 +392,3 @@ def _nchw(pixels: np.ndarray) -> Any:
     import torch
 
     return torch.from_numpy(np.ascontiguousarray(pixels.transpose(0, 3, 1, 2)))
-
-
-def device_for(choice: str) -> Any:
-    return resolve_device(choice)
