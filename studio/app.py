@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     collector = GuiThreadGarbageCollector(app)  # noqa: F841 - lives as long as the app, parented to it
     window = create_window(args.settings_dir)
     window.show()
+    window.make_kind_pages_when_idle()
     if args.file:
         window.data_panel.open_path(args.file)
     elif args.sample:

@@ -17,7 +17,7 @@ from studio.ui.panels import image_prep_panel  # noqa: F401 - registers the Prep
 from studio.ui.panels.base import Panel
 from studio.ui.panels.data_panel import DataPanel
 from studio.ui.panels.export_panel import ExportPanel
-from studio.ui.panels.kinds import page_factory
+from studio.ui.panels.kinds import kind_pages, page_factory
 from studio.ui.panels.model_panel import ModelPanel
 from studio.ui.panels.predict_panel import PredictPanel
 from studio.ui.panels.prep_panel import PrepPanel
@@ -155,6 +155,19 @@ class MainWindow(QMainWindow):
             self.stack.addWidget(page)
         return self.kind_pages[(kind, step)]
 
+    def make_kind_pages_when_idle(self) -> None:
+        """Make the other kinds' pages ahead of need, one per event-loop turn once the window is idle: made
+        when a folder of pictures first opens, the pictures' Data page alone held the window up for 80 ms."""
+        missing = [key for key in kind_pages() if key not in self.kind_pages]
+        if not missing:
+            return
+        kind, step = missing[0]
+        factory = page_factory(kind, step)
+        assert factory is not None
+        page = self.kind_pages[(kind, step)] = factory(self.project)
+        self.stack.addWidget(page)
+        QTimer.singleShot(0, self, self.make_kind_pages_when_idle)
+
     def go_next(self) -> bool:
         if self.current_step not in WIZARD_STEPS or self.current_step is WIZARD_STEPS[-1]:
             return False
@@ -179,11 +192,18 @@ class MainWindow(QMainWindow):
 
     def _on_project_changed(self, what: str) -> None:
         self._update_nav()
-        if what == "table" and self.stack.currentWidget() is not self.page(self.current_step):
+        if what == "table" and self._page_changes_with_kind():
             # New data of another kind (a folder opened from the table page, or a table from the pictures'):
             # that kind's page takes over, on the next turn of the event loop, after the other pages have seen
             # the new data; a later step it cannot enter yet falls back to Data.
             QTimer.singleShot(0, self, self._show_page_of_kind)
+
+    def _page_changes_with_kind(self) -> bool:
+        """Whether the data's kind shows another page for the current step, without making that page: making it
+        is the next event-loop turn's work, so one turn never holds the window up for both."""
+        kind, step = self.project.data_kind, self.current_step
+        wanted = self.kind_pages.get((kind, step)) if page_factory(kind, step) is not None else self.panels[step]
+        return wanted is None or self.stack.currentWidget() is not wanted
 
     def _show_page_of_kind(self) -> None:
         if self.stack.currentWidget() is not self.page(self.current_step) and not self.go_to(self.current_step):

@@ -6,21 +6,32 @@ takes its object lock and PySide then waits for the GIL, while the GUI thread ho
 lock. The process freezes (seen in the UI tests: a worker thread collecting a QMenu during training). Automatic
 collection is therefore switched off and the same generational schedule is driven from a timer on the GUI thread.
 Reference counting still frees everything that is not in a cycle at once.
+
+A full collection walks every tracked object, and after PySide6, pandas and PyTorch are loaded that is
+millions of them: about 80 ms in one go on a laptop, a visible stall. What loaded libraries create (modules,
+classes, functions) lives as long as the process, so when a full collection falls due after many modules were
+imported, the young generations are collected and everything older is frozen (``gc.freeze``): later full
+collections walk only what the session made since. The price is that a cycle which was already garbage in the
+old generation at that moment is never freed, a one-off few kilobytes.
 """
 
 from __future__ import annotations
 
 import gc
+import sys
 
 from PySide6.QtCore import QObject, QTimer
 
 CHECK_INTERVAL_MS = 500
+# This many modules imported since the last freeze: a library was loaded (pandas alone is several hundred).
+MODULES_LOADED = 100
 
 
 class GuiThreadGarbageCollector(QObject):
     def __init__(self, parent: QObject | None = None, interval_ms: int = CHECK_INTERVAL_MS) -> None:
         super().__init__(parent)
         self.thresholds = gc.get_threshold()
+        self.modules_at_freeze = 0
         gc.disable()
         self.timer = QTimer(self)
         self.timer.setInterval(interval_ms)
@@ -36,9 +47,14 @@ class GuiThreadGarbageCollector(QObject):
             if count1 > self.thresholds[1]:
                 freed += gc.collect(1)
                 if count2 > self.thresholds[2]:
-                    freed += gc.collect(2)
+                    if len(sys.modules) - self.modules_at_freeze >= MODULES_LOADED:
+                        gc.freeze()
+                        self.modules_at_freeze = len(sys.modules)
+                    else:
+                        freed += gc.collect(2)
         return freed
 
     def stop(self) -> None:
         self.timer.stop()
+        gc.unfreeze()
         gc.enable()

@@ -310,3 +310,34 @@ def test_the_runtime_opens_a_picture_model_and_predicts_files(shapes: Path, tmp_
     # Probabilities come back rounded to six decimals, as `studio predict` writes them.
     np.testing.assert_allclose(model.predict_proba(frame).to_numpy(), result.pipeline.predict_proba(frame), atol=1e-6)
     assert list(model.predict(frame)["prediction"]) == list(result.pipeline.predict(frame))
+
+
+def test_augmented_batches_share_a_draw_in_small_groups_and_keep_their_targets() -> None:
+    torch = pytest.importorskip("torch")
+    from studio.core.models.torch.image_estimator import ImageSource, pictures_per_draw
+    from studio.core.prep.images import ImagePrep
+
+    assert pictures_per_draw(8) == 8 and pictures_per_draw(128) == 4 and pictures_per_draw(224) == 1
+    # Each picture: a bright left column and its own number in the top-right corner (mirroring moves both).
+    pixels = np.zeros((64, 8, 8, 1), dtype=np.uint8)
+    pixels[:, :, 0, 0] = 255
+    pixels[:, 0, 7, 0] = np.arange(64)
+    targets = torch.arange(64) % 5
+    rows = np.arange(64)
+    augmenter = ImagePrep(flip=True, rotate=0, zoom=0.0, color=0.0).augmenter(8)
+    torch.manual_seed(0)
+    source = ImageSource(pixels, rows, targets, torch.device("cpu"), 32, torch.Generator().manual_seed(0), augmenter)
+    seen: list[int] = []
+    flips = []
+    for inputs, batch_targets in source.epoch():
+        assert inputs.dtype == torch.uint8 and tuple(inputs.shape[1:]) == (1, 8, 8)
+        mirrored = inputs[:, 0, 1, 7] == 255  # the bright column moved to the right edge
+        numbers = torch.where(mirrored, inputs[:, 0, 0, 0], inputs[:, 0, 0, 7]).tolist()
+        assert batch_targets.tolist() == [n % 5 for n in numbers]
+        seen += numbers
+        for start in range(0, len(inputs), 8):
+            group = mirrored[start:start + 8]
+            assert bool(group.all()) or not bool(group.any())  # one draw per group of 8
+            flips.append(bool(group[0]))
+    assert sorted(seen) == list(range(64))
+    assert any(flips) and not all(flips)  # the groups drew independently

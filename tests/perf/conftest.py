@@ -40,12 +40,13 @@ def _collect_on_gui_thread() -> None:
 @pytest.fixture
 def window(qapp: QApplication, gui_thread_gc: GuiThreadGarbageCollector,
            tmp_path: Path) -> Iterator[MainWindow]:
-    """The main window as ``studio.app.main`` builds it: styled, shown, settings in ``tmp_path``, and cyclic
-    garbage collected on the GUI thread only (so its pauses count in the heartbeat, as in the app). Every
-    background thread is joined afterwards."""
+    """The main window as ``studio.app.main`` builds it: styled, shown, the other kinds' pages made once idle,
+    settings in ``tmp_path``, and cyclic garbage collected on the GUI thread only (so its pauses count in the
+    heartbeat, as in the app). Every background thread is joined afterwards."""
     apply_style(qapp)
     main_window = create_window(tmp_path / "settings")
     main_window.show()
+    main_window.make_kind_pages_when_idle()
     qapp.processEvents()
     yield main_window
     main_window.shutdown()

@@ -152,6 +152,7 @@ def test_first_screen_of_thumbnails_and_heartbeat(qtbot: QtBot, window: MainWind
     again_window = create_window(tmp_path / "again")
     again_window.resize(*WINDOW_SIZE)
     again_window.show()
+    again_window.make_kind_pages_when_idle()
     try:
         again = open_and_page_through(qtbot, again_window, folder)
     finally:

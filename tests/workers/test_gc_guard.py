@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import gc
+import sys
 import weakref
 from collections.abc import Generator
 
+import pytest
 from PySide6.QtWidgets import QMenu, QWidget
 from pytestqt.qtbot import QtBot
 
-from studio.workers.gc_guard import GuiThreadGarbageCollector
+from studio.workers.gc_guard import MODULES_LOADED, GuiThreadGarbageCollector
 from studio.workers.runner import JobRunner
 
 
@@ -56,3 +58,43 @@ def test_qt_garbage_survives_worker_allocations_and_goes_on_the_gui_thread(
         gui_thread_gc.timer.start()
     gc.collect()
     assert widget() is None
+
+
+
+def test_a_full_collection_due_after_libraries_loaded_freezes_what_is_old(
+        qtbot: QtBot, gui_thread_gc: GuiThreadGarbageCollector, monkeypatch: pytest.MonkeyPatch) -> None:
+    gui_thread_gc.timer.stop()
+    before = gui_thread_gc.modules_at_freeze
+    every_generation_due = tuple(limit + 1 for limit in gui_thread_gc.thresholds)
+    try:
+        gc.collect()
+        gc.unfreeze()
+        long_lived = [[index] for index in range(1_000)]
+        monkeypatch.setattr(gc, "get_count", lambda: every_generation_due)
+        gui_thread_gc.modules_at_freeze = len(sys.modules) - MODULES_LOADED  # a library was just loaded
+        gui_thread_gc.collect_if_due()
+        assert gc.get_freeze_count() >= len(long_lived)
+        assert gui_thread_gc.modules_at_freeze == len(sys.modules)
+
+        # Nothing loaded since: a due full collection runs and frees what the session left in cycles.
+        frozen = gc.get_freeze_count()
+        made = _cycle()
+        assert made() is not None
+        gui_thread_gc.collect_if_due()
+        assert made() is None
+        assert gc.get_freeze_count() == frozen
+    finally:
+        monkeypatch.undo()
+        gc.unfreeze()
+        gc.collect()
+        gui_thread_gc.modules_at_freeze = before
+        gui_thread_gc.timer.start()
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.itself = self
+
+
+def _cycle() -> weakref.ref:
+    return weakref.ref(_Node())

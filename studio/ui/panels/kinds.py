@@ -25,3 +25,8 @@ def register_pages(kind: DataKind, pages: dict[Step, PageFactory]) -> None:
 def page_factory(kind: DataKind, step: Step) -> PageFactory | None:
     """The page ``kind`` brings for ``step``; None: the table page serves."""
     return _PAGES.get(kind, {}).get(step)
+
+
+def kind_pages() -> list[tuple[DataKind, Step]]:
+    """Every page any kind brings, as (kind, step)."""
+    return [(kind, step) for kind, pages in _PAGES.items() for step in pages]

@@ -84,8 +84,10 @@ class ModelPanel(Panel):
         layout.addLayout(body, 1)
         self._task: Task | None = None
         self._shown: tuple[str, Task | None] | None = None
+        self._stale = False
 
     def select_model(self, key: str) -> None:
+        self._refresh_if_stale()
         for row in range(self.model_list.count()):
             if self.model_list.item(row).data(Qt.ItemDataRole.UserRole) == key:
                 self.model_list.setCurrentRow(row)
@@ -93,6 +95,11 @@ class ModelPanel(Panel):
         raise KeyError(key)
 
     def _on_project_changed(self, what: str) -> None:
+        if what in ("target", "model", "tuning") and not self.isVisible():
+            # Building the settings form takes tens of milliseconds; a hidden page does it when next shown
+            # rather than on every change made elsewhere (opening data changes the target and model at once).
+            self._stale = True
+            return
         if what == "target" and self.project.task != self._task:
             self._fill_models()
         elif what == "model":
@@ -107,9 +114,14 @@ class ModelPanel(Panel):
             self._show_mode()
 
     def entered(self) -> None:
-        if self.project.task != self._task or self.model_list.count() == 0:
-            self._fill_models()
+        self._stale = self._stale or self.project.task != self._task or self.model_list.count() == 0
+        self._refresh_if_stale()
         self._show_mode()
+
+    def _refresh_if_stale(self) -> None:
+        if self._stale:
+            self._stale = False
+            self._fill_models()
 
     def _show_mode(self) -> None:
         """By hand: the settings form. Tune: the search's options and ranges. Find the best: no model list."""

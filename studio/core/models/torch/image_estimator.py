@@ -1,12 +1,12 @@
 """A picture classifier as a scikit-learn estimator: uint8 pixels (N, H, W, C) in, classes out.
 
 It sits after ``prep.images.ImageReader`` in the Pipeline, so a saved model predicts from image files. The
-pixels stay in memory as uint8 (a quarter of floats); each epoch's batches are augmented one picture at a time
-by the Prepare step's torchvision transforms in a ``DataLoader`` (with worker processes when a graphics card
-does the training, so the CPU keeps it fed). A pretrained body is frozen first and only the new last layer
-learns; "fine-tune" then trains the whole network a little longer at a tenth of the learning rate. Training runs
-in the shared epoch loop (``loop.Trainer``): live curves, early stopping on the best epoch, cancel between
-batches, mixed precision on CUDA.
+pixels stay in memory as uint8 (a quarter of floats); each epoch's batches are augmented by the Prepare step's
+torchvision transforms (a fresh draw per small group of pictures) in a ``DataLoader`` (with worker processes
+when a graphics card does the training, so the CPU keeps it fed). A pretrained body is frozen first and only the
+new last layer learns; "fine-tune" then trains the whole network a little longer at a tenth of the learning rate.
+Training runs in the shared epoch loop (``loop.Trainer``): live curves, early stopping on the best epoch, cancel
+between batches, mixed precision on CUDA.
 """
 
 from __future__ import annotations
@@ -50,22 +50,33 @@ def _augmenter(text: str, size: int) -> Any:
     return replace(ImagePrep(), **json.loads(text)).augmenter(size)
 
 
-class _Augmented:
-    """Pictures as a torch Dataset: each read is one picture (uint8, channels first) after a fresh random
-    augmentation. ``rows`` picks this part's pictures out of the whole array, which is never copied (it may be
-    a file mapped into memory)."""
+def pictures_per_draw(size: int) -> int:
+    """How many pictures of a batch share one random draw of the augmentation. A torchvision transform costs
+    about the same per call whatever it is given, so on small pictures (where that overhead is nearly all of the
+    cost, and dwarfs the network's own work) groups of up to 8 share a draw; from 224 pixels up every picture
+    gets its own."""
+    return max(1, min(8, 65_536 // max(1, size * size)))
+
+
+class _AugmentedBatches:
+    """Pictures as a torch Dataset read a batch at a time (the sampler gives lists of indexes): uint8, channels
+    first, after fresh random augmentations, one per group of ``pictures_per_draw`` pictures. ``rows`` picks this
+    part's pictures out of the whole array, which is never copied (it may be a file mapped into memory)."""
 
     def __init__(self, pixels: np.ndarray, rows: np.ndarray, targets: Any, augmenter: Any) -> None:
         self.pixels, self.rows, self.targets, self.augmenter = pixels, rows, targets, augmenter
+        self.group = pictures_per_draw(int(pixels.shape[1]))
 
     def __len__(self) -> int:
         return len(self.rows)
 
-    def __getitem__(self, index: int) -> tuple[Any, Any]:
+    def __getitem__(self, indexes: list[int]) -> tuple[Any, Any]:
         import torch
 
-        picture = torch.from_numpy(np.ascontiguousarray(self.pixels[self.rows[index]].transpose(2, 0, 1)))
-        return self.augmenter(picture), self.targets[index]
+        picked = np.asarray(indexes, dtype=np.int64)
+        batch = _batch(self.pixels, self.rows[picked])
+        groups = [self.augmenter(batch[start:start + self.group]) for start in range(0, len(batch), self.group)]
+        return torch.cat(groups), self.targets[torch.from_numpy(picked)]
 
 
 def _batch(pixels: np.ndarray, rows: np.ndarray) -> Any:
@@ -100,13 +111,13 @@ class ImageSource:
             if self.rows * int(np.prod(pixels.shape[1:])) <= DEVICE_COPY_BYTES:
                 self.pixels = _batch(pixels, self.source_rows).to(device)
         else:
-            from torch.utils.data import DataLoader
+            from torch.utils.data import BatchSampler, DataLoader, RandomSampler
 
             cuda = device.type == "cuda"
             # A torch Dataset in all but its base class.
-            dataset = cast(Any, _Augmented(pixels, self.source_rows, targets, augmenter))
-            self.loader = DataLoader(dataset, batch_size=self.batch_size, shuffle=True, generator=generator,
-                                     num_workers=workers, pin_memory=cuda,
+            dataset = cast(Any, _AugmentedBatches(pixels, self.source_rows, targets, augmenter))
+            batches = BatchSampler(RandomSampler(dataset, generator=generator), self.batch_size, drop_last=False)
+            self.loader = DataLoader(dataset, sampler=batches, batch_size=None, num_workers=workers, pin_memory=cuda,
                                      persistent_workers=workers > 0,
                                      multiprocessing_context="spawn" if workers > 0 else None)
 
