@@ -118,6 +118,7 @@ class MainWindow(QMainWindow):
         layout.addLayout(right, 1)
         self.setCentralWidget(central)
         self.export_panel.use_requested.connect(self._on_export_use_requested)
+        self.prep_panel.continue_requested.connect(self.go_next)
         self.runs_panel.rerun_requested.connect(self._on_runs_rerun_requested)
         QShortcut(QKeySequence.StandardKey.Open, self, activated=self.data_panel._on_open_clicked)
         project.subscribe(self._on_project_changed)

@@ -82,6 +82,9 @@ def render_all(out_dir: Path, create_window: Callable[[Path, Path], MainWindow],
                     wait_for(lambda: window.prep_panel.insights is not None
                              and window.prep_panel.preview is not None, "the Prepare page")
                 shoot(number, step)
+                if step is Step.PREPARE:  # the summary above; and the workbench that "Customise…" opens
+                    window.prep_panel.customise_button.click()
+                    shoot_named("02-prepare-customise")
             window.go_to(Step.TRAIN)
             window.train_panel.start()
             wait_for(lambda: window.project.result is not None and not window.train_panel.is_training(),

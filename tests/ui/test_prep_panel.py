@@ -17,6 +17,7 @@ from studio.core.store.model_file import load_model
 from studio.resources import resources_dir, sample_dataset
 from studio.ui.main_window import MainWindow
 from studio.ui.panels.prep_panel import PrepPanel
+from studio.ui.widgets.prep_columns import DESCRIPTION_COLUMN
 
 from .helpers import (
     LOAD_MS,
@@ -33,11 +34,16 @@ from .helpers import (
 MESSY = resources_dir() / "samples" / "messy_customers.csv"
 
 
-def enter_prepare(qtbot: QtBot, window: MainWindow) -> PrepPanel:
+def enter_prepare(qtbot: QtBot, window: MainWindow, customise: bool = True) -> PrepPanel:
+    """Go to the Prepare page and wait for its insights and preview; then open the workbench with "Customise…"
+    (unless it is open already, as it stays for a dataset once opened)."""
     panel = window.prep_panel
     with qtbot.waitSignals([panel.insights_ready, panel.preview_ready], timeout=LOAD_MS):
         go_next(qtbot, window, Step.PREPARE)
     qtbot.waitUntil(lambda: panel.preview_is_current() and not panel.preview_runner.is_running(), timeout=LOAD_MS)
+    if customise and not panel.workbench.isVisible():
+        click(qtbot, panel.customise_button)
+        assert panel.workbench.isVisible()
     return panel
 
 
@@ -65,14 +71,14 @@ def penguins_prepare(qtbot: QtBot, window: MainWindow) -> PrepPanel:
 def test_column_settings_change_the_preview(qtbot: QtBot, window: MainWindow, penguins_prepare: PrepPanel) -> None:
     panel = penguins_prepare
     assert panel.preview.feature_count == 10
-    assert "10 features made from 7 columns" in panel.preview_view.headline.text()
+    assert "learns from 10 columns, made from 7 of yours" in panel.preview_view.headline.text()
     assert panel.preview_view.before_model.rowCount() == 8
     # A number column: a histogram and its settings; a category: bars of its values.
     select_column(qtbot, panel, "body_mass_g")
     assert panel.form.chart.shown == "histogram"
     assert panel.form.scaling_combo.isVisible() and not panel.form.encoding_combo.isVisible()
     assert panel.form.outliers_combo.currentText() == "Keep as they are"
-    assert "Relation to <b>species</b>: strong" in panel.form.facts.text()
+    assert "Strongly linked to <b>species</b>" in panel.form.facts.text()
     select_column(qtbot, panel, "island")
     assert panel.form.chart.shown == "bars"
     combo = panel.form.encoding_combo
@@ -80,7 +86,7 @@ def test_column_settings_change_the_preview(qtbot: QtBot, window: MainWindow, pe
     assert window.project.prep.get("island").encoding is Encoding.ORDINAL
     assert panel.preview.feature_count == 8
     assert panel.preview_view.after_model.columnCount() == 8
-    assert "one number per category" in panel.table.item(0, 6).text().lower()
+    assert "each value becomes a number" in panel.table.item(0, DESCRIPTION_COLUMN).text().lower()
     # Using a number as a category: one column per year (2007, 2008, 2009) instead of one.
     changed_preview(qtbot, panel, lambda: panel.combo_for("year").setCurrentText("Use as category"))
     assert window.project.prep.get("year").treatment is Treatment.CATEGORICAL

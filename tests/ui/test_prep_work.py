@@ -53,7 +53,7 @@ def test_preview_is_refitted_only_when_the_table_target_or_settings_change(
     starts = count_preview_starts(monkeypatch, panel)
     shown = panel.preview
     headline = panel.preview_view.headline.text()
-    assert "10 features made from 7 columns" in headline
+    assert "learns from 10 columns, made from 7 of yours" in headline
 
     # Looking around: every tab, the next page and back, the Data page and back.
     for index in (*range(1, len(TABS)), 0):
@@ -75,7 +75,7 @@ def test_preview_is_refitted_only_when_the_table_target_or_settings_change(
     changed_preview(qtbot, panel, lambda: panel.combo_for("year").setCurrentText("Leave out"))
     assert len(starts) == 1
     assert "year" not in dict(panel.preview.sources)
-    assert "9 features made from 6 columns" in panel.preview_view.headline.text()
+    assert "learns from 9 columns, made from 6 of yours" in panel.preview_view.headline.text()
 
     # Another target: the old preview is not left on screen, and the new one predicts the new target.
     click_sidebar(qtbot, window, Step.DATA)
@@ -161,7 +161,8 @@ def test_warning_and_formula_rows_are_kept_when_they_did_not_change(
     after = panel.findings.shown_rows()
     assert len(after) == 7
     new = [key for key in after if key not in rows]
-    assert [(finding.code, handled) for finding, handled in new] == [("duplicates", True)]
+    assert [(finding.code, handled) for finding, handled in new] == [
+        ("duplicates", "Studio handles this: duplicated rows are removed from training; nothing to do.")]
     assert "✓ handled" in [label.text() for label in after[new[0]].findChildren(QLabel)]
     assert all(after[key] is row for key, row in rows.items() if key in after)
     assert ("duplicates", "") not in panel.findings.fix_buttons

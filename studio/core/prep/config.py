@@ -84,13 +84,14 @@ DATE_PARTS = ("year", "month", "weekday", "hour", "days")
 # Keyed by type, then value: members of different choices share values ("none") and StrEnum members hash as
 # their text, so one flat dict would mix them up.
 _LABELS: dict[type[StrEnum], dict[str, str]] = {
-    Missing: {"auto": "Studio's choice", "mean": "Fill with the average", "median": "Fill with the median",
+    Missing: {"auto": "Studio's choice", "mean": "Fill with the average",
+              "median": "Fill with the middle value (median)",
               "most_frequent": "Fill with the most common value", "constant": "Fill with a value you type",
               "drop_rows": "Drop training rows with a gap"},
-    Scaling: {"standard": "Standard (mean 0, spread 1)", "minmax": "Min–max (0 to 1)",
-              "robust": "Robust (median and quartiles)", "none": "No scaling"},
-    Encoding: {"one_hot": "One column per category", "ordinal": "One number per category",
-               "target": "Target encoding (cross-fitted)"},
+    Scaling: {"standard": "Common scale (average 0, spread 1)", "minmax": "Between 0 and 1 (min–max)",
+              "robust": "Common scale, robust to extremes", "none": "No scaling"},
+    Encoding: {"one_hot": "A yes/no column per value", "ordinal": "One number per value",
+               "target": "Average answer per value (target encoding)"},
     Outliers: {"none": "Keep as they are", "iqr_clip": "Clip to the IQR fences",
                "iqr_remove": "Remove training rows outside the IQR fences",
                "z_clip": "Clip at 3 standard deviations",
@@ -144,42 +145,61 @@ class ColumnPrep:
         """One plain line of what will be done with this column."""
         if self.treatment is Treatment.EXCLUDE:
             return f"Left out: {self.reason}" if self.reason else "Left out"
-        steps = [f"computed as {self.formula}"] if self.formula else []
-        steps.append(self._gap_text())
-        if self.treatment is Treatment.NUMERIC:
-            if self.outliers is not Outliers.NONE:
-                steps.append(choice_label(self.outliers).lower())
-            if self.binning is not Binning.NONE:
-                steps.append(f"{self.bins} {'equal-width' if self.binning is Binning.UNIFORM else 'quantile'} bins")
-            elif self.scaling is not Scaling.NONE:
-                steps.append(f"{self.scaling.value.replace('minmax', 'min-max')} scaling")
-        elif self.treatment is Treatment.CATEGORICAL:
-            steps.append({Encoding.ONE_HOT: self._one_hot_text(), Encoding.ORDINAL: "one number per category",
-                          Encoding.TARGET: "target encoding"}[self.encoding])
-        elif self.treatment is Treatment.DATE:
-            words = [_PART_WORDS[p] + (f" {self.date_reference or 1970}" if p == "days" else "")
-                     for p in self.date_parts]
-            steps.append("parts: " + ", ".join(words))
-        elif self.treatment is Treatment.TEXT:
-            steps = [f"word weights (TF-IDF) of up to {self.text_vocabulary} words"]
-        if self.missing_indicator and self.treatment is not Treatment.TEXT:
-            steps.append("plus a 'was missing' column")
+        steps = ([f"computed as {self.formula}"] if self.formula else []) + list(self.steps_in_words())
         text = "; ".join(steps)
         return text[:1].upper() + text[1:]
 
+    def steps_in_words(self) -> tuple[str, ...]:
+        """What is done to a used column, a phrase per step in words a newcomer knows ("put on a common scale",
+        not "standard scaling"). Columns prepared alike get the same phrases, so a summary can group them."""
+        if self.treatment is Treatment.EXCLUDE:
+            return ()
+        if self.treatment is Treatment.TEXT:
+            return (f"its words counted (the {self.text_vocabulary} most telling)",)
+        steps = [self._gap_text()]
+        if self.treatment is Treatment.NUMERIC:
+            if self.outliers is not Outliers.NONE:
+                steps.append(_OUTLIER_WORDS[self.outliers])
+            if self.binning is not Binning.NONE:
+                steps.append(f"cut into {self.bins} ranges of "
+                             + ("equal width" if self.binning is Binning.UNIFORM else "equally many rows"))
+        if self.treatment is Treatment.CATEGORICAL:
+            steps.append(self._one_hot_text() if self.encoding is Encoding.ONE_HOT else _ENCODING_WORDS[self.encoding])
+        if self.treatment is Treatment.DATE:
+            words = [_PART_WORDS[p] + (f" {self.date_reference or 1970}" if p == "days" else "")
+                     for p in self.date_parts]
+            steps.append("turned into " + ", ".join(words))
+        scaled = self.treatment is Treatment.DATE or (self.treatment is Treatment.NUMERIC
+                                                      and self.binning is Binning.NONE)
+        if scaled and self.scaling is not Scaling.NONE:
+            steps.append(_SCALING_WORDS[self.scaling])
+        if self.missing_indicator:
+            steps.append("plus a 'was missing' column")
+        return tuple(steps)
+
     def _gap_text(self) -> str:
         strategy = self.fill_strategy()
-        text = {Missing.MEAN: "gaps filled with the average", Missing.MEDIAN: "gaps filled with the median",
+        text = {Missing.MEAN: "gaps filled with the average", Missing.MEDIAN: "gaps filled with the middle value",
                 Missing.MOST_FREQUENT: "gaps filled with the most common value",
                 Missing.CONSTANT: f"gaps filled with '{self.fill_value}'"}[strategy]
-        return "training rows with gaps dropped" if self.missing is Missing.DROP_ROWS else text
+        return "training rows with gaps left out" if self.missing is Missing.DROP_ROWS else text
 
     def _one_hot_text(self) -> str:
-        text = f"one column per category (at most {self.max_categories})"
-        return text + (f", rarer than {self.rare_share:.0%} grouped" if self.rare_share > 0 else "")
+        text = "each value becomes its own yes/no column"
+        if self.max_categories != MAX_ONE_HOT_CATEGORIES:
+            text += f" (at most {self.max_categories})"
+        return text + (f", values in under {self.rare_share:.0%} of rows grouped" if self.rare_share > 0 else "")
 
 
 _PART_WORDS = {"year": "year", "month": "month", "weekday": "day of week", "hour": "hour", "days": "days since"}
+_SCALING_WORDS = {Scaling.STANDARD: "put on a common scale", Scaling.MINMAX: "squeezed between 0 and 1",
+                  Scaling.ROBUST: "put on a common scale that extremes do not stretch"}
+_ENCODING_WORDS = {Encoding.ORDINAL: "each value becomes a number",
+                   Encoding.TARGET: "each value becomes the average answer it goes with"}
+_OUTLIER_WORDS = {Outliers.IQR_CLIP: "extreme values pulled in to the usual range",
+                  Outliers.IQR_REMOVE: "training rows with extreme values left out",
+                  Outliers.Z_CLIP: "extreme values pulled in to 3 spreads from the average",
+                  Outliers.Z_REMOVE: "training rows over 3 spreads from the average left out"}
 
 
 @dataclass(frozen=True)

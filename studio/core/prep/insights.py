@@ -24,6 +24,8 @@ HASH_CHUNK = 50_000
 MAP_BANDS = 120
 LEAK_LEVEL = 0.98
 HIGH_CARDINALITY = 50
+STRONG_LINK = 0.5
+MODERATE_LINK = 0.2
 NONE_WORDS = {"none", "no", "0", "nil", "n", "false", "other"}
 
 
@@ -32,13 +34,26 @@ class Relation:
     strength: float  # 0 (none) to 1 (it decides the target); NaN when it cannot be measured
     summary: str
 
+    @property
+    def word(self) -> str:
+        """How strong, in a word: "strong", "moderate", "weak", or "unknown" when it could not be measured."""
+        strength = self.strength
+        if strength != strength:
+            return "unknown"
+        return "strong" if strength >= STRONG_LINK else "moderate" if strength >= MODERATE_LINK else "weak"
+
+    def linked_to(self, target: str) -> str:
+        """The strength as a phrase a newcomer reads: "strongly linked to survived"."""
+        word = self.word
+        return f"link to {target} unknown" if word == "unknown" else f"{word}ly linked to {target}"
+
 
 @dataclass(frozen=True)
 class Finding:
     code: str
     column: str  # "" for the whole table
     message: str
-    fix_label: str
+    fix_label: str  # "" when there is nothing to click: Studio always handles it
 
 
 @dataclass(frozen=True)
@@ -200,8 +215,9 @@ def missing_bands(missing: np.ndarray, bands: int = MAP_BANDS) -> np.ndarray:
 def findings(profiles: tuple[ColumnProfile, ...], insights: TableInsights, target: str | None) -> list[Finding]:
     found: list[Finding] = []
     if insights.duplicates:
-        found.append(Finding("duplicates", "", f"{insights.duplicates:,} row(s) are exact copies of another row.",
-                             "Remove duplicated training rows"))
+        copies = f"{insights.duplicates:,} rows are exact copies" if insights.duplicates > 1 else \
+            "1 row is an exact copy"
+        found.append(Finding("duplicates", "", f"{copies} of another row.", "Remove duplicated training rows"))
     for profile in profiles:
         if profile.name == target:
             continue
@@ -228,16 +244,40 @@ def _column_findings(profile: ColumnProfile, related: Relation | None) -> list[F
     if kind is ColumnKind.CATEGORICAL and profile.distinct > HIGH_CARDINALITY:
         out.append(Finding("high_cardinality", name, f"'{name}' has {profile.distinct:,} different values; one "
                            "column each would be too many.", "Group rare values"))
-    if profile.stored_as_text or (kind is ColumnKind.CATEGORICAL and "mix of numbers" in profile.note):
+    # A number column that is text only because of a few stray words gets the stray-value warning instead.
+    numbers_as_text = profile.stored_as_text and not (kind is ColumnKind.NUMERIC and profile.stray_values)
+    if numbers_as_text or (kind is ColumnKind.CATEGORICAL and "mix of numbers" in profile.note):
         example = next((v for v, _ in profile.top_values if not v.replace(".", "").isdigit()), "")
         out.append(Finding("text_numbers", name, f"'{name}' holds numbers written as text"
                            + (f" (e.g. '{example}')" if example else "") + "; they can be read as numbers.",
                            "Read as numbers"))
+    if profile.stray_values:
+        out.append(_stray_finding(profile))
     if blanks_mean_none:
         words = "'none'" if kind is ColumnKind.CATEGORICAL else "0"
         out.append(Finding("blank_none", name, f"{profile.missing_share:.0%} of '{name}' is blank; blanks may mean "
                            f"{words} rather than unknown.", f"Treat blanks as {words}"))
     return out
+
+
+def _stray_finding(profile: ColumnProfile) -> Finding:
+    name = profile.name
+    count = sum(n for _, n in profile.stray_values)
+    shown = ", ".join(f"'{value}'" for value, _ in profile.stray_values)
+    rows = _rows(count)
+    if profile.kind is ColumnKind.NUMERIC:
+        which = "a value that is not a number" if count == 1 else f"{count:,} values that are not numbers"
+        return Finding("stray_value", name, f"'{name}' holds numbers, and {which} ({shown}).", "Read as numbers")
+    share = count / profile.rows if profile.rows else 0.0
+    strays = {value for value, _ in profile.stray_values}
+    usual = ", ".join([f"'{value}'" for value, _ in profile.top_values if value not in strays][:3])
+    return Finding("stray_value", name, f"'{name}' has a stray value: {shown} in {rows} "
+                   f"({'under 1%' if share < 0.01 else f'{share:.0%}'} of the rows)"
+                   + (f", next to {usual}" if usual else "") + ". It looks like a stand-in for a missing value.", "")
+
+
+def _rows(count: int) -> str:
+    return f"{count:,} row" + ("" if count == 1 else "s")
 
 
 def _blanks_may_mean_none(profile: ColumnProfile) -> bool:
@@ -262,11 +302,32 @@ def apply_fix(prep: PrepConfig, finding: Finding) -> PrepConfig:
         return prep.with_treatment(name, Treatment.EXCLUDE).with_column(name, reason=reasons[code])
     if code == "high_cardinality":
         return prep.with_column(name, rare_share=0.01, max_categories=20)
-    if code == "text_numbers":
+    if code in ("text_numbers", "stray_value"):
         return prep.with_treatment(name, Treatment.NUMERIC).with_column(name, kind=ColumnKind.NUMERIC)
     column = prep.get(name)
     is_category = column is not None and column.treatment is Treatment.CATEGORICAL
     return prep.with_column(name, missing=Missing.CONSTANT, fill_value="none" if is_category else "0")
+
+
+def handled_words(prep: PrepConfig, finding: Finding) -> str:
+    """What Studio does about a warning that needs nothing more, said as such; "" while it still needs a click."""
+    if not is_fixed(prep, finding):
+        return ""
+    column = prep.get(finding.column)
+    if finding.code == "duplicates":
+        what = "duplicated rows are removed from training"
+    elif column is None or not column.used:
+        what = "the column is left out"
+    elif finding.code == "high_cardinality":
+        what = "rare values are grouped together" if column.rare_share > 0 else "each value becomes one number"
+    elif finding.code == "text_numbers":
+        what = "they are read as numbers"
+    elif finding.code == "stray_value":
+        what = "it is treated as a gap and filled like the others" if column.treatment is Treatment.NUMERIC else \
+            "it stays a value of its own, too rare to sway the model"
+    else:
+        what = f"gaps are filled with '{column.fill_value}'"
+    return f"Studio handles this: {what}; nothing to do."
 
 
 def is_fixed(prep: PrepConfig, finding: Finding) -> bool:
@@ -281,4 +342,7 @@ def is_fixed(prep: PrepConfig, finding: Finding) -> bool:
         return not column.used or column.rare_share > 0 or column.encoding.value != "one_hot"
     if finding.code == "text_numbers":
         return column.treatment is Treatment.NUMERIC
+    if finding.code == "stray_value":
+        # A stray among categories has no fix to click (see _stray_finding); among numbers it becomes a gap.
+        return not finding.fix_label or column.treatment is Treatment.NUMERIC or not column.used
     return column.missing is Missing.CONSTANT or not column.used

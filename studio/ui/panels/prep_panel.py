@@ -1,42 +1,35 @@
-"""Prepare step: understand each column, fix what the warnings point at, choose cleaning and features, and see the
-result on sample rows before training."""
+"""Prepare step: what Studio will do with the columns, said in a few sentences, with "Looks good, continue"; and,
+folded away until asked for ("Customise…"), the workbench: each column up close, warnings with their fixes, gaps,
+new columns from formulas, and the result on sample rows."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QHideEvent
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
-    QHBoxLayout,
     QLabel,
-    QSplitter,
-    QTabWidget,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
 from studio.core.data.target import Task
-from studio.core.prep.config import PrepConfig, with_use_choice
+from studio.core.prep.config import PrepConfig, default_prep, with_use_choice
 from studio.core.prep.insights import Finding, TableInsights, apply_fix, insights_job
 from studio.core.prep.preview import PrepPreview, preview_job
-from studio.core.project import Project, Step
+from studio.core.prep.summary import summarise
+from studio.core.project import Project, Step, problems
 from studio.ui.panels.base import Panel
 from studio.ui.widgets.common import MessageBanner, page_header
-from studio.ui.widgets.prep_column_form import ColumnForm
-from studio.ui.widgets.prep_columns import ColumnsTable
-from studio.ui.widgets.prep_formulas import FormulaEditor
-from studio.ui.widgets.prep_missing_map import MissingMap
-from studio.ui.widgets.prep_preview import PreviewView
-from studio.ui.widgets.prep_settings_bar import PrepSettingsBar
-from studio.ui.widgets.prep_warnings import FindingsList
+from studio.ui.widgets.prep_summary import PrepSummaryCard, next_step_words
+from studio.ui.widgets.prep_workbench import TABS, PrepWorkbench
 from studio.workers.runner import JobRunner
 
 PREVIEW_DELAY_MS = 250
-TABS = ("Columns", "Warnings", "Missing values", "New columns", "Preview")
 
 # What a preview depends on: the table (by its load count), the target, the task and the preparation.
 PreviewKey = tuple[int, str, Task, PrepConfig]
@@ -46,6 +39,7 @@ class PrepPanel(Panel):
     step = Step.PREPARE
     insights_ready = Signal()
     preview_ready = Signal()
+    continue_requested = Signal()  # "Looks good, continue": the window moves on, as Next does
 
     def __init__(self, project: Project, settings_dir: Path | None = None, parent: QWidget | None = None) -> None:
         super().__init__(project, parent)
@@ -55,6 +49,8 @@ class PrepPanel(Panel):
         self._rerun: set[str] = set()
         self._preview_asked: PreviewKey | None = None
         self._preview_shown: PreviewKey | None = None
+        # The datasets (by their column names) whose workbench was opened: it stays open for them.
+        self._customised: set[tuple[str, ...]] = set()
         self.insights_runner = self._runner(self._on_insights_succeeded, "insights")
         self.insights_runner.progressed.connect(
             lambda item: self.status.setText(f"{item.stage}… {item.message}"))
@@ -63,52 +59,35 @@ class PrepPanel(Panel):
         self._preview_timer.timeout.connect(self._start_preview)
 
         self.banner = MessageBanner()
-        self.status = QLabel()
-        self.status.setStyleSheet("color: #555;")
-        self.table = ColumnsTable(self._on_use_chosen)
-        self.table.itemSelectionChanged.connect(self._show_selected)
-        self.form = ColumnForm()
-        self.form.column_changed.connect(self._on_form_column_changed)
-        self.findings = FindingsList()
-        self.findings.fix_requested.connect(self._on_fix_requested)
-        self.missing_map = MissingMap()
-        self.formulas = FormulaEditor()
-        self.formulas.added.connect(self._on_formula_added)
-        self.formulas.removed.connect(self._on_formula_removed)
-        self.preview_view = PreviewView()
-        self.duplicates_check = QCheckBox("Remove duplicated rows from training")
-        self.duplicates_check.toggled.connect(self._on_duplicates_toggled)
-        self.settings_bar = PrepSettingsBar(project, self.banner)
+        self.card = PrepSummaryCard()
+        self.card.continue_clicked.connect(self.continue_requested)
+        self.card.customise_clicked.connect(lambda: self.open_workbench())
+        self.card.warnings_clicked.connect(lambda: self.open_workbench(TABS.index("Warnings")))
+        self.status, self.summary = self.card.status, self.card.text
+        self.continue_button, self.customise_button = self.card.continue_button, self.card.customise_button
+        bench = self.workbench = PrepWorkbench(project, self.banner, self._on_use_chosen)
+        self.table, self.form, self.findings, self.tabs = bench.table, bench.form, bench.findings, bench.tabs
+        self.missing_map, self.formulas, self.preview_view = bench.missing_map, bench.formulas, bench.preview_view
+        self.duplicates_check, self.settings_bar = bench.duplicates_check, bench.settings_bar
         self.settings_bar.settings_dir = settings_dir
         bar = self.settings_bar
         self.save_button, self.load_button, self.reset_button = bar.save_button, bar.load_button, bar.reset_button
-
-        columns_page = QSplitter(Qt.Orientation.Vertical)
-        columns_page.addWidget(self.table)
-        columns_page.addWidget(self.form)
-        columns_page.setSizes([230, 290])
-        columns_page.setChildrenCollapsible(False)
-        self.tabs = QTabWidget()
-        for widget, title in zip((columns_page, self.findings, self.missing_map, self.formulas, self.preview_view),
-                                 TABS, strict=True):
-            self.tabs.addTab(widget, title)
+        self.table.itemSelectionChanged.connect(self._show_selected)
+        self.form.column_changed.connect(self._on_form_column_changed)
+        self.findings.fix_requested.connect(self._on_fix_requested)
+        self.formulas.added.connect(self._on_formula_added)
+        self.formulas.removed.connect(self._on_formula_removed)
+        self.duplicates_check.toggled.connect(self._on_duplicates_toggled)
         self.tabs.currentChanged.connect(lambda _i: self._schedule_preview())
-        toolbar = QHBoxLayout()
-        toolbar.addWidget(self.duplicates_check)
-        toolbar.addSpacing(16)
-        toolbar.addWidget(self.status, 1)
-        toolbar.addWidget(self.settings_bar)
-        self.summary = QLabel()
-        self.summary.setWordWrap(True)
+        self.workbench.hide()
+        header = page_header("Prepare", "")
+        self.next_hint = header.findChildren(QLabel)[1]  # the header's second line says what to do next
         layout = QVBoxLayout(self)
-        layout.addWidget(page_header(
-            "Prepare", "Check what each column holds, fix what the warnings point at, and choose how gaps are filled "
-            "and features are made. Studio learns every step from the training rows only, and the saved model "
-            "repeats them on new data."))
+        layout.addWidget(header)
         layout.addWidget(self.banner)
-        layout.addLayout(toolbar)
-        layout.addWidget(self.tabs, 1)
-        layout.addWidget(self.summary)
+        layout.addWidget(self.card)
+        layout.addWidget(self.workbench, 1)
+        layout.addStretch(0)  # keeps the card at the top while the workbench is folded away
 
     @property
     def settings_dir(self) -> Path | None:
@@ -128,6 +107,42 @@ class PrepPanel(Panel):
 
     def combo_for(self, column: str) -> QComboBox:
         return self.table.combo_for(column)
+
+    # -- summary and workbench ----------------------------------------------------------------------------------
+    def _dataset(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.project.profiles)
+
+    def open_workbench(self, tab: int | None = None) -> None:
+        """Show the tabs below the summary (and ``tab``, if given); they stay open for this dataset."""
+        self._customised.add(self._dataset())
+        self._show_workbench(True)
+        if tab is not None:
+            self.tabs.setCurrentIndex(tab)
+        holder = self.parentWidget()
+        while holder is not None and not isinstance(holder, QScrollArea):
+            holder = holder.parentWidget()
+        if holder is not None:  # a small screen scrolls the page: once laid out, the card at the top, tabs below
+            bar = holder.verticalScrollBar()
+            QTimer.singleShot(0, self, lambda: bar.setValue(self.card.y()))
+
+    def _show_workbench(self, shown: bool) -> None:
+        self.workbench.setVisible(shown)
+        self.customise_button.setVisible(not shown)
+        self.card.set_compact(shown)
+
+    def _update_summary(self) -> None:
+        project = self.project
+        preview = self.preview if self.preview_is_current() and self.preview and not self.preview.error else None
+        self.card.show_summary(summarise(project.prep, project.target, project.profiles),
+                               self.insights.relations if self.insights else {},
+                               preview.feature_count if preview else None)
+        findings = self.insights.findings if self.insights else ()
+        self.card.show_findings(findings, project.prep)
+        found = problems(project, self.step)
+        self.continue_button.setEnabled(not found)
+        self.next_hint.setText(next_step_words(found[0] if found else "",
+                                               self.findings.open_count(findings, project.prep),
+                                               not self.workbench.isHidden()))
 
     # -- project ------------------------------------------------------------------------------------------------
     def _on_project_changed(self, what: str) -> None:
@@ -168,13 +183,17 @@ class PrepPanel(Panel):
         columns = [c for c in prep.columns if c.name != target]
         profiles = {p.name: p for p in self.project.profiles}
         relations = self.insights.relations if self.insights else {}
-        self.table.show_columns(columns, profiles, relations)
+        self.table.show_columns(columns, profiles, relations, target)
         self.duplicates_check.blockSignals(True)
         self.duplicates_check.setChecked(prep.drop_duplicates)
         duplicates = self.insights.duplicates if self.insights else None
         self.duplicates_check.setText("Remove duplicated rows from training"
                                       + (f" ({duplicates:,} found)" if duplicates is not None else ""))
         self.duplicates_check.blockSignals(False)
+        if prep != default_prep(self.project.profiles):
+            # Choices of the person's own (made here, remembered, or loaded from a file): show them.
+            self._customised.add(self._dataset())
+        self._show_workbench(self._dataset() in self._customised)
         findings = self.insights.findings if self.insights else ()
         self.findings.show_findings(findings, prep)
         open_count = self.findings.open_count(findings, prep)
@@ -183,7 +202,7 @@ class PrepPanel(Panel):
         if self.table.currentRow() < 0 and columns:
             self.table.selectRow(0)
         self._show_selected()
-        self._update_summary(len(columns))
+        self._update_summary()
 
     def _show_selected(self) -> None:
         row = self.table.currentRow()
@@ -193,17 +212,6 @@ class PrepPanel(Panel):
         self.form.show_column(column, self.project.profile_of(name),
                               self.insights.relations.get(name) if self.insights else None,
                               self.insights.outliers.get(name) if self.insights else None, self.project.target)
-
-    def _update_summary(self, shown: int) -> None:
-        prep, target = self.project.prep, self.project.target
-        used = len(prep.features(target))
-        left_out = shown - used
-        features = f" The preview counts {self.preview.feature_count} features." if self.preview and \
-            not self.preview.error else ""
-        self.summary.setText(
-            f"The model will learn from {used} of {shown} columns"
-            + (f"; {left_out} left out (see why in the last column)." if left_out else ".")
-            + (f" The target, {target}, is what it predicts." if target else "") + features)
 
     # -- choices ------------------------------------------------------------------------------------------------
     def _on_use_chosen(self, name: str, index: int) -> None:
@@ -293,7 +301,7 @@ class PrepPanel(Panel):
         self.preview = preview
         self._preview_shown = self._preview_asked
         self.preview_view.show_preview(preview)
-        self._update_summary(len([c for c in self.project.prep.columns if c.name != self.project.target]))
+        self._update_summary()
         self.preview_ready.emit()
 
     def shutdown(self) -> None:

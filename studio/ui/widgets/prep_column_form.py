@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
+from html import escape
 from typing import Any
 
 from PySide6.QtCore import Signal
@@ -42,6 +43,10 @@ DROP_COLUMN = "drop_column"
 
 def _choice_combo(options: tuple) -> QComboBox:
     combo = QComboBox()
+    # Sized to a short label, not the longest one: the column's facts beside the form keep their room on a small
+    # screen (the open list shows every label whole).
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(22)
     for option in options:
         combo.addItem(choice_label(option), option.value)
     return combo
@@ -117,6 +122,7 @@ class ColumnForm(QWidget):
         about.addWidget(self.title)
         about.addWidget(self.facts)
         about.addWidget(self.chart, 1)
+        about.addStretch(0)  # a column without a chart keeps its facts under its name, not spread down the page
         settings = QVBoxLayout()
         settings.addWidget(section_label("How to prepare it"))
         self.left_out_hint = QLabel("This column is left out. Choose how to use it in the list above.")
@@ -236,13 +242,10 @@ def _facts(column: ColumnPrep, profile: ColumnProfile | None, related: Relation 
         if profile.note:
             lines.append(profile.note[0].upper() + profile.note[1:] + ".")
     if related is not None and target:
-        strength = related.strength
-        word = "unknown" if strength != strength else "strong" if strength >= 0.5 else \
-            "moderate" if strength >= 0.2 else "weak"
-        lines.append(f"Relation to <b>{target}</b>: {word}"
-                     + (f" ({strength:.2f})" if strength == strength else "") + f"; {related.summary}.")
+        linked = related.linked_to(f"<b>{escape(target, quote=False)}</b>")
+        lines.append(linked[:1].upper() + linked[1:] + f" ({escape(related.summary, quote=False)}).")
     if outliers is not None and any(outliers):
-        lines.append(f"Outliers: {outliers[0]:,} rows outside the IQR fences, {outliers[1]:,} beyond 3 standard "
-                     "deviations.")
+        lines.append(f"Extreme values: {outliers[0]:,} rows far outside the usual range (the IQR fences), "
+                     f"{outliers[1]:,} over 3 spreads from the average.")
     lines.append(f"<i>{column.describe()}</i>")
     return "<br>".join(lines)

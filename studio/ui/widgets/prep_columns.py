@@ -5,14 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QComboBox, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
 from studio.core.data.profile import ColumnProfile
 from studio.core.prep.config import USE_CHOICES, ColumnPrep, use_choice_index
 from studio.core.prep.insights import Relation
 
-HEADERS = ("Column", "Holds", "Use it as", "Missing", "Values", "Relation to target", "What Studio will do")
+HEADERS = ("Column", "Holds", "Use it as", "Missing", "Values", "Link to the target", "What Studio will do")
 USE_COLUMN, DESCRIPTION_COLUMN, RELATION_COLUMN = 2, 6, 5
+# What Studio will do keeps at least this much room (its tooltip holds the whole text); long column names give
+# way first, down to the second width, elided with their own tooltip.
+MIN_DESCRIPTION_PX = 190
+MIN_NAME_PX = 90
 
 
 class ColumnsTable(QTableWidget):
@@ -33,7 +38,9 @@ class ColumnsTable(QTableWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
         self.setTextElideMode(Qt.TextElideMode.ElideRight)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # Columns are fitted to the width (see _fit_columns); a scroll bar only where even that cannot be done.
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self._content_widths: list[int] = []
 
     def names(self) -> list[str]:
         return [self.item(r, 0).text() for r in range(self.rowCount())]
@@ -44,12 +51,17 @@ class ColumnsTable(QTableWidget):
         return widget
 
     def show_columns(self, columns: list[ColumnPrep], profiles: dict[str, ColumnProfile],
-                     relations: dict[str, Relation]) -> None:
+                     relations: dict[str, Relation], target: str | None = None) -> None:
+        relation_header = f"Link to {target}" if target else HEADERS[RELATION_COLUMN]
+        if self.horizontalHeaderItem(RELATION_COLUMN).text() != relation_header:
+            self.setHorizontalHeaderItem(RELATION_COLUMN, QTableWidgetItem(relation_header))
         if self.names() != [c.name for c in columns]:
             self.clearContents()
             self.setRowCount(len(columns))
             for row, column in enumerate(columns):
-                self.setItem(row, 0, QTableWidgetItem(column.name))
+                name = QTableWidgetItem(column.name)
+                name.setToolTip(column.name)
+                self.setItem(row, 0, name)
                 combo = QComboBox()
                 for label, _, _ in USE_CHOICES:
                     combo.addItem(label)
@@ -57,9 +69,23 @@ class ColumnsTable(QTableWidget):
                 self.setCellWidget(row, USE_COLUMN, combo)
         for row, column in enumerate(columns):
             self._fill_row(row, column, profiles.get(column.name), relations.get(column.name))
-        # The description stretches into the room left (its tooltip holds the whole text).
+        # Measured once per change (asking every cell is slow on a wide table); a resize only shares them out.
         for index in range(DESCRIPTION_COLUMN):
             self.resizeColumnToContents(index)
+        self._content_widths = [self.columnWidth(index) for index in range(DESCRIPTION_COLUMN)]
+        self._fit_columns()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        """The description stretches into the room left, never pushed out of sight by long column names."""
+        if not self._content_widths:
+            return
+        others = sum(self._content_widths[1:])
+        room = self.viewport().width() - others - MIN_DESCRIPTION_PX
+        self.setColumnWidth(0, min(self._content_widths[0], max(MIN_NAME_PX, room)))
 
     def _fill_row(self, row: int, column: ColumnPrep, profile: ColumnProfile | None, related: Relation | None) -> None:
         combo = self.cellWidget(row, USE_COLUMN)
@@ -93,5 +119,4 @@ def _relation_text(related: Relation | None) -> str:
     if related is None or related.strength != related.strength:
         return "—"
     blocks = round(related.strength * 5)
-    word = "strong" if related.strength >= 0.5 else "moderate" if related.strength >= 0.2 else "weak"
-    return f"{'■' * blocks}{'□' * (5 - blocks)} {word}"
+    return f"{'■' * blocks}{'□' * (5 - blocks)} {related.word}"

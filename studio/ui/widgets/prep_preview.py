@@ -1,4 +1,5 @@
-"""Before and after on sample rows, with how many features the model will see and where each comes from."""
+"""Before and after on sample rows, with how many columns the model learns from and which of yours each comes
+from."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ class PreviewView(QWidget):
         self.before = _table(self.before_model)
         self.after = _table(self.after_model)
         self.sources = QTreeWidget()
-        self.sources.setHeaderLabels(["From column", "Features"])
+        self.sources.setHeaderLabels(["Your column", "Columns the model learns from"])
         self.sources.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         tables = QWidget()
         tables_layout = QVBoxLayout(tables)
@@ -62,7 +63,7 @@ class PreviewView(QWidget):
             self.headline.setStyleSheet("font-weight: 600;")
             removal = preview.removal.describe()
             self.headline.setText(
-                f"The model will see {preview.feature_count} features made from {len(preview.sources)} columns. "
+                f"The model learns from {preview.feature_count} columns, made from {len(preview.sources)} of yours. "
                 + (removal.replace("Training rows removed", "Rows that will be left out of training") + " "
                    if removal else "")
                 + f"(Preview fitted on {preview.fitted_rows:,} rows.)")
@@ -76,7 +77,7 @@ class PreviewView(QWidget):
                 view.horizontalHeader().setDefaultSectionSize(WIDE_COLUMN_PX)
         self.sources.clear()
         for column, features in preview.sources:
-            item = QTreeWidgetItem([column, f"{len(features)} feature{'s' if len(features) != 1 else ''}"])
+            item = QTreeWidgetItem([column, f"{len(features)} column{'s' if len(features) != 1 else ''}"])
             for feature in features:
                 item.addChild(QTreeWidgetItem(["", feature]))
             self.sources.addTopLevelItem(item)
