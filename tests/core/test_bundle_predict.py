@@ -200,7 +200,7 @@ def test_missing_column_is_named(model_path: Path, new_rows: pd.DataFrame) -> No
     # 'island' had no gaps in training, so the model cannot do without it.
     lacking = new_rows.drop(columns=["island"])
     assert schema_problems(bundle, lacking) == [
-        "The new data lacks 1 column(s) the model needs: 'island'."]
+        "The new data lacks 1 column the model needs: 'island'."]
     with pytest.raises(DataError, match="'island'"):
         predict_frame(bundle, lacking)
 

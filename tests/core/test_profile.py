@@ -94,7 +94,7 @@ def test_mostly_numbers_with_a_few_words_is_numeric_with_a_note() -> None:
     profile = profile_column(pd.Series(values, name="weight"))
     assert profile.kind is ColumnKind.NUMERIC
     assert profile.nonconforming == 2
-    assert "2 value(s) are not numbers" in profile.note
+    assert "2 values are not numbers" in profile.note
     assert "missing" in profile.note
 
 

@@ -121,7 +121,7 @@ def test_column_of_numbers_and_words_loads_and_trains(qtbot: QtBot, window: Main
     assert profile.kind.value == "numeric"
     model = window.data_panel.profile_model
     row = [model.index(r, 0).data() for r in range(model.rowCount())].index("amount")
-    assert "5 value(s) are not numbers" in model.index(row, 5).data()  # the Notes column
+    assert "5 values are not numbers" in model.index(row, 5).data()  # the Notes column
     choose_target(window, "label")
     go_to_model_page(qtbot, window)
     window.model_panel.select_model("logistic_regression")

@@ -15,6 +15,7 @@ from pytestqt.qtbot import QtBot
 from studio.core.common.curves import BatchPoint, EpochPoint
 from studio.core.common.progress import CurvePoint
 from studio.core.models.pipeline_onnx import onnx_feeds
+from studio.core.models.registry import get_model
 from studio.core.models.torch import devices as torch_devices
 from studio.core.models.torch import loop as torch_loop
 from studio.core.project import Step
@@ -57,6 +58,15 @@ def test_model_page_groups_the_network_settings_and_names_the_hardware(qtbot: Qt
     _network_page(qtbot, window)
     form = window.model_panel.form
     assert form.groups()[:4] == ["Architecture", "Optimizer", "Regularisation", "Stopping"]
+    # Specialists' words wait behind a closed "Advanced" fold; each one's note explains the default.
+    advanced = set(form.advanced_names())
+    assert {"activation", "init", "optimizer", "batch_size"} <= advanced
+    assert not advanced & {"hidden_layers", "learning_rate", "epochs", "dropout"}
+    assert form.advanced_button.isVisible() and not form.editor("activation").isVisible()
+    specs = {spec.name: spec for spec in get_model("neural_network").params}
+    assert all("default" in specs[name].help.lower() for name in advanced)
+    click(qtbot, form.advanced_button)
+    assert form.editor("activation").isVisible() and form.editor("batch_size").isVisible()
     qtbot.waitUntil(lambda: form.note("device") != "Looking…", timeout=LOAD_MS)
     assert form.note("device") == f"Found on this computer: {torch_devices.describe_hardware()}."
 
@@ -102,6 +112,7 @@ def test_cancel_stops_a_network_within_a_batch(qtbot: QtBot, window: MainWindow)
     _network_page(qtbot, window)
     form = window.model_panel.form
     type_into_spin(qtbot, form.editor("epochs"), 5000)
+    click(qtbot, form.advanced_button)  # the batch size is an advanced setting
     type_into_spin(qtbot, form.editor("batch_size"), 1)  # a batch is one row: thousands of batches per second
     go_next(qtbot, window, Step.TRAIN)
     panel = window.train_panel

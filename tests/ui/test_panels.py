@@ -61,15 +61,16 @@ def test_leaving_a_column_out_updates_project_and_summary(qtbot: QtBot, species_
     assert combo.currentText() == Treatment.CATEGORICAL.label
     combo.setCurrentText(Treatment.EXCLUDE.label)
     assert window.project.prep.get("island").treatment is Treatment.EXCLUDE
-    assert "6 of 7 columns" in panel.summary.text()
-    assert "1 left out" in panel.summary.text()
+    # A choice of the person's own opens the workbench; the summary above it shrinks to the counts.
+    assert panel.workbench.isVisible()
+    assert "6 columns are used, 1 left out" in panel.summary.text()
     row = [panel.table.item(r, 0).text() for r in range(panel.table.rowCount())].index("island")
     assert panel.table.item(row, DESCRIPTION_COLUMN).text() == "Left out: chosen by you"
     # The drop-down survives its own change and can put the column back.
     assert panel.combo_for("island") is combo
     combo.setCurrentText(Treatment.CATEGORICAL.label)
     assert window.project.prep.get("island").treatment is Treatment.CATEGORICAL
-    assert "7 of 7 columns" in panel.summary.text()
+    assert "7 columns are used" in panel.summary.text()
 
 
 def test_leaving_every_column_out_blocks_next(qtbot: QtBot, species_window: MainWindow) -> None:
@@ -78,7 +79,8 @@ def test_leaving_every_column_out_blocks_next(qtbot: QtBot, species_window: Main
     panel = window.prep_panel
     for row in range(panel.table.rowCount()):
         panel.combo_for(panel.table.item(row, 0).text()).setCurrentText(Treatment.EXCLUDE.label)
-    assert "0 of 7 columns" in panel.summary.text()
+    assert "No column is used" in panel.summary.text()
+    assert not panel.continue_button.isEnabled()
     assert not window.nav.next_button.isEnabled()
     assert "Every column is left out" in window.nav.reason.text()
 

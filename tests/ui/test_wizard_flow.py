@@ -63,7 +63,7 @@ def test_classification_from_sample_to_saved_predictions(
     # -- Prepare ------------------------------------------------------------------------------------------------
     go_next(qtbot, window, Step.PREPARE)
     assert window.prep_panel.table.rowCount() == 7  # every column but the target
-    assert "7 of 7 columns" in window.prep_panel.summary.text()
+    assert "7 columns are used:" in window.prep_panel.summary.text()
 
     # -- Split --------------------------------------------------------------------------------------------------
     go_next(qtbot, window, Step.SPLIT)
@@ -150,8 +150,9 @@ def test_classification_from_sample_to_saved_predictions(
     table = predict.table_model
     assert table.rowCount() == SAMPLE_ROWS
     headers = [table.headerData(c, Qt.Orientation.Horizontal) for c in range(table.columnCount())]
-    assert headers[0] == "prediction"
-    assert {f"probability_{name}" for name in SPECIES} <= set(headers)
+    # The window names the target and the classes; the saved file keeps the names scripts read.
+    assert headers[0] == "predicted species"
+    assert {f"probability of {name}" for name in SPECIES} <= set(headers)
     assert table.index(0, 0).data() in SPECIES
     assert f"Predicted {SAMPLE_ROWS} rows" in predict.banner.text()
 

@@ -21,6 +21,14 @@ TOP_VALUES = 10
 DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y",
                 "%Y/%m/%d", "%d-%m-%Y", "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M")
 BOOLEAN_WORDS = {"true", "false", "yes", "no", "y", "n", "t", "f", "0", "1", "on", "off"}
+# Words that stand in for "no value" in exports from other tools. Not "none" or "unknown": those are often a
+# category chosen on purpose ("no discount", "reason unknown").
+MISSING_MARKERS = {"n/a", "na", "n.a.", "nan", "null", "#n/a", "missing", "-nan", "<na>"}
+# A placeholder is a stray only while it is rare (under this share of the rows, or once): a "-" in a third of the
+# rows is a category of its own.
+STRAY_SHARE = 0.01
+STRAY_SHOWN = 5
+EXAMPLE_DRAWS = 20_000
 
 
 class ColumnKind(StrEnum):
@@ -67,6 +75,9 @@ class ColumnProfile:
     stored_as_text: bool = False
     # A strftime format that reads the sampled dates, when one does; empty lets pandas guess per value.
     date_format: str = ""
+    # Stray values with their counts: the non-numbers of a number column, or rare placeholders for a gap ("*",
+    # "?", "-", "n/a") among a column's categories. Counted over the whole column.
+    stray_values: tuple[tuple[str, int], ...] = ()
 
     @property
     def missing_share(self) -> float:
@@ -98,16 +109,16 @@ def profile_column(series: pd.Series) -> ColumnProfile:
     # Numbers parsed from text while deciding the kind, reused for the chart (parsing is the costly part).
     cache: dict[str, pd.Series] = {}
     profile = _kind_profile(series, cache)
-    return replace(profile, **_chart_fields(series, profile, cache))
+    return replace(profile, **_chart_fields(series, profile, cache), stray_values=_stray_values(profile, cache))
 
 
 def _kind_profile(series: pd.Series, cache: dict[str, pd.Series]) -> ColumnProfile:
     name = str(series.name)
     rows = len(series)
-    present = series.dropna()
+    present = cache["present"] = series.dropna()
     missing = rows - len(present)
     distinct = int(present.nunique())
-    examples = tuple(_example_values(present))
+    examples = tuple(_example_values(present, cache))
 
     def make(kind: ColumnKind, note: str = "", nonconforming: int = 0) -> ColumnProfile:
         return ColumnProfile(name, kind, missing, rows, distinct, examples, nonconforming, note)
@@ -158,7 +169,7 @@ def _text_profile(name: str, present: pd.Series, distinct: int, make, cache: dic
     if parsed / len(strings) >= 0.9:
         cache["numbers"] = to_number(present)
         bad = int(cache["numbers"].isna().sum())
-        note = f"{bad:,} value(s) are not numbers and will be treated as missing" if bad else ""
+        note = _not_numbers_note(bad)
         return make(ColumnKind.NUMERIC, note, bad)
     if _looks_like_dates(strings):
         return make(ColumnKind.DATE)
@@ -174,6 +185,14 @@ def _text_profile(name: str, present: pd.Series, distinct: int, make, cache: dic
         return make(ColumnKind.CATEGORICAL, f"a mix of numbers and words ({parsed:,} of {len(strings):,} "
                     "sampled values are numbers), so it is treated as categories")
     return make(ColumnKind.CATEGORICAL)
+
+
+def _not_numbers_note(bad: int) -> str:
+    if not bad:
+        return ""
+    if bad == 1:
+        return "1 value is not a number and will be treated as missing"
+    return f"{bad:,} values are not numbers and will be treated as missing"
 
 
 _PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
@@ -231,12 +250,49 @@ def _looks_like_dates(strings: pd.Series) -> bool:
     return bool(parsed.notna().mean() >= 0.9)
 
 
-def _example_values(present: pd.Series, count: int = 3) -> list[str]:
-    examples: list[str] = []
-    for value in present.head(200).unique()[:count]:
-        text = str(value)
-        examples.append(text if len(text) <= 24 else text[:23] + "…")
-    return examples
+def _example_values(present: pd.Series, cache: dict[str, pd.Series], count: int = 3) -> list[str]:
+    """The most common values of the whole column, not of its first rows. A long column's are counted among rows
+    drawn (seeded) from all of it, unless its values are counted anyway: counting a million different numbers
+    would cost more than the rest of the profile."""
+    if "counts" in cache or len(present) <= EXAMPLE_DRAWS:
+        counts = _counts(present, cache)
+    else:
+        rows = np.random.default_rng(0).integers(0, len(present), EXAMPLE_DRAWS)
+        counts = present.iloc[rows].value_counts(sort=False)
+    return [_short(value) for value in counts.nlargest(count, keep="first").index]
+
+
+def _counts(present: pd.Series, cache: dict[str, pd.Series]) -> pd.Series:
+    """How often each value occurs, counted once and shared by the examples, the chart's bars and the strays.
+
+    Unsorted: ``nlargest`` picks the few values wanted in one pass, where sorting a million counts would not."""
+    if "counts" not in cache:
+        cache["counts"] = present.value_counts(sort=False)
+    return cache["counts"]
+
+
+def _short(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= 24 else text[:23] + "…"
+
+
+def _stray_values(profile: ColumnProfile, cache: dict[str, pd.Series]) -> tuple[tuple[str, int], ...]:
+    if profile.kind is ColumnKind.NUMERIC and profile.nonconforming and "numbers" in cache:
+        words = cache["present"][cache["numbers"].isna().to_numpy()]
+        return tuple((str(k), int(v)) for k, v in words.value_counts().head(STRAY_SHOWN).items())
+    if profile.kind not in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN) or "present" not in cache:
+        return ()
+    counts = _counts(cache["present"], cache)
+    rare = counts[(counts < STRAY_SHARE * profile.rows) | (counts == 1)]
+    strays = [(str(k), int(v)) for k, v in rare.items() if is_placeholder(str(k))]
+    return tuple(sorted(strays, key=lambda pair: -pair[1])[:STRAY_SHOWN])
+
+
+def is_placeholder(value: str) -> bool:
+    """True for text that stands for "no value" rather than being one: punctuation only ("*", "?", "-", "--",
+    a blank) or a known missing marker ("n/a", "null")."""
+    text = value.strip().lower()
+    return text in MISSING_MARKERS or not any(ch.isalnum() for ch in text)
 
 
 def _chart_fields(series: pd.Series, profile: ColumnProfile, cache: dict[str, pd.Series]) -> dict:
@@ -250,7 +306,7 @@ def _chart_fields(series: pd.Series, profile: ColumnProfile, cache: dict[str, pd
         values = (cache["numbers"] if "numbers" in cache else to_number(present)).to_numpy(dtype=float)
         fields["stored_as_text"] = not numeric_dtype
         if profile.distinct <= 12:
-            fields["top_values"] = _top_values(present) if numeric_dtype else _top_numbers(values)
+            fields["top_values"] = _top_values(_counts(present, cache)) if numeric_dtype else _top_numbers(values)
         else:
             fields["histogram"] = _histogram(values)
     elif kind is ColumnKind.DATE:
@@ -261,7 +317,7 @@ def _chart_fields(series: pd.Series, profile: ColumnProfile, cache: dict[str, pd
         days = (parsed - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds().to_numpy(dtype=float) / 86_400.0
         fields["histogram"] = _histogram(days)
     elif kind is not ColumnKind.ID:  # every value differs: a chart of counts of 1 says nothing
-        fields["top_values"] = _top_values(present)
+        fields["top_values"] = _top_values(_counts(present, cache))
     return fields
 
 
@@ -276,9 +332,9 @@ def _top_numbers(values: np.ndarray) -> tuple[tuple[str, int], ...]:
     return tuple(shown)
 
 
-def _top_values(present: pd.Series) -> tuple[tuple[str, int], ...]:
-    counts = present.value_counts().head(TOP_VALUES)
-    return tuple((str(k), int(v)) for k, v in counts.items())
+def _top_values(counts: pd.Series) -> tuple[tuple[str, int], ...]:
+    top = counts.nlargest(TOP_VALUES, keep="first")
+    return tuple((str(k), int(v)) for k, v in top.items())
 
 
 def _histogram(values: np.ndarray) -> tuple[tuple[float, ...], tuple[int, ...]]:

@@ -14,6 +14,8 @@ from studio.core.data.profile import ColumnKind, ColumnProfile, to_number
 # A numeric target with at most this many distinct whole numbers is offered as classification (ratings, counts
 # of classes coded as 0/1/2...).
 MAX_CLASSES_FOR_NUMERIC = 10
+# More classes than this cannot be learned from a table of ordinary size.
+MAX_CLASSES = 200
 
 
 class Task(StrEnum):
@@ -27,6 +29,8 @@ class Task(StrEnum):
 
 
 def infer_task(series: pd.Series, profile: ColumnProfile) -> Task:
+    """The task a column suggests: text, categories, yes / no, dates and codes are classes to tell apart; only a
+    column of numbers can be predicted as a number, and then only when it holds more than a few whole values."""
     if profile.kind is not ColumnKind.NUMERIC:
         return Task.CLASSIFICATION
     values = to_number(series).dropna()
@@ -91,12 +95,21 @@ def target_problems(summary: TargetSummary) -> list[str]:
             only = summary.class_counts[0][0] if summary.class_counts else "?"
             return [f"'{summary.name}' has a single class ({only!r}) in every usable row; a model needs at least "
                     "two classes to tell apart. Pick another column, or add rows of the other classes."]
-        if len(summary.class_counts) > 200:
-            return [f"'{summary.name}' has {len(summary.class_counts):,} different values, too many to treat as "
-                    "classes. Predict it as a number (regression) or pick another column."]
-    elif summary.usable_rows and summary.task is Task.REGRESSION:
-        pass
+        if len(summary.class_counts) > MAX_CLASSES:
+            return [_too_many_classes(summary)]
     return []
+
+
+def _too_many_classes(summary: TargetSummary) -> str:
+    count = f"'{summary.name}' has {len(summary.class_counts):,} different values, too many to treat as classes."
+    # Only a column of numbers can be predicted as a number: text, dates and codes cannot, so regression is no way
+    # out for them.
+    names = pd.Series([name for name, _ in summary.class_counts[:1000]], dtype=object)
+    if bool(to_number(names).notna().all()):
+        return (f"{count} If it measures an amount, choose \"{Task.REGRESSION.label}\" as the kind of task; if it "
+                "is a code or a row number, pick another column.")
+    return (f"{count} It looks like a name, a code or free text, different in nearly every row. Pick the column "
+            "you want to predict: one whose values repeat, such as yes / no or a few categories.")
 
 
 def require_usable(summary: TargetSummary) -> None:

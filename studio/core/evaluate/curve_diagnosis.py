@@ -13,6 +13,7 @@ from typing import Any
 
 from studio.core.common.curves import EpochPoint
 from studio.core.common.progress import CurvePoint
+from studio.core.models.imbalance import inner_model
 
 RISE = 0.02  # the validation loss must end this share above its best to count as rising
 STILL_FALLING = 0.01  # over the last few epochs, losses falling by more than this share per epoch
@@ -27,7 +28,7 @@ def describe_fit(result: Any) -> str:
     pictures = bool(getattr(result, "image_cases", ()))
     words = describe_epochs(getattr(result, "history", ()), "pictures" if pictures else "rows")
     pipeline = getattr(result, "pipeline", None)
-    model = pipeline[-1] if pipeline is not None and hasattr(pipeline, "steps") else None
+    model = inner_model(pipeline[-1]) if pipeline is not None and hasattr(pipeline, "steps") else None
     reason = str(getattr(model, "stop_reason_", ""))
     if DIVERGED_MARK in reason:
         return f"{reason} {words}".strip()

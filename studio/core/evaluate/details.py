@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from studio.core.common.words import percent, plural
 from studio.core.data.target import Task
 from studio.core.evaluate.metrics import Scores, plain_summary
 
@@ -72,6 +73,8 @@ class ClassificationDetails:
     # Two classes: the class the slider and the curves are about, the rarer one (what people look for: fraud,
     # churn, disease), or the second when both are equally common.
     positive_index: int = 1
+    # The positive class's probability from which the saved model names it (models.imbalance): the slider's start.
+    decision_threshold: float = 0.5
 
     @property
     def positive_class(self) -> str | None:
@@ -288,19 +291,19 @@ def result_summary(task: Task, scores: Scores, target: str, details: Classificat
     f1 = scores.get("f1_macro") or 0.0
     accuracy = scores.get("accuracy") or 0.0
     if details.imbalance.imbalanced:
-        text = (f"On {scores.rows:,} {unit} it never saw, averaged over the classes the model was right "
-                f"{balanced:.0%} of the time (balanced accuracy; guessing gives "
-                f"{scores.baseline_of('balanced_accuracy') or 0:.0%}), with a macro F1 of {f1:.2f}.")
+        text = (f"On {plural(scores.rows, unit.removesuffix('s'), unit)} it never saw, averaged over the classes the "
+                f"model was right {percent(balanced, 0)} of the time (balanced accuracy; guessing gives "
+                f"{percent(scores.baseline_of('balanced_accuracy') or 0, 0)}), with a macro F1 of {percent(f1)}.")
     else:
         text = plain_summary(task, scores, target, unit)
     if missed:
         names = ", ".join(f"'{label}'" for label, _ in missed)
         rows = sum(count for _, count in missed)
-        one = unit[:-1] if unit.endswith("s") else unit
-        text += (f" Warning: the model never predicts {names}, so it missed all {rows:,} such test "
-                 f"{unit if rows != 1 else one}.")
+        text += (f" Warning: the model never predicts {names}, so it missed "
+                 + ("the one such test " + unit.removesuffix("s") if rows == 1 else
+                    f"all {plural(rows, 'test ' + unit.removesuffix('s'), 'test ' + unit)}") + ".")
         if accuracy >= (scores.baseline_of("accuracy") or 0.0) - 1e-9:
-            text += (f" Its {accuracy:.0%} accuracy only reflects how common the other class"
+            text += (f" Its {percent(accuracy, 0)} accuracy only reflects how common the other class"
                      f"{'es are' if len(details.classes) > 2 else ' is'}: it is no better than always guessing.")
         text += (" Try 'Balance classes' in the Model step, or another model." if unit == "rows" else
                  " Train for more epochs, add pictures of that class, or try another model.")
@@ -345,6 +348,7 @@ def classification_from_plain(raw: dict[str, Any]) -> ClassificationDetails:
         positive_scores=_floats(raw.get("positive_scores")),
         positive_truth=tuple(bool(v) for v in raw.get("positive_truth") or ()),
         positive_index=int(raw.get("positive_index", 1)),
+        decision_threshold=float(raw.get("decision_threshold", 0.5)),
     )
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 
 from studio.core.common.errors import Cancelled, StudioError
 from studio.core.common.progress import InterruptibleCaller, Progress, StopCheck
+from studio.core.common.words import percent
 from studio.core.data.target import Task
 from studio.core.models.registry import get_model
 
@@ -102,7 +103,7 @@ def diagnose(task: Task, train: dict[str, float], validation: dict[str, float], 
                          f"training {unit} and on held-out {unit} to tell whether the model learns well.", ())
     train_skill, held_skill = skill(task, on_train, base), skill(task, on_held, base)
     name = {"r2": "R²", "accuracy": "accuracy", "balanced_accuracy": "balanced accuracy"}[metric]
-    shown = (lambda v: f"{v:.2f}") if metric == "r2" else (lambda v: f"{v:.0%}")
+    shown = partial(percent, digits=0)
     scores = f"{name} {shown(on_train)} on the training {unit}, {shown(on_held)} on the {part} {unit}"
     if train_skill - held_skill > OVERFIT_GAP and train_skill > UNDERFIT_SKILL:
         return Diagnosis(Verdict.OVERFITTING, f"The model is overfitting: it memorises the training {unit}.",

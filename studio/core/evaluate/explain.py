@@ -16,6 +16,7 @@ import pandas as pd
 
 from studio.core.common.errors import Cancelled
 from studio.core.common.progress import Progress, StopCheck, never_stop
+from studio.core.models.imbalance import inner_model
 
 PARTIAL_DEPENDENCE_ROWS = 500
 GRID_POINTS = 20
@@ -80,7 +81,7 @@ def permutation_importance(pipeline: Any, x: pd.DataFrame, y: np.ndarray, metric
 
 def model_importances(pipeline: Any, columns: tuple[str, ...] = ()) -> tuple[tuple[str, float], ...]:
     """The model's own importances per original column (share of the total), or () when it has none."""
-    model = pipeline.named_steps["model"]
+    model = inner_model(pipeline.named_steps["model"])
     raw = getattr(model, "feature_importances_", None)
     if raw is None and hasattr(model, "coef_"):
         # Inputs are standardised, so coefficient sizes are comparable; several classes: summed over classes.

@@ -8,7 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from studio.core.common.words import number, percent, plural
 from studio.core.data.target import Task
+from studio.core.models.imbalance import labels_from_probabilities
 
 METRIC_LABELS = {
     "accuracy": "Accuracy",
@@ -22,6 +24,8 @@ METRIC_LABELS = {
     "r2": "R²",
 }
 HIGHER_IS_BETTER = {"mae": False, "rmse": False}
+# Measured in the target's own units rather than as a share.
+ERROR_METRICS = ("mae", "rmse")
 
 
 @dataclass(frozen=True)
@@ -99,20 +103,18 @@ def headline_metric(task: Task) -> str:
 
 
 def format_metric(name: str, value: float | None) -> str:
+    """One format per quantity, on every page and in every report: errors in the target's own units with a few
+    meaningful digits, every score (R² included: the share of the variation explained) as a percentage."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
-    if name in ("mae", "rmse"):
-        return f"{value:,.4g}"
-    if name == "r2":
-        return f"{value:.3f}"
-    return f"{value:.1%}"
+    if name in ERROR_METRICS:
+        return number(value)
+    return percent(value)
 
 
 def format_spread(name: str, value: float | None) -> str:
-    """How much a cross-validated score varies across folds (R² in its own units, other scores as a share)."""
-    if value is None or math.isnan(value):
-        return "–"
-    return f"{value:.3f}" if name == "r2" else f"{value:.1%}"
+    """How much a cross-validated score varies across folds, in the score's own format."""
+    return format_metric(name, value)
 
 
 def number_or_nan(value: Any) -> float:
@@ -128,41 +130,36 @@ def plain_summary(task: Task, scores: Scores, target: str, unit: str = "rows") -
     the data is made of ("rows", or "pictures")."""
     if task is Task.CLASSIFICATION:
         acc, base = scores.get("accuracy") or 0.0, scores.baseline_of("accuracy") or 0.0
-        text = (f"On {scores.rows:,} {unit} it never saw, the model was right {acc:.0%} of the time; always guessing "
-                f"the most common {target} would be right {base:.0%} of the time.")
+        text = (f"On {_count(scores.rows, unit)} it never saw, the model was right {percent(acc, 0)} of the time; "
+                f"always guessing the most common value of {target} would be right {percent(base, 0)} of the time.")
         bal = scores.get("balanced_accuracy")
         if bal is not None and acc - bal > 0.1:
-            text += (f" Rare classes are harder for it: averaged over the classes it was right {bal:.0%} of the "
-                     "time.")
+            text += (f" Rare classes are harder for it: averaged over the classes it was right {percent(bal, 0)} of "
+                     "the time.")
         elif acc <= base + 0.01:
             text += " That is no better than guessing: the columns may not say much about the target."
         return text
     mae, base = scores.get("mae") or 0.0, scores.baseline_of("mae") or 0.0
-    text = (f"On {scores.rows:,} {unit} it never saw, the model's predictions of {target} were typically off by "
-            f"about {_plain_number(mae)}; always guessing the average would be off by about {_plain_number(base)}.")
+    text = (f"On {_count(scores.rows, unit)} it never saw, the model's predictions of {target} were typically off "
+            f"by about {number(mae)}; always guessing the average would be off by about {number(base)}.")
     r2 = scores.get("r2")
     if r2 is not None and not math.isnan(r2):
-        text += f" It explains {max(r2, 0.0):.0%} of the variation in {target}."
+        text += f" It explains {percent(max(r2, 0.0), 0)} of the variation in {target}."
     return text
 
 
-def _plain_number(value: float) -> str:
-    if value == 0:
-        return "0"
-    digits = max(0, 2 - math.floor(math.log10(abs(value))))
-    return f"{value:,.{digits}f}"
+def _count(count: int, unit: str) -> str:
+    """``unit`` is a plural ("rows", "pictures"): the count says it in the singular for one."""
+    return plural(count, unit.removesuffix("s"), unit)
 
 
 def predict_part(estimator: Any, task: Task, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """Predictions (class labels as objects) and, for classifiers that have them, class probabilities."""
     proba = estimator.predict_proba(x) if task is Task.CLASSIFICATION and hasattr(estimator, "predict_proba") \
         else None
-    if proba is not None:
-        # A classifier's predict is the most probable class; a forest's predict would compute the probabilities a
-        # second time, which took as long as the rest of scoring.
-        predictions = np.asarray(estimator.classes_)[np.argmax(proba, axis=1)]
-    else:
-        predictions = estimator.predict(x)
+    # A classifier's predict is the most probable class (or the rare class from its threshold on); a forest's
+    # predict would compute the probabilities a second time, which took as long as the rest of scoring.
+    predictions = labels_from_probabilities(estimator, proba) if proba is not None else estimator.predict(x)
     if task is Task.CLASSIFICATION:
         predictions = predictions.astype(object)
     return predictions, proba

@@ -70,9 +70,10 @@ def _shared(epochs: int, learning_rate: float, patience: int) -> tuple[ParamSpec
         ParamSpec("learning_rate", "Learning rate", "How big a step each adjustment takes. Too high and training "
                   "jumps about or fails; too low and it crawls.", ParamKind.FLOAT, learning_rate, low=1e-6,
                   high=1.0, log=True, group=TRAINING, search_range=(1e-4, 1e-2, True)),
-        ParamSpec("batch_size", "Batch size", "How many pictures are looked at before each adjustment. Lower it if "
-                  "the graphics card runs out of memory.", ParamKind.INT, 32, low=1, high=4096, log=True,
-                  group=TRAINING, tunable=False),
+        ParamSpec("batch_size", "Batch size", "How many pictures the network looks at before each adjustment. "
+                  "The default, 32, suits most computers and graphics cards; lower it if the graphics card runs "
+                  "out of memory.", ParamKind.INT, 32, low=1, high=4096, log=True, group=TRAINING, tunable=False,
+                  advanced=True),
         ParamSpec("epochs", "Epochs", "The most passes over the training pictures.", ParamKind.INT, epochs, low=1,
                   high=1000, log=True, group=STOPPING, tunable=False),
         ParamSpec("early_stopping", "Stop early", "Stop when the validation loss stops improving, and keep the "

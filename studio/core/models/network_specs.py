@@ -51,34 +51,45 @@ PARAMS = (
     ParamSpec("hidden_layers", "Hidden layers", "How many units each hidden layer has, first to last, separated "
               "by commas. More or wider layers can learn more complex patterns but need more rows and time.",
               ParamKind.INT_LIST, "64, 32", low=1, high=4096, group=ARCHITECTURE),
-    ParamSpec("activation", "Activation", "The bend each unit applies to its input; ReLU suits most tables.",
+    ParamSpec("activation", "Activation", "The bend each unit applies to what it receives. The default, ReLU, "
+              "keeps positive values and turns negative ones into zero: it learns quickly and suits most tables. "
+              "The others bend more smoothly; try them only to experiment.",
               ParamKind.CHOICE, "relu", choices=(("relu", "ReLU (a good default)"), ("tanh", "tanh (smooth)"),
-                                                 ("gelu", "GELU (a smooth ReLU)")), group=ARCHITECTURE),
-    ParamSpec("init", "Starting weights", "How the weights are drawn before training. He suits ReLU, Xavier "
-              "suits tanh; the default is usually fine.", ParamKind.CHOICE, "default",
-              choices=(("default", "Default"), ("he", "He"), ("xavier", "Xavier")), group=ARCHITECTURE),
-    ParamSpec("optimizer", "Optimizer", "The method that adjusts the weights after each batch of rows.",
+                                                 ("gelu", "GELU (a smooth ReLU)")), group=ARCHITECTURE,
+              advanced=True),
+    ParamSpec("init", "Starting weights", "How the weights are set before training begins. The default lets "
+              "PyTorch pick a sensible starting point for each layer, which is usually fine. He and Xavier are "
+              "named recipes: He suits ReLU, Xavier suits tanh.", ParamKind.CHOICE, "default",
+              choices=(("default", "Default"), ("he", "He"), ("xavier", "Xavier")), group=ARCHITECTURE,
+              advanced=True),
+    ParamSpec("optimizer", "Optimizer", "The method that adjusts the weights after each batch of rows. The "
+              "default, Adam, sets a suitable step for every weight by itself and works well without tuning; SGD "
+              "needs a carefully chosen learning rate.",
               ParamKind.CHOICE, "adam", choices=(("adam", "Adam (a good default)"),
                                                  ("adamw", "AdamW (Adam with decoupled weight decay)"),
-                                                 ("sgd", "SGD with momentum")), group=OPTIMIZER),
+                                                 ("sgd", "SGD with momentum")), group=OPTIMIZER, advanced=True),
     ParamSpec("learning_rate", "Learning rate", "How big a step each adjustment takes. Too high and training "
               "jumps about or fails; too low and it crawls.", ParamKind.FLOAT, 1e-3, low=1e-6, high=1.0, log=True,
               group=OPTIMIZER),
-    ParamSpec("batch_size", "Batch size", "How many rows are looked at before each adjustment. Larger batches "
-              "are faster per epoch, smaller ones often generalise better.", ParamKind.INT, 64, low=1,
-              high=65_536, log=True, group=OPTIMIZER, search_range=(16, 256, True)),
-    ParamSpec("lr_schedule", "Learning-rate schedule", "Whether the learning rate changes during training.",
+    ParamSpec("batch_size", "Batch size", "How many rows the network looks at before each adjustment. The "
+              "default, 64, balances speed and quality: larger batches make each pass over the rows faster, "
+              "smaller ones adjust more often and often predict new rows better.", ParamKind.INT, 64, low=1,
+              high=65_536, log=True, group=OPTIMIZER, search_range=(16, 256, True), advanced=True),
+    ParamSpec("lr_schedule", "Learning-rate schedule", "Whether the learning rate changes during training. The "
+              "default keeps it the same throughout, the simplest choice; lowering it later on can gain a little.",
               ParamKind.CHOICE, "none", choices=(("none", "Constant"), ("plateau", "Halve it when progress stalls"),
                                                  ("cosine", "Lower it gradually to zero (cosine)")),
-              group=OPTIMIZER),
+              group=OPTIMIZER, advanced=True),
     ParamSpec("dropout", "Dropout", "Share of units switched off at random in each step; 0.1 to 0.5 helps "
               "against memorising the training rows.", ParamKind.FLOAT, 0.0, low=0.0, high=0.9,
               group=REGULARISATION, search_range=(0.0, 0.5, False)),
     ParamSpec("weight_decay", "L2 penalty (weight decay)", "Pulls all weights gently towards zero, for smoother "
-              "models. Try 0.0001 to 0.01.", ParamKind.FLOAT, 0.0, low=0.0, high=1.0, group=REGULARISATION,
-              search_range=(1e-6, 1e-2, True)),
-    ParamSpec("l1", "L1 penalty", "Pushes unhelpful weights to exactly zero. Usually 0; try 0.00001 to 0.001.",
-              ParamKind.FLOAT, 0.0, low=0.0, high=1.0, group=REGULARISATION, tunable=False),
+              "models. The default, 0, adds no pull; try 0.0001 to 0.01 if the network memorises the training "
+              "rows.", ParamKind.FLOAT, 0.0, low=0.0, high=1.0, group=REGULARISATION,
+              search_range=(1e-6, 1e-2, True), advanced=True),
+    ParamSpec("l1", "L1 penalty", "Pushes unhelpful weights to exactly zero. The default, 0, pushes none; try "
+              "0.00001 to 0.001 to make the network ignore columns that do not help.",
+              ParamKind.FLOAT, 0.0, low=0.0, high=1.0, group=REGULARISATION, tunable=False, advanced=True),
     ParamSpec("epochs", "Epochs", "The most passes over the training rows.", ParamKind.INT, 100, low=1,
               high=10_000, log=True, group=STOPPING),
     ParamSpec("early_stopping", "Stop early", "Stop when the validation loss stops improving, and keep the "

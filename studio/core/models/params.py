@@ -54,6 +54,9 @@ class ParamSpec:
     search_range: tuple[float, float, bool] | None = None
     # A text setting that names a file: the form offers a "Choose…" button with this filter ("Weights (*.pth)").
     file_filter: str = ""
+    # A setting a newcomer can leave alone, named in specialists' words (ReLU, Adam, batch size): the form folds it
+    # under "Advanced", and its help says in plain words what the default does.
+    advanced: bool = False
 
     def applies_to(self, task: str) -> bool:
         return self.only_for is None or self.only_for == task

@@ -41,6 +41,7 @@ import pandas as pd
 from studio.core.common.errors import Cancelled, StudioError, first_line
 from studio.core.common.files import atomic_write
 from studio.core.common.progress import Progress, StopCheck, never_stop
+from studio.core.models.imbalance import decision_threshold, inner_model
 from studio.core.models.pipeline_onnx_parts import (
     DATE_INPUT,
     FLOAT_TYPE,
@@ -302,6 +303,8 @@ def build_pipeline_onnx(pipeline: Any) -> tuple[Any, dict[str, str], bool]:
     if not hasattr(pipeline, "steps") or len(pipeline.steps) != 2:
         raise StudioError("Only a model trained in Studio, with its preparation, can be written as ONNX this way.")
     prep, model = pipeline.steps[0][1], pipeline.steps[-1][1]
+    threshold = decision_threshold(model)
+    model = inner_model(model)
     graph = Graph()
     inputs = Inputs()
     features = write_preparation(graph, prep, inputs)
@@ -311,7 +314,8 @@ def build_pipeline_onnx(pipeline: Any) -> tuple[Any, dict[str, str], bool]:
     raw, _columns = prep_parts(prep)
     if classification:
         classes = np.array([str(c) for c in model.classes_], dtype=object)
-        best = graph.op("ArgMax", [answer], "best", axis=1, keepdims=0)
+        best = (graph.op("ArgMax", [answer], "best", axis=1, keepdims=0) if threshold is None
+                else _thresholded_choice(graph, answer, classes, *threshold))
         graph.nodes.append(helper.make_node("Gather", [graph.const(classes, "class_names"), best], [LABEL_OUTPUT]))
         graph.nodes.append(helper.make_node("Cast", [answer], [PROBABILITIES_OUTPUT], to=TensorProto.FLOAT))
         outputs = [helper.make_tensor_value_info(LABEL_OUTPUT, TensorProto.STRING, ["rows"]),
@@ -321,6 +325,18 @@ def build_pipeline_onnx(pipeline: Any) -> tuple[Any, dict[str, str], bool]:
         outputs = [helper.make_tensor_value_info(VALUE_OUTPUT, TensorProto.FLOAT, ["rows"])]
     proto, kinds = _finish(graph, inputs, raw, outputs)
     return proto, kinds, classification
+
+
+def _thresholded_choice(graph: Graph, answer: str, classes: np.ndarray, positive: str, threshold: float) -> str:
+    """The index of the predicted class under a two-class model's decision threshold, as the model's own
+    FixedThresholdClassifier decides it: the positive class from ``threshold`` of its probability on."""
+    index = int(np.flatnonzero(classes == positive)[0])
+    probability = graph.double(graph.op("Gather", [answer, graph.const(np.array(index, dtype=np.int64),
+                                                                         "positive_index")], axis=1))
+    called = graph.op("GreaterOrEqual", [probability, graph.const(np.array(threshold, dtype=np.float64),
+                                                                  "threshold")])
+    return graph.op("Where", [called, graph.const(np.array(index, dtype=np.int64), "positive_class"),
+                              graph.const(np.array(1 - index, dtype=np.int64), "other_class")])
 
 
 def build_preparation_onnx(prep: Any) -> tuple[Any, dict[str, str]]:

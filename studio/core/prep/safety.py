@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from studio.core.common.words import plural
 from studio.core.data.profile import to_number
 from studio.core.prep.values import MISSING_SUFFIX, frame_to_categories
 
@@ -67,7 +68,8 @@ class InputChecks:
             notes.append(f"The new data has no column {_names(absent)}; the model treats every row as a gap there "
                          "and fills it as it did in training.")
         if extra:
-            notes.append(f"{len(extra)} column(s) the model does not use are ignored: {_names(extra)}.")
+            notes.append(f"{plural(len(extra), 'column')} the model does not use "
+                         f"{'is' if len(extra) == 1 else 'are'} ignored: {_names(extra)}.")
         for column, parsed, known in self.columns:
             if column not in present:
                 continue
@@ -86,8 +88,12 @@ def _text_in_numbers(column: str, values: pd.Series) -> list[str]:
     if not bad.any():
         return []
     examples = ", ".join(repr(str(v)) for v in values[bad].unique()[:MAX_EXAMPLES])
-    return [f"{int(bad.sum()):,} value(s) of '{column}' are not numbers ({examples}); they are treated as gaps "
-            "and filled as in training."]
+    count = int(bad.sum())
+    if count == 1:
+        return [f"1 value of '{column}' is not a number ({examples}); it is treated as a gap and filled as in "
+                "training."]
+    return [f"{count:,} values of '{column}' are not numbers ({examples}); they are treated as gaps and filled as "
+            "in training."]
 
 
 def _unseen(column: str, values: pd.Series, known: frozenset[str]) -> list[str]:
@@ -98,8 +104,9 @@ def _unseen(column: str, values: pd.Series, known: frozenset[str]) -> list[str]:
     if not new.any():
         return []
     examples = ", ".join(repr(v) for v in text[new].unique()[:MAX_EXAMPLES])
-    return [f"{int(new.sum()):,} row(s) have a value of '{column}' the model never saw ({examples}); it is "
-            "treated as an unknown category."]
+    count = int(new.sum())
+    return [f"{plural(count, 'row')} {'has' if count == 1 else 'have'} a value of '{column}' the model never saw "
+            f"({examples}); it is treated as an unknown category."]
 
 
 def _all_known(values: pd.Series, known: frozenset[str]) -> bool:

@@ -25,6 +25,7 @@ from typing import Any
 from studio.core.common.errors import StudioError, first_line
 from studio.core.common.files import atomic_write
 from studio.core.common.progress import Progress, StopCheck, never_stop
+from studio.core.common.words import local_time, plural
 from studio.core.data.target import Task
 from studio.core.evaluate.details import Imbalance, imbalance_of_counts, lead_metrics
 from studio.core.evaluate.metrics import HIGHER_IS_BETTER, METRIC_LABELS, format_metric, number_or_nan
@@ -275,10 +276,10 @@ def _training_data(facts: _Facts) -> Section:
         lines.append(("The table it learned from is not recorded in this file.",))
     if facts.split is not None:
         train, validation, test = facts.split
-        lines.append((f"{train:,} rows for training (the model learned from these).",))
+        lines.append((f"{plural(train, 'row')} for training (the model learned from these).",))
         if validation:
-            lines.append((f"{validation:,} rows for validation (to check it while it was trained).",))
-        lines.append((f"{test:,} rows for testing (kept apart until the end; the scores below are on these).",))
+            lines.append((f"{plural(validation, 'row')} for validation (to check it while it was trained).",))
+        lines.append((f"{plural(test, 'row')} for testing (kept apart until the end; the scores below are on these).",))
     else:
         lines.append(("How many rows were used for training and testing is not recorded in this file.",))
     if facts.fingerprint:
@@ -293,6 +294,8 @@ def _preparation(facts: _Facts) -> Section:
         return Section("Preparation", (Paragraph(("The input columns are not recorded in this file.",)),))
     lines: list[Line] = []
     for name, kind, treatment in facts.columns:
+        if name == facts.target:
+            continue  # what the model predicts, not an input it prepares
         holds = _KIND_WORDS.get(kind, kind)
         what = _TREATMENT_WORDS.get(treatment, f"used as {treatment}" if treatment else "use not recorded")
         lines.append((Code(name), (f" (holds {holds}): " if holds else ": ") + what + "."))
@@ -334,7 +337,7 @@ def _scores_section(facts: _Facts) -> Section:
         if name in facts.baseline:
             text += f" ({guess}: {_score(name, facts.baseline[name])})"
         lines.append((text,))
-    rows = f"the {facts.split[2]:,} test rows" if facts.split is not None else "the test rows"
+    rows = f"the {plural(facts.split[2], 'test row')}" if facts.split is not None else "the test rows"
     intro = (f"On {rows}, which the model never saw while it learned, next to what {guess} scores on the same "
              "rows. A model is only useful where it clearly beats guessing.")
     return Section("Scores against guessing", (Paragraph((intro,)), Bullets(tuple(lines))))
@@ -540,18 +543,16 @@ def _metric_name(name: str) -> str:
 
 
 def _score(name: str, value: float) -> str:
-    text = format_metric(name, value)
-    # A baseline R² of -0.0001 is no worse than 0: "-0.000" would only puzzle.
-    return text[1:] if text.startswith("-") and not text.strip("-0.,%") else text
+    return format_metric(name, value)
 
 
 def _when(created: str) -> str:
+    """When the model was made, in the reader's local time, like every time Studio shows."""
     try:
-        moment = dt.datetime.fromisoformat(created)
+        dt.datetime.fromisoformat(created)
     except ValueError:
         return f"on {created}"
-    zone = " UTC" if moment.utcoffset() == dt.timedelta(0) else ""
-    return f"on {moment.day} {moment:%B %Y} at {moment:%H:%M}{zone}"
+    return f"on {local_time(created)}"
 
 
 def _text(value: Any) -> str:

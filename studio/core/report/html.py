@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 from studio.core.common.errors import StudioError
+from studio.core.common.words import local_time, number, percent, plural
 from studio.core.data.target import Task
 from studio.core.evaluate.details import lead_metrics, result_summary
 from studio.core.evaluate.metrics import METRIC_LABELS, format_metric, format_spread
@@ -13,6 +15,8 @@ from studio.core.evaluate.metrics import number_or_nan as _num
 from studio.core.evaluate.result_details import ResultDetails
 from studio.core.models.ensemble_spec import member_lines, parse_members
 from studio.core.models.registry import get_model
+from studio.core.models.spec import ModelSpec
+from studio.core.prep.config import Treatment
 from studio.core.report.svg import escape_text as _e
 from studio.core.report.svg import svg_bars, svg_heatmap, svg_histogram, svg_lines, svg_scatter
 from studio.core.store.runs import RunRecord
@@ -37,7 +41,8 @@ def build_report(run: RunRecord) -> str:
     title = f"{run.model_label} predicting {run.target}"
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{_e(title)}</title>"
              f"<style>{_STYLE}</style></head><body>",
-             f"<h1>{_e(title)}</h1><p class='muted'>Run {run.id} · trained {_e(run.created)} on {_e(run.device)} "
+             f"<h1>{_e(title)}</h1><p class='muted'>Run {run.id} · trained {_e(local_time(run.created))} on "
+             f"{_e(run.device)} "
              f"in {run.duration_s:.1f} s · Studio model report</p>"]
     summary = _summary(run, task, details)
     if summary:
@@ -76,20 +81,47 @@ def _summary(run: RunRecord, task: Task, details: ResultDetails | None) -> str:
 
 
 def _data_section(run: RunRecord, details: ResultDetails | None) -> str:
+    unit = "picture" if "images" in run.prep else "row"
     rows = run.metrics.get("rows", {})
-    counts = ", ".join(f"{int(rows[k]):,} {k}" for k in ("train", "validation", "test") if k in rows)
+    counts = ", ".join(f"{plural(int(rows[k]), unit)} for {use}" for k, use in _PARTS if k in rows)
     classes = ""
     if details is not None and details.classification is not None:
-        shares = ", ".join(f"{_e(name)} {share:.0%}" for name, share in details.classification.imbalance.shares)
-        classes = f"<tr><td>Classes (training rows)</td><td>{shares}</td></tr>"
+        shares = ", ".join(f"{_e(name)}: {percent(share, 0)}"
+                           for name, share in details.classification.imbalance.shares)
+        classes = f"<tr><td>Classes (training {unit}s)</td><td>{shares}</td></tr>"
+    try:
+        task = Task(run.task).label
+    except ValueError:
+        task = run.task
     return ("<h2>Data</h2><table>"
             f"<tr><td>{'Pictures' if 'images' in run.prep else 'Table'}</td>"
             f"<td>{_e(run.dataset_path or '(not saved)')}</td></tr>"
             f"<tr><td>Fingerprint</td><td><code>{_e(run.dataset_fingerprint)}</code></td></tr>"
-            f"<tr><td>Predicting</td><td>{_e(run.target)} ({_e(run.task)})</td></tr>"
-            + (f"<tr><td>Rows</td><td>{counts}</td></tr>" if counts else "") + classes
-            + "<tr><td>Split</td><td>" + _e(", ".join(f"{k} {v}" for k, v in run.split.items())) + "</td></tr>"
+            f"<tr><td>Predicting</td><td>{_e(run.target)}: {_e(task)}</td></tr>"
+            + (f"<tr><td>{unit.capitalize()}s</td><td>{counts}</td></tr>" if counts else "") + classes
+            + "<tr><td>Split</td><td>" + _e(split_words(run.split, run.task)) + "</td></tr>"
             "</table>")
+
+
+_PARTS = (("train", "training"), ("validation", "validation"), ("test", "testing"))
+
+
+def split_words(split: dict[str, Any], task: str) -> str:
+    """How the rows were split, in words: "70% training, 15% validation, 15% test, same class shares in each part,
+    random seed 42". Keeping class shares means nothing for a number to predict, so a regression does not say it."""
+    parts = []
+    validation, test = _num(split.get("validation")), _num(split.get("test"))
+    if not any(map(math.isnan, (validation, test))):
+        parts.append(f"{percent(1 - validation - test, 0)} training, {percent(validation, 0)} validation, "
+                     f"{percent(test, 0)} test")
+    if task == Task.CLASSIFICATION.value and "stratify" in split:
+        parts.append("same class shares in each part" if split["stratify"] else "class shares left to chance")
+    folds = split.get("cv_folds")
+    if isinstance(folds, int) and folds > 1:
+        parts.append(f"{folds}-fold cross-validation")
+    if "seed" in split:
+        parts.append(f"random seed {split['seed']}")
+    return ", ".join(parts)
 
 
 def _prep_section(run: RunRecord) -> str:
@@ -98,21 +130,43 @@ def _prep_section(run: RunRecord) -> str:
         rows = f"<tr><td>Size the network sees</td><td>{_e(run.prep.get('size', ''))} pixels square</td></tr>" + \
             "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in pictures.items() if k != "size")
         return f"<h2>Preparation of the pictures</h2><table>{rows}</table>"
-    columns = [c for c in run.prep.get("columns", []) if isinstance(c, dict)]
+    # The target is what is predicted, not an input the preparation works on.
+    columns = [c for c in run.prep.get("columns", []) if isinstance(c, dict) and c.get("name") != run.target]
     if not columns:
         return ""
-    rows = "".join(f"<tr><td>{_e(c.get('name', ''))}</td><td>{_e(c.get('treatment', ''))}</td>"
+    rows = "".join(f"<tr><td>{_e(c.get('name', ''))}</td><td>{_e(_treatment_words(c.get('treatment')))}</td>"
                    f"<td>{_e(c.get('reason', '') or '')}</td></tr>" for c in columns)
     return f"<h2>Preparation</h2><table><tr><th>Column</th><th>Use</th><th>Note</th></tr>{rows}</table>"
 
 
 def _model_section(run: RunRecord) -> str:
-    rows = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in sorted(run.params.items()))
+    rows = "".join(f"<tr><td>{_e(label)}</td><td>{_e(value)}</td></tr>" for label, value in setting_words(run))
     if _combines_models(run.model_key):
         rows = "<tr><th>Member</th><th>Votes</th><th>Settings</th></tr>" + "".join(
             f"<tr><td>{_e(label)}</td><td>{weight}</td><td>{_e(settings)}</td></tr>"
             for label, weight, settings in _members_or_none(run.params))
     return f"<h2>Model and settings</h2><p>{_e(run.model_label)}</p><table>{rows}</table>"
+
+
+def setting_words(run: RunRecord) -> list[tuple[str, str]]:
+    """Each setting as the Model step shows it: its label and its value in words ("Maximum depth", "no limit"), in
+    the form's order; a setting this Studio no longer knows keeps its stored name and value."""
+    try:
+        spec: ModelSpec | None = get_model(run.model_key)
+    except StudioError:
+        spec = None
+    known = {p.name: p for p in spec.params} if spec is not None else {}
+    words = [(known[name].label, known[name].describe_value(run.params[name]))
+             for name in known if name in run.params]
+    words += [(name, str(value)) for name, value in sorted(run.params.items()) if name not in known]
+    return words
+
+
+def _treatment_words(treatment: Any) -> str:
+    try:
+        return Treatment(str(treatment)).label
+    except ValueError:
+        return str(treatment or "")
 
 
 def _metrics_section(run: RunRecord, task: Task, details: ResultDetails | None) -> str:
@@ -136,8 +190,9 @@ def _metrics_section(run: RunRecord, task: Task, details: ResultDetails | None) 
         per = details.classification.per_class
         text += "<h3>Per class (test rows)</h3><table><tr><th>Class</th><th>Precision</th><th>Recall</th>" \
                 "<th>F1</th><th>Rows</th></tr>" + "".join(
-                    f"<tr><td>{_e(m.label)}</td><td class='num'>{m.precision:.2f}</td><td class='num'>"
-                    f"{m.recall:.2f}</td><td class='num'>{m.f1:.2f}</td><td class='num'>{m.support:,}</td></tr>"
+                    f"<tr><td>{_e(m.label)}</td><td class='num'>{percent(m.precision)}</td><td class='num'>"
+                    f"{percent(m.recall)}</td><td class='num'>{percent(m.f1)}</td><td class='num'>{m.support:,}</td>"
+                    "</tr>"
                     for m in per) + "</table>"
     return text
 
@@ -169,11 +224,12 @@ def _plots_section(run: RunRecord, task: Task, details: ResultDetails | None) ->
         figures.append(_figure(svg_heatmap(c.confusion, c.classes, c.row_normalised), "Confusion matrix on the test "
                                "rows: rows are the true class, columns what the model said; the diagonal is right."))
         if c.roc:
-            figures.append(_figure(svg_lines([(f"{k.label} (AUC {k.area:.2f})", k.x, k.y) for k in c.roc],
+            figures.append(_figure(svg_lines([(f"{k.label} (area {percent(k.area)})", k.x, k.y) for k in c.roc],
                                               "False positive rate", "True positive rate", diagonal=True,
                                               legend="bottom-right"),
                                    "ROC curves (one class against the rest); the dashed line is guessing."))
-            figures.append(_figure(svg_lines([(f"{k.label} (AP {k.area:.2f})", k.x, k.y) for k in c.pr],
+            figures.append(_figure(svg_lines([(f"{k.label} (avg. precision {percent(k.area)})", k.x, k.y)
+                                              for k in c.pr],
                                               "Recall", "Precision", unit=True, legend="bottom-left"),
                                    "Precision-recall curves."))
     if details is not None and details.regression is not None:
@@ -185,7 +241,7 @@ def _plots_section(run: RunRecord, task: Task, details: ResultDetails | None) ->
                                            "predicted)", zero_line=True), "Errors against predictions."))
         figures.append(_figure(svg_histogram(r.residual_edges, r.residual_counts, f"Error in {run.target} "
                                              "(actual - predicted)"),
-                               f"How large the errors are; typically off by about {r.typical_error:,.3g}."))
+                               f"How large the errors are; typically off by about {number(r.typical_error)}."))
     curve = run.explanations.get("learning_curve")
     if curve and curve.get("sizes"):
         figures.append(_figure(svg_lines([("Training rows", curve["sizes"], curve["train_scores"]),

@@ -6,11 +6,61 @@ import html
 import math
 from typing import Any
 
+from studio.core.common.words import percent
 from studio.core.evaluate.metrics import number_or_nan as _num
 
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
 WIDTH, HEIGHT = 460, 300
 LEFT, RIGHT, TOP, BOTTOM = 72, 22, 12, 45
+
+
+MOST_TICKS = 7  # labels per axis at most; the fewest round steps that fit are used
+_NICE_STEPS = (1.0, 2.0, 2.5, 5.0, 10.0, 20.0)
+
+
+def _tick_span(low: float, high: float, step: float) -> tuple[int, int]:
+    """The first and last whole multiples of ``step`` that cover ``low``..``high``."""
+    return math.floor(low / step + 1e-9), math.ceil(high / step - 1e-9)
+
+
+def nice_step(low: float, high: float, most: int = MOST_TICKS) -> float:
+    """The distance between ticks: the smallest of 1, 2, 2.5 or 5 times a power of ten with which at most
+    ``most`` round ticks cover the range."""
+    span = high - low
+    if not math.isfinite(span) or span <= 0:
+        return 1.0
+    raw = span / max(most - 1, 1)
+    power = 10.0 ** math.floor(math.log10(raw))
+    for step in (m * power for m in _NICE_STEPS):
+        first, last = _tick_span(low, high, step)
+        if step >= raw * (1 - 1e-9) and last - first + 1 <= most:
+            return step
+    return 20.0 * power
+
+
+def nice_range(low: float, high: float, most: int = MOST_TICKS) -> tuple[float, float]:
+    """The range widened to whole ticks, so both ends of an axis carry a round number."""
+    step = nice_step(low, high, most)
+    first, last = _tick_span(low, high, step)
+    return first * step, last * step
+
+
+def nice_ticks(low: float, high: float, most: int = MOST_TICKS) -> list[float]:
+    """Round numbers from ``low`` to ``high``: 0, 0.25, 0.5 … or 0, 20, 40 … or 0, 5,000, 10,000 …"""
+    step = nice_step(low, high, most)
+    first, last = math.ceil(low / step - 1e-9), math.floor(high / step + 1e-9)
+    # Whole numbers of steps times the step: 3 * 0.1 rounded, not 0.30000000000000004; + 0.0 turns -0.0 into 0.0.
+    return [round(index * step, 12) + 0.0 for index in range(first, last + 1)]
+
+
+def tick_text(value: float, step: float) -> str:
+    """A tick's label as short as the step allows ("0.25", "0.5", "40", "5,000"), never "-0"."""
+    # Ticks are whole multiples of the step, so the step's own decimals write every one exactly.
+    decimals = next((d for d in range(13) if abs(step * 10 ** d - round(step * 10 ** d)) < 1e-6), 12)
+    text = f"{value:,.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
 def _bounds(values: list[float]) -> tuple[float, float]:
@@ -20,31 +70,31 @@ def _bounds(values: list[float]) -> tuple[float, float]:
     low, high = min(finite), max(finite)
     if high - low < 1e-12:
         low, high = low - 0.5, high + 0.5
-    margin = (high - low) * 0.04
-    return low - margin, high + margin
+    # Widening to round ticks leaves room around the points, so no margin is added first.
+    return nice_range(low, high)
 
 
-def _tick(value: float, span: float) -> str:
-    if span >= 50:
-        return f"{value:,.0f}"
-    if span >= 5:
-        return f"{value:,.1f}"
-    return f"{value:.3g}"
+def _frame(x_range: tuple[float, float], y_range: tuple[float, float], x_label: str, y_label: str,
+           shares: bool = False) -> list[str]:
+    """The axes, grid and labels; ``shares``: both axes hold rates or scores (0..1), ticked as percentages."""
 
+    def label(value: float, step: float) -> str:
+        return percent(value, 0) if shares else tick_text(value, step)
 
-def _frame(x_range: tuple[float, float], y_range: tuple[float, float], x_label: str, y_label: str) -> list[str]:
     x0, x1 = x_range
     y0, y1 = y_range
     out = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{WIDTH}' height='{HEIGHT}' font-size='11' "
            f"font-family='sans-serif'><rect width='100%' height='100%' fill='white'/>",
            f"<rect x='{LEFT}' y='{TOP}' width='{WIDTH - LEFT - RIGHT}' height='{HEIGHT - TOP - BOTTOM}' "
            "fill='none' stroke='#bbb'/>"]
-    for i in range(5):
-        fx, fy = x0 + (x1 - x0) * i / 4, y0 + (y1 - y0) * i / 4
-        px, py = _px(fx, x_range), _py(fy, y_range)
+    x_step, y_step = nice_step(x0, x1), nice_step(y0, y1)
+    for fx in nice_ticks(x0, x1):
+        out.append(f"<text x='{_px(fx, x_range):.1f}' y='{HEIGHT - BOTTOM + 15}' text-anchor='middle'>"
+                   f"{label(fx, x_step)}</text>")
+    for fy in nice_ticks(y0, y1):
+        py = _py(fy, y_range)
         out.append(f"<line x1='{LEFT}' y1='{py:.1f}' x2='{WIDTH - RIGHT}' y2='{py:.1f}' stroke='#eee'/>")
-        out.append(f"<text x='{px:.1f}' y='{HEIGHT - BOTTOM + 15}' text-anchor='middle'>{_tick(fx, x1 - x0)}</text>")
-        out.append(f"<text x='{LEFT - 4}' y='{py + 4:.1f}' text-anchor='end'>{_tick(fy, y1 - y0)}</text>")
+        out.append(f"<text x='{LEFT - 4}' y='{py + 4:.1f}' text-anchor='end'>{label(fy, y_step)}</text>")
     out.append(f"<text x='{(WIDTH + LEFT - RIGHT) / 2}' y='{HEIGHT - 8}' text-anchor='middle'>"
                f"{escape_text(x_label)}</text>")
     middle = TOP + (HEIGHT - TOP - BOTTOM) / 2
@@ -82,7 +132,7 @@ def svg_lines(series: list[tuple[str, Any, Any]], x_label: str, y_label: str, di
     x_range, y_range = _bounds(xs), _bounds(ys)
     if diagonal or unit:
         x_range, y_range = (0.0, 1.0), (0.0, 1.0)
-    out = _frame(x_range, y_range, x_label, y_label)
+    out = _frame(x_range, y_range, x_label, y_label, shares=diagonal or unit)
     if diagonal:
         out.append(f"<line x1='{_px(0, x_range)}' y1='{_py(0, y_range)}' x2='{_px(1, x_range)}' "
                    f"y2='{_py(1, y_range)}' stroke='#999' stroke-dasharray='4 4'/>")
@@ -99,7 +149,8 @@ def svg_lines(series: list[tuple[str, Any, Any]], x_label: str, y_label: str, di
 
 def svg_histogram(edges: Any, counts: Any, x_label: str) -> str:
     edges = [float(v) for v in edges]
-    x_range, y_range = (edges[0], edges[-1]), (0.0, max(max(counts, default=1), 1) * 1.05)
+    x_range = nice_range(edges[0], edges[-1])
+    y_range = nice_range(0.0, max(max(counts, default=1), 1) * 1.05)
     out = _frame(x_range, y_range, x_label, "Test rows")
     for left, right, count in zip(edges, edges[1:], counts, strict=False):
         top = _py(float(count), y_range)
@@ -141,7 +192,8 @@ def svg_bars(items: list[tuple[str, float]]) -> str:
         y = 10 + i * row
         out.append(f"<text x='{label_width - 6}' y='{y + 13}' text-anchor='end'>{escape_text(str(name)[:24])}</text>")
         out.append(f"<rect x='{label_width}' y='{y + 2}' width='{length:.1f}' height='{row - 6}' fill='#2563a8'/>")
-        out.append(f"<text x='{label_width + length + 4:.1f}' y='{y + 13}'>{value:.3g}</text>")
+        # Both bar charts show shares: a drop in a score, or a share of the model's own importance.
+        out.append(f"<text x='{label_width + length + 4:.1f}' y='{y + 13}'>{percent(value)}</text>")
     out.append("</svg>")
     return "".join(out)
 

@@ -14,8 +14,10 @@ import pandas as pd
 from studio.core.common.errors import Cancelled, DataError, StudioError
 from studio.core.common.files import atomic_write
 from studio.core.common.progress import Progress, StopCheck, never_stop
+from studio.core.common.words import plural
 from studio.core.data.tabular import load_table
 from studio.core.data.target import Task
+from studio.core.models.imbalance import decision_threshold, labels_from_probabilities
 from studio.core.prep.safety import InputChecks, optional_columns
 from studio.core.store.model_file import ModelBundle, required_columns
 
@@ -34,7 +36,7 @@ def _missing(required: list[str], optional: frozenset[str], present: pd.Index) -
     missing = [name for name in required if name not in present and name not in optional]
     if missing:
         listed = ", ".join(f"'{m}'" for m in missing[:8]) + (" …" if len(missing) > 8 else "")
-        return [f"The new data lacks {len(missing)} column(s) the model needs: {listed}."]
+        return [f"The new data lacks {plural(len(missing), 'column')} the model needs: {listed}."]
     return []
 
 
@@ -123,8 +125,10 @@ def _labels(model: Any, prepared: Any, proba: np.ndarray) -> np.ndarray:
     Every classifier Studio offers predicts the class of highest probability (or of a score that orders the
     classes the same way), so this is the model's own answer at half the cost. Where the two highest probabilities
     tie, the model's ``predict`` settles it, as it would have."""
+    labels = labels_from_probabilities(model, proba)
+    if decision_threshold(model) is not None:
+        return labels  # the threshold decides every row, ties included
     ordered = np.sort(proba, axis=1)
-    labels = np.asarray(model.classes_)[np.argmax(proba, axis=1)]
     ties = np.flatnonzero(ordered[:, -1] - ordered[:, -2] <= TIE) if proba.shape[1] > 1 else np.array([], int)
     if len(ties):
         rows = prepared.iloc[ties] if hasattr(prepared, "iloc") else prepared[ties]
@@ -145,7 +149,7 @@ def predict_job(bundle: ModelBundle, data_path: str | Path,
     table = load_table(data_path)
     if should_stop():
         raise Cancelled()
-    yield Progress("Predicting", 0.5, f"Predicting {len(table.frame):,} rows")
+    yield Progress("Predicting", 0.5, f"Predicting {plural(len(table.frame), 'row')}")
     predictions = predict_frame(bundle, table.frame)
     yield Progress("Comparing", 0.9, "Comparing the rows with the training rows")
     return add_drift_notes(bundle, table.frame, predictions)

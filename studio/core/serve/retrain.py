@@ -21,6 +21,7 @@ import pandas as pd
 
 from studio.core.common.errors import Cancelled, DataError, StudioError, first_line
 from studio.core.common.progress import Progress, StopCheck, never_stop
+from studio.core.common.words import plural
 from studio.core.data.drift import numeric_values
 from studio.core.data.target import Task, target_values
 from studio.core.evaluate.metrics import METRIC_LABELS, Scores, format_metric, headline_metric, predict_part, score_part
@@ -77,7 +78,8 @@ def retrain_job(bundle: ModelBundle, new_frame: pd.DataFrame, old_frame: pd.Data
     notes: list[str] = []
     new_rows, y_new, dropped = _rows_with_target(new_frame, target, task)
     if dropped:
-        notes.append(f"{dropped:,} new row(s) without a value for '{target}' were left out.")
+        notes.append(f"{plural(dropped, 'new row')} without a value for '{target}' {'was' if dropped == 1 else 'were'} "
+                     "left out.")
     prep, split = _settings(bundle, new_frame if old_frame is None else pd.concat([old_frame, new_frame]), notes)
     new_parts = _split(y_new, task, split, "new rows")
     old_rows, y_old = new_rows.iloc[:0], y_new[:0]
@@ -223,7 +225,7 @@ def _check_rows(bundle: ModelBundle, frame: pd.DataFrame, which: str) -> None:
     missing = [c for c in required_columns(bundle) if c not in frame.columns]
     if missing:
         listed = ", ".join(f"'{m}'" for m in missing[:8]) + (" …" if len(missing) > 8 else "")
-        raise DataError(f"The {which} lack {len(missing)} column(s) the model learns from: {listed}.")
+        raise DataError(f"The {which} lack {plural(len(missing), 'column')} the model learns from: {listed}.")
     profile = (bundle.metadata.get("training_profile") or {}).get("columns", {})
     for column in bundle.input_columns:
         name, treatment = str(column.get("name")), str(column.get("treatment", ""))

@@ -174,6 +174,16 @@ def _fit_boosting(spec: ModelSpec, estimator: Any, x: np.ndarray, y: np.ndarray,
         estimator.set_params(**original)
 
 
+def _fit_quietly(forest: Any, x: np.ndarray, y: np.ndarray) -> Any:
+    import warnings
+
+    with warnings.catch_warnings():
+        # scikit-learn warns that "balanced" class weights suit warm starts only when every chunk sees the same
+        # rows; here every chunk of trees is fitted on exactly the same rows, so the weights are the same.
+        warnings.filterwarnings("ignore", message='class_weight presets "balanced"', category=UserWarning)
+        return forest.fit(x, y)
+
+
 def _fit_forest(spec: ModelSpec, estimator: Any, x: np.ndarray, y: np.ndarray, x_val: np.ndarray | None,
                 y_val: np.ndarray, history: list[CurvePoint], should_stop: StopCheck,
                 call: InterruptibleCaller) -> Generator[Progress]:
@@ -196,7 +206,7 @@ def _fit_forest(spec: ModelSpec, estimator: Any, x: np.ndarray, y: np.ndarray, x
         step_started = time.perf_counter()
         previous, done = done, min(total, done + chunk)
         estimator.set_params(n_estimators=done)
-        call(lambda: estimator.fit(x, y))
+        call(lambda: _fit_quietly(estimator, x, y))
         new_trees = estimator.estimators_[previous:done]
         train_sum = train_sum + _tree_sum(new_trees, x_loss32, task)
         train_loss = train_meter(train_sum / done)

@@ -68,6 +68,11 @@ class TrainResult:
     rows: EvaluationRows | None = None
     # Pictures: every test picture with its true and predicted class and how sure the model was (memory only).
     image_cases: tuple[ImageCase, ...] = ()
+    # What was done about a rare class (weights, the decision threshold), in words; "" when no class is rare.
+    decision_note: str = ""
+    # When a search chose this model: the search as plain data, kept with the run (its cross-validated score under
+    # "cv_score", with "metric", and every trial; written and read by studio.core.search.history). None otherwise.
+    search: dict[str, Any] | None = None
 
     @property
     def model_label(self) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Generator
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,17 @@ from studio.core.common.progress import CurvePoint, InterruptibleCaller, Progres
 from studio.core.data.target import Task
 from studio.core.evaluate.metrics import predict_part, score_part
 from studio.core.evaluate.result_details import describe_training
+from studio.core.models.imbalance import (
+    BALANCE_PARAM,
+    THRESHOLD_FOLDS,
+    RareClass,
+    best_threshold,
+    class_counts,
+    rare_class,
+    threshold_words,
+    with_default_weights,
+    with_threshold,
+)
 from studio.core.models.params import ParamValue
 from studio.core.models.registry import get_model
 from studio.core.models.spec import ModelSpec
@@ -90,11 +102,20 @@ def _train(request: TrainRequest, should_stop: StopCheck,
                    + (f". {removal.describe()}" if removal.total else ""))
     _check_stop(should_stop)
 
+    rare = rare_class(class_counts(y_train)) if request.task is Task.CLASSIFICATION else None
+    if rare is not None:
+        params = spec.resolve(request.task, with_default_weights(spec, request.params, class_counts(y_train)))
     estimator = spec.make_estimator(request.task, params)
     history: list[CurvePoint] = []
     fit = fit_style(spec.growth)
     yield from fit(spec, estimator, xt_train, y_train, xt_val, y_val, history, should_stop, call)
     _check_stop(should_stop)
+    threshold: ChosenThreshold | None = None
+    if rare is not None and len(np.unique(y_train)) == 2 and hasattr(estimator, "predict_proba"):
+        yield Progress("Scoring", 0.9, f"Choosing how sure the model must be to say '{rare.label}'")
+        threshold = call(lambda: choose_threshold(estimator, rare.label, xt_train, y_train, xt_val, y_val))
+        estimator = with_threshold(estimator, rare.label, threshold.value)
+        _check_stop(should_stop)
 
     yield Progress("Scoring", 0.95, "Scoring on the validation and test rows")
     from sklearn.pipeline import Pipeline
@@ -113,6 +134,9 @@ def _train(request: TrainRequest, should_stop: StopCheck,
     details, rows = yield from describe_training(request, pipeline, partial(pipeline_for, request, spec, params),
                                                  frame, y, parts, x_train, y_train, xt_train, test_output,
                                                  should_stop, call)
+    if threshold is not None and details is not None and details.classification is not None:
+        details = replace(details, classification=replace(details.classification,
+                                                          decision_threshold=threshold.value))
     yield Progress("Done", 1.0, "Training finished")
     return TrainResult(
         pipeline=pipeline, task=request.task, target=request.target, model_key=spec.key, params=params,
@@ -121,7 +145,47 @@ def _train(request: TrainRequest, should_stop: StopCheck,
         split_sizes=(len(parts.train), len(parts.validation), len(parts.test)), dropped_rows=dropped,
         duration_s=time.perf_counter() - started, fingerprint=request.fingerprint(),
         source_path=request.source_path, split_note=parts.note, details=details, rows=rows,
+        decision_note=imbalance_words(params, rare, threshold),
     )
+
+
+@dataclass(frozen=True)
+class ChosenThreshold:
+    value: float
+    where: str  # the rows it was chosen on, in words
+
+
+def choose_threshold(estimator: Any, positive: str, xt_train: Any, y_train: np.ndarray, xt_val: Any,
+                     y_val: np.ndarray) -> ChosenThreshold:
+    """The decision threshold for the best macro F1: on the validation rows, or on out-of-fold probabilities
+    of the training rows when there are no validation rows (a fixed split)."""
+    if xt_val is not None and len(np.unique(y_val)) == 2:
+        proba, truth, where = estimator.predict_proba(xt_val), y_val, "the validation rows"
+    else:
+        from sklearn.base import clone
+        from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+        folds = StratifiedKFold(THRESHOLD_FOLDS, shuffle=True, random_state=0)
+        proba = cross_val_predict(clone(estimator), xt_train, y_train, cv=folds, method="predict_proba")
+        truth, where = y_train, f"the training rows, each scored by a model that did not learn from it " \
+                                f"({THRESHOLD_FOLDS} folds)"
+    classes = np.asarray(estimator.classes_).astype(str)
+    index = int(np.flatnonzero(classes == positive)[0])
+    value, _score = best_threshold(np.asarray(truth).astype(str) == positive, proba[:, index])
+    return ChosenThreshold(value, where)
+
+
+def imbalance_words(params: dict[str, ParamValue], rare: RareClass | None,
+                    threshold: ChosenThreshold | None) -> str:
+    """What Studio did about a rare class, in words ("" when no class is rare)."""
+    if rare is None:
+        return ""
+    parts = [f"'{rare.label}' is only {rare.share:.1%} of the training rows."]
+    if params.get(BALANCE_PARAM):
+        parts.append("The classes were weighed so the model pays as much attention to it as to the others.")
+    if threshold is not None:
+        parts.append(threshold_words(rare.label, threshold.value, threshold.where))
+    return " ".join(parts)
 
 
 def pipeline_for(request: TrainRequest, spec: ModelSpec, params: dict[str, ParamValue]) -> Any:

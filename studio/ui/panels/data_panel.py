@@ -26,10 +26,11 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.common.progress import Progress, StopCheck, run_interruptibly
+from studio.core.common.words import percent, plural
 from studio.core.data.images import ImageFolder, display_name, find_paths_column, images_from_table, is_image_folder
 from studio.core.data.profile import profile_job
 from studio.core.data.tabular import LoadedTable, read_table
-from studio.core.data.target import Task
+from studio.core.data.target import TargetSummary, Task
 from studio.core.project import Project, Step
 from studio.core.store.settings import Settings
 from studio.resources import sample_dataset
@@ -361,15 +362,22 @@ def describe_target(project: Project) -> str:
     summary = project.target_summary
     if summary is None:
         return ""
-    parts = [f"{summary.usable_rows:,} rows can be used."]
-    if summary.missing_rows:
-        parts.append(f"{summary.missing_rows:,} rows have no value for {summary.name} and will be left out.")
+    usable, missing = summary.usable_rows, summary.missing_rows
+    parts = [f"{plural(usable, 'row')} can be used."]
+    if missing:
+        parts.append(f"{plural(missing, 'row')} {'has' if missing == 1 else 'have'} no value for {summary.name} "
+                     "and will be left out.")
     if summary.class_counts:
-        shown = ", ".join(f"{name} {count:,} ({count / summary.usable_rows:.0%})"
-                          for name, count in summary.class_counts[:8])
-        more = f" and {len(summary.class_counts) - 8} more" if len(summary.class_counts) > 8 else ""
-        parts.append(f"Classes: {shown}{more}.")
+        parts.append(f"{plural(len(summary.class_counts), 'class')}: {class_lines(summary)}.")
     return " ".join(parts)
+
+
+def class_lines(summary: TargetSummary, limit: int = 8) -> str:
+    """Each class with its rows and share, "0: 863 rows (66%), 1: 446 rows (34%)", the most common first."""
+    shown = ", ".join(f"{name}: {plural(count, 'row')} ({percent(count / summary.usable_rows, 0)})"
+                      for name, count in summary.class_counts[:limit])
+    rest = len(summary.class_counts) - limit
+    return shown + (f" and {plural(rest, 'more class', 'more classes')}" if rest > 0 else "")
 
 
 def _titled(title: str, widget: QWidget) -> QWidget:

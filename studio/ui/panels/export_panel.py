@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.core.data.target import Task
 from studio.core.evaluate.metrics import METRIC_LABELS, format_metric
 from studio.core.project import Project, Step
 from studio.core.report.card import CARD_NOT_WRITTEN, save_with_card_job
@@ -146,7 +147,8 @@ class ExportPanel(Panel):
         inputs = ", ".join(name for name, _kind, _treatment in result.feature_columns)
         reader = result.pipeline.steps[0][1] if result.image_cases else None
         lines = [
-            f"<b>Model:</b> {result.model_label} predicting <b>{result.target}</b> ({result.task.value})",
+            f"<b>Model:</b> {result.model_label} predicting <b>{result.target}</b>, "
+            f"{'a category' if result.task is Task.CLASSIFICATION else 'a number'}",
             f"<b>Reads:</b> picture files (JPEG, PNG and the like), shrunk to {reader.size} × {reader.size} pixels"
             if reader is not None else f"<b>Input columns:</b> {inputs}",
         ]

@@ -30,7 +30,9 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.common.progress import Progress, StopCheck
+from studio.core.common.words import local_time, plural
 from studio.core.data.images import IMAGE_SUFFIXES
+from studio.core.data.profile import BOOLEAN_WORDS, to_number
 from studio.core.project import Project, Step
 from studio.core.serve.images import (
     DEFAULT_CONFIDENCE,
@@ -41,7 +43,7 @@ from studio.core.serve.images import (
     summary,
     with_confidence,
 )
-from studio.core.serve.predict import predict_job, save_predictions_job
+from studio.core.serve.predict import PREDICTION_COLUMN, predict_job, save_predictions_job
 from studio.core.store.model_file import (
     MODEL_SUFFIX,
     OLD_SUFFIX,
@@ -142,6 +144,35 @@ def shown_picture_table(predictions: pd.DataFrame) -> tuple[pd.DataFrame, dict[s
     shown["Note"] = [note or " " for note in predictions["note"]]
     notes["Note"] = "Why a file could not be read."
     return shown, notes
+
+
+def probability_header(target: str, name: str) -> str:
+    """A probability column's header as the page shows it: a class that is a number or yes / no says which column
+    it is a value of ("probability of survived = 1"); a class that is a word says itself ("probability of
+    Adelie")."""
+    bare = name.strip().lower()
+    if target and (bare in BOOLEAN_WORDS or bool(to_number(pd.Series([bare])).notna().all())):
+        return f"probability of {target} = {name}"
+    return f"probability of {name}"
+
+
+def shown_prediction_table(predictions: pd.DataFrame, target: str) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The predictions of a table as the page shows them: headers that name the target and the classes,
+    probabilities as percentages. The file saved keeps its column names (``probability_<class>``) and plain numbers,
+    which scripts read."""
+    names: dict[str, str] = {}
+    notes: dict[str, str] = {}
+    shown = predictions.copy()
+    if PREDICTION_COLUMN in shown.columns:
+        header = f"predicted {target}" if target else "prediction"
+        names[PREDICTION_COLUMN] = header
+        notes[header] = f"What the model predicts{f' for {target}' if target else ''}. Saved as '{PREDICTION_COLUMN}'."
+    for column in [c for c in predictions.columns if str(c).startswith("probability_")]:
+        header = probability_header(target, str(column).removeprefix("probability_"))
+        names[column] = header
+        notes[header] = f"How likely the model finds it, as a percentage. Saved as '{column}', a share from 0 to 1."
+        shown[column] = [percent(v) for v in predictions[column]]
+    return shown.rename(columns=names), notes
 
 
 class PredictPanel(Panel):
@@ -375,11 +406,11 @@ class PredictPanel(Panel):
         elif self._job == "predict":
             assert isinstance(value, pd.DataFrame)
             self.predictions = value
-            self.table_model.set_frame(value)
+            self.table_model.set_frame(*shown_prediction_table(value, self.bundle.target if self.bundle else ""))
             self.table.resizeColumnsToContents()
             # How rows unlike the training data were handled (unseen categories, words in numbers, ...).
             notes = "".join(f" {note}" for note in value.attrs.get("notes", []))
-            self.banner.show_message(f"Predicted {len(value):,} rows of {Path(self._data_path).name}.{notes}",
+            self.banner.show_message(f"Predicted {plural(len(value), 'row')} of {Path(self._data_path).name}.{notes}",
                                      "success")
             self.predicted.emit()
         elif self._job == "save":
@@ -420,6 +451,9 @@ class PredictPanel(Panel):
         tooltip."""
         name = f"<b>{Path(bundle.path).name}</b>"
         words = describe_bundle(bundle)
+        created = str(bundle.metadata.get("created", ""))
+        if created:  # the file keeps the moment as an ISO stamp; people read their own clock
+            words = words.replace(f"Made {created}", f"Made {local_time(created)}")
         if not is_image_model(bundle):
             self.model_label.setText(f"{name}<br>" + words.replace("\n", "<br>"))
             self.model_label.setToolTip("")

@@ -17,13 +17,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.core.common.words import percent
 from studio.core.evaluate.details import ClassificationDetails, row_shares, threshold_scores
-from studio.ui.widgets.plots import add_line, dashed, heatmap, make_plot
+from studio.ui.widgets.plots import PlotOrNote, add_line, dashed, heatmap, make_plot
 
 MAX_CURVES = 8
 CURVES_NOTE = ("Curves closer to the top left (ROC) or top right (precision-recall) are better. The area under the "
-               "ROC curve is 0.5 for guessing and 1 for a perfect model; each class is measured against all the "
+               "ROC curve is 50% for guessing and 100% for a perfect model; each class is measured against all the "
                "others.")
+NO_CURVES = ("This model gives no probabilities, only its answers, so there are no curves: they need to know how sure "
+             "the model is of each answer.")
 
 
 class ConfusionMatrixWidget(QWidget):
@@ -42,6 +45,7 @@ class ConfusionMatrixWidget(QWidget):
         self.note = QLabel("Blue cells (top left to bottom right) are right answers; red cells are mistakes. The "
                            "darker a cell, the larger its share of that true class.")
         self.note.setStyleSheet("color: #555;")
+        self.note.setWordWrap(True)  # one long line made the Results page wider than a 1024-pixel screen
         toggles = QHBoxLayout()
         toggles.addWidget(QLabel("Show:"))
         toggles.addWidget(self.counts_button)
@@ -114,10 +118,12 @@ class ThresholdWidget(QWidget):
         self.details = details if details is not None and details.positive_class is not None else None
         self.setVisible(self.details is not None)
         if self.details is not None:
+            # The slider starts where the saved model decides (a rare class moves it off 50%).
+            start = round(self.details.decision_threshold * 100)
             self.slider.blockSignals(True)
-            self.slider.setValue(50)
+            self.slider.setValue(start)
             self.slider.blockSignals(False)
-            self._update(0.5)
+            self._update(start / 100)
 
     def threshold(self) -> float:
         return self.slider.value() / 100
@@ -142,7 +148,7 @@ class ThresholdWidget(QWidget):
         self.metrics_label.setText(
             f"Finds <b>{scores.get('recall'):.0%}</b> of the '{positive}' rows (recall) · when it says "
             f"'{positive}' it is right <b>{scores.get('precision'):.0%}</b> of the time (precision) · F1 "
-            f"<b>{scores.get('f1'):.2f}</b> · balanced accuracy <b>{scores.get('balanced_accuracy'):.0%}</b> · "
+            f"<b>{percent(scores.get('f1'), 0)}</b> · balanced accuracy <b>{scores.get('balanced_accuracy'):.0%}</b> · "
             f"accuracy {scores.get('accuracy'):.0%}<br>{tp:,} found, {fn:,} missed, {fp:,} false alarms, {tn:,} "
             f"correctly '{negative}'.")
         self.matrix.set_matrix(np.asarray(scores.confusion), (negative, positive))
@@ -153,15 +159,19 @@ class CurvesWidget(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        # Rates and shares, written as percentages like the areas in the legends and every score.
         self.roc_plot = make_plot("ROC curve", "False alarm rate (false positive rate)",
-                                  "Found (true positive rate)")
-        self.pr_plot = make_plot("Precision-recall curve", "Found (recall)", "Right when it says so (precision)")
+                                  "Found (true positive rate)", percent_y=True, percent_x=True)
+        self.pr_plot = make_plot("Precision-recall curve", "Found (recall)", "Right when it says so (precision)",
+                                 percent_y=True, percent_x=True)
         self.note = QLabel(CURVES_NOTE)
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color: #555;")
+        self.roc_slot = PlotOrNote(self.roc_plot, NO_CURVES)
+        self.pr_slot = PlotOrNote(self.pr_plot, NO_CURVES)
         plots = QHBoxLayout()
-        plots.addWidget(self.roc_plot)
-        plots.addWidget(self.pr_plot)
+        plots.addWidget(self.roc_slot)
+        plots.addWidget(self.pr_slot)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(plots, 1)
@@ -183,13 +193,18 @@ class CurvesWidget(QWidget):
         shown = sorted(details.roc, key=lambda c: -support.get(c.label, 0))[:MAX_CURVES]
         labels = {curve.label for curve in shown}
         for index, curve in enumerate(c for c in details.roc if c.label in labels):
-            add_line(self.roc_plot, curve.x, curve.y, index, f"{curve.label}: area {curve.area:.3f}")
+            add_line(self.roc_plot, curve.x, curve.y, index, f"{curve.label}: area {percent(curve.area)}")
         for index, curve in enumerate(c for c in details.pr if c.label in labels):
-            add_line(self.pr_plot, curve.x, curve.y, index, f"{curve.label}: avg. precision {curve.area:.3f}")
+            add_line(self.pr_plot, curve.x, curve.y, index, f"{curve.label}: avg. precision {percent(curve.area)}")
         note = CURVES_NOTE
         if len(details.roc) > MAX_CURVES:
             note += f" The {MAX_CURVES} most common of {len(details.roc)} classes are drawn."
-        self.note.setText(note if details.roc else "This model gives no probabilities, so there are no curves.")
+        self.note.setText(note if details.roc else NO_CURVES)
+        for slot in (self.roc_slot, self.pr_slot):
+            if details.roc:
+                slot.show_plot()
+            else:
+                slot.show_note(NO_CURVES)
 
 
 class PerClassTable(QTableWidget):
@@ -206,7 +221,7 @@ class PerClassTable(QTableWidget):
     def set_details(self, details: ClassificationDetails) -> None:
         self.setRowCount(len(details.per_class))
         for row, metrics in enumerate(details.per_class):
-            values = (metrics.label, f"{metrics.precision:.0%}", f"{metrics.recall:.0%}", f"{metrics.f1:.2f}",
+            values = (metrics.label, percent(metrics.precision), percent(metrics.recall), percent(metrics.f1),
                       f"{metrics.support:,}")
             for column, text in enumerate(values):
                 item = QTableWidgetItem(text)

@@ -12,13 +12,17 @@ from studio.core.common.progress import Progress
 from studio.core.evaluate.crossval import CrossValidation
 from studio.core.evaluate.details import to_plain
 from studio.core.evaluate.diagnosis import Diagnosis, LearningCurve, Verdict, learning_curve
-from studio.core.evaluate.metrics import METRIC_LABELS, format_metric
+from studio.core.evaluate.metrics import ERROR_METRICS, METRIC_LABELS, format_metric
 from studio.ui.widgets.common import MessageBanner, section_label
-from studio.ui.widgets.plots import add_line, make_plot
+from studio.ui.widgets.plots import PlotOrNote, add_line, make_plot
 from studio.workers.runner import JobRunner
 
 CURVE_NOTE = ("Trains the model again on growing shares of the training rows and scores each on the held-out rows. "
               "If the held-out score still rises at the end, more rows would help.")
+CURVE_WAITING = ("Press \"Compute learning curve\": two lines will show the score on the training rows and on "
+                 "held-out rows as the model learns from more and more rows.")
+CURVE_NOT_STORED = ("No learning curve was computed for this run. Train its settings again (Runs page) to compute "
+                    "one.")
 _VERDICT_STYLE = {Verdict.FINE: "success", Verdict.OVERFITTING: "warning", Verdict.UNDERFITTING: "warning"}
 
 
@@ -48,8 +52,10 @@ class DiagnosisWidget(QWidget):
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         self.curve_banner = MessageBanner()
-        self.curve_plot = make_plot("Learning curve", "Training rows used", "Score (higher is better)", 220)
+        self.curve_plot = make_plot("Learning curve", "Training rows used", "Score (higher is better)", 220,
+                                    percent_y=True)
         self.curve_plot.addLegend(offset=(-10, -10))
+        self.curve_slot = PlotOrNote(self.curve_plot, CURVE_WAITING)
         self.curve_note = QLabel(CURVE_NOTE)
         self.curve_note.setWordWrap(True)
         self.curve_note.setStyleSheet("color: #555;")
@@ -67,7 +73,7 @@ class DiagnosisWidget(QWidget):
         layout.addWidget(self.curve_note)
         layout.addLayout(buttons)
         layout.addWidget(self.curve_banner)
-        layout.addWidget(self.curve_plot, 1)
+        layout.addWidget(self.curve_slot, 1)
         self.result: Any = None
         self.metric = "accuracy"
         self.curve: LearningCurve | None = None
@@ -85,7 +91,9 @@ class DiagnosisWidget(QWidget):
             name = cross_validation.metric
             folds = ", ".join(format_metric(name, v) for v in cross_validation.scores())
             spread = cross_validation.spread()
-            spread_text = f"{spread:.3f}" if name == "r2" else f"{spread * 100:.1f} points"
+            # Scores are percentages, so their spread is in percentage points; errors keep the target's units.
+            spread_text = format_metric(name, spread) if name in ERROR_METRICS else \
+                f"{format_metric(name, spread).removesuffix('%')} points"
             self.cross_validation.setText(
                 f"<b>Cross-validation, {len(cross_validation.folds)} folds</b> ({METRIC_LABELS.get(name, name)}): "
                 f"mean <b>{format_metric(name, cross_validation.mean())}</b>, spread ± {spread_text}. "
@@ -98,6 +106,7 @@ class DiagnosisWidget(QWidget):
         self.curve_plot.clear()
         self.curve_banner.clear()
         self.curve_plot.setLabel("left", "Score (higher is better)")
+        self.curve_slot.show_note(CURVE_WAITING)
         self.curve_note.setText(CURVE_NOTE)
         self.curve_button.setEnabled(getattr(result, "rows", None) is not None)
 
@@ -111,8 +120,8 @@ class DiagnosisWidget(QWidget):
             self._draw(LearningCurve(stored["metric"], tuple(stored["sizes"]), tuple(stored["train_scores"]),
                                      tuple(stored["validation_scores"])))
         else:
-            self.curve_note.setText("No learning curve was computed for this run. Train its settings again (Runs "
-                                    "page) to compute one.")
+            self.curve_note.setText(CURVE_NOT_STORED)
+            self.curve_slot.show_note(CURVE_NOT_STORED)
 
     def compute_curve(self) -> bool:
         result = self.result
@@ -138,6 +147,7 @@ class DiagnosisWidget(QWidget):
 
     def _draw(self, curve: LearningCurve) -> None:
         self.curve_plot.clear()
+        self.curve_slot.show_plot()
         self.curve_plot.setLabel("left", METRIC_LABELS.get(curve.metric, curve.metric))
         add_line(self.curve_plot, curve.sizes, curve.train_scores, 0, "Training rows")
         add_line(self.curve_plot, curve.sizes, curve.validation_scores, 1, "Held-out rows")

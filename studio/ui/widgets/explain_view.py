@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -30,11 +31,24 @@ from studio.core.evaluate.explain import (
 )
 from studio.core.models.registry import get_model
 from studio.ui.widgets.common import MessageBanner
-from studio.ui.widgets.plots import add_line, horizontal_bars, make_plot
+from studio.ui.widgets.plots import PlotOrNote, add_line, horizontal_bars, make_plot
 from studio.workers.runner import JobRunner
 
 DEPENDENCE_NOTE = ("Sets the chosen column to one value after another in every validation row and shows the model's "
                    "average answer: how the prediction moves with it.")
+IMPORTANCE_WAITING = ("Press \"Compute column importance\" to see which columns the model relies on most: one bar "
+                      "per column, longer the more the score drops when that column is shuffled.")
+IMPORTANCE_WORKING = ("Working out which columns the model relies on most: one bar per column will appear here, "
+                      "longer the more the score drops when that column is shuffled.")
+IMPORTANCE_NOT_STORED = "Column importance was not computed for this run, so there are no bars to show."
+DEPENDENCE_WAITING = ("Pick a column above and press \"Show effect of this column\": a line will show how the "
+                      "model's average answer moves as that column's value changes.")
+DEPENDENCE_STORED = ("A stored run keeps no rows to try values on; train its settings again (Runs page) to explore "
+                     "how a column moves the prediction.")
+# Up to this many held-out cells (rows times columns), and training rows (a neighbours model compares with each),
+# column importance is computed as soon as the tab is shown: a few seconds at most, and no button to find.
+AUTO_IMPORTANCE_CELLS = 50_000
+AUTO_IMPORTANCE_TRAINING_ROWS = 20_000
 OWN_NOTE = ("How much the model itself used each column while learning (its built-in importances, one-hot pieces "
             "added back together per column).")
 
@@ -62,9 +76,10 @@ class ExplainWidget(QWidget):
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
         self.banner = MessageBanner()
+        # Drops in a score and shares of the importance are written as percentages, like every score.
         self.importance_plot = make_plot("Column importance (shuffling test)", "Drop in score when the column is "
-                                         "shuffled", "", 220)
-        self.own_plot = make_plot("The model's own importances", "Share of importance", "", 220)
+                                         "shuffled (percentage points)", "", 220, percent_x=True)
+        self.own_plot = make_plot("The model's own importances", "Share of importance", "", 220, percent_x=True)
         self.dependence_plot = make_plot("Effect of one column", "", "Average prediction", 220)
         self.importance_note = QLabel("Shuffles one column at a time on the validation rows and measures how much "
                                       "worse the model gets. Bigger drop: the model relies more on that column.")
@@ -78,6 +93,8 @@ class ExplainWidget(QWidget):
         self.importance_plot.setTitle("")
         self.own_plot.setTitle("")
         self.dependence_plot.setTitle("")
+        self.importance_slot = PlotOrNote(self.importance_plot, IMPORTANCE_WAITING)
+        self.dependence_slot = PlotOrNote(self.dependence_plot, DEPENDENCE_WAITING)
         importance_row = QHBoxLayout()
         importance_row.addWidget(self.importance_button)
         importance_row.addStretch(1)
@@ -87,18 +104,18 @@ class ExplainWidget(QWidget):
         dependence_row.addWidget(self.dependence_button)
         dependence_row.addStretch(1)
         self.views = QTabWidget()
-        for title, parts in (("Shuffling test", (self.importance_note, importance_row, self.importance_plot)),
+        for title, parts in (("Shuffling test", (self.importance_note, importance_row, self.importance_slot)),
                              ("The model's own importances", (self.own_note, self.own_plot)),
                              ("Effect of one column", (self.dependence_note, dependence_row,
-                                                       self.dependence_plot))):
+                                                       self.dependence_slot))):
             page = QWidget()
             page_layout = QVBoxLayout(page)
             for part in parts:
                 if isinstance(part, QHBoxLayout):
                     page_layout.addLayout(part)
                 else:
-                    page_layout.addWidget(part, 1 if part in (self.importance_plot, self.own_plot,
-                                                              self.dependence_plot) else 0)
+                    page_layout.addWidget(part, 1 if part in (self.importance_slot, self.own_plot,
+                                                              self.dependence_slot) else 0)
             self.views.addTab(page, title)
         work_row = QHBoxLayout()
         work_row.addWidget(self.progress, 1)
@@ -111,6 +128,7 @@ class ExplainWidget(QWidget):
         self.result: Any = None
         self.importance: PermutationImportance | None = None
         self.dependence: PartialDependence | None = None
+        self._auto_importance = False  # a small result's importance starts when the tab is first shown
         self._set_live(False)
 
     # -- showing --------------------------------------------------------------------------------------------
@@ -128,6 +146,12 @@ class ExplainWidget(QWidget):
         if rows is not None:
             self.column_combo.addItems([str(c) for c in rows.x_held.columns])
         self._set_live(rows is not None)
+        self._auto_importance = rows is not None and rows.x_held.size <= AUTO_IMPORTANCE_CELLS \
+            and len(rows.x_train) <= AUTO_IMPORTANCE_TRAINING_ROWS
+        self.importance_slot.show_note(IMPORTANCE_WORKING if self._auto_importance else IMPORTANCE_WAITING)
+        self.dependence_slot.show_note(DEPENDENCE_WAITING)
+        if self.isVisible():
+            self._start_auto_importance()
         self.show_own(result.details.model_importances if result.details is not None else (),
                       getattr(result, "model_key", ""))
 
@@ -140,15 +164,19 @@ class ExplainWidget(QWidget):
         self._set_live(False)
         self.importance_plot.clear()
         stored = explanations.get("permutation_importance")
+        self._auto_importance = False
         if stored:
             columns = stored.get("columns", [])
             horizontal_bars(self.importance_plot, [(c["column"], float(c["mean"])) for c in columns[:15]],
                             [float(c.get("spread", 0.0)) for c in columns[:15]])
+            self.importance_slot.show_plot()
+        else:
+            self.importance_slot.show_note(IMPORTANCE_NOT_STORED)
         self.importance_note.setText("Computed when the run was trained." if stored else
                                      "Column importance was not computed for this run.")
         self.dependence_plot.clear()
-        self.dependence_note.setText("A stored run keeps no rows to try values on; train its settings again (Runs "
-                                     "page) to explore how a column moves the prediction.")
+        self.dependence_slot.show_note(DEPENDENCE_STORED)
+        self.dependence_note.setText(DEPENDENCE_STORED)
         self.show_own(own, model_key)
 
     def show_own(self, own: tuple[tuple[str, float], ...], model_key: str = "") -> None:
@@ -170,6 +198,15 @@ class ExplainWidget(QWidget):
         self.cancel_button.setVisible(False)
 
     # -- computing ------------------------------------------------------------------------------------------
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._start_auto_importance()
+
+    def _start_auto_importance(self) -> None:
+        # Started only once the tab is on screen: a result nobody looks at costs no work.
+        if self._auto_importance and self.compute_importance():
+            self._auto_importance = False
+
     def compute_importance(self) -> bool:
         result = self.result
         if result is None or result.rows is None or self.runner.is_running():
@@ -212,6 +249,7 @@ class ExplainWidget(QWidget):
             self.importance = found
             columns = found.columns[:15]
             horizontal_bars(self.importance_plot, [(c.column, c.mean) for c in columns], [c.spread for c in columns])
+            self.importance_slot.show_plot()
             self.importance_note.setText(
                 f"Shuffling one column at a time on the {found.part} rows: the bars show how much the "
                 f"{found.metric.replace('_', ' ')} drops. The model relies most on '{found.columns[0].column}'.")
@@ -223,6 +261,7 @@ class ExplainWidget(QWidget):
     def _draw_dependence(self, found: PartialDependence) -> None:
         plot = self.dependence_plot
         plot.clear()
+        self.dependence_slot.show_plot()
         if plot.plotItem.legend is None:
             plot.addLegend(offset=(-10, 10))
         plot.setLabel("bottom", found.column)
@@ -240,6 +279,8 @@ class ExplainWidget(QWidget):
         self.banner.show_message(f"Could not compute this. {message}", "error", details)
 
     def _on_runner_finished(self) -> None:
+        if self.importance is None and self.result is not None and self.importance_slot.shows_note():
+            self.importance_slot.show_note(IMPORTANCE_WAITING)  # failed or stopped: the button is the way on
         self.progress.setVisible(False)
         self.cancel_button.setVisible(False)
         self.cancel_button.setEnabled(False)

@@ -16,6 +16,8 @@ from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
 
 from studio.core.common.curves import BatchPoint, EpochPoint
 from studio.core.common.progress import CurvePoint
+from studio.core.common.words import percent
+from studio.ui.widgets.plots import PercentAxis, PlotOrNote
 
 REPAINT_MS = 50  # about 20 repaints a second, however fast points arrive
 TRAIN_COLOR = "#1f77b4"
@@ -24,6 +26,10 @@ BATCH_COLOR = (31, 119, 180, 70)  # the training colour, faint
 METRIC_COLOR = "#2ca02c"
 KEPT_COLOR = "#6a3d9a"
 FINE_STEPS = (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10)  # loss axis tops: little empty space above the curves
+# Said in the plot's place until the first point: true whether or not the chosen model draws a curve at all.
+EMPTY_NOTE = ("Press \"Start training\". A model that learns step by step (trees, boosting rounds or epochs) draws "
+              "its loss here as it learns: how wrong it is on the training rows and on the validation rows, lower "
+              "is better. Curves that drift apart mean it is memorising the training rows.")
 
 
 def _nice_ceiling(value: float, steps: tuple[float, ...] = (1, 2, 5, 10)) -> float:
@@ -46,7 +52,7 @@ class LossPlotWidget(QWidget):
         self.status.setObjectName("curveStatus")
         self.status.setStyleSheet("color: #333;")
         self.status.hide()
-        self.plot = pg.PlotWidget()
+        self.plot = pg.PlotWidget(axisItems={"right": PercentAxis("right")})
         self.plot.setMinimumHeight(220)
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setLabel("left", "Loss (lower is better)")
@@ -73,8 +79,9 @@ class LossPlotWidget(QWidget):
         self._metric_curve: pg.PlotDataItem | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        self.slot = PlotOrNote(self.plot, EMPTY_NOTE)
         layout.addWidget(self.status)
-        layout.addWidget(self.plot)
+        layout.addWidget(self.slot)
         self._steps: list[float] = []
         self._train: list[float] = []
         self._val: list[float] = []
@@ -104,11 +111,13 @@ class LossPlotWidget(QWidget):
         self._remove_metric_axis()  # the next run may be a model without a validation score
         self.status.clear()
         self.status.hide()
+        self.slot.show_note()
         self._dirty = True
         self._repaint()
 
     def append(self, point: CurvePoint) -> None:
         if not self._steps and not self._batch_x:
+            self.slot.show_plot()
             steps = point.step_label if point.step_label.endswith("s") else point.step_label + "s"
             self.plot.setLabel("bottom", steps.capitalize())
             self.plot.setLabel("left", f"{point.loss_label} (lower is better)")
@@ -262,7 +271,7 @@ class LossPlotWidget(QWidget):
             return
         parts = [f"<b>Epoch {point.step} of {point.epochs}</b>"]
         if point.metric is not None and math.isfinite(point.metric):
-            shown = f"{point.metric:.1%}" if point.metric_label == "Accuracy" else f"{point.metric:.3f}"
+            shown = percent(point.metric)  # accuracy and R² alike, as the Results page writes them
             parts.append(f"validation {_metric_name(point.metric_label)} {shown}")
         if point.best_step is not None:
             parts.append(f"<span style='color:{KEPT_COLOR}'>weights kept from epoch {point.best_step}</span>")

@@ -1,14 +1,16 @@
 """A hyperparameter form generated from ParamSpecs; no per-model form code.
 
 Settings with a ``group`` are shown under its heading; a setting with a ``live_note`` gets that note under it once
-the (slow) lookup has answered in the background.
+the (slow) lookup has answered in the background. Settings marked ``advanced`` (specialists' words such as ReLU,
+Adam or batch size) are folded under "Advanced settings", closed until opened, their help saying what the default
+does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Generator
 
-from PySide6.QtCore import QLocale, Signal
+from PySide6.QtCore import QLocale, Qt, Signal
 from PySide6.QtGui import QDoubleValidator, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -20,6 +22,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -30,6 +33,10 @@ from studio.core.models.params import ParamKind, ParamSpec, ParamValue
 from studio.workers.runner import JobRunner
 
 SPIN_LIMIT = 2_000_000_000
+ADVANCED_NOTE = ("Settings in specialists' words. Their defaults suit most data; each one's note says what the "
+                 "default does.")
+_HEADING_STYLE = ("font-size: 11pt; font-weight: 600; color: #1f4e79; margin-top: 8px; "
+                  "border-bottom: 1px solid #d5dde6; padding-bottom: 2px;")
 
 
 class ParamForm(QWidget):
@@ -38,9 +45,33 @@ class ParamForm(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._form = QFormLayout(self)
-        self._form.setContentsMargins(0, 0, 0, 0)
-        self._form.setVerticalSpacing(10)
+        self._form = _form_layout()
+        self.advanced_button = QToolButton()
+        self.advanced_button.setObjectName("advancedToggle")
+        self.advanced_button.setCheckable(True)
+        self.advanced_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.advanced_button.setArrowType(Qt.ArrowType.RightArrow)
+        self.advanced_button.setAutoRaise(True)
+        self.advanced_button.setStyleSheet("font-weight: 600; color: #1f4e79;")
+        self.advanced_button.toggled.connect(self._on_advanced_button_toggled)
+        self.advanced_box = QWidget()
+        advanced_layout = QVBoxLayout(self.advanced_box)
+        advanced_layout.setContentsMargins(16, 0, 0, 0)
+        advanced_note = QLabel(ADVANCED_NOTE)
+        advanced_note.setWordWrap(True)
+        advanced_note.setStyleSheet("color: #666; font-size: 9pt;")
+        advanced_layout.addWidget(advanced_note)
+        self._advanced_form = _form_layout()
+        advanced_layout.addLayout(self._advanced_form)
+        self.advanced_box.hide()
+        self.advanced_button.hide()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self._form)
+        layout.addSpacing(8)
+        layout.addWidget(self.advanced_button, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(self.advanced_box)
+        layout.addStretch(1)  # room to spare goes below the fold, not between the settings and its button
         self._editors: dict[str, QWidget] = {}
         self._specs: dict[str, ParamSpec] = {}
         self._errors: dict[str, QLabel] = {}
@@ -55,21 +86,32 @@ class ParamForm(QWidget):
 
     def set_specs(self, specs: tuple[ParamSpec, ...], values: dict[str, ParamValue]) -> None:
         self._loading = True
-        while self._form.rowCount():
-            self._form.removeRow(0)
+        for form in (self._form, self._advanced_form):
+            while form.rowCount():
+                form.removeRow(0)
         self._editors.clear()
         self._specs = {s.name: s for s in specs}
         self._errors.clear()
         self._notes.clear()
+        advanced = [s for s in specs if s.advanced]
+        self._add_rows(self._form, [s for s in specs if not s.advanced], values, "group_")
+        self._add_rows(self._advanced_form, advanced, values, "advanced_group_")
+        self.advanced_button.setVisible(bool(advanced))
+        self.advanced_button.setText(f"Advanced settings ({len(advanced)})")
+        self.advanced_box.setVisible(bool(advanced) and self.advanced_button.isChecked())
+        self._loading = False
+        self._start_pending_notes()
+
+    def _add_rows(self, form: QFormLayout, specs: list[ParamSpec], values: dict[str, ParamValue],
+                  heading_prefix: str) -> None:
         group = ""
         for spec in specs:
             if spec.group and spec.group != group:
                 group = spec.group
                 heading = QLabel(group)
-                heading.setObjectName(f"group_{group}")
-                heading.setStyleSheet("font-size: 11pt; font-weight: 600; color: #1f4e79; margin-top: 8px; "
-                                      "border-bottom: 1px solid #d5dde6; padding-bottom: 2px;")
-                self._form.addRow(heading)
+                heading.setObjectName(f"{heading_prefix}{group}")
+                heading.setStyleSheet(_HEADING_STYLE)
+                form.addRow(heading)
             editor = self._make_editor(spec, values.get(spec.name, spec.default))
             editor.setToolTip(spec.help)
             editor.setObjectName(f"param_{spec.name}")
@@ -98,9 +140,18 @@ class ParamForm(QWidget):
             self._errors[spec.name] = error
             title = QLabel(spec.label)
             title.setStyleSheet("font-weight: 600;")
-            self._form.addRow(title, cell)
-        self._loading = False
-        self._start_pending_notes()
+            form.addRow(title, cell)
+
+    def show_advanced(self, shown: bool) -> None:
+        """Open or close the fold of advanced settings (it stays as it is when another model is chosen)."""
+        self.advanced_button.setChecked(shown)
+
+    def advanced_names(self) -> list[str]:
+        return [name for name, spec in self._specs.items() if spec.advanced]
+
+    def _on_advanced_button_toggled(self, checked: bool) -> None:
+        self.advanced_button.setArrowType(Qt.ArrowType.DownArrow if checked else Qt.ArrowType.RightArrow)
+        self.advanced_box.setVisible(checked and bool(self.advanced_names()))
 
     def editor(self, name: str) -> QWidget:
         return self._editors[name]
@@ -149,7 +200,8 @@ class ParamForm(QWidget):
             self._notes[name].setText(text)
 
     def names(self) -> list[str]:
-        return list(self._editors)
+        """The settings in the models' own order, folded ones included."""
+        return [name for name in self._specs if name in self._editors]
 
     def _make_editor(self, spec: ParamSpec, value: ParamValue) -> QWidget:
         if spec.kind is ParamKind.BOOL:
@@ -240,9 +292,18 @@ class ParamForm(QWidget):
         self.value_changed.emit(name, checked)
 
     def _show_error(self, name: str, message: str) -> None:
+        if self._specs[name].advanced:
+            self.show_advanced(True)  # a mistake must not hide in a closed fold
         self._errors[name].setText(message)
         self._errors[name].show()
         self.invalid.emit(name, message)
+
+
+def _form_layout() -> QFormLayout:
+    form = QFormLayout()
+    form.setContentsMargins(0, 0, 0, 0)
+    form.setVerticalSpacing(10)
+    return form
 
 
 def _format_float(value: ParamValue) -> str:

@@ -9,14 +9,20 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import QLabel, QStackedWidget, QWidget
+
+from studio.core.common.words import percent
 
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
 ACCENT = "#2563a8"
 
 
-def make_plot(title: str, x_label: str, y_label: str, height: int = 240) -> pg.PlotWidget:
+def make_plot(title: str, x_label: str, y_label: str, height: int = 240, percent_y: bool = False,
+              percent_x: bool = False) -> pg.PlotWidget:
+    """``percent_y``, ``percent_x``: the axis holds shares or scores (0..1), labelled as percentages."""
     pg.setConfigOptions(antialias=True, background="w", foreground="#333")
-    plot = pg.PlotWidget()
+    axes = {side: PercentAxis(side) for side, wanted in (("left", percent_y), ("bottom", percent_x)) if wanted}
+    plot = pg.PlotWidget(axisItems=axes or None)
     plot.setMinimumHeight(height)
     plot.setMinimumWidth(160)  # several plots share a row; the window's width must not grow because of them
     plot.setTitle(f"<span style='font-size:11pt; color:#22313f'>{title}</span>")
@@ -27,6 +33,46 @@ def make_plot(title: str, x_label: str, y_label: str, height: int = 240) -> pg.P
         plot.getAxis(side).enableAutoSIPrefix(False)
     plot.setMenuEnabled(False)
     return plot
+
+
+class PercentAxis(pg.AxisItem):
+    """An axis of scores written as every page writes scores: 80%, not 0.8."""
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        digits = 0 if spacing * scale >= 0.01 else 1
+        return [percent(value * scale, digits) for value in values]
+
+
+class PlotOrNote(QStackedWidget):
+    """A plot that, until it has something to show, gives its place to a sentence saying what will appear there and
+    how to get it: an empty grid from 0.1 to 0.9 tells a newcomer nothing."""
+
+    def __init__(self, plot: pg.PlotWidget, note: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.plot = plot
+        self.note = QLabel(note)
+        self.note.setObjectName("plotNote")
+        self.note.setWordWrap(True)
+        self.note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.note.setMinimumWidth(160)
+        self.note.setStyleSheet("color: #555; font-size: 11pt; padding: 24px; background: #fafbfc; "
+                                "border: 1px dashed #c9d1db; border-radius: 4px;")
+        self.addWidget(self.note)
+        self.addWidget(plot)
+
+    def show_note(self, note: str | None = None) -> None:
+        if note is not None:
+            self.note.setText(note)
+        self.setCurrentWidget(self.note)
+
+    def show_plot(self) -> None:
+        self.setCurrentWidget(self.plot)
+
+    def shows_note(self) -> bool:
+        return self.currentWidget() is self.note
+
+    def note_text(self) -> str:
+        return self.note.text()
 
 
 def dashed(color: str = "#888") -> pg.QtGui.QPen:

@@ -6,6 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
+from studio.core.common.words import number
 from studio.core.evaluate.details import RegressionDetails
 from studio.ui.widgets.plots import ACCENT, dashed, make_plot
 
@@ -53,6 +54,4 @@ class RegressionPlotsWidget(QWidget):
 
 
 def _plain(value: float) -> str:
-    from studio.core.evaluate.metrics import _plain_number
-
-    return _plain_number(value) if np.isfinite(value) else "–"
+    return number(value)

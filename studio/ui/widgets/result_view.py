@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget
 
 from studio.core.common.progress import CurvePoint
+from studio.core.common.words import local_time, plural
 from studio.core.data.target import Task
 from studio.core.evaluate.details import imbalance_text, lead_metrics, result_summary
 from studio.core.evaluate.diagnosis import diagnose, diagnosis_metric
@@ -34,10 +35,10 @@ METRIC_HELP = {
     "precision_macro": "When the model names a class, how often it is right (averaged over classes).",
     "recall_macro": "Of the rows of a class, how many the model finds (averaged over classes).",
     "f1_macro": "Balance of precision and recall (averaged over classes).",
-    "roc_auc": "How well the model ranks positive rows above negative ones (0.5 is chance, 1 is perfect).",
+    "roc_auc": "How well the model ranks positive rows above negative ones (50% is chance, 100% is perfect).",
     "mae": "Average size of the error, in the target's own units.",
     "rmse": "Like the average error, but large misses count more.",
-    "r2": "Share of the target's variation the model explains (1 is perfect, 0 is no better than the average).",
+    "r2": "Share of the target's variation the model explains (100% is perfect, 0% is no better than the average).",
 }
 
 
@@ -59,21 +60,25 @@ class ShownResult:
 def shown_from_result(result: Any) -> ShownResult:
     train, validation, test = result.split_sizes
     unit = "pictures" if getattr(result, "image_cases", ()) else "rows"
-    notes = [f"{result.model_label}, trained in {result.duration_s:.1f} s on {train:,} {unit}; "
-             f"{validation:,} validation and {test:,} test {unit}."]
+    one = unit.removesuffix("s")
+    notes = [f"{result.model_label}, trained in {result.duration_s:.1f} s on {plural(train, one, unit)}; "
+             f"{validation:,} validation and {plural(test, 'test ' + one, 'test ' + unit)}."]
     if result.dropped_rows:
-        notes.append(f"{result.dropped_rows:,} rows without a value for {result.target} were left out.")
+        dropped = result.dropped_rows
+        notes.append(f"{plural(dropped, 'row')} without a value for {result.target} "
+                     f"{'was' if dropped == 1 else 'were'} left out.")
     if result.split_note:
         notes.append(result.split_note)
+    if getattr(result, "decision_note", ""):
+        notes.append(result.decision_note)
     return ShownResult(result.task, result.target, result.model_key, result.validation, result.test, result.details,
                        " ".join(notes), {}, result, tuple(result.history), unit)
 
 
 def shown_from_record(record: RunRecord) -> ShownResult:
     details = ResultDetails.of_run(record.details)
-    when = record.created.replace("T", " ")[:16] + (" UTC" if record.created.endswith("+00:00") else "")
-    notes = f"Run {record.id}: {record.model_label}, trained {when} in {record.duration_s:.1f} s on " \
-            f"{record.dataset_name}."
+    notes = f"Run {record.id}: {record.model_label}, trained {local_time(record.created)} in " \
+            f"{record.duration_s:.1f} s on {record.dataset_name}."
     return ShownResult(Task(record.task), record.target, record.model_key, record.scores("validation"),
                        record.scores("test") or Scores("test", 0, (), ()), details, notes, dict(record.explanations),
                        history=curve_points(record.history), unit="pictures" if "images" in record.prep else "rows")
