@@ -378,7 +378,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     print(f"Trained {result.model_label.lower()} on {train_rows:,} rows ({val_rows:,} validation, "
           f"{test_rows:,} test) in {result.duration_s:.1f} s; saved to {out}")
     if result.dropped_rows:
-        print(f"{result.dropped_rows:,} row(s) without a value for '{args.target}' were left out.")
+        print(f"{result.dropped_rows:,} {'row' if result.dropped_rows == 1 else 'rows'} without a value for "
+              f"'{args.target}' {'was' if result.dropped_rows == 1 else 'were'} left out.")
     if result.split_note:
         print(result.split_note)
     print(_summary_lines(result))
@@ -776,6 +777,8 @@ def _cmd_tune(args: argparse.Namespace) -> int:
         _note("Wrote the model card: " + " and ".join(map(str, cards)))
         _record_run(result, out)
         print(f"Trained on all {result.split_sizes[0]:,} training rows and saved to {out}")
+    else:
+        _record_search(result)
     print(plain_summary(task, result.test, args.target))
     # "model" and "params" are what was trained; "best_trial" the single best trial's.
     print(json.dumps({"model": outcome.final_key, "params": outcome.final_params, "metric": outcome.metric,
@@ -802,7 +805,8 @@ def _parse_range(spec: ModelSpec, space: Any, item: str) -> Any:
 
 
 def _run_search(search: Any) -> Any:
-    """Run a search, one stderr line per trial, and record every trial in the run history."""
+    """Run a search, one stderr line per trial. The caller records the search as one run (the winner's, whose
+    result carries the trials)."""
     from dataclasses import replace
 
     from studio.core.models.registry import describe_params
@@ -823,21 +827,22 @@ def _run_search(search: Any) -> Any:
         return (f"  trial {trial.number:>3}  {trial.model_label:<24} {score:>10}  {trial.duration_s:6.1f} s  "
                 f"{describe_params(trial.params, trial.model_key, limit=4)}{state}{mark}")
 
-    outcome = _drive(tune(search), sys.stderr, trial_line)
-    _record_trials(outcome, search)
-    return outcome
+    return _drive(tune(search), sys.stderr, trial_line)
 
 
-def _record_trials(outcome: Any, search: Any) -> None:
+def _record_search(result: Any) -> None:
+    """A search whose model was not saved is recorded all the same: one run, its trials inside."""
     import sqlite3
 
-    try:
-        from studio.core.search.history import trial_runs
-        from studio.core.store.runs import open_user_store
+    from studio.core.store.runs import run_from_result
 
-        open_user_store().add_many(trial_runs(outcome, search))
-    except (sqlite3.Error, OSError, StudioError, ImportError) as exc:
-        _note(f"warning: the trials could not be recorded in the run history ({exc}).")
+    try:
+        store = _open_store()
+        run_id = store.add(run_from_result(result))
+    except (sqlite3.Error, OSError, StudioError) as exc:
+        _note(f"warning: the search could not be recorded in the run history ({exc}).")
+        return
+    _note(f"Recorded as run {run_id} in {store.path} (`studio report {run_id} --out report.html`).")
 
 
 def _note(text: str) -> None:
@@ -1114,8 +1119,19 @@ def _cmd_runs(args: argparse.Namespace) -> int:
 
     for record in _open_store().summaries():
         metric = headline_metric(Task(record.task))
-        print(f"{record.id:>5}  {record.created}  {record.model_label} -> {record.target} on "
-              f"{record.dataset_name}: test {METRIC_LABELS[metric].lower()} "
-              f"{format_metric(metric, record.metric('test', metric))}")
+        line = (f"{record.id:>5}  {record.created}  {record.model_label} -> {record.target} on "
+                f"{record.dataset_name}: test {METRIC_LABELS[metric].lower()} "
+                f"{format_metric(metric, record.metric('test', metric))}")
+        if record.is_search:
+            # A search is one run: the winner's, with its tries inside (`studio report` shows the run).
+            tries, cv_metric = record.search_tries, str(record.search.get("metric", ""))
+            line += (f"  (search of {tries} {'try' if tries == 1 else 'tries'}; cross-validated "
+                     f"{METRIC_LABELS.get(cv_metric, cv_metric).lower()} "
+                     f"{format_metric(cv_metric, record.search.get('cv_score'))})")
+        elif "test" not in record.metrics and "cross_validation" in record.metrics:
+            # A history from before a search was one run holds a run per try, with no test score.
+            cv = record.metrics["cross_validation"]
+            line += f"  (one try of a search; cross-validated {format_metric(cv.get('metric', ''), cv.get('mean'))})"
+        print(line)
     return 0
 

@@ -78,8 +78,8 @@ def test_a_search_that_trained_an_ensemble_reports_it(tmp_path: Path, capsys: py
                     "--out", str(tmp_path / "auto.joblib")])
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert ("The winner: a weighted average of 2 models (Logistic regression 67%, Random forest 33%) from the best "
-            "trials (Logistic regression 67% (Flexibility: 0.5); Random forest 33% (Number of trees: 10))"
+    assert ("The winner: a mix of a logistic regression and a random forest from the best trials (Logistic "
+            "regression, 2 of 3 votes (Flexibility: 0.5); Random forest, 1 of 3 votes (Number of trees: 10))"
             ) in captured.err
     assert load_model(tmp_path / "auto.joblib").metadata["model"] == "ensemble"
 
@@ -87,7 +87,7 @@ def test_a_search_that_trained_an_ensemble_reports_it(tmp_path: Path, capsys: py
                     "--trials", "2"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert "Trained instead: a weighted average of 2 models" in captured.out
+    assert "Trained instead: a mix of a logistic regression and a random forest" in captured.out
     summary = last_json(captured.out)
     assert summary["model"] == "ensemble" and summary["params"] == {"members": MEMBERS}
     assert summary["best_trial"] == {"number": 1, "model": "logistic_regression", "params": {"C": 0.5}}

@@ -52,12 +52,27 @@ def test_train_with_cross_validation_prints_the_folds(tmp_path: Path, capsys: py
     assert "at least 2 folds" in capsys.readouterr().err
 
 
-def test_a_trial_of_a_search_gets_a_report_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_search_gets_a_report_and_so_does_a_trial_kept_by_an_older_studio(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run_cli(["tune", str(sample_dataset()), "--target", "species", "--model", "knn", "--trials", "2",
                     "--out", str(tmp_path / "knn.joblib")]) == 0
-    trial = next(r for r in RunStore(default_runs_path()).all() if "tuning" in r.details)
+    store = RunStore(default_runs_path())
+    (search,) = store.all()
+    assert search.search_tries == 2
+    # Before a search was one run, each trial was a run of its own, with only its cross-validated score.
+    old_trial = store.add({"created": "2025-01-01T00:00:00", "target": "species", "task": "classification",
+                           "model_key": "knn", "model_label": "k-nearest neighbours", "params": {"n_neighbors": 5},
+                           "prep": {}, "split": {}, "duration_s": 0.1,
+                           "metrics": {"cross_validation": {"metric": "accuracy", "mean": 0.97, "folds_done": 5}},
+                           "details": {"tuning": {"trial": 1, "outcome": "done", "winner": True}},
+                           "versions": {}})
     capsys.readouterr()
-    report = tmp_path / "trial.html"
-    assert run_cli(["report", str(trial.id), "--out", str(report)]) == 0
-    assert "Traceback" not in capsys.readouterr().err
-    assert "k-nearest neighbours predicting species" in report.read_text(encoding="utf-8")
+    for run_id in (search.id, old_trial):
+        report = tmp_path / f"run-{run_id}.html"
+        assert run_cli(["report", str(run_id), "--out", str(report)]) == 0
+        assert "Traceback" not in capsys.readouterr().err
+        assert "k-nearest neighbours predicting species" in report.read_text(encoding="utf-8")
+    assert run_cli(["runs"]) == 0
+    listing = capsys.readouterr().out
+    assert "(search of 2 tries; cross-validated accuracy " in listing
+    assert "(one try of a search; cross-validated 97.0%)" in listing

@@ -28,12 +28,12 @@ def test_train_auto_finds_a_model_within_the_budget(tmp_path: Path, capsys: pyte
     assert "trial   1  Logistic regression" in captured.err
     saved = load_model(out).metadata
     assert f"Training the winner: {saved['model_label']}" in captured.err
-    # Every trial is in the run history, and so is the winner trained on all training rows.
+    # The search is one run: the winner's, with its model file, test scores and every trial inside.
     runs = open_user_store().all()
-    tuning = [r for r in runs if "tuning" in r.details]
-    assert len(tuning) == captured.err.count("  trial ")
-    assert any(r.details["tuning"]["winner"] for r in tuning)
-    assert any(r.model_path == str(out.resolve()) for r in runs)
+    assert len(runs) == 1
+    assert runs[0].model_path == str(out.resolve()) and runs[0].metric("test", "accuracy") is not None
+    assert runs[0].search_tries == captured.err.count("  trial ")
+    assert captured.err.rstrip().splitlines()[-1].startswith(f"Recorded as run {runs[0].id} ")
 
 
 def test_tune_searches_the_given_ranges_and_prints_the_best(tmp_path: Path,
@@ -50,6 +50,21 @@ def test_tune_searches_the_given_ranges_and_prints_the_best(tmp_path: Path,
     assert summary["test"]["accuracy"] > 0.9
     assert captured.err.count("  trial ") == 4
     assert load_model(out).metadata["params"]["n_neighbors"] == summary["params"]["n_neighbors"]
+
+
+def test_a_search_is_one_run_in_the_runs_listing(capsys: pytest.CaptureFixture[str]) -> None:
+    """Even without a saved model: the search is recorded once, and `studio runs` lists it once."""
+    assert run_cli(["tune", str(PENGUINS), "--target", "species", "--model", "knn", "--trials", "3"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("  trial ") == 3
+    assert err.rstrip().splitlines()[-1].startswith("Recorded as run 1 ")
+    assert run_cli(["runs"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert len(lines) == 1
+    assert lines[0].startswith("    1  ") and "k-nearest neighbours -> species" in lines[0]
+    assert "(search of 3 tries; cross-validated accuracy " in lines[0]
+    run = open_user_store().get(1)
+    assert run.search_tries == 3 and run.model_path == ""
 
 
 @pytest.mark.parametrize(("arguments", "fragment"), [

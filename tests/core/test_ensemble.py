@@ -188,11 +188,11 @@ def test_members_round_trip_through_json() -> None:
     assert json.loads(text)[0] == {"model": "random_forest", "params": {"max_depth": None, "n_estimators": 50},
                                    "weight": 2}
     assert parse_members(text) == members
-    assert describe_members(parse_members(text)) == \
-        "a weighted average of 2 models (Random forest 67%, k-nearest neighbours 33%)"
+    # Plain words, no percentages (beside a model's name they read as its score); the votes are in the settings.
+    assert describe_members(parse_members(text)) == "a mix of a random forest and a k-nearest neighbours model"
     described = describe_ensemble_params({"members": text})
-    assert described.startswith("Random forest 67% (Number of trees: 50, Maximum depth: no limit")
-    assert "k-nearest neighbours 33% (Neighbours: 7)" in described
+    assert described.startswith("Random forest, 2 of 3 votes (Number of trees: 50, Maximum depth: no limit")
+    assert "k-nearest neighbours, 1 of 3 votes (Neighbours: 7)" in described
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -263,8 +263,9 @@ def test_an_ensemble_trains_saves_opens_and_predicts_classes(penguins: pd.DataFr
 
     # The run history and its report give the members in words.
     record = record_from_plain(run_from_result(result))
-    assert record.config()["Model: members"] == ("Logistic regression 50% (Flexibility: 0.5); Random forest 25% "
-                                                 "(Number of trees: 10); Naive Bayes 25%")
+    assert record.config()["Model: members"] == ("Logistic regression, 2 of 4 votes (Flexibility: 0.5); Random "
+                                                 "forest, 1 of 4 votes (Number of trees: 10); Naive Bayes, 1 of 4 "
+                                                 "votes")
     report = build_report(record)
     assert "<td>Random forest</td><td>1</td><td>Number of trees: 10</td>" in report
     assert "<td>Naive Bayes</td><td>1</td><td>its defaults</td>" in report

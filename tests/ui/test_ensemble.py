@@ -57,8 +57,7 @@ def test_an_ensemble_through_model_train_results_export_predict_and_runs(
     assert model.model_list.currentItem().text() == "Ensemble of the best models"
     assert model.title.text() == "Ensemble of the best models"
     assert model.members.isVisible() and not model.form_scroll.isVisible() and not model.reset_button.isVisible()
-    assert model.members.summary.text() == ("A weighted average of 2 models (Logistic regression 67%, "
-                                            "Random forest 33%).")
+    assert model.members.summary.text() == "A mix of a logistic regression and a random forest."
     assert model.members.members_shown() == [("Logistic regression", "2", "Flexibility: 0.5"),
                                              ("Random forest", "1", "Number of trees: 10")]
     assert window.nav.next_button.isEnabled()
@@ -71,7 +70,7 @@ def test_an_ensemble_through_model_train_results_export_predict_and_runs(
     # Another search's ensemble replaces the members shown.
     other = members_json([("knn", {"n_neighbors": 7}, 1), ("naive_bayes", {}, 1)])
     window.project.set_model(ModelConfig("ensemble", (("members", other),)))
-    assert model.members.summary.text() == "An average of 2 models (k-nearest neighbours, Naive Bayes)."
+    assert model.members.summary.text() == "A mix of a k-nearest neighbours model and a naive Bayes model."
     assert listed_keys(window).count("ensemble") == 1
     # Members that cannot be read (a damaged run, say) are said in words, and Next waits for another model.
     window.project.set_model(ModelConfig("ensemble", (("members", "[{"),)))
@@ -100,7 +99,7 @@ def test_an_ensemble_through_model_train_results_export_predict_and_runs(
     view.tabs.setCurrentIndex(view.tab_index("Which columns matter"))
     explain = view.explain
     assert "no importances of its own" in explain.own_note.text() and not explain.own_plot.isVisible()
-    click(qtbot, explain.importance_button)
+    # A small table: the shuffling test starts by itself once the tab is shown.
     qtbot.waitUntil(lambda: explain.importance is not None, timeout=LOAD_MS)
     wait_idle(qtbot, explain.runner)
     assert {c.column for c in explain.importance.columns} >= {"bill_length_mm", "flipper_length_mm"}
@@ -149,7 +148,7 @@ def test_an_ensemble_through_model_train_results_export_predict_and_runs(
     table = predict.table_model
     assert table.rowCount() == SAMPLE_ROWS
     headers = [table.headerData(c, Qt.Orientation.Horizontal) for c in range(table.columnCount())]
-    assert headers[0] == "prediction" and {f"probability_{name}" for name in SPECIES} <= set(headers)
+    assert headers[0] == "predicted species" and {f"probability of {name}" for name in SPECIES} <= set(headers)
     assert table.index(0, 0).data() in SPECIES
 
     # -- Runs: recorded, opened, and trained again with the same members ----------------------------------------
@@ -194,11 +193,11 @@ def test_a_search_whose_ensemble_won_is_adopted_and_described(qtbot: QtBot, wind
     assert window.train_panel.search.adopt(outcome) is trained
     assert window.project.model == ModelConfig("ensemble", (("members", MEMBERS),))
     words = window.train_panel.trials_view.best_label.text()
-    assert "<b>The winner:</b> a weighted average of 2 models (Logistic regression 67%, Random forest 33%)" in words
-    assert ("Together they scored 98.5% in cross-validation (accuracy), against 97.0% for the best single trial "
-            "(Logistic regression, trial 1 of 2)") in words
-    assert ("Its members' settings: Logistic regression 67% (Flexibility: 0.5); Random forest 33% "
-            "(Number of trees: 10)") in words
+    assert "<b>The winner:</b> a mix of a logistic regression and a random forest, made from the best tries" in words
+    assert ("Together they scored 98.5% in cross-validation (accuracy), against 97.0% for the best single try "
+            "(Logistic regression, try 1 of 2)") in words
+    assert ("Its members' settings: Logistic regression, 2 of 3 votes (Flexibility: 0.5); Random forest, 1 of 3 "
+            "votes (Number of trees: 10)") in words
     assert MEMBERS not in words
 
 

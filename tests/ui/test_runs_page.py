@@ -68,7 +68,8 @@ def test_runs_are_recorded_compared_reopened_retrained_and_deleted(
     # Open one run: its results come back from the store, without training.
     runs.select_ids([1])
     click(qtbot, runs.open_button)
-    assert runs.pages.currentWidget() is runs.result_view
+    assert runs.pages.currentWidget() is runs.run_tabs and runs.run_tabs.currentWidget() is runs.result_view
+    assert not runs.run_tabs.tabBar().isVisible()  # a run trained by hand has no search to show beside it
     assert "Run 1" in runs.result_view.details.text()
     assert "right" in runs.result_view.summary.text()
     assert runs.result_view.metric_value("accuracy") != "–"

@@ -3,7 +3,9 @@ user's ranges; stopping keeps the best model; a bad range is refused in words.""
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QLineEdit
 from pytestqt.qtbot import QtBot
 
@@ -91,27 +93,45 @@ def test_finding_the_best_model_fills_the_trials_table(qtbot: QtBot, window: Mai
     # Scores in the words of the metric ("98.6%", "97.1% (partial)" for a trial cut short), or a dash.
     assert all("%" in _cell(window, r, 3) or _cell(window, r, 3) == "–" for r in range(rows))
     assert panel.trials_view.table_model.headerData(3, Qt.Orientation.Horizontal) == "Accuracy"
+    # Tries stopped early (their partial scores can look better than the winner's) are folded away.
+    trials = panel.trials_view.table_model.trials
+    finished = [t for t in trials if not t.stopped_early]
+    assert panel.trials_view.shown_count() == len(finished)
+    assert panel.trials_view.stopped_box.isVisible() == (len(finished) < rows)
     winner = window.project.result
     assert winner is not None and winner.validation is None  # trained on all training rows
     assert window.project.model.key == winner.model_key
     assert not window.project.result_is_stale()
     assert "The winner:" in panel.trials_view.best_label.text()
     assert winner.model_label in panel.trials_view.best_label.text()
-    # Every trial is in the run history, beside the winner's own run with its test scores.
+    # The search is one run in the history: the winner's, with its test scores and every try inside.
     wait_history_written(qtbot, window)
     runs = window.project.run_store.all()
-    trial_runs = [r for r in runs if "tuning" in r.details]
-    assert len(trial_runs) == rows
-    assert [r.details["tuning"]["trial"] for r in trial_runs if r.details["tuning"]["winner"]] == \
-        [panel.trials_view.table_model.best_number]
-    assert runs[0].id == window.project.run_id and runs[0].metric("test", "accuracy") is not None
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.id == window.project.run_id and run.metric("test", "accuracy") is not None
+    assert run.search_tries == rows and run.search["best_trial"] == panel.trials_view.table_model.best_number
+    assert [t["number"] for t in run.search["trials"]] == [t.number for t in trials]
     go_next(qtbot, window, Step.RESULTS)
 
-    # A trial's run opens on the Runs page like any other (its details hold only the trial).
+    # The Runs page lists it once, marked as a search; opening it shows its tries, then its results.
     click_sidebar(qtbot, window, Step.RUNS)
-    window.runs_panel.select_ids([trial_runs[0].id])
-    assert window.runs_panel.open_selected()
-    assert window.runs_panel.result_view is not None and window.runs_panel.result_view.isVisible()
+    runs_page = window.runs_panel
+    assert runs_page.row_count() == 1
+    assert runs_page.proxy.index(0, 4).data() == f"{run.model_label}  ·  Search: {rows} tries"
+    assert runs_page.proxy.index(0, 6).data().endswith("(cross-validated)")
+    runs_page.select_ids([run.id])
+    click(qtbot, runs_page.open_button)
+    tries = runs_page.search_view
+    assert tries is not None and tries.isVisible()
+    assert runs_page.run_tabs.tabText(runs_page.run_tabs.currentIndex()) == f"Search: {rows} tries"
+    assert tries.trial_count() == rows and tries.shown_count() == len(finished)
+    assert [tries.shown_text(r, 1) for r in range(tries.shown_count())] == [t.model_label for t in finished]
+    assert all(tries.shown_text(r, 3).endswith("%") for r in range(tries.shown_count()))
+    assert f"A search for the best model:</b> {rows} tries" in tries.best_label.text()
+    tab_bar = runs_page.run_tabs.tabBar()
+    qtbot.mouseClick(tab_bar, Qt.MouseButton.LeftButton, pos=tab_bar.tabRect(0).center())
+    assert runs_page.result_view is not None and runs_page.result_view.isVisible()
 
 
 def test_tuning_one_model_within_narrowed_ranges_and_stopping_keeps_the_best(qtbot: QtBot,
@@ -156,18 +176,58 @@ def test_tuning_one_model_within_narrowed_ranges_and_stopping_keeps_the_best(qtb
     assert result is not None and result.model_key == "knn"
     best = next(t for t in trials if t.is_best and t.number == train.trials_view.table_model.best_number)
     assert result.params["n_neighbors"] == best.params_dict()["n_neighbors"]
-    assert _cell(window, trials.index(best), 5) == "Best so far"
+    assert _cell(window, trials.index(best), 5) == "Best try"
 
 
-def test_a_trial_that_did_not_finish_its_folds_shows_a_partial_score(qtbot: QtBot) -> None:
+def test_tries_stopped_early_are_folded_away_and_every_word_shows_in_full(qtbot: QtBot) -> None:
+    from studio.core.search.requests import Trial, TrialState
+    from studio.ui.widgets.trials_view import MODEL, OUTCOME, SCORE, TrialsView
+
+    view = TrialsView()
+    qtbot.addWidget(view)
+    view.resize(700, 400)
+    view.show()
+    view.reset("accuracy")
+    tries = ((TrialState.STOPPED, "logistic_regression", 1.0), (TrialState.DONE, "knn", 0.95),
+             (TrialState.DONE, "svm", 0.9), (TrialState.PRUNED, "gradient_boosting", 0.97))
+    for number, (state, key, score) in enumerate(tries, start=1):
+        view.add_trial(Trial(number, key, (), score, state, 0.1, 0.1 * number, 0.95 if number > 1 else None,
+                             5 if state is TrialState.DONE else 1, is_best=number == 2))
+    # The partial scores (higher than the winner's) are not what a person sees first: the finished tries are.
+    assert view.shown_count() == 2 and view.trial_count() == 4
+    assert [view.shown_text(r, MODEL) for r in range(2)] == ["k-nearest neighbours", "Support vector machine"]
+    box = view.stopped_box
+    assert box.isVisible() and not box.isChecked() and box.text().startswith("Show the 2 tries stopped early")
+    box.click()
+    assert view.shown_count() == 4
+    assert [view.shown_text(r, SCORE) for r in range(4)] == ["100.0% (partial)", "95.0%", "90.0%", "97.0% (partial)"]
+    assert [view.shown_text(r, OUTCOME) for r in range(4)] == ["Out of time", "Best so far", "Finished",
+                                                                "Stopped early"]
+    # Names, scores and outcomes fit their columns (bold on the best row): nothing is cut to "Logis…".
+    header = view.table.horizontalHeader()
+    bold = view.table.font()
+    bold.setBold(True)
+    for column in (MODEL, SCORE, OUTCOME):
+        for row in range(4):
+            metrics = QFontMetrics(bold if row == 1 else view.table.font())
+            assert metrics.horizontalAdvance(view.shown_text(row, column)) < header.sectionSize(column)
+    assert view.table.width() >= sum(header.sectionSize(c) for c in range(header.count()))
+    # The chart says scores as the table does: percentages.
+    view._on_timer_timeout()
+    assert list(view._trial_dots.getData()[1]) == pytest.approx([95.0, 90.0])
+    assert view.plot.getAxis("left").labelText == "Accuracy (%)"
+
+
+def test_errors_keep_their_units_on_the_chart(qtbot: QtBot) -> None:
     from studio.core.search.requests import Trial, TrialState
     from studio.ui.widgets.trials_view import TrialsView
 
     view = TrialsView()
     qtbot.addWidget(view)
-    view.reset("accuracy")
-    for number, state in enumerate((TrialState.DONE, TrialState.PRUNED, TrialState.STOPPED), start=1):
-        view.add_trial(Trial(number, "knn", (("n_neighbors", 5),), 0.9, state, 0.1, 0.1 * number, 0.9, 1))
-    model = view.table_model
-    assert [model.data(model.index(row, 3)) for row in range(3)] == ["90.0%", "90.0% (partial)", "90.0% (partial)"]
+    view.reset("rmse")
+    view.add_trial(Trial(1, "knn", (), 12.5, TrialState.DONE, 0.1, 0.1, 12.5, 5, is_best=True))
+    view._on_timer_timeout()
+    assert list(view._trial_dots.getData()[1]) == [12.5]
+    assert view.plot.getAxis("left").labelText == "Root mean squared error"
+    assert view.shown_text(0, 3) == "12.5"
 

@@ -115,13 +115,41 @@ def members_problem(params: dict[str, ParamValue], task: Task | None) -> str:
 
 # -- in words -------------------------------------------------------------------------------------------------------
 def describe_members(members: Sequence[Member]) -> str:
-    """"an average of 3 models (Linear regression, Support vector machine, Random forest)", or with unequal
-    weights "a weighted average of 2 models (Linear regression 67%, Random forest 33%)"."""
-    count = len(members)
-    parts = _labels_with_shares(members)
+    """The members in plain words, heaviest first: "a mix of two decision trees", "a mix of a random forest and a
+    logistic regression". Their shares of the vote are left to the members' table: a percentage beside a model's
+    name reads as its score."""
+    counts: dict[str, int] = {}
+    votes: dict[str, int] = {}
+    for key, _params, weight in members:
+        counts[key] = counts.get(key, 0) + 1
+        votes[key] = votes.get(key, 0) + weight
+    order = sorted(counts, key=lambda key: -votes[key])  # stable: ties keep the members' order
+    if len(members) == 1:
+        return f"a single {_noun(order[0], 1)}"
+    parts = [_noun(key, counts[key], counted=True) for key in order]
+    listed = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+    return f"a mix of {listed}"
+
+
+_COUNTS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+# Labels that name a method rather than a thing are counted as models: "two gradient boosting models".
+_NOT_COUNTABLE = ("boosting", "neighbours", "bayes", "baseline")
+
+
+def _noun(key: str, count: int, counted: bool = False) -> str:
+    """A model as a noun for a sentence: "decision tree", "a decision tree", "two decision trees", "a naive Bayes
+    model"."""
+    label = registered(key).label
+    name = label if label[1:2].isupper() else label[:1].lower() + label[1:]  # "k-nearest", "naive Bayes"
+    countable = not name.lower().endswith(_NOT_COUNTABLE)
     if count == 1:
-        return f"a single model ({parts[0]})"
-    return f"{'a weighted average' if _weighted(members) else 'an average'} of {count} models ({', '.join(parts)})"
+        name = name if countable else f"{name} model"
+        if not counted:
+            return name
+        return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
+    plural = f"{name}s" if countable else f"{name} models"
+    number = _COUNTS[count] if count < len(_COUNTS) else str(count)
+    return f"{number} {plural}"
 
 
 def _weighted(members: Sequence[Member]) -> bool:
@@ -129,11 +157,11 @@ def _weighted(members: Sequence[Member]) -> bool:
 
 
 def _labels_with_shares(members: Sequence[Member]) -> list[str]:
-    """Each member's name, with its share of the votes when the shares differ (a share reads more plainly than
-    a count of votes)."""
+    """Each member's name, with its votes when they differ ("Random forest, 2 of 3 votes"): a percentage beside a
+    model's name would read as its score."""
     total = sum(weight for *_x, weight in members)
     weighted = _weighted(members)
-    return [registered(key).label + (f" {round(100 * weight / total)}%" if weighted else "")
+    return [registered(key).label + (f", {weight} of {total} votes" if weighted else "")
             for key, _params, weight in members]
 
 
@@ -146,8 +174,8 @@ def member_lines(members: Sequence[Member]) -> list[tuple[str, int, str]]:
 def describe_ensemble_params(params: tuple[tuple[str, ParamValue], ...] | dict[str, ParamValue],
                              limit: int | None = None) -> str:
     """The ensemble's settings in words, for ``tuning.describe_params``: each member with its own settings,
-    "Random forest 67% (Number of trees: 120, ...); Linear regression 33% (Shrinkage: 0.5)". Members that cannot be
-    read are said so in words."""
+    "Random forest, 2 of 3 votes (Number of trees: 120, ...); Linear regression, 1 of 3 votes (Shrinkage: 0.5)".
+    Members that cannot be read are said so in words."""
     try:
         members = parse_members(dict(params).get("members"))
     except StudioError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from studio.core.common.errors import StudioError
 from studio.core.common.progress import CurvePoint
 from studio.core.models.params import ParamValue
 from studio.core.models.registry import get_model
@@ -38,10 +39,22 @@ class Trial:
     note: str = ""
     is_best: bool = False  # the best so far when it ended (ties keep the earlier trial)
     fit_s: float = 0.0  # the longest single fold's fit, to foresee the final fit's time
+    # The family's first trial, at its default settings (or, tuning one model, at the person's own): what the
+    # search is measured against.
+    at_defaults: bool = False
 
     @property
     def model_label(self) -> str:
-        return get_model(self.model_key).label
+        try:
+            return get_model(self.model_key).label
+        except StudioError:
+            return self.model_key  # a trial kept in the run history, of a model this Studio no longer has
+
+    @property
+    def stopped_early(self) -> bool:
+        """Cut short for scoring worse than earlier trials, or out of time: its score is of the folds it
+        finished only."""
+        return self.state in (TrialState.PRUNED, TrialState.STOPPED)
 
     def params_dict(self) -> dict[str, ParamValue]:
         return dict(self.params)
@@ -92,6 +105,11 @@ class TuneResult:
     # When an ensemble won: its cross-validated score and the best single trial's (each the mean of the folds'
     # scores, like every trial's).
     ensemble_scores: tuple[float, float] | None = None
+
+    @property
+    def cv_score(self) -> float | None:
+        """The cross-validated score of what was trained at the end: the ensemble's, or the best trial's."""
+        return self.ensemble_scores[0] if self.ensemble_scores is not None else self.best.score
 
     @property
     def final_params(self) -> dict[str, ParamValue]:

@@ -54,6 +54,7 @@ from studio.core.search.ensemble_choice import (
     choose_ensemble,
     refit_time,
 )
+from studio.core.search.history import search_record
 from studio.core.search.modes import SearchMethod, TuneMode
 from studio.core.search.policy import auto_families, higher_is_better, metric_choices, resolve_metric
 from studio.core.search.pool import GROWTH_STEPS, FoldData, FoldEvent, FoldJob, TrialPool, trial_pool
@@ -183,8 +184,10 @@ def _tune(request: TuneRequest, should_stop: StopCheck, finish_now: StopCheck, c
             break
         yield progress("Training the winner", item.message, curve=item.curve)
     yield progress("Done", "Search finished", fraction=1.0)
-    return TuneResult(tuple(trials), best, metric, result, finished_early, elapsed(),
-                      tuple(f.spec.key for f in families), final_key, final_params, ensemble_scores)
+    tuned = TuneResult(tuple(trials), best, metric, result, finished_early, elapsed(),
+                       tuple(f.spec.key for f in families), final_key, final_params, ensemble_scores)
+    # The winner's run carries the search (its trials, its cross-validated score): one search is one run.
+    return replace(tuned, train_result=replace(result, search=search_record(tuned, request)))
 
 
 def _import_in_background(modules: set[str]) -> None:
@@ -313,6 +316,7 @@ class _Running:
     note: str = ""
     ended_at: float = 0.0
     worker_lost: bool = False  # failed because its worker process died, not because of its settings
+    at_defaults: bool = False  # the family's first trial, at its known default settings
 
 
 class _Search:
@@ -400,6 +404,7 @@ class _Search:
         else:
             handle = family.study.ask(family.space.distributions())
             params = family.space.params_from(handle.params)
+        at_defaults = family.grid_points is None and family.trials == 0
         family.trials += 1
         if family.grid_points is not None and family.trials >= math.prod(map(len, family.grid_points.values())):
             family.exhausted = True
@@ -411,7 +416,7 @@ class _Search:
                         report_growth=index == 0, keep_predictions=self.keep_predictions)
                 for index in range(len(self.folds))]
         run = _Running(self.started_count, family, handle, params, time.perf_counter(), share_deadline, jobs,
-                       {job.job_id: job.fold for job in jobs})
+                       {job.job_id: job.fold for job in jobs}, at_defaults=at_defaults)
         for job in jobs:
             self.owner[job.job_id] = run
         self.running.append(run)
@@ -500,7 +505,7 @@ class _Search:
         trial = Trial(run.number, family.spec.key, tuple(sorted(run.params.items())), score, state, duration,
                       time.perf_counter() - self.started, score if is_best else (self.best.score if self.best else
                                                                                  None),
-                      len(done_scores), note, is_best=is_best, fit_s=run.fit_s)
+                      len(done_scores), note, is_best=is_best, fit_s=run.fit_s, at_defaults=run.at_defaults)
         if is_best:
             self.best = trial
         if state is TrialState.DONE and len(run.predictions) == total:

@@ -25,7 +25,8 @@ from studio.core.models.registry import get_model
 from studio.core.models.spec import ModelSpec
 
 RUNS_FILE = "runs.sqlite3"
-SCHEMA_VERSION = 1
+# 2: a search is one run, its trials in the "search" column (version 1 kept a run per trial).
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_S = 30.0
 
 _SCHEMA = """
@@ -48,7 +49,8 @@ CREATE TABLE IF NOT EXISTS runs (
     details TEXT NOT NULL,
     model_path TEXT NOT NULL DEFAULT '',
     versions TEXT NOT NULL,
-    explanations TEXT NOT NULL DEFAULT '{}'
+    explanations TEXT NOT NULL DEFAULT '{}',
+    search TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS runs_created ON runs(created);
 """
@@ -81,6 +83,18 @@ class RunRecord:
     model_path: str
     versions: dict[str, str]
     explanations: dict[str, Any] = field(default_factory=dict)
+    # A search's run: the search that chose the model, every trial included (see studio.core.search.history);
+    # {} for a run trained by hand. ``RunStore.summaries`` keeps it without the trials.
+    search: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_search(self) -> bool:
+        return bool(self.search)
+
+    @property
+    def search_tries(self) -> int:
+        """How many trials the search ran (0 for a run trained by hand)."""
+        return int(self.search.get("tries") or len(self.search.get("trials") or ())) if self.search else 0
 
     @property
     def dataset_name(self) -> str:
@@ -109,6 +123,10 @@ class RunRecord:
         if spec is not None and spec.combines_models:
             # The members in words, not the JSON they are kept as.
             flat["Model: members"] = spec.describe(self.params)
+        if self.search:
+            tries = self.search_tries
+            kind = "the best settings" if self.search.get("mode") == "tune" else "the best model"
+            flat["Model: chosen by"] = f"a search for {kind} ({tries} {'try' if tries == 1 else 'tries'})"
         flat.update({f"Split: {_SPLIT_LABELS.get(k, k)}": v for k, v in sorted(self.split.items())})
         if flat.get("Split: cross-validation folds") == 0:
             flat["Split: cross-validation folds"] = "off"
@@ -196,6 +214,7 @@ class RunStore:
                 raise sqlite3.DatabaseError(f"integrity check failed: {check[0] if check else 'no answer'}")
             connection.execute("PRAGMA journal_mode=WAL")
             connection.executescript(_SCHEMA)
+            _add_missing_columns(connection)
             connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def _set_aside(self) -> Path:
@@ -230,7 +249,7 @@ class RunStore:
         return self.add_many([run])[0]
 
     def add_many(self, runs: list[dict[str, Any]]) -> list[int]:
-        """Store several runs in one transaction (a search's trials): all of them or, on an error, none."""
+        """Store several runs in one transaction: all of them or, on an error, none."""
         columns = _ALL_COLUMNS[1:]  # every column but the id, which SQLite assigns
         insert = f"INSERT INTO runs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         with self._connect() as connection:
@@ -273,13 +292,20 @@ class RunStore:
         return [_record(row) for row in rows]
 
     def summaries(self) -> list[RunRecord]:
-        """Every run without its bulky parts (details, loss history, explanations), newest first: the
-        leaderboard stays quick with thousands of runs. ``get`` gives a whole run."""
+        """Every run without its bulky parts (details, loss history, explanations, a search's trials), newest
+        first: the leaderboard stays quick with thousands of runs. ``get`` gives a whole run."""
         light = ", ".join(f"'{{}}' AS {c}" if c in ("details", "explanations") else
-                          ("'[]' AS history" if c == "history" else c) for c in _ALL_COLUMNS)
+                          "'[]' AS history" if c == "history" else
+                          # SQLite's JSON functions drop the trials in the query, so they are never read.
+                          f"{_SEARCH_WITHOUT_TRIALS} AS search" if c == "search" else c
+                          for c in _ALL_COLUMNS)
         with self._connect() as connection:
             connection.row_factory = sqlite3.Row
-            rows = connection.execute(f"SELECT {light} FROM runs ORDER BY id DESC").fetchall()
+            try:
+                rows = connection.execute(f"SELECT {light} FROM runs ORDER BY id DESC").fetchall()
+            except sqlite3.OperationalError:  # an SQLite built without its JSON functions: searches read whole
+                whole = light.replace(_SEARCH_WITHOUT_TRIALS, "search")
+                rows = connection.execute(f"SELECT {whole} FROM runs ORDER BY id DESC").fetchall()
         return [_record(row) for row in rows]
 
     def count(self) -> int:
@@ -287,12 +313,23 @@ class RunStore:
             return int(connection.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
 
 
+_SEARCH_WITHOUT_TRIALS = "json_remove(search, '$.trials')"
 _ALL_COLUMNS = ("id", "created", "dataset_path", "dataset_fingerprint", "target", "task", "model_key",
                 "model_label", "params", "prep", "split", "device", "duration_s", "metrics", "history", "details",
-                "model_path", "versions", "explanations")
+                "model_path", "versions", "explanations", "search")
 _DEFAULTS: dict[str, Any] = {"dataset_path": "", "dataset_fingerprint": "", "device": "cpu", "model_path": "",
-                             "explanations": {}, "details": {}, "history": []}
-_JSON_COLUMNS = ("params", "prep", "split", "metrics", "history", "details", "versions", "explanations")
+                             "explanations": {}, "details": {}, "history": [], "search": {}}
+_JSON_COLUMNS = ("params", "prep", "split", "metrics", "history", "details", "versions", "explanations", "search")
+# Columns added after the first version of the store, with their definitions: a history written by an older
+# Studio gains them when opened (each with its empty default), and keeps every run it holds.
+_ADDED_COLUMNS = {"explanations": "TEXT NOT NULL DEFAULT '{}'", "search": "TEXT NOT NULL DEFAULT '{}'"}
+
+
+def _add_missing_columns(connection: sqlite3.Connection) -> None:
+    present = {row[1] for row in connection.execute("PRAGMA table_info(runs)")}
+    for name, definition in _ADDED_COLUMNS.items():
+        if name not in present:
+            connection.execute(f"ALTER TABLE runs ADD COLUMN {name} {definition}")
 
 
 def _encode(value: Any) -> Any:
@@ -355,6 +392,8 @@ def run_from_result(result: Any, model_path: str = "") -> dict[str, Any]:
         "history": [to_plain(point) for point in result.history],
         "details": details.to_plain() if details is not None else {},
         "model_path": model_path, "versions": versions,
+        # A search's run carries the search: one search is one run (plain data made by the search).
+        "search": dict(getattr(result, "search", None) or {}),
     }
 
 

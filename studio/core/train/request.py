@@ -70,6 +70,8 @@ class TrainResult:
     image_cases: tuple[ImageCase, ...] = ()
     # What was done about a rare class (weights, the decision threshold), in words; "" when no class is rare.
     decision_note: str = ""
+    # "Let Studio choose": what was tried and why the model was chosen, in words; "" for a model picked by hand.
+    choice_note: str = ""
     # When a search chose this model: the search as plain data, kept with the run (its cross-validated score under
     # "cv_score", with "metric", and every trial; written and read by studio.core.search.history). None otherwise.
     search: dict[str, Any] | None = None

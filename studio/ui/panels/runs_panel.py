@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
 from studio.core.common.errors import StudioError
 from studio.core.data.target import Task
@@ -16,6 +16,7 @@ from studio.core.prep.config import PrepConfig
 from studio.core.prep.images import ImagePrep
 from studio.core.project import ModelConfig, Project, Step
 from studio.core.report.html import report_job
+from studio.core.search.history import SearchSummary
 from studio.core.search.modes import TuneMode
 from studio.core.store.runs import RunRecord, RunStore, config_from_plain, runs_path_for
 from studio.core.store.settings import Settings
@@ -26,6 +27,7 @@ from studio.ui.widgets.history_location import HistoryLocationWidget
 from studio.ui.widgets.result_view import ResultView, shown_from_record
 from studio.ui.widgets.run_compare import RunCompareWidget
 from studio.ui.widgets.runs_table import RunsTableWidget
+from studio.ui.widgets.trials_view import TrialsView, stored_search_text
 from studio.workers.runner import JobRunner
 
 
@@ -78,8 +80,11 @@ class RunsPanel(Panel):
         self.back_button.clicked.connect(self.show_list)
         self.pages = QStackedWidget()
         self.pages.addWidget(list_page)
-        # Built when first needed: most sessions never open or compare a run.
+        # Built when first needed: most sessions never open or compare a run. An opened search shows its tries
+        # on a tab beside the winner's results.
         self.result_view: ResultView | None = None
+        self.run_tabs = QTabWidget()
+        self.search_view: TrialsView | None = None
         self.compare_view: RunCompareWidget | None = None
         back_row = QHBoxLayout()
         back_row.addWidget(self.back_button)
@@ -177,11 +182,20 @@ class RunsPanel(Panel):
         record = self.full_record(ids[0])
         if record is None:
             return False
-        if self.result_view is None:
-            self.result_view = ResultView()
-            self.pages.addWidget(self.result_view)
+        if self.result_view is None or self.search_view is None:
+            self.result_view, self.search_view = ResultView(), TrialsView()
+            self.run_tabs.addTab(self.result_view, "Results")
+            self.run_tabs.addTab(self.search_view, "The search")
+            self.pages.addWidget(self.run_tabs)
         self.result_view.show_result(shown_from_record(record))
-        self.pages.setCurrentWidget(self.result_view)
+        search = SearchSummary.of(record.search)
+        self.run_tabs.tabBar().setVisible(search is not None)
+        self.run_tabs.setTabVisible(1, search is not None)
+        if search is not None:
+            self.search_view.show_search(search, stored_search_text(search, record.model_key, record.params))
+            self.run_tabs.setTabText(1, f"Search: {search.tries} {'try' if search.tries == 1 else 'tries'}")
+        self.run_tabs.setCurrentIndex(1 if search is not None else 0)  # a search opens on its tries
+        self.pages.setCurrentWidget(self.run_tabs)
         self.back_button.setVisible(True)
         return True
 

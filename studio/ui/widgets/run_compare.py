@@ -52,6 +52,9 @@ class RunCompareWidget(QWidget):
         cv = [run.metrics.get("cross_validation") for run in runs]
         if any(cv):
             rows.append(("Cross-validation mean ± spread", [_cv_text(c) for c in cv], False))
+        if any(run.is_search for run in runs):
+            # A search's winner has no validation rows: its cross-validated score in the search stands in.
+            rows.append(("Cross-validated in its search", [_search_text(run) for run in runs], False))
         rows.append(("Duration", [f"{run.duration_s:.1f} s" for run in runs], False))
         configs = [run.config() for run in runs]
         keys: list[str] = []
@@ -110,6 +113,14 @@ def _cv_text(cv: dict[str, Any] | None) -> str:
         return "–"
     metric = cv.get("metric", "")
     return f"{format_metric(metric, _num(cv.get('mean')))} ± {format_spread(metric, _num(cv.get('spread')))}"
+
+
+def _search_text(run: RunRecord) -> str:
+    if not run.is_search:
+        return "–"
+    metric = str(run.search.get("metric", ""))
+    return (f"{format_metric(metric, _num(run.search.get('cv_score')))} "
+            f"({METRIC_LABELS.get(metric, metric).lower()}, {run.search_tries} tries)")
 
 
 def _text(value: Any) -> str:

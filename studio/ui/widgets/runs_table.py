@@ -26,14 +26,34 @@ def run_row(record: RunRecord) -> list[QStandardItem]:
     metric = headline_metric(task)
     test, validation = record.metric("test", metric), record.metric("validation", metric)
     label = METRIC_LABELS[metric] if task is Task.REGRESSION else METRIC_LABELS[metric].lower()
+    model, model_tip = record.model_label, ""
+    validation_text = format_metric(metric, validation)
+    cross_validated = _cross_validated(record)
+    if record.is_search:
+        tries = record.search_tries
+        model += f"  ·  Search: {tries} {'try' if tries == 1 else 'tries'}"
+        model_tip = (f"Chosen by a search of {tries} {'try' if tries == 1 else 'tries'}, then trained on all training "
+                     "rows. Open it to see every try.")
+    elif "test" not in record.metrics and cross_validated is not None:
+        model += "  ·  one try of a search"  # a history from before a search was kept as one run
+        model_tip = "An older search kept each of its tries as a run; since then a search is kept as one run."
+    validation_key = validation
+    if cross_validated is not None and validation is None:
+        # Trained on all training rows, a search's winner has no validation rows: its cross-validated score
+        # stands in, said as such (with its measure when the search judged by another one).
+        cv_metric, cv_score = cross_validated
+        same = cv_metric == metric
+        validation_key = cv_score if same else None
+        validation_text = (f"{format_metric(cv_metric, cv_score)} ("
+                           f"{'' if same else METRIC_LABELS.get(cv_metric, cv_metric).lower() + ', '}cross-validated)")
     cells = [
         (str(record.id), record.id),
         (record.created.replace("T", " ")[:16], record.created),
         (record.dataset_name, record.dataset_name.lower()),
         (record.target, record.target.lower()),
-        (record.model_label, record.model_label.lower()),
+        (model, record.model_label.lower()),
         (f"{format_metric(metric, test)}  ({label})", test if test is not None else float("-inf")),
-        (format_metric(metric, validation), validation if validation is not None else float("-inf")),
+        (validation_text, validation_key if validation_key is not None else float("-inf")),
         (f"{record.duration_s:.1f} s", record.duration_s),
         (record.device, record.device),
     ]
@@ -43,7 +63,23 @@ def run_row(record: RunRecord) -> list[QStandardItem]:
         item.setData(key, SORT_ROLE)
         item.setData(record.id, ID_ROLE)
         items.append(item)
+    if model_tip:
+        items[4].setToolTip(model_tip)
     return items
+
+
+def _cross_validated(record: RunRecord) -> tuple[str, float | None] | None:
+    """The metric and the cross-validated score of a search's run (or of one try of an older search)."""
+    if record.is_search:
+        return str(record.search.get("metric", "")), _float(record.search.get("cv_score"))
+    cv = record.metrics.get("cross_validation")
+    if "test" not in record.metrics and isinstance(cv, dict):
+        return str(cv.get("metric", "")), _float(cv.get("mean"))
+    return None
+
+
+def _float(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 class RunsTableWidget(QWidget):

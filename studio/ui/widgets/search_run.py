@@ -1,5 +1,6 @@
 """The Train page's side of a search: the job for the worker, the trials view fed as trials end, finishing early,
-and the winner taken into the Project (its model and settings, its result, every trial in the run history)."""
+and the winner taken into the Project (its model and settings, and its result, which carries the search's trials
+into the run history as one run)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from studio.core.evaluate.metrics import format_metric
 from studio.core.models.ensemble_spec import describe_members
 from studio.core.models.registry import describe_params, get_model
 from studio.core.project import ModelConfig, Project
+from studio.core.search.history import SearchSummary, compared_with_default
 from studio.core.search.modes import TuneMode
 from studio.core.search.policy import metric_label
 from studio.core.search.requests import TuneProgress, TuneRequest, TuneResult
@@ -49,45 +51,38 @@ class SearchRun:
 
     def adopt(self, result: TuneResult) -> TrainResult:
         """What the search trained (the best trial, or an ensemble of the best trials) becomes the Project's model
-        (so its result is not "stale"), and every trial a run."""
+        (so its result is not "stale"). Its result carries the search, every trial included, so the run history
+        keeps the search as one run: the one the Project records for this result."""
         self.project.set_model(ModelConfig(result.final_key, tuple(sorted(result.final_params.items()))))
-        self._record_trials(result)
         self.view.show_final(winner_text(result))
         return result.train_result
 
-    def _record_trials(self, result: TuneResult) -> None:
-        if self.request is None:
-            return
-        from studio.core.search.history import trial_runs
-
-        runs = trial_runs(result, self.request)
-        # Shown on the Results page when it fails, like a run that could not be saved.
-        self.project.write_to_store(lambda store: store.add_many(runs),
-                                    "The trials could not be saved to the run history")
-
 
 def winner_text(result: TuneResult) -> str:
-    """The search's outcome in words (rich text): the winning trial, or the ensemble made of the best trials."""
+    """The search's outcome in words (rich text): the winning try, or the mix of the best tries, and how it
+    compares with the plain default model."""
     best = result.best
     ending = "You stopped the search; " if result.finished_early else ""
-    score = (f"{metric_label(result.metric).lower()} {format_metric(result.metric, best.score)} in "
-             "cross-validation")
+    count = len(result.trials)
+    summary = SearchSummary.of(result.train_result.search)
+    against = compared_with_default(summary) if summary is not None else ""
+    against = f" {against}" if against else ""
     final = get_model(result.final_key)
+    label = metric_label(result.metric).lower()
     if final.members is not None:
         members = final.members(result.final_params)
-        together = "scored better in cross-validation than the best single trial"
+        together = "scored better in cross-validation than the best single try"
         if result.ensemble_scores is not None:
             mixed, single = (format_metric(result.metric, value) for value in result.ensemble_scores)
-            together = (f"scored {mixed} in cross-validation ({metric_label(result.metric).lower()}), against "
-                        f"{single} for the best single trial")
-        return (f"{ending}<b>The winner:</b> {describe_members(members)} from the best trials. Together they "
-                f"{together} ({best.model_label}, trial {best.number} of {len(result.trials)}); now trained on "
-                "all training rows. "
-                f"<span style='color:#555'>Its members' settings: "
+            together = f"scored {mixed} in cross-validation ({label}), against {single} for the best single try"
+        return (f"{ending}<b>The winner:</b> {describe_members(members)}, made from the best tries. Together they "
+                f"{together} ({best.model_label}, try {best.number} of {count}); now trained on all training "
+                f"rows.{against} <span style='color:#555'>Its members' settings: "
                 f"{final.describe(result.final_params, limit=3)}.</span>")
-    return (f"{ending}<b>The winner:</b> {best.model_label} (trial {best.number} of {len(result.trials)}), "
-            f"{score}, now trained on all training rows. "
-            f"<span style='color:#555'>Its settings: {describe_params(best.params, best.model_key, limit=5)}.</span>")
+    return (f"{ending}<b>The winner:</b> {best.model_label} (try {best.number} of {count}), {label} "
+            f"{format_metric(result.metric, best.score)} in cross-validation, now trained on all training rows."
+            f"{against} <span style='color:#555'>Its settings: "
+            f"{describe_params(best.params, best.model_key, limit=5)}.</span>")
 
 
 def warm_up_search(project: Project) -> None:
