@@ -330,6 +330,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if args.auto and args.model:
         raise StudioError("--auto chooses the model itself; leave out --model (or use `studio tune --model "
                           f"{args.model}` to tune that model's settings).")
+    if args.param and not args.model and get_model(default_model_key(task)).choices:
+        raise StudioError("--param sets a model's settings: name that model with --model KEY (see `studio "
+                          "models`). Without --model, Studio chooses the model itself, at its own settings.")
     spec, params = _model_and_params(args.model or default_model_key(task), task, args.param)
     _check_takes(spec, table.kind)
     if args.onnx and spec.onnx_export is None:
@@ -357,8 +360,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
             project.set_tuning(TuningConfig(TuneMode.AUTO, budget_s=args.budget, seed=args.seed))
             result = _auto_train(project.search_request(fixed), args.metric, table.describe_format())
         else:
-            _note(f"Training {spec.label.lower()} for {task.value} of '{args.target}' on "
-                  f"{table.describe_format()}.")
+            what = "a model Studio chooses" if spec.choices else spec.label.lower()
+            _note(f"Training {what} for {task.value} of '{args.target}' on {table.describe_format()}.")
             result = _drive(train(request), sys.stderr)
     except ValueError as exc:
         # scikit-learn refusing settings that pass the specs' ranges, e.g. more neighbours than training rows.

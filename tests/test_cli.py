@@ -18,7 +18,7 @@ from tests.cli_helpers import assert_one_error_line, last_json
 
 ROOT = Path(__file__).resolve().parents[1]
 PENGUINS = sample_dataset()
-FAST = ["--param", "n_estimators=10"]
+FAST = ["--model", "random_forest", "--param", "n_estimators=10"]
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +32,8 @@ def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_train_writes_the_model_and_ends_with_metrics_json(tmp_path: Path,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "model.joblib"
-    code = run_cli(["train", str(PENGUINS), "--target", "species", "--param", "n_estimators=20",
-                    "--out", str(out)])
+    code = run_cli(["train", str(PENGUINS), "--target", "species", "--model", "random_forest",
+                    "--param", "n_estimators=20", "--out", str(out)])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     metrics = last_json(captured.out)
@@ -55,7 +55,7 @@ def test_train_regression_with_options(tmp_path: Path, capsys: pytest.CaptureFix
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert set(last_json(captured.out)) == {"mae", "rmse", "r2"}
-    assert "2 row(s) without a value for 'body_mass_g' were left out" in captured.out
+    assert "2 rows without a value for 'body_mass_g' were left out" in captured.out
     metadata = load_model(out).metadata
     assert metadata["task"] == "regression"
     assert metadata["split_sizes"] == [273, 0, 69]
@@ -162,7 +162,7 @@ def test_models_lists_keys_and_settings(capsys: pytest.CaptureFixture[str]) -> N
     for key in ("logistic_regression", "linear_regression", "random_forest", "gradient_boosting", "knn", "svm"):
         assert f"{key}  " in out
     assert "Random forest (classification, regression)" in out
-    assert "n_estimators = 200  [1..5000]" in out
+    assert "n_estimators = 100  [1..5000]" in out
     assert "max_depth = no limit  [1..100 or none]" in out
     assert "max_features = sqrt (regression: third)  [sqrt | third | all]" in out
     assert "balanced = false  [true | false]  (classification only)" in out
@@ -199,10 +199,11 @@ def test_screenshots_prints_what_render_all_wrote(tmp_path: Path, capsys: pytest
 # -- mistakes ---------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("extra", "fragments"), [
     (["--model", "deep_magic"], ["no model called 'deep_magic'", "random_forest"]),
-    (["--param", "n_estimators=many"], ["'many' is not a valid value for n_estimators"]),
-    (["--param", "n_estimators=0"], ["Number of trees must lie between 1 and 5000; got 0"]),
-    (["--param", "leaves=3"], ["no setting called 'leaves'"]),
-    (["--param", "n_estimators"], ["NAME=VALUE"]),
+    (["--model", "random_forest", "--param", "n_estimators=many"], ["'many' is not a valid value for n_estimators"]),
+    (["--model", "random_forest", "--param", "n_estimators=0"], ["Number of trees must lie between 1 and 5000; got 0"]),
+    (["--model", "random_forest", "--param", "leaves=3"], ["no setting called 'leaves'"]),
+    (["--model", "random_forest", "--param", "n_estimators"], ["NAME=VALUE"]),
+    (["--param", "n_estimators=10"], ["name that model with --model"]),
     (["--model", "linear_regression"], ["Linear regression cannot do classification"]),
     (["--task", "regression"], ["can only be predicted as classification"]),
     (["--model", "knn", "--param", "n_neighbors=400"], ["Training failed", "n_neighbors"]),
@@ -302,3 +303,14 @@ def test_a_network_without_pytorch_is_one_clear_line(without_torch: None, tmp_pa
     assert code == 2
     assert_one_error_line(capsys.readouterr().err, "PyTorch, which is not installed", "[torch]")
     assert not (tmp_path / "model.joblib").exists()
+
+
+def test_train_without_a_model_lets_studio_choose(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "chosen.studio"
+    code = run_cli(["train", str(PENGUINS), "--target", "species", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "Chose a model: Studio tried gradient boosting, random forest and logistic regression" in captured.err
+    bundle = load_model(out)
+    assert bundle.metadata["model"] in ("gradient_boosting", "random_forest", "logistic_regression")
+    assert last_json(captured.out)["accuracy"] > 0.9

@@ -21,8 +21,8 @@ INPUTS = {"island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "bod
 @pytest.fixture(scope="module")
 def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("check") / "species.studio"
-    assert run_cli(["train", str(PENGUINS), "--target", "species", "--param", "n_estimators=10",
-                    "--out", str(out)]) == 0
+    assert run_cli(["train", str(PENGUINS), "--target", "species", "--model", "random_forest",
+                    "--param", "n_estimators=10", "--out", str(out)]) == 0
     return out
 
 

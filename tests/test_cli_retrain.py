@@ -34,8 +34,8 @@ def tables(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 @pytest.fixture(scope="module")
 def model_path(tables: tuple[Path, Path]) -> Path:
     out = tables[0].with_name("species.studio")
-    assert run_cli(["train", str(tables[0]), "--target", "species", "--param", "n_estimators=10", "--seed", "4",
-                    "--out", str(out)]) == 0
+    assert run_cli(["train", str(tables[0]), "--target", "species", "--model", "random_forest",
+                    "--param", "n_estimators=10", "--seed", "4", "--out", str(out)]) == 0
     return out
 
 

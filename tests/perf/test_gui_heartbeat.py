@@ -21,7 +21,7 @@ from PySide6.QtCore import Qt, QTimer
 from studio.core.data.profile import profile_frame
 from studio.core.data.tabular import LoadedTable
 from studio.core.data.target import Task
-from studio.core.project import Step
+from studio.core.project import ModelConfig, Step
 from studio.ui.main_window import MainWindow
 
 from .bench import classification_frame, report
@@ -96,7 +96,8 @@ def test_gui_heartbeat_while_training(qtbot, window: MainWindow, tmp_path: Path)
     project.set_table(LoadedTable(frame, str(tmp_path / "customers.csv"), None, None))
     project.set_profiles(profile_frame(frame))
     project.set_target("label")
-    assert project.task is Task.CLASSIFICATION and project.model.key == "random_forest"
+    project.set_model(ModelConfig("random_forest"))  # the family with the busiest live curve (a point per tree)
+    assert project.task is Task.CLASSIFICATION
     assert window.go_to(Step.TRAIN)  # the page with the live curve is on screen, repainting as a user sees it
     panel = window.train_panel
     heartbeat = Heartbeat(panel.stage_label.text)

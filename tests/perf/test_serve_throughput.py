@@ -94,7 +94,7 @@ class Served:
 
 
 # Logistic regression predicts in well under a millisecond, so the serving itself is what is timed; the random
-# forest (Studio's default, 200 trees, n_jobs=-1) is what most people will serve.
+# forest (Studio's default, 100 trees, n_jobs=-1) is what most people will serve.
 @pytest.fixture(scope="module", params=["logistic_regression", "random_forest"])
 def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """Studio's service and the baseline for the same pipeline (default settings, trained on the penguins sample),

@@ -113,9 +113,13 @@ def test_each_model_shows_a_form_for_its_settings(qtbot: QtBot, window: MainWind
     choose_target(window, target)
     go_to_model_page(qtbot, window)
     panel = window.model_panel
+    click(qtbot, panel.mode_choice.buttons["manual"])
     listed = [panel.model_list.item(r).data(Qt.ItemDataRole.UserRole) for r in range(panel.model_list.count())]
-    assert listed == [spec.key for spec in models_for(task)]
-    for spec in models_for(task):
+    picked = [spec for spec in models_for(task) if not spec.choices]
+    assert listed == [spec.key for spec in picked]
+    # Chinstrap penguins are 19.8% of the rows: a rare class of three, so the classes are weighed by default.
+    weighed = task is Task.CLASSIFICATION
+    for spec in picked:
         panel.select_model(spec.key)
         assert window.project.model.key == spec.key
         assert panel.title.text() == spec.label
@@ -135,7 +139,7 @@ def test_each_model_shows_a_form_for_its_settings(qtbot: QtBot, window: MainWind
             elif param.kind is ParamKind.CHOICE:
                 assert editor.currentData() == default
             elif param.kind is ParamKind.BOOL:
-                assert editor.isChecked() == bool(default)
+                assert editor.isChecked() == (bool(default) or (param.name == "balanced" and weighed))
             elif param.kind is ParamKind.INT_LIST:
                 assert editor.text() == default
             else:
@@ -149,13 +153,32 @@ def test_reset_to_defaults(qtbot: QtBot, species_window: MainWindow) -> None:
     panel.select_model("random_forest")
     panel.form.editor("n_estimators").setValue(37)
     panel.form.editor("max_features").setCurrentIndex(2)
-    panel.form.editor("balanced").setChecked(True)
-    assert window.project.model.params_dict() == {"n_estimators": 37, "max_features": "all", "balanced": True}
+    panel.form.editor("balanced").setChecked(False)
+    assert window.project.model.params_dict() == {"n_estimators": 37, "max_features": "all", "balanced": False}
     click(qtbot, panel.reset_button)
     assert window.project.model == ModelConfig("random_forest")
-    assert panel.form.editor("n_estimators").value() == 200
+    assert panel.form.editor("n_estimators").value() == 100
     assert panel.form.editor("max_features").currentData() == "sqrt"
-    assert not panel.form.editor("balanced").isChecked()
+    assert panel.form.editor("balanced").isChecked()  # Chinstrap penguins are rare: weighed unless switched off
+
+
+def test_studio_chooses_by_default_and_a_person_can_pick_instead(qtbot: QtBot, species_window: MainWindow) -> None:
+    window = species_window
+    go_to_model_page(qtbot, window)
+    panel = window.model_panel
+    assert panel.mode_choice.buttons["choose"].isChecked()
+    assert window.project.model.key == "studio_choice"
+    assert not panel.model_list.isVisible() and not panel.form_scroll.isVisible()
+    assert panel.title.text() == "Let Studio choose" and "gradient boosting" in panel.description.text()
+    click(qtbot, panel.mode_choice.buttons["manual"])
+    assert window.project.model.key == "random_forest"
+    assert panel.model_list.isVisible() and panel.form_scroll.isVisible()
+    assert panel.model_list.currentItem().text() == "Random forest"
+    click(qtbot, panel.mode_choice.buttons["tune"])
+    assert window.project.model.key == "random_forest"  # tuning starts from the picked model
+    click(qtbot, panel.mode_choice.buttons["choose"])
+    assert window.project.model.key == "studio_choice"
+    assert window.project.tuning.mode.value == "manual"
 
 
 def test_out_of_range_float_is_refused_in_the_form(qtbot: QtBot, species_window: MainWindow) -> None:
@@ -189,7 +212,7 @@ def test_results_say_when_settings_changed_since_training(qtbot: QtBot, species_
     shown = results.metric_value("accuracy")
 
     click_sidebar(qtbot, window, Step.MODEL)
-    window.model_panel.form.editor("balanced").setChecked(True)
+    window.model_panel.form.editor("balanced").setChecked(False)  # on by default: Chinstrap penguins are rare
     click_sidebar(qtbot, window, Step.RESULTS)
     assert window.current_step is Step.RESULTS
     assert results.stale_banner.isVisible()

@@ -83,7 +83,7 @@ def test_classification_from_sample_to_saved_predictions(
     assert model.title.text() == "Random forest"
     trees = model.form.editor("n_estimators")
     assert isinstance(trees, QSpinBox)
-    assert trees.value() == 200
+    assert trees.value() == 100
     type_into_spin(qtbot, trees, 20)
     assert window.project.model.params_dict()["n_estimators"] == 20
 

@@ -6,11 +6,17 @@ from studio.core.data.kinds import DataKind
 from studio.core.data.target import Task
 
 # The built-in families register themselves on import.
-from studio.core.models import ensemble_spec, image_specs, network_specs, sklearn_models  # noqa: F401
+from studio.core.models import (  # noqa: F401
+    choice_spec,
+    ensemble_spec,
+    image_specs,
+    network_specs,
+    sklearn_models,
+)
 from studio.core.models.params import ParamValue
 from studio.core.models.spec import Member, ModelSpec, registered, registered_specs
 
-DEFAULT_MODEL = "random_forest"
+DEFAULT_MODEL = choice_spec.CHOICE_KEY
 
 
 def all_models() -> tuple[ModelSpec, ...]:

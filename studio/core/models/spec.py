@@ -99,6 +99,12 @@ class ModelSpec:
     pretrained: bool = False
     # The settings in words, when the generic "Label: value" list does not say them well.
     describe_settings: Callable[[dict[str, ParamValue], int | None], str] | None = None
+    # For a model that is a quick choice among others ("Let Studio choose"): per task, the families it tries at
+    # their defaults before keeping the best. Training trains the chosen one; the search leaves this one out.
+    choices: tuple[tuple[Task, tuple[str, ...]], ...] = ()
+
+    def candidates(self, task: Task) -> tuple[str, ...]:
+        return dict(self.choices).get(task, ())
 
     @property
     def export_formats(self) -> tuple[str, ...]:

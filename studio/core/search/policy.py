@@ -53,8 +53,9 @@ def auto_families(task: Task, rows: int, columns: int, include: tuple[str, ...] 
                   kind: DataKind = DataKind.TABLE) -> tuple[str, ...]:
     """Model families the automatic search tries for this data, most promising first (each family's
     ``SearchPolicy`` says where it stands and on which tables it is left out)."""
+    # A quick choice among families ("Let Studio choose") is left out: the search tries those families itself.
     usable = [m for m in models_for(task, kind)
-              if (include is None or m.key in include) and not m.missing_requirement()]
+              if (include is None or m.key in include) and not m.missing_requirement() and not m.choices]
 
     def fits(policy: SearchPolicy) -> bool:
         return ((policy.max_rows is None or rows <= policy.max_rows)

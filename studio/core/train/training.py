@@ -38,6 +38,7 @@ from studio.core.prep.rows import input_feature_columns, training_rows
 
 if TYPE_CHECKING:
     pass
+from studio.core.train.choice import choose_family
 from studio.core.train.fitting import (  # noqa: F401 - the training module's names, where callers find them
     CHUNK_SECONDS,
     CURVE_POINTS,
@@ -102,6 +103,11 @@ def _train(request: TrainRequest, should_stop: StopCheck,
                    + (f". {removal.describe()}" if removal.total else ""))
     _check_stop(should_stop)
 
+    choice_note = ""
+    if spec.choices:
+        choice = yield from choose_family(spec, request.task, xt_train, y_train, xt_val, y_val, should_stop, call)
+        spec, params, choice_note = choice.spec, choice.spec.resolve(request.task, {}), choice.note
+        yield Progress("Chose a model", None, choice_note)
     rare = rare_class(class_counts(y_train)) if request.task is Task.CLASSIFICATION else None
     if rare is not None:
         params = spec.resolve(request.task, with_default_weights(spec, request.params, class_counts(y_train)))
@@ -145,7 +151,7 @@ def _train(request: TrainRequest, should_stop: StopCheck,
         split_sizes=(len(parts.train), len(parts.validation), len(parts.test)), dropped_rows=dropped,
         duration_s=time.perf_counter() - started, fingerprint=request.fingerprint(),
         source_path=request.source_path, split_note=parts.note, details=details, rows=rows,
-        decision_note=imbalance_words(params, rare, threshold),
+        decision_note=imbalance_words(params, rare, threshold), choice_note=choice_note,
     )
 
 

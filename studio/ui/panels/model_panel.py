@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 
 from studio.core.data.target import Task
 from studio.core.evaluate.details import balance_hint
+from studio.core.models.imbalance import rare_class, with_default_weights
 from studio.core.models.params import ParamValue
 from studio.core.models.registry import get_model, models_for
 from studio.core.models.spec import ModelSpec
@@ -68,6 +69,9 @@ class ModelPanel(Panel):
         details.addWidget(self.members_label)
         details.addWidget(self.members, 1)
         details.addWidget(self.search_options, 1)
+        # Takes the free height while nothing stretchy is shown ("Let Studio choose"), so the words stay together.
+        self.filler = QWidget()
+        details.addWidget(self.filler, 1)
         reset_row = QHBoxLayout()
         reset_row.addStretch(1)
         reset_row.addWidget(self.reset_button)
@@ -77,9 +81,9 @@ class ModelPanel(Panel):
         body.addSpacing(12)
         body.addLayout(details, 1)
         layout = QVBoxLayout(self)
-        layout.addWidget(page_header("Model", "Choose how the model learns. Each kind has settings with sensible "
-                                     "defaults; hover over a setting or read the note under it to see what it "
-                                     "changes."))
+        layout.addWidget(page_header("Model", "Let Studio choose a model (a good start), or pick one yourself: "
+                                     "each kind has settings with sensible defaults, explained under each one. "
+                                     "Then press Next to train."))
         layout.addWidget(self.mode_choice)
         layout.addLayout(body, 1)
         self._task: Task | None = None
@@ -124,15 +128,19 @@ class ModelPanel(Panel):
             self._fill_models()
 
     def _show_mode(self) -> None:
-        """By hand: the settings form. Tune: the search's options and ranges. Find the best: no model list."""
+        """Let Studio choose: what it will try. By hand: the settings form. Tune: the search's options and ranges.
+        Search every model: no model list."""
         mode = self.project.tuning.mode
         self.mode_choice.refresh()
-        made = not get_model(self.project.model.key).pickable
+        spec = get_model(self.project.model.key)
+        made, chooses = not spec.pickable, bool(spec.choices)
         for widget in (self.settings_label, self.form_scroll, self.reset_button):
-            widget.setVisible(mode is TuneMode.MANUAL and not made)
+            widget.setVisible(mode is TuneMode.MANUAL and not made and not chooses)
         for widget in (self.members_label, self.members):
             widget.setVisible(mode is not TuneMode.AUTO and made)
-        for widget in (self.model_list, self.title, self.description):
+        self.model_list.setVisible(mode is not TuneMode.AUTO and not chooses)
+        self.filler.setVisible(chooses and mode is TuneMode.MANUAL)
+        for widget in (self.title, self.description):
             widget.setVisible(mode is not TuneMode.AUTO)
         # Nothing of an ensemble can be tuned; the bar under the page says so.
         self.search_options.setVisible(mode is TuneMode.AUTO or (mode is TuneMode.TUNE and not made))
@@ -145,6 +153,8 @@ class ModelPanel(Panel):
         self.model_list.blockSignals(True)
         self.model_list.clear()
         for spec in models_for(task, self.project.data_kind):
+            if spec.choices:  # "Let Studio choose" is the first button above the list, not a list entry
+                continue
             item = QListWidgetItem(spec.label)
             item.setData(Qt.ItemDataRole.UserRole, spec.key)
             item.setToolTip(spec.description)
@@ -171,7 +181,7 @@ class ModelPanel(Panel):
             self._shown = (spec.key, self.project.task)
             self.balance_hint.clear()
             return
-        values = spec.resolve(task, self.project.model.params_dict()) if task in spec.tasks else {}
+        values = spec.resolve(task, self._with_default_weights(spec)) if task in spec.tasks else {}
         self.form.set_specs(spec.params_for(task), values)
         self._shown = (spec.key, self.project.task)
         self._show_balance_hint(spec, task, values)
@@ -191,10 +201,25 @@ class ModelPanel(Panel):
         item.setFont(font)
         self.model_list.insertItem(0, item)
 
+    def _with_default_weights(self, spec: ModelSpec) -> dict[str, ParamValue]:
+        """The model's settings with the classes weighed as training will weigh them (models.imbalance)."""
+        params = self.project.model.params_dict()
+        summary = self.project.target_summary
+        if self.project.task is not Task.CLASSIFICATION or summary is None:
+            return params
+        return with_default_weights(spec, params, dict(summary.class_counts))
+
     def _show_balance_hint(self, spec: ModelSpec, task: Task, values: dict[str, ParamValue]) -> None:
-        """Imbalanced classes: offer class weighting where the model has it."""
+        """Imbalanced classes: what Studio does about a rare class, or class weighting where the model has it."""
         summary = self.project.target_summary
         hint = ""
+        rare = rare_class(dict(summary.class_counts)) if task is Task.CLASSIFICATION and summary else None
+        if rare is not None and summary is not None and len(summary.class_counts) == 2:
+            self.balance_hint.show_message(
+                f"Only {rare.share:.1%} of the rows are '{rare.label}'. Studio will choose how sure the model must "
+                f"be before it says '{rare.label}', for the best balance between finding those rows and false "
+                "alarms (macro F1); you can move that threshold on the Results page.", "info")
+            return
         if task is Task.CLASSIFICATION and summary is not None:
             can = any(p.name == "balanced" for p in spec.params_for(task))
             hint = balance_hint(summary.class_counts, spec.label, can, bool(values.get("balanced")))
@@ -214,8 +239,8 @@ class ModelPanel(Panel):
         self.project.set_model(self.project.model.with_param(name, value))
         if name == "balanced" and self.project.task is not None:
             spec = get_model(self.project.model.key)
-            self._show_balance_hint(spec, self.project.task, spec.resolve(self.project.task,
-                                                                          self.project.model.params_dict()))
+            self._show_balance_hint(spec, self.project.task,
+                                    spec.resolve(self.project.task, self._with_default_weights(spec)))
 
     def _on_reset_clicked(self) -> None:
         self.project.set_model(ModelConfig(self.project.model.key))
