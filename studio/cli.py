@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import studio
 from studio.core.common.errors import StudioError, first_line
+from studio.core.common.words import local_time
 from studio.core.train.splits import SplitConfig
 
 if TYPE_CHECKING:
@@ -1122,7 +1123,7 @@ def _cmd_runs(args: argparse.Namespace) -> int:
 
     for record in _open_store().summaries():
         metric = headline_metric(Task(record.task))
-        line = (f"{record.id:>5}  {record.created}  {record.model_label} -> {record.target} on "
+        line = (f"{record.id:>5}  {local_time(record.created)}  {record.model_label} -> {record.target} on "
                 f"{record.dataset_name}: test {METRIC_LABELS[metric].lower()} "
                 f"{format_metric(metric, record.metric('test', metric))}")
         if record.is_search:

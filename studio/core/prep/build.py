@@ -14,6 +14,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from studio.core.common.errors import DataError
+from studio.core.common.words import plural
 from studio.core.data.profile import to_number
 from studio.core.prep.config import Binning, ColumnPrep, Encoding, Missing, Outliers, PrepConfig, Scaling, Treatment
 from studio.core.prep.formula import parse_formula
@@ -82,7 +83,7 @@ def _require_columns(frame: pd.DataFrame, columns: tuple[str, ...], optional: tu
     absent = [c for c in columns if c not in frame.columns and c not in optional]
     if absent:
         listed = ", ".join(f"'{c}'" for c in absent[:8]) + (" …" if len(absent) > 8 else "")
-        raise DataError(f"The data lacks {len(absent)} column(s) the preparation needs: {listed}.")
+        raise DataError(f"The data lacks {plural(len(absent), 'column')} the preparation needs: {listed}.")
 
 
 class OutlierClipper(TransformerMixin, BaseEstimator):

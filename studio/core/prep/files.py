@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from studio.core.common.errors import DataError, StudioError
+from studio.core.common.words import plural
 from studio.core.data.profile import ColumnProfile
 from studio.core.prep.config import PrepConfig, load_prep, merge_prep, save_prep
 from studio.core.prep.formula import parse_formula
@@ -68,7 +69,7 @@ def prep_from_file(path: Path, profiles: tuple[ColumnProfile, ...], target: str)
                and c.name != target]
     if unknown:
         listed = ", ".join(f"'{n}'" for n in unknown[:8])
-        raise DataError(f"{path.name} prepares column(s) the table does not have: {listed}.")
+        raise DataError(f"{path.name} prepares {plural(len(unknown), 'column')} the table does not have: {listed}.")
     prep = merge_prep(saved, profiles)
     check_formulas(prep, target)
     return prep

@@ -40,6 +40,7 @@ import numpy as np
 
 from studio.core.common.errors import Cancelled, DataError, StudioError
 from studio.core.common.progress import CurvePoint, InterruptibleCaller, StopCheck, never_stop
+from studio.core.common.words import plural
 from studio.core.data.kinds import DataKind
 from studio.core.data.target import Task
 from studio.core.evaluate.crossval import fold_indices
@@ -139,7 +140,7 @@ def _tune(request: TuneRequest, should_stop: StopCheck, finish_now: StopCheck, c
 
     families = _families(request, len(training_rows), columns, sign)
     _import_in_background({module for family in families for module, _advice in family.spec.requires})
-    yield progress("Searching", f"Trying {len(families)} kind(s) of model with {len(folds)}-fold "
+    yield progress("Searching", f"Trying {plural(len(families), 'kind')} of model with {len(folds)}-fold "
                    "cross-validation on the training rows")
     search = _Search(request, families, folds, metric, sign, pool.size, started)
     pool.load(folds)

@@ -118,7 +118,8 @@ class RunRecord:
         """Every setting that decided the run, flattened to 'area: name' keys, for side-by-side comparison."""
         flat: dict[str, Any] = {"Data: table": self.dataset_name, "Data: fingerprint": self.dataset_fingerprint,
                                 "Data: target": self.target, "Model": self.model_label, "Device": self.device}
-        flat.update({f"Model: {_param_label(self.model_key, k)}": v for k, v in sorted(self.params.items())})
+        flat.update({f"Model: {_param_label(self.model_key, k)}": _param_value(self.model_key, k, v)
+                     for k, v in sorted(self.params.items())})
         spec = _spec_or_none(self.model_key)
         if spec is not None and spec.combines_models:
             # The members in words, not the JSON they are kept as.
@@ -127,8 +128,10 @@ class RunRecord:
             tries = self.search_tries
             kind = "the best settings" if self.search.get("mode") == "tune" else "the best model"
             flat["Model: chosen by"] = f"a search for {kind} ({tries} {'try' if tries == 1 else 'tries'})"
-        flat.update({f"Split: {_SPLIT_LABELS.get(k, k)}": v for k, v in sorted(self.split.items())})
-        if flat.get("Split: cross-validation folds") == 0:
+        regression = self.task == "regression"
+        flat.update({f"Split: {_SPLIT_LABELS.get(k, k)}": _plain_value(v) for k, v in sorted(self.split.items())
+                     if not (k == "stratify" and regression)})  # a number has no classes to keep in proportion
+        if flat.get("Split: cross-validation folds") == "0":
             flat["Split: cross-validation folds"] = "off"
         defaults = _column_defaults()
         for column in self.prep.get("columns", []):
@@ -140,6 +143,15 @@ class RunRecord:
             if key != "columns":
                 flat[f"Prepare: {key.replace('_', ' ')}"] = _plain_value(value)
         return flat
+
+
+def _param_value(model_key: str, name: str, value: Any) -> str:
+    """A setting's value as the model form says it ("square root of the column count", "no limit")."""
+    spec = _spec_or_none(model_key)
+    try:
+        return spec.param(name).describe_value(value) if spec is not None else _plain_value(value)
+    except StudioError:  # a setting an older Studio had
+        return _plain_value(value)
 
 
 def _column_defaults() -> dict[str, Any]:

@@ -84,7 +84,9 @@ def split_rows(labels: pd.Series | None, rows: int, config: SplitConfig) -> Spli
         counts = labels.value_counts()
         if counts.min() < 3:
             rare = ", ".join(repr(str(c)) for c in counts[counts < 3].index[:3])
-            note = f"Not stratified: the class(es) {rare} have fewer than 3 rows."
+            few = int((counts < 3).sum())
+            note = (f"Not stratified: the class {rare} has fewer than 3 rows." if few == 1 else
+                    f"Not stratified: the classes {rare} have fewer than 3 rows.")
             stratify = None
     # Whole row counts, not fractions: scikit-learn would round the relative validation share up on its own.
     _, validation_rows, test_rows = split_sizes(rows, config)

@@ -7,6 +7,7 @@ from PySide6.QtCore import QItemSelectionModel, QSortFilterProxyModel, Qt, Signa
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLineEdit, QTableView, QVBoxLayout, QWidget
 
+from studio.core.common.words import local_time
 from studio.core.data.target import Task
 from studio.core.evaluate.metrics import METRIC_LABELS, format_metric, headline_metric
 from studio.core.store.runs import RunRecord
@@ -48,7 +49,7 @@ def run_row(record: RunRecord) -> list[QStandardItem]:
                            f"{'' if same else METRIC_LABELS.get(cv_metric, cv_metric).lower() + ', '}cross-validated)")
     cells = [
         (str(record.id), record.id),
-        (record.created.replace("T", " ")[:16], record.created),
+        (local_time(record.created), record.created),
         (record.dataset_name, record.dataset_name.lower()),
         (record.target, record.target.lower()),
         (model, record.model_label.lower()),

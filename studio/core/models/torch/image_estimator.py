@@ -23,6 +23,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from studio.core.common.errors import DataError, StudioError
+from studio.core.common.words import plural
 from studio.core.models.torch.classes import CrossEntropyLearner, softmax
 from studio.core.models.torch.devices import DEVICES
 from studio.core.models.torch.image_nets import ARCHITECTURES, BACKBONES, SMALL_CNN
@@ -352,8 +353,9 @@ class ImageClassifier(CrossEntropyLearner, ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "network_")
         pixels = _pixels(X)
         if tuple(pixels.shape[1:]) != tuple(self.image_shape_):
+            channels = plural(int(self.image_shape_[2]), "channel")
             raise DataError(f"The network reads pictures of {self.image_shape_[0]} × {self.image_shape_[1]} pixels "
-                            f"with {self.image_shape_[2]} channel(s); it was given {tuple(pixels.shape[1:])}.")
+                            f"with {channels}; it was given {tuple(pixels.shape[1:])}.")
         network = self.network_.eval()
         parts = []
         with torch.no_grad():
