@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
@@ -79,8 +80,6 @@ class ExplainWidget(QWidget):
         # Drops in a score and shares of the importance are written as percentages, like every score.
         self.importance_plot = make_plot("Column importance (shuffling test)", "Drop in score when the column is "
                                          "shuffled (percentage points)", "", 220, percent_x=True)
-        self.own_plot = make_plot("The model's own importances", "Share of importance", "", 220, percent_x=True)
-        self.dependence_plot = make_plot("Effect of one column", "", "Average prediction", 220)
         self.importance_note = QLabel("Shuffles one column at a time on the validation rows and measures how much "
                                       "worse the model gets. Bigger drop: the model relies more on that column.")
         self.importance_note.setWordWrap(True)
@@ -91,10 +90,13 @@ class ExplainWidget(QWidget):
             note.setWordWrap(True)
             note.setStyleSheet("color: #555;")
         self.importance_plot.setTitle("")
-        self.own_plot.setTitle("")
-        self.dependence_plot.setTitle("")
         self.importance_slot = PlotOrNote(self.importance_plot, IMPORTANCE_WAITING)
-        self.dependence_slot = PlotOrNote(self.dependence_plot, DEPENDENCE_WAITING)
+        # The other two views' plots are made when their tab is first opened (or asked for): three plots made at
+        # once held the window up for most of 0.1 s when the tab was opened.
+        self._own_plot: pg.PlotWidget | None = None
+        self._own: tuple[tuple[str, float], ...] = ()
+        self._dependence_slot: PlotOrNote | None = None
+        self._dependence_waiting = DEPENDENCE_WAITING
         importance_row = QHBoxLayout()
         importance_row.addWidget(self.importance_button)
         importance_row.addStretch(1)
@@ -104,19 +106,20 @@ class ExplainWidget(QWidget):
         dependence_row.addWidget(self.dependence_button)
         dependence_row.addStretch(1)
         self.views = QTabWidget()
+        self._view_layouts: list[QVBoxLayout] = []
         for title, parts in (("Shuffling test", (self.importance_note, importance_row, self.importance_slot)),
-                             ("The model's own importances", (self.own_note, self.own_plot)),
-                             ("Effect of one column", (self.dependence_note, dependence_row,
-                                                       self.dependence_slot))):
+                             ("The model's own importances", (self.own_note,)),
+                             ("Effect of one column", (self.dependence_note, dependence_row))):
             page = QWidget()
             page_layout = QVBoxLayout(page)
             for part in parts:
                 if isinstance(part, QHBoxLayout):
                     page_layout.addLayout(part)
                 else:
-                    page_layout.addWidget(part, 1 if part in (self.importance_slot, self.own_plot,
-                                                              self.dependence_slot) else 0)
+                    page_layout.addWidget(part, 1 if part is self.importance_slot else 0)
+            self._view_layouts.append(page_layout)
             self.views.addTab(page, title)
+        self.views.currentChanged.connect(self._on_views_current_changed)
         work_row = QHBoxLayout()
         work_row.addWidget(self.progress, 1)
         work_row.addWidget(self.cancel_button)
@@ -140,7 +143,7 @@ class ExplainWidget(QWidget):
         self.importance = self.dependence = None
         self.banner.clear()
         self.importance_plot.clear()
-        self.dependence_plot.clear()
+        self._show_dependence_note(DEPENDENCE_WAITING)
         self.column_combo.clear()
         rows = getattr(result, "rows", None)
         if rows is not None:
@@ -149,7 +152,6 @@ class ExplainWidget(QWidget):
         self._auto_importance = rows is not None and rows.x_held.size <= AUTO_IMPORTANCE_CELLS \
             and len(rows.x_train) <= AUTO_IMPORTANCE_TRAINING_ROWS
         self.importance_slot.show_note(IMPORTANCE_WORKING if self._auto_importance else IMPORTANCE_WAITING)
-        self.dependence_slot.show_note(DEPENDENCE_WAITING)
         if self.isVisible():
             self._start_auto_importance()
         self.show_own(result.details.model_importances if result.details is not None else (),
@@ -174,22 +176,65 @@ class ExplainWidget(QWidget):
             self.importance_slot.show_note(IMPORTANCE_NOT_STORED)
         self.importance_note.setText("Computed when the run was trained." if stored else
                                      "Column importance was not computed for this run.")
-        self.dependence_plot.clear()
-        self.dependence_slot.show_note(DEPENDENCE_STORED)
+        self._show_dependence_note(DEPENDENCE_STORED)
         self.dependence_note.setText(DEPENDENCE_STORED)
         self.show_own(own, model_key)
 
     def show_own(self, own: tuple[tuple[str, float], ...], model_key: str = "") -> None:
-        self.own_plot.clear()
-        self.own_plot.setVisible(bool(own))
+        self._own = own
+        if self._own_plot is not None:
+            self._draw_own(self._own_plot)
         if own:
             self.own_note.setText(OWN_NOTE)
-            horizontal_bars(self.own_plot, list(own[:15]), color="#6c757d")
         elif _no_importances_note(model_key):
             self.own_note.setText(_no_importances_note(model_key))
         else:
             self.own_note.setText("This kind of model has no built-in importances; use the shuffling test, which "
                                   "works for every model.")
+
+    # -- the views made on first use ---------------------------------------------------------------------------
+    @property
+    def own_plot(self) -> pg.PlotWidget:
+        if self._own_plot is None:
+            plot = self._own_plot = make_plot("The model's own importances", "Share of importance", "", 220,
+                                              percent_x=True)
+            plot.setTitle("")
+            self._view_layouts[1].addWidget(plot, 1)
+            self._draw_own(plot)
+        return self._own_plot
+
+    def _draw_own(self, plot: pg.PlotWidget) -> None:
+        plot.clear()
+        # Set either way: a plot added to a page on screen would otherwise appear only on the next turn.
+        plot.setVisible(bool(self._own))
+        if self._own:
+            horizontal_bars(plot, list(self._own[:15]), color="#6c757d")
+
+    @property
+    def dependence_slot(self) -> PlotOrNote:
+        if self._dependence_slot is None:
+            plot = make_plot("Effect of one column", "", "Average prediction", 220)
+            plot.setTitle("")
+            slot = self._dependence_slot = PlotOrNote(plot, self._dependence_waiting)
+            self._view_layouts[2].addWidget(slot, 1)
+            slot.show()
+        return self._dependence_slot
+
+    @property
+    def dependence_plot(self) -> pg.PlotWidget:
+        return self.dependence_slot.plot
+
+    def _show_dependence_note(self, note: str) -> None:
+        self._dependence_waiting = note
+        if self._dependence_slot is not None:
+            self._dependence_slot.plot.clear()
+            self._dependence_slot.show_note(note)
+
+    def _on_views_current_changed(self, index: int) -> None:
+        if index == 1:
+            self.own_plot  # noqa: B018 - made on first sight
+        elif index == 2:
+            self.dependence_slot  # noqa: B018
 
     def _set_live(self, live: bool) -> None:
         for widget in (self.importance_button, self.column_combo, self.dependence_button):

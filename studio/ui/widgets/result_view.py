@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget
 
 from studio.core.common.progress import CurvePoint
@@ -26,6 +28,7 @@ from studio.ui.widgets.common import MessageBanner
 from studio.ui.widgets.diagnosis_view import DiagnosisWidget
 from studio.ui.widgets.explain_view import ExplainWidget
 from studio.ui.widgets.loss_plot import LossPlotWidget
+from studio.ui.widgets.plots import render_ahead
 from studio.ui.widgets.regression_views import RegressionPlotsWidget
 
 HEADERS = ("Measure", "Validation rows", "Test rows", "Always guessing (test)", "Training rows")
@@ -69,8 +72,9 @@ def shown_from_result(result: Any) -> ShownResult:
                      f"{'was' if dropped == 1 else 'were'} left out.")
     if result.split_note:
         notes.append(result.split_note)
-    if getattr(result, "decision_note", ""):
-        notes.append(result.decision_note)
+    for note in (getattr(result, "choice_note", ""), getattr(result, "decision_note", "")):
+        if note:
+            notes.append(note)
     return ShownResult(result.task, result.target, result.model_key, result.validation, result.test, result.details,
                        " ".join(notes), {}, result, tuple(result.history), unit)
 
@@ -101,6 +105,13 @@ def curve_points(history: list[dict[str, Any]]) -> tuple[CurvePoint, ...]:
     return tuple(points)
 
 
+# The plot pages, in tab order. Each is made, and drawn, when its tab is first opened: building them all at once
+# (a dozen pyqtgraph plots) held the window up for a quarter of a second on entering Results.
+TRAINING_CURVE, MISTAKES, CURVES, PER_CLASS, ERRORS, DIAGNOSIS, EXPLAIN = (
+    "Training curve", "Right and wrong", "Curves", "Per class", "Errors", "Diagnosis", "Which columns matter")
+PAGE_TITLES = (TRAINING_CURVE, MISTAKES, CURVES, PER_CLASS, ERRORS, DIAGNOSIS, EXPLAIN)
+
+
 class ResultView(QWidget):
     explanation_ready = Signal(str, object)  # kind, plain data: an explanation computed for the live result
 
@@ -127,7 +138,24 @@ class ResultView(QWidget):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(scores_page, "Scores")
-        self._pages_built = False
+        # Empty places for the plot pages: a plain widget costs nothing, the page inside it is made when needed.
+        self._slots: dict[str, QVBoxLayout] = {}
+        for title in PAGE_TITLES:
+            slot = QWidget()
+            slot_layout = QVBoxLayout(slot)
+            slot_layout.setContentsMargins(0, 0, 0, 0)
+            self._slots[title] = slot_layout
+            self.tabs.addTab(slot, title)
+        self._pages: dict[str, QWidget] = {}
+        self._drawn: set[str] = set()  # pages showing ``self.shown``
+        self.tabs.currentChanged.connect(self._on_tabs_current_changed)
+        # While the view is on screen and idle, the pages the result shows are made and drawn ahead of the person's
+        # clicks, one page (made, then drawn) per event-loop turn, so no turn holds the window up for long.
+        self._ahead: list[str | pg.PlotWidget] = []
+        self._ahead_timer = QTimer(self)
+        self._ahead_timer.setSingleShot(True)
+        self._ahead_timer.setInterval(0)
+        self._ahead_timer.timeout.connect(self._on_ahead_timer_timeout)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.summary)
@@ -136,31 +164,137 @@ class ResultView(QWidget):
         self.shown: ShownResult | None = None
         self._set_tabs(None)
 
-    def _build_pages(self) -> None:
-        """The plot pages, built with the first result: a window that never shows one need not pay for them."""
-        if self._pages_built:
-            return
-        self._pages_built = True
-        self.matrix = ConfusionMatrixWidget()
-        self.threshold = ThresholdWidget(self.matrix)
-        mistakes_page = QWidget()
-        mistakes_layout = QVBoxLayout(mistakes_page)
-        mistakes_layout.addWidget(self.threshold)
-        mistakes_layout.addWidget(self.matrix, 1)
-        self.loss_plot = LossPlotWidget()
-        self.curves = CurvesWidget()
-        self.per_class = PerClassTable()
-        self.regression = RegressionPlotsWidget()
-        self.diagnosis = DiagnosisWidget()
-        self.explain = ExplainWidget()
-        self.diagnosis.explanation_ready.connect(self.explanation_ready)
-        self.explain.explanation_ready.connect(self.explanation_ready)
-        for page, title in ((self.loss_plot, "Training curve"), (mistakes_page, "Right and wrong"),
-                            (self.curves, "Curves"),
-                            (self.per_class, "Per class"), (self.regression, "Errors"), (self.diagnosis,
-                                                                                         "Diagnosis"),
-                            (self.explain, "Which columns matter")):
-            self.tabs.addTab(page, title)
+    # -- the plot pages, made and drawn on first use ------------------------------------------------------------
+    @property
+    def loss_plot(self) -> LossPlotWidget:
+        return self._page(TRAINING_CURVE)  # type: ignore[return-value]
+
+    @property
+    def matrix(self) -> ConfusionMatrixWidget:
+        self._page(MISTAKES)
+        return self._matrix
+
+    @property
+    def threshold(self) -> ThresholdWidget:
+        self._page(MISTAKES)
+        return self._threshold
+
+    @property
+    def curves(self) -> CurvesWidget:
+        return self._page(CURVES)  # type: ignore[return-value]
+
+    @property
+    def per_class(self) -> PerClassTable:
+        return self._page(PER_CLASS)  # type: ignore[return-value]
+
+    @property
+    def regression(self) -> RegressionPlotsWidget:
+        return self._page(ERRORS)  # type: ignore[return-value]
+
+    @property
+    def diagnosis(self) -> DiagnosisWidget:
+        return self._page(DIAGNOSIS)  # type: ignore[return-value]
+
+    @property
+    def explain(self) -> ExplainWidget:
+        return self._page(EXPLAIN)  # type: ignore[return-value]
+
+    def _page(self, title: str) -> QWidget:
+        """The page of ``title``, made if it is not yet, and showing the current result."""
+        page = self._made(title)
+        if self.shown is not None and title not in self._drawn:
+            self._drawn.add(title)
+            self._draw(title, page, self.shown)
+        return page
+
+    def _made(self, title: str) -> QWidget:
+        page = self._pages.get(title)
+        if page is None:
+            page = self._pages[title] = self._build(title)
+            self._slots[title].addWidget(page)
+            page.show()  # a layout shows a widget added to a shown parent only on the next event-loop turn
+        return page
+
+    def _work_ahead(self) -> None:
+        if self._ahead and self.isVisible():
+            self._ahead_timer.start()
+
+    def _on_ahead_timer_timeout(self) -> None:
+        if not self._ahead or not self.isVisible():
+            return  # resumed when the view is shown again
+        step = self._ahead[0]
+        if isinstance(step, pg.PlotWidget):
+            self._ahead.pop(0)
+            render_ahead(step)
+        elif step not in self._pages:
+            self._made(step)
+        else:
+            self._ahead.pop(0)
+            # Then each of its plots drawn off screen, one per turn.
+            self._ahead[0:0] = self._page(step).findChildren(pg.PlotWidget)
+        self._work_ahead()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._work_ahead()
+
+    def _build(self, title: str) -> QWidget:
+        if title == TRAINING_CURVE:
+            return LossPlotWidget()
+        if title == MISTAKES:
+            self._matrix = ConfusionMatrixWidget()
+            self._threshold = ThresholdWidget(self._matrix)
+            mistakes_page = QWidget()
+            mistakes_layout = QVBoxLayout(mistakes_page)
+            mistakes_layout.addWidget(self._threshold)
+            mistakes_layout.addWidget(self._matrix, 1)
+            return mistakes_page
+        if title == CURVES:
+            return CurvesWidget()
+        if title == PER_CLASS:
+            return PerClassTable()
+        if title == ERRORS:
+            return RegressionPlotsWidget()
+        if title == DIAGNOSIS:
+            diagnosis = DiagnosisWidget()
+            diagnosis.explanation_ready.connect(self.explanation_ready)
+            return diagnosis
+        explain = ExplainWidget()
+        explain.explanation_ready.connect(self.explanation_ready)
+        return explain
+
+    def _draw(self, title: str, page: QWidget, shown: ShownResult) -> None:
+        details = shown.details
+        classification = details.classification if details is not None else None
+        if isinstance(page, LossPlotWidget):
+            page.clear()
+            for point in shown.history:
+                page.append(point)
+        elif title == MISTAKES and classification is not None:
+            if classification.positive_class is None:
+                self._matrix.set_matrix(np.asarray(classification.confusion), classification.classes,
+                                        classification.row_normalised)
+            self._threshold.set_details(classification)  # with two classes, draws the matrix at its threshold
+        elif isinstance(page, CurvesWidget | PerClassTable) and classification is not None:
+            page.set_details(classification)
+        elif isinstance(page, RegressionPlotsWidget) and details is not None and details.regression is not None:
+            page.set_details(details.regression, shown.target)
+        elif isinstance(page, DiagnosisWidget):
+            self._show_diagnosis(page, shown)
+            if shown.live is not None:
+                page.set_result(shown.live)
+            else:
+                page.show_stored(shown.explanations)
+        elif isinstance(page, ExplainWidget):
+            if shown.live is not None:
+                page.set_result(shown.live)
+            else:
+                page.show_stored(shown.explanations, details.model_importances if details else (), shown.model_key)
+
+    def _on_tabs_current_changed(self, index: int) -> None:
+        title = self.tabs.tabText(index)
+        if title in self._slots and self.tabs.isTabVisible(index):
+            self._page(title)
 
     def tab_index(self, title: str) -> int:
         return next(i for i in range(self.tabs.count()) if self.tabs.tabText(i) == title)
@@ -170,20 +304,19 @@ class ResultView(QWidget):
 
     def _set_tabs(self, task: Task | None, details: ResultDetails | None = None) -> None:
         """Tabs for what the result holds; a result without details (an older run) shows the scores only."""
-        if not self._pages_built:
-            return
         classification = task is Task.CLASSIFICATION and details is not None and details.classification is not None
         regression = task is Task.REGRESSION and details is not None and details.regression is not None
-        for title, visible in (("Right and wrong", classification), ("Curves", classification),
-                               ("Per class", classification), ("Errors", regression),
-                               ("Diagnosis", details is not None),
+        for title, visible in ((MISTAKES, classification), (CURVES, classification),
+                               (PER_CLASS, classification), (ERRORS, regression),
+                               (DIAGNOSIS, details is not None),
                                # Pictures have no columns to rank.
-                               ("Which columns matter", details is not None and not self._pictures()),
-                               ("Training curve", bool(self.shown and self.shown.history))):
+                               (EXPLAIN, details is not None and not self._pictures()),
+                               (TRAINING_CURVE, bool(self.shown and self.shown.history))):
             self.tabs.setTabVisible(self.tab_index(title), visible)
 
     def clear(self) -> None:
         self.shown = None
+        self._ahead = []
         self.summary.setText("Train a model to see how good it is.")
         self.metrics_table.setRowCount(0)
         self.details.clear()
@@ -191,8 +324,13 @@ class ResultView(QWidget):
         self._set_tabs(None)
 
     def show_result(self, shown: ShownResult) -> None:
-        self._build_pages()
         self.shown = shown
+        self._drawn.clear()
+        # Work still running for the previous result must not be kept with this one.
+        for title in (DIAGNOSIS, EXPLAIN):
+            page = self._pages.get(title)
+            if isinstance(page, DiagnosisWidget | ExplainWidget):
+                page.runner.stop()
         details = shown.details
         classification = details.classification if details is not None else None
         self.summary.setText(result_summary(shown.task, shown.test, shown.target, classification, shown.unit))
@@ -207,28 +345,12 @@ class ResultView(QWidget):
         self._set_tabs(shown.task, details)
         if not self.tabs.isTabVisible(self.tabs.currentIndex()):
             self.tabs.setCurrentIndex(0)
-        if classification is not None:
-            if classification.positive_class is None:
-                self.matrix.set_matrix(np.asarray(classification.confusion), classification.classes,
-                                       classification.row_normalised)
-            self.threshold.set_details(classification)  # with two classes, draws the matrix at its threshold
-            self.curves.set_details(classification)
-            self.per_class.set_details(classification)
-        if details is not None and details.regression is not None:
-            self.regression.set_details(details.regression, shown.target)
-        self._show_diagnosis(shown)
-        self.loss_plot.clear()
-        for point in shown.history:
-            self.loss_plot.append(point)
-        if shown.live is not None:
-            self.explain.set_result(shown.live)
-            self.diagnosis.set_result(shown.live)
-        else:
-            self.explain.show_stored(shown.explanations, details.model_importances if details else (),
-                                     shown.model_key)
-            self.diagnosis.show_stored(shown.explanations)
+        self._on_tabs_current_changed(self.tabs.currentIndex())  # a plot page on screen shows the new result now
+        self._ahead = [title for title in PAGE_TITLES if self.tabs.isTabVisible(self.tab_index(title))]
+        self._work_ahead()
 
-    def _show_diagnosis(self, shown: ShownResult) -> None:
+    @staticmethod
+    def _show_diagnosis(diagnosis: DiagnosisWidget, shown: ShownResult) -> None:
         details = shown.details
         held = shown.validation or shown.test
         if details is None:
@@ -236,7 +358,7 @@ class ResultView(QWidget):
         imbalanced = details.imbalanced
         found = diagnose(shown.task, dict(details.train_metrics), held.as_dict(), dict(held.baseline),
                          shown.model_key, imbalanced, held.part, details.cross_validation is not None)
-        self.diagnosis.show_diagnosis(found, details.cross_validation, diagnosis_metric(shown.task, imbalanced))
+        diagnosis.show_diagnosis(found, details.cross_validation, diagnosis_metric(shown.task, imbalanced))
 
     def _fill_metrics(self, shown: ShownResult) -> None:
         imbalanced = shown.details is not None and shown.details.imbalanced
@@ -272,6 +394,7 @@ class ResultView(QWidget):
         raise KeyError(name)
 
     def shutdown(self) -> None:
-        if self._pages_built:
-            self.explain.shutdown()
-            self.diagnosis.shutdown()
+        self._ahead_timer.stop()
+        for page in self._pages.values():
+            if isinstance(page, DiagnosisWidget | ExplainWidget):
+                page.shutdown()
