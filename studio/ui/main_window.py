@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QSize, QTimer
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QMainWindow, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
 
@@ -52,6 +52,7 @@ class PageStack(QStackedWidget):
         holder = QScrollArea()
         holder.setWidgetResizable(True)
         holder.setFrameShape(QFrame.Shape.NoFrame)
+        holder.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # no blind Tab stop; it scrolls to the focused widget anyway
         holder.setWidget(page)
         self._holders[page] = holder
         return super().addWidget(holder)
@@ -119,6 +120,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.export_panel.use_requested.connect(self._on_export_use_requested)
         self.prep_panel.continue_requested.connect(self.go_next)
+        self.train_panel.results_requested.connect(self._on_train_results_requested)
         self.runs_panel.rerun_requested.connect(self._on_runs_rerun_requested)
         QShortcut(QKeySequence.StandardKey.Open, self, activated=self.data_panel._on_open_clicked)
         project.subscribe(self._on_project_changed)
@@ -186,6 +188,9 @@ class MainWindow(QMainWindow):
     def _on_export_use_requested(self, path: str) -> None:
         self.go_to(Step.PREDICT)
         self.predict_panel.open_model(path)
+
+    def _on_train_results_requested(self) -> None:
+        self.go_to(Step.RESULTS)
 
     def _on_runs_rerun_requested(self) -> None:
         if self.go_to(Step.TRAIN):

@@ -141,10 +141,20 @@ def _image_settings(result: Any) -> dict[str, Any]:
 
 def save_model(path: str | Path, pipeline: Any, metadata: dict[str, Any]) -> Path:
     """Write the model as one file at exactly ``path``: a zip of the manifest and the pipeline in skops' format."""
+    return write_model(path, serialise_pipeline(pipeline), metadata)
+
+
+def serialise_pipeline(pipeline: Any) -> bytes:
+    """The pipeline as a model file stores it (skops' format, compressed): nearly all of the file, so its length
+    tells the file's size before anything is written, and ``write_model`` then writes it without a second pass."""
     import skops.io as sio
 
+    return sio.dumps(pipeline, compression=zipfile.ZIP_DEFLATED)
+
+
+def write_model(path: str | Path, stored: bytes, metadata: dict[str, Any]) -> Path:
+    """Write a model file at exactly ``path`` from the pipeline ``serialise_pipeline`` made."""
     path = Path(path)
-    stored = sio.dumps(pipeline, compression=zipfile.ZIP_DEFLATED)
     manifest = {
         "studio_model": FORMAT_VERSION,
         "metadata": metadata,

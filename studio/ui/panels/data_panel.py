@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -36,7 +36,7 @@ from studio.core.store.settings import Settings
 from studio.resources import sample_dataset
 from studio.ui.panels.base import Panel
 from studio.ui.panels.image_data_panel import open_folder_job
-from studio.ui.widgets.common import MessageBanner, dropped_local_paths, page_header, section_label
+from studio.ui.widgets.common import MessageBanner, dropped_local_paths, key_text, page_header, section_label
 from studio.ui.widgets.table_model import DataFrameTableModel, ProfileTableModel
 from studio.workers.runner import JobRunner
 
@@ -74,6 +74,7 @@ class DataPanel(Panel):
 
         self.open_button = QPushButton("Open a file…")
         self.open_button.setObjectName("primary")
+        self.open_button.setToolTip(f"Open a table ({key_text(QKeySequence.StandardKey.Open)})")
         self.open_button.clicked.connect(self._on_open_clicked)
         self.folder_button = QPushButton("Open a folder of pictures…")
         self.folder_button.setToolTip("A folder with one sub-folder of pictures per class (cats/, dogs/, …).")
@@ -108,12 +109,14 @@ class DataPanel(Panel):
         self.preview = QTableView()
         self.preview.setModel(self.preview_model)
         self.preview.setAlternatingRowColors(True)
+        self.preview.setTabKeyNavigation(False)  # Tab leaves the table (the arrows move in it), or it traps focus
         self.preview.verticalHeader().setDefaultSectionSize(22)
         self.preview.horizontalHeader().setResizeContentsPrecision(PREVIEW_SIZING_ROWS)
         self.profile_model = ProfileTableModel(self)
         self.profile_view = QTableView()
         self.profile_view.setModel(self.profile_model)
         self.profile_view.verticalHeader().hide()
+        self.profile_view.setTabKeyNavigation(False)
         self.profile_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.profile_view.horizontalHeader().setStretchLastSection(True)
         self.profile_view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)

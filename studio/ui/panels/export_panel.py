@@ -1,32 +1,111 @@
-"""Export step: save the trained model to one file and show what it holds."""
+"""Export step: save the trained model to one file and show what it holds and how large it is. A model whose file
+would be large is measured first, and saved only once the person agrees."""
 
 from __future__ import annotations
 
+from collections.abc import Generator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
+from studio.core.common.errors import Cancelled, StudioError, first_line
+from studio.core.common.progress import Progress, StopCheck
 from studio.core.data.target import Task
 from studio.core.evaluate.metrics import METRIC_LABELS, format_metric
+from studio.core.models.registry import get_model
+from studio.core.models.spec import Growth
 from studio.core.project import Project, Step
-from studio.core.report.card import CARD_NOT_WRITTEN, save_with_card_job
-from studio.core.store.model_file import MODEL_SUFFIX, metadata_for
+from studio.core.report import card
+from studio.core.report.card import CARD_NOT_WRITTEN
+from studio.core.store.model_file import MODEL_SUFFIX, metadata_for, serialise_pipeline, write_model
 from studio.ui.panels.base import Panel
 from studio.ui.widgets.common import MessageBanner, page_header, section_label
 from studio.ui.widgets.model_card_view import ModelCardView
 from studio.ui.widgets.onnx_export import OnnxExport
 from studio.ui.widgets.serve_control import ServeControl
 from studio.workers.runner import JobRunner
+
+MB = 2**20
+# Above this a model file is slow to save, open and send (and some mail and chat services refuse it): ask first.
+LARGE_MODEL_BYTES = 100 * MB
+
+
+def megabytes(size: int) -> str:
+    """A file's size as people read it: "0.4 MB", "180.2 MB"."""
+    return "under 0.1 MB" if size < 0.05 * MB else f"{size / MB:,.1f} MB"
+
+
+@dataclass(frozen=True)
+class SaveRequest:
+    """What one click on Save writes, taken when clicked: a result trained meanwhile is not mixed in."""
+
+    path: Path
+    pipeline: Any
+    metadata: dict[str, Any]
+    details: Any
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A model too large to save without asking: its serialised pipeline, kept so a yes does not serialise again."""
+
+    stored: bytes
+    size: int
+
+
+@dataclass(frozen=True)
+class Saved:
+    path: Path
+    size: int  # bytes
+
+
+def _grows_trees(model_key: str) -> bool:
+    """Whether the model is made of trees, whose number and depth decide its file's size."""
+    try:
+        return get_model(model_key).growth in (Growth.TREES, Growth.ROUNDS)
+    except StudioError:  # a model this version does not know
+        return False
+
+
+def save_job(request: SaveRequest, limit: int | None,
+             should_stop: StopCheck) -> Generator[Progress, None, Measured | Saved]:
+    """Measure the model, then save it; one over ``limit`` bytes is only measured and comes back to be asked about."""
+    yield Progress("Saving", None, "Measuring the model")
+    stored = serialise_pipeline(request.pipeline)
+    if limit is not None and len(stored) > limit:
+        return Measured(stored, len(stored))
+    return (yield from write_job(request, stored, should_stop))
+
+
+def write_job(request: SaveRequest, stored: bytes, should_stop: StopCheck) -> Generator[Progress, None, Saved]:
+    """Write the model file and its card beside it, as ``card.save_with_card_job`` does, from the serialised
+    pipeline."""
+    if should_stop():
+        raise Cancelled()
+    yield Progress("Saving", None, f"Writing {request.path.name}")
+    saved = write_model(request.path, stored, request.metadata)
+    size = saved.stat().st_size
+    # Not cancellable from here on: the model file exists, and a file without its card would look complete.
+    yield Progress("Saving", None, f"Writing the model card beside {saved.name}")
+    try:
+        card.write_card(saved, request.metadata, request.details, request.pipeline)
+    except OSError as exc:
+        raise StudioError(f"The model file {saved.name} was written, but {CARD_NOT_WRITTEN} "
+                          f"({first_line(exc)}). Save again once the folder can be written to.") from exc
+    return Saved(saved, size)
 
 
 class ExportPanel(Panel):
@@ -78,8 +157,12 @@ class ExportPanel(Panel):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # no blind Tab stop; it scrolls to the focused widget anyway
         scroll.setWidget(body)
         layout.addWidget(scroll, 1)
+        self._request: SaveRequest | None = None
+        self._measured: Measured | None = None  # asked about once its job has ended, so a yes can start the next
+        self._saved_size: tuple[str, int] | None = None  # (path, bytes) of the last file saved
 
     def entered(self) -> None:
         self._show_contents()
@@ -103,9 +186,10 @@ class ExportPanel(Panel):
             path = path.with_name(path.name + MODEL_SUFFIX)
         self.banner.clear()
         self.save_button.setEnabled(False)
-        pipeline, metadata = result.pipeline, metadata_for(result)
-        details = result.details  # the card's fingerprint and class shares, which the metadata lacks
-        return self.runner.start(lambda stop: save_with_card_job(path, pipeline, metadata, details, stop))
+        # The details: the card's fingerprint and class shares, which the metadata lacks.
+        request = self._request = SaveRequest(path, result.pipeline, metadata_for(result), result.details)
+        limit = LARGE_MODEL_BYTES  # read now, not at import, so a test can lower it
+        return self.runner.start(lambda stop: save_job(request, limit, stop))
 
     def _on_save_clicked(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save the model", str(self.suggested_path()),
@@ -113,12 +197,35 @@ class ExportPanel(Panel):
         if path:
             self.save_to(path)
 
-    def _on_runner_succeeded(self, path: Path) -> None:
+    def _on_runner_succeeded(self, outcome: Measured | Saved) -> None:
+        if isinstance(outcome, Measured):
+            self._measured = outcome
+            return
+        path = outcome.path
+        self._saved_size = (str(path), outcome.size)
         self.project.set_exported(str(path))
-        size_kb = path.stat().st_size / 1024
-        self.banner.show_message(f"Saved to {path} ({size_kb:,.0f} KB).", "success")
+        self.banner.show_message(f"Saved to {path} ({megabytes(outcome.size)}).", "success")
         self.card_view.show_card(path)
         self.saved.emit(str(path))
+
+    def _ask_to_save(self, measured: Measured) -> None:
+        request = self._request
+        if request is None:  # the window closed meanwhile
+            return
+        trees = _grows_trees(str(request.metadata.get("model", "")))
+        smaller = ("A model with fewer or smaller trees (fewer trees, or a lower depth, on the Model page) makes a "
+                   "smaller file." if trees else "A simpler model, or fewer input columns, makes a smaller file.")
+        size = megabytes(measured.size)
+        answer = QMessageBox.question(
+            self, "A large model file",
+            f"This model file will be about {size}: slow to save, open and send. Save anyway?\n\n{smaller}",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        if answer != QMessageBox.StandardButton.Yes:
+            self.banner.show_message(f"Not saved: the model file would be about {size}. {smaller}", "info")
+            self.save_button.setEnabled(self.project.result is not None)
+            return
+        self.save_button.setEnabled(False)
+        self.runner.start(lambda stop: write_job(request, measured.stored, stop))
 
     def _on_use_clicked(self) -> None:
         if self.project.exported_path:
@@ -131,6 +238,10 @@ class ExportPanel(Panel):
         self.banner.show_message(f"The model could not be saved. {message}", "error", details)
 
     def _on_runner_finished(self) -> None:
+        measured, self._measured = self._measured, None
+        if measured is not None:  # asked on the next turn, out of the job's signals; Save waits for the answer
+            QTimer.singleShot(0, self, lambda: self._ask_to_save(measured))
+            return
         self.save_button.setEnabled(self.project.result is not None)
 
     def _show_contents(self) -> None:
@@ -160,11 +271,15 @@ class ExportPanel(Panel):
         lines.append("<b>Also inside:</b> " + ("how pictures are read" if reader is not None else
                                                 "the preparation steps")
                      + ", the test scores, and the versions of Studio, scikit-learn and Python used.")
-        if self.project.exported_path:
-            lines.append(f"<b>Saved as:</b> {self.project.exported_path}")
+        exported = self.project.exported_path
+        if exported:
+            known = self._saved_size is not None and self._saved_size[0] == exported
+            size = f" ({megabytes(self._saved_size[1])})" if self._saved_size is not None and known else ""
+            lines.append(f"<b>Saved as:</b> {exported}{size}")
         self.contents.setText("<br>".join(lines))
 
     def shutdown(self) -> None:
+        self._request = None
         self.runner.stop()
         self.onnx_export.shutdown()
         self.serve_control.shutdown()

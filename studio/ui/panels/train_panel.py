@@ -1,14 +1,30 @@
-"""Train step: start, watch the live curve and the time left, cancel at any moment."""
+"""Train step: start, watch the live curve and the time left, cancel at any moment; it ends with the result in a
+sentence and the way to the Results page."""
 
 from __future__ import annotations
 
+import html
 import time
+from typing import Any
 
-from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from studio.core.common.errors import StudioError
 from studio.core.common.progress import Progress
+from studio.core.common.words import percent
+from studio.core.data.target import Task
+from studio.core.evaluate.metrics import format_metric
 from studio.core.models.registry import get_model
 from studio.core.models.spec import Growth
 from studio.core.project import Project, Step
@@ -16,12 +32,16 @@ from studio.core.search.modes import TuneMode
 from studio.core.search.requests import TuneResult
 from studio.core.train.training import TrainResult, train
 from studio.ui.panels.base import Panel
-from studio.ui.widgets.common import MessageBanner, page_header
+from studio.ui.widgets.common import MessageBanner, key_text, page_header
 from studio.ui.widgets.device_fallback import CpuFallback
 from studio.ui.widgets.loss_plot import LossPlotWidget
 from studio.ui.widgets.search_run import SearchRun, warm_up_search
 from studio.ui.widgets.trials_view import TrialsView
 from studio.workers.runner import JobRunner
+
+START_KEYS = ("Ctrl+Return", "Ctrl+Enter")  # Enter on the main keyboard and on the number pad
+_HEADLINE_STYLE = ("QFrame#headline { background:#e8f5ea; border:1px solid #b9dfc0; border-radius:4px; } "
+                   "QLabel { background: transparent; border: none; }")
 
 
 def format_duration(seconds: float) -> str:
@@ -39,6 +59,7 @@ class TrainPanel(Panel):
     step = Step.TRAIN
     training_finished = Signal()  # a new result is in the Project
     training_stopped = Signal(str)  # "cancelled" or "failed"
+    results_requested = Signal()  # the person wants to read the new result
 
     def __init__(self, project: Project, parent: QWidget | None = None) -> None:
         super().__init__(project, parent)
@@ -50,7 +71,11 @@ class TrainPanel(Panel):
         self.runner.finished.connect(self._on_runner_finished)
         self.start_button = QPushButton("Start training")
         self.start_button.setObjectName("primary")
+        self.start_button.setToolTip(f"Start training ({key_text(START_KEYS[0])})")
         self.start_button.clicked.connect(self.start)
+        # A window shortcut on the page: it works only while the page is shown (a hidden widget's shortcuts don't).
+        for keys in START_KEYS:
+            QShortcut(QKeySequence(keys), self, activated=self._on_start_shortcut)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self._on_cancel_clicked)
@@ -75,18 +100,25 @@ class TrainPanel(Panel):
         status = QHBoxLayout()
         status.addWidget(self.stage_label, 1)
         status.addWidget(self.time_label)
+        self.headline_box = self._headline_box()
         layout = QVBoxLayout(self)
         layout.addWidget(page_header("Train", "Training runs in the background: the window stays usable and you "
                                      "can cancel at any time."))
         layout.addWidget(self.what_label)
         layout.addLayout(buttons)
         layout.addLayout(status)
+        layout.addWidget(self.headline_box)
         layout.addWidget(self.banner)
         self.cpu_fallback = CpuFallback(project)
         self.cpu_fallback.chosen.connect(self.start)
         layout.addWidget(self.cpu_fallback)
         self.trials_view = TrialsView()
         self.search = SearchRun(project, self.trials_view)
+        for grows in (self.trials_view, self.plot):
+            # They take the height left, down to their minimum: their preferred height would count in the page's,
+            # which the page's scroll area treats as a minimum once a label wraps, so the page scrolled a few pixels.
+            grows.setMinimumHeight(grows.minimumSizeHint().height())
+            grows.setSizePolicy(grows.sizePolicy().horizontalPolicy(), QSizePolicy.Policy.Ignored)
         layout.addWidget(self.trials_view, 1)
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.plot_note)
@@ -95,12 +127,40 @@ class TrainPanel(Panel):
         self.clock = QTimer(self)
         self.clock.setInterval(250)
         self.clock.timeout.connect(self._on_clock_timeout)
+        self._headlined: Any = None  # the result the headline tells
+
+    def _headline_box(self) -> QFrame:
+        box = QFrame()
+        box.setObjectName("headline")
+        box.setStyleSheet(_HEADLINE_STYLE)
+        self.headline = QLabel()
+        self.headline.setWordWrap(True)
+        self.headline.setStyleSheet("font-size: 13pt; font-weight: 600; color: #1d5b28;")
+        self.headline.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.headline_note = QLabel()
+        self.headline_note.setWordWrap(True)
+        self.headline_note.setStyleSheet("font-size: 9pt; color: #555;")
+        self.results_button = QPushButton("See the results →")
+        self.results_button.setObjectName("primary")
+        self.results_button.clicked.connect(self.results_requested)
+        words = QVBoxLayout()
+        words.setSpacing(2)
+        words.addWidget(self.headline)
+        words.addWidget(self.headline_note)
+        row = QHBoxLayout(box)
+        row.setContentsMargins(12, 8, 12, 8)
+        row.addLayout(words, 1)
+        row.addWidget(self.results_button, 0, Qt.AlignmentFlag.AlignVCenter)
+        box.hide()
+        return box
 
     def entered(self) -> None:
         self._describe_run()
         warm_up_search(self.project)
 
     def _on_project_changed(self, what: str) -> None:
+        if what == "result" and self.project.result is not self._headlined:
+            self._show_headline(None)  # another result (a run reopened, or none): the headline told the old one
         if what in ("model", "prep", "split", "target", "table", "result", "tuning"):
             self._describe_run()
 
@@ -152,6 +212,7 @@ class TrainPanel(Panel):
         request = self.project.training_request()
         self.banner.clear()
         self.cpu_fallback.hide()
+        self._show_headline(None)
         if self.project.tuning.searches:
             try:
                 job = self.search.job()
@@ -197,9 +258,26 @@ class TrainPanel(Panel):
         if isinstance(result, TuneResult):
             result = self.search.adopt(result)
         self.project.set_result(result)
-        self.stage_label.setText(f"Finished in {format_duration(duration)}. See the results on the next page.")
+        self.stage_label.setText(f"Finished in {format_duration(duration)}.")
         self.progress.setValue(100)
+        self._show_headline(result)
         self.training_finished.emit()
+
+    def _show_headline(self, result: Any) -> None:
+        self._headlined = result
+        text, guessing, note = headline_words(result) if result is not None else ("", "", "")
+        # The comparison with guessing in a lighter weight, so the sentence itself stands out.
+        self.headline.setText(f"{html.escape(text)} <span style='font-weight:400'>{html.escape(guessing)}</span>"
+                              if text else "")
+        self.headline_note.setText(note)
+        self.headline_note.setVisible(bool(note))
+        self.headline_box.setVisible(bool(text))
+        if text and self.isVisible():
+            self.results_button.setFocus()  # Enter goes on to the results
+
+    def _on_start_shortcut(self) -> None:
+        if self.start_button.isEnabled():
+            self.start()
 
     def _on_runner_failed(self, message: str, details: str) -> None:
         self.banner.show_message(f"Training failed. {message}", "error", details)
@@ -231,6 +309,25 @@ class TrainPanel(Panel):
     def shutdown(self) -> None:
         self.clock.stop()
         self.runner.stop()
+
+
+def headline_words(result: Any) -> tuple[str, str, str]:
+    """The result in one plain sentence, how guessing does on the same rows ("(guessing …)"), and the notes that
+    come with the result (why Studio chose this model, what was done for a rare class); no sentence when the test
+    has no score."""
+    unit = "pictures" if getattr(result, "image_cases", ()) else "rows"
+    test = result.test
+    if result.task is Task.CLASSIFICATION:
+        accuracy, guess = test.get("accuracy"), test.baseline_of("accuracy")
+        text = f"Right {percent(accuracy, 0)} of the time on {unit} it never saw" if accuracy is not None else ""
+        guessing = f"(guessing the most common value: {percent(guess, 0)})" if guess is not None else ""
+    else:
+        error, guess = test.get("mae"), test.baseline_of("mae")
+        text = (f"Typically off by {format_metric('mae', error)} in {result.target} on {unit} it never saw"
+                if error is not None else "")
+        guessing = f"(guessing the average: off by {format_metric('mae', guess)})" if guess is not None else ""
+    notes = (getattr(result, name, "") for name in ("choice_note", "decision_note"))
+    return text, guessing if text else "", " ".join(note for note in notes if note)
 
 
 def _search_text(project: Project) -> str:

@@ -1,9 +1,9 @@
-"""Small shared pieces: page headings, message banners, busy indicators."""
+"""Small shared pieces: page headings, message banners, busy indicators, shortcut names."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QDropEvent
+from PySide6.QtGui import QDropEvent, QKeySequence
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 _BANNER_STYLES = {
@@ -12,6 +12,18 @@ _BANNER_STYLES = {
     "info": "background:#e9f2fc; color:#154a7d; border:1px solid #bcd6f2;",
     "success": "background:#e8f5ea; color:#1d5b28; border:1px solid #b9dfc0;",
 }
+
+
+# Key names as printed on the keys: people look for "Enter" and arrows, not Qt's "Return" and "Right".
+_KEY_WORDS = (("Return", "Enter"), ("Right", "→"), ("Left", "←"))
+
+
+def key_text(keys: str | QKeySequence | QKeySequence.StandardKey) -> str:
+    """A shortcut as the platform writes it for people ("Ctrl+O", "⌘O"), for tooltips: "Alt+→", "Ctrl+Enter"."""
+    text = QKeySequence(keys).toString(QKeySequence.SequenceFormat.NativeText)
+    for qt_name, printed in _KEY_WORDS:
+        text = text.replace(qt_name, printed)
+    return text
 
 
 def page_header(title: str, subtitle: str) -> QWidget:
