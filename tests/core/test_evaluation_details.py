@@ -238,7 +238,7 @@ def test_details_survive_json(penguins: pd.DataFrame) -> None:
 def test_summary_speaks_in_target_units() -> None:
     scores = Scores("test", 50, (("mae", 2.6), ("rmse", 3.0), ("r2", 0.8)), (("mae", 6.0), ("rmse", 7.0),
                                                                             ("r2", 0.0)))
-    assert "off by about 2.60" in result_summary(Task.REGRESSION, scores, "mpg", None)
+    assert "off by about 2.6;" in result_summary(Task.REGRESSION, scores, "mpg", None)
 
 
 def test_explanations_stop_when_asked(penguins: pd.DataFrame) -> None:

@@ -147,7 +147,7 @@ def test_too_few_rows_is_a_split_problem(penguins_table: LoadedTable) -> None:
 @pytest.fixture
 def trained_project(penguins_table: LoadedTable) -> Project:
     project = loaded(penguins_table, "species")
-    project.set_model(ModelConfig().with_param("n_estimators", 10))
+    project.set_model(ModelConfig("random_forest").with_param("n_estimators", 10))
     _, result = run_training(project.training_request())
     project.set_result(result)
     return project
@@ -202,7 +202,7 @@ def test_a_new_target_replaces_a_model_that_cannot_do_its_task(penguins_table: L
     project.set_model(ModelConfig("naive_bayes"))
     project.set_target("body_mass_g")
     assert project.task is Task.REGRESSION
-    assert project.model.key == "random_forest"
+    assert project.model.key == "studio_choice"  # the default, which does both tasks
     assert not project.problems(Step.MODEL)
 
 

@@ -11,7 +11,9 @@ import pandas as pd
 import pytest
 
 from studio.core.data.target import Task
+from studio.core.models.choice_spec import CHOICE_KEY
 from studio.core.models.ensemble_spec import describe_members
+from studio.core.models.registry import get_model
 from studio.core.search.history import DefaultTrial, SearchSummary, compared_with_default
 from studio.core.search.modes import TuneMode
 from studio.core.search.requests import TrialState, TuneRequest
@@ -42,13 +44,16 @@ def test_a_search_is_recorded_as_one_run_carrying_its_trials(penguins: pd.DataFr
             for t in search.trials]
     assert kept == [(t.number, t.model_key, t.params, t.score, t.state, t.folds_done, t.is_best, t.at_defaults)
                     for t in result.trials]
-    # Each family's first trial is its defaults; the default model (a random forest) is the one compared with.
+    # Each family's first trial is its defaults; the default ("Let Studio choose") is compared with as the best of
+    # its families' trials at defaults: what that quick choice would have kept.
     assert [t.at_defaults for t in search.trials[:3]] == [True, True, True]
-    assert search.default is not None and search.default.model_label == "Random forest"
-    assert search.default.number == next(t.number for t in result.trials if t.model_key == "random_forest")
+    chosen_from = get_model(CHOICE_KEY).candidates(Task.CLASSIFICATION)
+    at_defaults = [t for t in result.trials if t.at_defaults and t.model_key in chosen_from and t.score is not None]
+    best_default = max(at_defaults, key=lambda t: t.score or 0.0)
+    assert search.default is not None and search.default.number == best_default.number
     words = compared_with_default(search)
-    assert words.startswith(("Better than the default model (Random forest, ", "The default model (Random forest")), \
-        words
+    assert words.startswith((f"Better than the default model ({best_default.model_label}, ",
+                             f"The default model ({best_default.model_label}")), words
 
     # The leaderboard reads runs without their bulk: the search's count and score, not its trials.
     light = store.summaries()[0].search

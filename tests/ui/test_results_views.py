@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
+from studio.core.models.imbalance import decision_threshold
 from studio.core.project import Step
 from studio.ui.main_window import MainWindow
 
@@ -19,7 +20,6 @@ from .helpers import (
     answer_save_dialog,
     choose_target,
     click,
-    click_sidebar,
     go_next,
     go_to_model_page,
     open_file,
@@ -132,51 +132,42 @@ def test_two_class_results_threshold_diagnosis_importance_and_report(
     assert "Report saved" in window.results_panel.banner.text()
 
 
-def test_a_model_that_ignores_the_rare_class_is_called_out(qtbot: QtBot, window: MainWindow,
-                                                           monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_a_rare_class_gets_a_threshold_the_results_start_from(qtbot: QtBot, window: MainWindow,
+                                                              monkeypatch: pytest.MonkeyPatch,
+                                                              tmp_path: Path) -> None:
     rng = np.random.default_rng(3)
-    rows = 400
+    rows = 600
     frame = pd.DataFrame(rng.normal(size=(rows, 3)).round(3), columns=["a", "b", "c"])
-    frame["outcome"] = np.where(np.arange(rows) % 20 == 0, "fraud", "ok")  # 5% positive, unrelated to a, b, c
+    # About 5% 'fraud', weakly tied to 'a': a model that waits to be 50% sure almost never names it.
+    frame["outcome"] = np.where(frame["a"] + rng.normal(size=rows) > 2.3, "fraud", "ok")
     open_file(qtbot, window, monkeypatch, write_csv(tmp_path / "fraud.csv", frame))
     choose_target(window, "outcome")
     go_to_model_page(qtbot, window)
     window.model_panel.select_model("logistic_regression")
     hint = window.model_panel.balance_hint
-    assert hint.isVisible() and "Only 5% of the rows are 'fraud'" in hint.text()
-    assert "Tick 'Balance classes'" in hint.text()
-    window.model_panel.select_model("knn")
-    assert "cannot weigh classes" in hint.text()
-    window.model_panel.select_model("logistic_regression")
+    share = (frame["outcome"] == "fraud").mean()
+    assert hint.isVisible() and f"Only {share:.1%} of the rows are 'fraud'" in hint.text()
+    assert "Studio will choose how sure the model must be before it says 'fraud'" in hint.text()
     go_next(qtbot, window, Step.TRAIN)
     train(qtbot, window)
     go_next(qtbot, window, Step.RESULTS)
     results = window.results_panel
-    summary = results.summary.text()
-    assert "never predicts 'fraud'" in summary
-    assert "no better than always guessing" in summary
-    assert "Balance classes" in summary
+    result = window.project.result
+    assert result is not None
+    found = decision_threshold(result.pipeline[-1])
+    assert found is not None and found[0] == "fraud" and found[1] < 0.5
     assert results.view.imbalance_banner.isVisible()
-    assert "only 5% of the training rows are 'fraud'" in results.view.imbalance_banner.text()
+    assert "training rows are 'fraud'" in results.view.imbalance_banner.text()
+    assert "macro F1" in results.view.details.text()  # the notes say why the threshold moved
     # Balanced accuracy leads the table; accuracy is still shown, last.
     assert results.metrics_table.item(0, 0).text().startswith("Balanced accuracy")
-    assert float(results.metric_value("balanced_accuracy").rstrip("%")) == pytest.approx(50, abs=0.1)
     view = results.view
-    view.tabs.setCurrentIndex(view.tab_index("Diagnosis"))
-    assert "underfitting" in view.diagnosis.verdict.text()
-
-    # Class weighting offered in the Model step: the model now names the rare class.
-    click_sidebar(qtbot, window, Step.MODEL)
-    window.model_panel.form.editor("balanced").setChecked(True)
-    assert "'Balance classes' is on" in hint.text()
-    go_next(qtbot, window, Step.TRAIN)
-    train(qtbot, window)
-    go_next(qtbot, window, Step.RESULTS)
-    assert "never predicts" not in results.summary.text()
-    matrix = results.view.matrix
+    view.tabs.setCurrentIndex(view.tab_index("Right and wrong"))
+    assert view.threshold.slider.value() == round(found[1] * 100)  # the slider starts where the model decides
+    matrix = view.matrix
     assert matrix.labels == ("ok", "fraud")  # the rare class is the one the slider is about
     assert shown_counts(matrix)[:, 1].sum() > 0  # some rows called 'fraud'
-
+    assert "never predicts" not in results.summary.text()
 
 def test_regression_results_show_errors_in_the_targets_units(qtbot: QtBot, window: MainWindow) -> None:
     open_sample(qtbot, window)

@@ -81,7 +81,7 @@ def test_a_locked_history_does_not_hold_the_window(qtbot: QtBot, writer: Backgro
     project.set_table(table)
     project.set_profiles(profile_frame(table.frame))
     project.set_target("species")
-    project.set_model(ModelConfig().with_param("n_estimators", 5))
+    project.set_model(ModelConfig("random_forest").with_param("n_estimators", 5))
     _, result = run_training(project.training_request())
     release = threading.Event()
 
