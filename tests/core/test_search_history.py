@@ -136,3 +136,13 @@ def test_the_winner_is_compared_with_the_default_in_words(summary: SearchSummary
 def test_the_members_of_a_mix_are_said_in_plain_words(members: list, words: str) -> None:
     assert describe_members(members) == words
     assert "%" not in words
+
+
+def test_the_results_say_the_cross_validated_score_and_why_validation_is_empty() -> None:
+    from studio.core.search.history import results_words
+
+    words = results_words(_summary(0.971, DefaultTrial(5, "Random forest", 0.950, TrialState.DONE, False)))
+    assert words.startswith("Chosen by a search of 10 tries (Accuracy in cross-validation: 97.1%).")
+    assert "validation column is empty" in words
+    assert words.endswith("Better than the default model (Random forest, 95.0%) by 2.1 points in cross-validation.")
+    assert results_words(_summary(None, None)) == ""

@@ -366,6 +366,25 @@ def onnx_refusal(pipeline: Any) -> str:
     return ""
 
 
+def onnx_refusal_of_model(pipeline: Any) -> str:
+    """Why the fitted model part of ``pipeline`` cannot be written as ONNX, in a sentence ("" when it can), from
+    what it is made of, without building the graph: building it imports onnx (0.7 s holding the interpreter) and
+    converts every tree, which held the window up for most of a second when a model card was written. The
+    preparation's part is told by ``onnx_refusal_of_settings``; the export itself still checks the written file."""
+    from studio.core.models.ensemble_export import NETWORK_REASON, _is_network, _member_label
+
+    model = inner_model(pipeline.steps[-1][1]) if hasattr(pipeline, "steps") else pipeline
+    if type(model).__name__ in ("VotingClassifier", "VotingRegressor"):
+        networks = [_member_label(name) for (name, _unfitted), member in
+                    zip(model.estimators, model.estimators_, strict=True) if _is_network(member)]
+        if networks:
+            return (f"This ensemble cannot be written as ONNX: {', '.join(networks)} ({NETWORK_REASON}). The Studio "
+                    "model file predicts with it as usual.")
+        if hasattr(model, "classes_") and getattr(model, "voting", "soft") != "soft":
+            return "An ensemble that votes by majority has no probabilities to write as ONNX."
+    return ""
+
+
 def onnx_refusal_of_settings(prep: Any, target: str | None) -> str:
     """From the preparation's settings alone (a PrepConfig), the first column ONNX could not write, in a sentence
     ("" for none): for a saved model whose fitted pipeline is not at hand."""

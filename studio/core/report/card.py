@@ -415,13 +415,13 @@ def _onnx_line(facts: _Facts, meta: dict[str, Any], pipeline: Any) -> Line:
 
 
 def _onnx_refusal(meta: dict[str, Any], target: str, pipeline: Any) -> str:
-    """Why this model cannot be written as ONNX ("" when it can, or when nothing tells): from the ONNX graph built
-    from the fitted pipeline, else from the preparation settings the metadata keeps."""
-    from studio.core.models.pipeline_onnx import MISSING_PACKAGES, onnx_refusal, onnx_refusal_of_settings
+    """Why this model cannot be written as ONNX ("" when it can, or when nothing tells): from what the fitted model
+    is made of, then from the preparation settings the metadata keeps (see onnx_refusal_of_model)."""
+    from studio.core.models.pipeline_onnx import onnx_refusal_of_model, onnx_refusal_of_settings
 
     if pipeline is not None:
-        refusal = onnx_refusal(pipeline)
-        if refusal != MISSING_PACKAGES:  # the packages missing here says nothing about the model itself
+        refusal = onnx_refusal_of_model(pipeline)
+        if refusal:
             return refusal
     raw = meta.get("prep")
     if not isinstance(raw, dict):

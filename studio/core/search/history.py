@@ -191,3 +191,19 @@ def compared_with_default(summary: SearchSummary) -> str:
 
 def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
+
+
+def results_words(summary: SearchSummary) -> str:
+    """What the Results page says about a search's winner: its cross-validated score, why its validation column is
+    empty, and how it compares with the default ("" without a score)."""
+    from studio.core.evaluate.metrics import METRIC_LABELS, format_metric
+
+    if summary.cv_score is None:
+        return ""
+    label = METRIC_LABELS.get(summary.metric, summary.metric)
+    text = (f"Chosen by a search of {summary.tries} {'try' if summary.tries == 1 else 'tries'} ({label} in "
+            f"cross-validation: {format_metric(summary.metric, summary.cv_score)}). The validation column is empty because "
+            "the search judged every try by cross-validation on the training rows and then trained the winner on "
+            "all of them.")
+    comparison = compared_with_default(summary)
+    return f"{text} {comparison}" if comparison else text

@@ -187,8 +187,14 @@ class TrainPanel(Panel):
                     f"{len(images.usable_frame()):,} pictures in {images.name}, read at {size} × {size} pixels.")
         else:
             assert project.table is not None
-            text = (f"<b>{spec.label}</b> will learn to predict <b>{project.target}</b> from "
-                    f"{len(project.prep.features(project.target))} columns of {project.table.name}.")
+            columns = f"{len(project.prep.features(project.target))} columns of {project.table.name}"
+            task = project.task or Task.CLASSIFICATION
+            if spec.choices:
+                tried = [get_model(key).label.lower() for key in spec.candidates(task)]
+                text = (f"Studio will try {', '.join(tried[:-1])} and {tried[-1]}, keep the one that predicts "
+                        f"<b>{project.target}</b> best, and train it on {columns}.")
+            else:
+                text = f"<b>{spec.label}</b> will learn to predict <b>{project.target}</b> from {columns}."
         if project.result is not None and project.result_is_stale():
             text += " <span style='color:#7a5200'>The settings changed since the last training; train again to " \
                     "see results for the new settings.</span>"

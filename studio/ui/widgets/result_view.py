@@ -72,17 +72,28 @@ def shown_from_result(result: Any) -> ShownResult:
                      f"{'was' if dropped == 1 else 'were'} left out.")
     if result.split_note:
         notes.append(result.split_note)
-    for note in (getattr(result, "choice_note", ""), getattr(result, "decision_note", "")):
+    for note in (getattr(result, "choice_note", ""), getattr(result, "decision_note", ""),
+                 _search_words(getattr(result, "search", None))):
         if note:
             notes.append(note)
     return ShownResult(result.task, result.target, result.model_key, result.validation, result.test, result.details,
                        " ".join(notes), {}, result, tuple(result.history), unit)
 
 
+def _search_words(search: Any) -> str:
+    """A search's winner in words (its cross-validated score, why it has no validation rows); "" for other runs."""
+    from studio.core.search.history import SearchSummary, results_words
+
+    summary = SearchSummary.of(search) if search else None
+    return results_words(summary) if summary is not None else ""
+
+
 def shown_from_record(record: RunRecord) -> ShownResult:
     details = ResultDetails.of_run(record.details)
     notes = f"Run {record.id}: {record.model_label}, trained {local_time(record.created)} in " \
             f"{record.duration_s:.1f} s on {record.dataset_name}."
+    searched = _search_words(record.search)
+    notes += f" {searched}" if searched else ""
     return ShownResult(Task(record.task), record.target, record.model_key, record.scores("validation"),
                        record.scores("test") or Scores("test", 0, (), ()), details, notes, dict(record.explanations),
                        history=curve_points(record.history), unit="pictures" if "images" in record.prep else "rows")
