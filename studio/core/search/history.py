@@ -201,9 +201,9 @@ def results_words(summary: SearchSummary) -> str:
     if summary.cv_score is None:
         return ""
     label = METRIC_LABELS.get(summary.metric, summary.metric)
+    score = format_metric(summary.metric, summary.cv_score)
     text = (f"Chosen by a search of {summary.tries} {'try' if summary.tries == 1 else 'tries'} ({label} in "
-            f"cross-validation: {format_metric(summary.metric, summary.cv_score)}). The validation column is empty because "
-            "the search judged every try by cross-validation on the training rows and then trained the winner on "
-            "all of them.")
+            f"cross-validation: {score}). The validation column is empty because the search judged every try by "
+            "cross-validation on the training rows and then trained the winner on all of them.")
     comparison = compared_with_default(summary)
     return f"{text} {comparison}" if comparison else text
