@@ -267,6 +267,10 @@ class TrainPanel(Panel):
         self.stage_label.setText(f"Finished in {format_duration(duration)}.")
         self.progress.setValue(100)
         self._show_headline(result)
+        if not result.history:
+            # The note from before training ("Press Start training") would now be wrong.
+            self.plot.slot.show_note(f"{result.model_label} is fitted in one go, so there is no curve to draw. "
+                                     "Its scores are on the Results page.")
         self.training_finished.emit()
 
     def _show_headline(self, result: Any) -> None:

@@ -215,6 +215,7 @@ class PerClassTable(QTableWidget):
         super().__init__(0, len(self.HEADERS), parent)
         self.setHorizontalHeaderLabels(self.HEADERS)
         self.verticalHeader().hide()
+        self.setTabKeyNavigation(False)  # Tab moves on through the page, not cell by cell
         self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
 

@@ -31,7 +31,9 @@ from studio.ui.widgets.loss_plot import LossPlotWidget
 from studio.ui.widgets.plots import render_ahead
 from studio.ui.widgets.regression_views import RegressionPlotsWidget
 
-HEADERS = ("Measure", "Validation rows", "Test rows", "Always guessing (test)", "Training rows")
+# Two lines where a heading is longer than its numbers: the columns share the width equally, and at 1024 × 600
+# "Always guessing (test)" in one line was cut to "lways guessing (tes".
+HEADERS = ("Measure", "Validation rows", "Test rows", "Always guessing\n(test rows)", "Training rows")
 METRIC_HELP = {
     "accuracy": "Share of rows predicted correctly.",
     "balanced_accuracy": "Accuracy averaged over the classes, so rare classes count as much as common ones.",
@@ -136,6 +138,7 @@ class ResultView(QWidget):
         self.metrics_table = QTableWidget(0, len(HEADERS))
         self.metrics_table.setHorizontalHeaderLabels(HEADERS)
         self.metrics_table.verticalHeader().hide()
+        self.metrics_table.setTabKeyNavigation(False)  # Tab moves on through the page, not cell by cell
         self.metrics_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.metrics_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.details = QLabel()

@@ -12,7 +12,7 @@ from studio.core.data.target import Task
 from studio.core.evaluate.metrics import METRIC_LABELS, format_metric, headline_metric
 from studio.core.store.runs import RunRecord
 
-COLUMNS = ("Run", "When (UTC)", "Table", "Target", "Model", "Test score", "Validation score", "Time", "Device")
+COLUMNS = ("Run", "When", "Table", "Target", "Model", "Test score", "Validation score", "Time", "Device")
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ID_ROLE = Qt.ItemDataRole.UserRole + 2
 
