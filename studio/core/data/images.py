@@ -435,7 +435,11 @@ def images_from_table(frame: pd.DataFrame, path: str | Path, label_column: str |
 def find_paths_column(frame: pd.DataFrame) -> str | None:
     best, best_share = None, 0.5
     for column in frame.columns:
-        values = frame[column].dropna().astype(str).head(200)
+        series = frame[column]
+        if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_datetime64_any_dtype(series.dtype):
+            continue  # numbers and dates are never file names
+        # The first values only: turning a whole million-row column into text held the window up on every load.
+        values = series.iloc[:2_000].dropna().head(200).astype(str)
         if not len(values):
             continue
         share = float(values.map(is_image_name).mean())

@@ -144,10 +144,38 @@ def save_model(path: str | Path, pipeline: Any, metadata: dict[str, Any]) -> Pat
     return write_model(path, serialise_pipeline(pipeline), metadata)
 
 
+# scikit-learn's array-API shim for PyTorch arrays: importing it imports PyTorch.
+TORCH_SHIM = "sklearn.externals.array_api_compat.torch"
+
+
+def _skops_io() -> Any:
+    """skops.io, imported without PyTorch when PyTorch is not loaded yet.
+
+    On import skops lists scikit-learn's estimators (``sklearn.utils.discovery.all_estimators``), which imports
+    every scikit-learn package, its PyTorch shim among them, and so PyTorch itself: 0.4-0.7 s holding the
+    interpreter (the window froze when the first model was saved) and hundreds of MB, for a model with no PyTorch
+    in it. The shim is only for PyTorch arrays handed to scikit-learn, which Studio never does; it is kept out of
+    that one import (the walk skips a package that cannot be imported) and importable again afterwards."""
+    import sys
+
+    if "skops.io" in sys.modules or "torch" in sys.modules or TORCH_SHIM in sys.modules:
+        import skops.io
+
+        return skops.io
+    sys.modules[TORCH_SHIM] = None  # type: ignore[assignment]
+    try:
+        import skops.io
+
+        return skops.io
+    finally:
+        if sys.modules.get(TORCH_SHIM, False) is None:
+            del sys.modules[TORCH_SHIM]
+
+
 def serialise_pipeline(pipeline: Any) -> bytes:
     """The pipeline as a model file stores it (skops' format, compressed): nearly all of the file, so its length
     tells the file's size before anything is written, and ``write_model`` then writes it without a second pass."""
-    import skops.io as sio
+    sio = _skops_io()
 
     return sio.dumps(pipeline, compression=zipfile.ZIP_DEFLATED)
 
@@ -193,7 +221,8 @@ def load_model(path: str | Path, trust: bool = False) -> ModelBundle:
 
 def _load_safe(path: Path) -> ModelBundle:
     import sklearn
-    import skops.io as sio
+
+    sio = _skops_io()
 
     try:
         with zipfile.ZipFile(path) as archive:
