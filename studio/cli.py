@@ -750,6 +750,9 @@ def _cmd_tune(args: argparse.Namespace) -> int:
 
     table, profiles, task = _table_and_task(args)
     spec, params = _model_and_params(args.model, task, args.param)
+    if spec.choices:
+        raise StudioError(f"{spec.label} has no settings to tune: name one model with --model (see `studio "
+                          "models`), or use `studio train --auto` to search every model.")
     split = replace(SPLIT_DEFAULTS, validation=0.0,
                     test=SPLIT_DEFAULTS.test if args.test_size is None else args.test_size, seed=args.seed)
     project = _project_for(table, profiles, args.target, task, default_prep(profiles), split, spec.key, params)

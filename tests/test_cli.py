@@ -314,3 +314,8 @@ def test_train_without_a_model_lets_studio_choose(tmp_path: Path, capsys: pytest
     bundle = load_model(out)
     assert bundle.metadata["model"] in ("gradient_boosting", "random_forest", "logistic_regression")
     assert last_json(captured.out)["accuracy"] > 0.9
+
+
+def test_tuning_the_quick_choice_is_refused_in_words(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(["tune", str(PENGUINS), "--target", "species", "--model", "studio_choice", "--trials", "2"]) == 2
+    assert_one_error_line(capsys.readouterr().err, "Let Studio choose has no settings to tune")

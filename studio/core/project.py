@@ -21,7 +21,7 @@ from studio.core.data.kinds import DataKind, Dataset
 from studio.core.data.profile import ColumnProfile
 from studio.core.data.target import TargetSummary, Task, allowed_tasks, infer_task, summarize_target, target_problems
 from studio.core.models.params import ParamValue
-from studio.core.models.registry import DEFAULT_MODEL
+from studio.core.models.registry import DEFAULT_MODEL, get_model
 from studio.core.prep.config import PrepConfig, default_prep
 from studio.core.search.modes import SearchMethod, TuneMode
 from studio.core.train.splits import SplitConfig, split_problems
@@ -441,6 +441,10 @@ class Project:
         base = self.training_request(fixed_split)
         config = self.tuning
         mode = TuneMode.AUTO if config.mode is TuneMode.AUTO else TuneMode.TUNE
+        if mode is TuneMode.TUNE and get_model(base.model_key).choices:
+            from studio.core.common.errors import StudioError
+
+            raise StudioError(f"{get_model(base.model_key).label} has no settings to tune: pick a model first.")
         ranges = tuple(config.ranges) if config.ranges and config.ranges_model == self.model.key else None
         summary = self.target_summary
         metric = config.metric if config.metric in metric_choices(base.task) else None

@@ -11,8 +11,10 @@ A full collection walks every tracked object, and after PySide6, pandas and PyTo
 millions of them: about 80 ms in one go on a laptop, a visible stall. What loaded libraries create (modules,
 classes, functions) lives as long as the process, so when a full collection falls due after many modules were
 imported, the young generations are collected and everything older is frozen (``gc.freeze``): later full
-collections walk only what the session made since. The price is that a cycle which was already garbage in the
-old generation at that moment is never freed, a one-off few kilobytes.
+collections walk only what the session made since. The price: cyclic garbage that was in the old generation at
+that moment is never freed. It happens a handful of times a session (each library loaded for the first time:
+PyTorch for the first network, onnx for the first export), and what is old garbage then is mostly what loading
+made; a large object caught in a cycle at that moment (a failed run's traceback, say) would stay.
 """
 
 from __future__ import annotations

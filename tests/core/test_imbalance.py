@@ -114,3 +114,24 @@ def test_balanced_classes_keep_the_plain_model(penguins: pd.DataFrame) -> None:
     two = penguins[penguins["species"] != "Chinstrap"]  # Adelie and Gentoo: 44% and 36%
     _, result = run_training(make_request(two, "species", Task.CLASSIFICATION, "logistic_regression"))
     assert decision_threshold(result.pipeline[-1]) is None and result.decision_note == ""
+
+
+def test_a_whole_pipeline_predicts_with_its_threshold_too(rare_tumours: pd.DataFrame) -> None:
+    """Retraining scores old and new models given as whole pipelines: their thresholds must count there too."""
+    from studio.core.evaluate.metrics import predict_part
+
+    _, result = run_training(make_request(rare_tumours, "diagnosis", Task.CLASSIFICATION, "logistic_regression"))
+    rows = rare_tumours.drop(columns=["diagnosis"])
+    assert decision_threshold(result.pipeline) == decision_threshold(result.pipeline[-1])
+    labels, _ = predict_part(result.pipeline, Task.CLASSIFICATION, rows)
+    assert list(labels) == list(result.pipeline.predict(rows))
+
+
+@pytest.mark.parametrize(("rows", "rare"), [(40, 1), (25, 2)])
+def test_a_handful_of_rare_rows_trains_without_a_threshold_rather_than_failing(rows: int, rare: int) -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(rows, 3)), columns=["a", "b", "c"])
+    frame["answer"] = ["yes"] * rare + ["no"] * (rows - rare)
+    for key in ("studio_choice", "logistic_regression"):
+        _, result = run_training(make_request(frame, "answer", Task.CLASSIFICATION, key))
+        assert decision_threshold(result.pipeline) is None, key  # too few rare rows to choose one on

@@ -179,6 +179,14 @@ def test_studio_chooses_by_default_and_a_person_can_pick_instead(qtbot: QtBot, s
     click(qtbot, panel.mode_choice.buttons["choose"])
     assert window.project.model.key == "studio_choice"
     assert window.project.tuning.mode.value == "manual"
+    # A model picked with its own settings comes back when the person picks again.
+    click(qtbot, panel.mode_choice.buttons["manual"])
+    panel.select_model("gradient_boosting")
+    panel.form.editor("max_iter").setValue(77)
+    click(qtbot, panel.mode_choice.buttons["choose"])
+    click(qtbot, panel.mode_choice.buttons["manual"])
+    assert window.project.model.key == "gradient_boosting"
+    assert window.project.model.params_dict()["max_iter"] == 77
 
 
 def test_out_of_range_float_is_refused_in_the_form(qtbot: QtBot, species_window: MainWindow) -> None:

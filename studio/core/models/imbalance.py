@@ -107,6 +107,8 @@ def decision_threshold(model: Any) -> tuple[str, float] | None:
     """The positive class and threshold a saved model predicts with; None when it takes the likeliest class."""
     from sklearn.model_selection import FixedThresholdClassifier
 
+    if hasattr(model, "steps"):  # a whole Pipeline: its model is the last step
+        model = model.steps[-1][1]
     if isinstance(model, FixedThresholdClassifier):
         return str(model.pos_label), float(model.threshold)
     return None

@@ -19,6 +19,7 @@ import io
 import json
 import platform
 import sys
+import threading
 import warnings
 import zipfile
 import zlib
@@ -146,6 +147,8 @@ def save_model(path: str | Path, pipeline: Any, metadata: dict[str, Any]) -> Pat
 
 # scikit-learn's array-API shim for PyTorch arrays: importing it imports PyTorch.
 TORCH_SHIM = "sklearn.externals.array_api_compat.torch"
+# Two workers saving or opening models at once change sys.modules for the shim one after the other.
+_SKOPS_IMPORT = threading.Lock()
 
 
 def _skops_io() -> Any:
@@ -156,20 +159,19 @@ def _skops_io() -> Any:
     interpreter (the window froze when the first model was saved) and hundreds of MB, for a model with no PyTorch
     in it. The shim is only for PyTorch arrays handed to scikit-learn, which Studio never does; it is kept out of
     that one import (the walk skips a package that cannot be imported) and importable again afterwards."""
-    import sys
-
     if "skops.io" in sys.modules or "torch" in sys.modules or TORCH_SHIM in sys.modules:
         import skops.io
 
         return skops.io
-    sys.modules[TORCH_SHIM] = None  # type: ignore[assignment]
-    try:
-        import skops.io
+    with _SKOPS_IMPORT:
+        sys.modules[TORCH_SHIM] = None  # type: ignore[assignment]
+        try:
+            import skops.io
 
-        return skops.io
-    finally:
-        if sys.modules.get(TORCH_SHIM, False) is None:
-            del sys.modules[TORCH_SHIM]
+            return skops.io
+        finally:
+            if sys.modules.get(TORCH_SHIM, False) is None:
+                del sys.modules[TORCH_SHIM]
 
 
 def serialise_pipeline(pipeline: Any) -> bytes:

@@ -58,9 +58,18 @@ def choose_family(spec: ModelSpec, task: Task, xt_train: Any, y_train: np.ndarra
         # No share of the whole: the chosen model's own fit reports the run's progress from where preparing ended.
         yield Progress("Choosing a model", None,
                        f"Trying {candidate.label.lower()} ({index + 1} of {len(candidates)})")
-        score = call(partial(_score, candidate, task, metric, xt_train[rows], y_train[rows],
-                             xt_val if on_validation else None, y_val))
-        scores.append((candidate, score))
+        try:
+            score = call(partial(_score, candidate, task, metric, xt_train[rows], y_train[rows],
+                                 xt_val if on_validation else None, y_val))
+        except ValueError:
+            # A candidate that cannot learn from these rows (a fold without one of two classes on a tiny table)
+            # is left out of the choice rather than failing the run.
+            continue
+        if np.isfinite(score):
+            scores.append((candidate, score))
+    if not scores:
+        return Choice(candidates[0], f"Studio trained {candidates[0].label.lower()}: there were too few rows to "
+                                     "compare models on.")
     higher_is_better = metric != "rmse"
     ordered = sorted(scores, key=lambda pair: -pair[1] if higher_is_better else pair[1])
     best = ordered[0][0]
@@ -68,7 +77,7 @@ def choose_family(spec: ModelSpec, task: Task, xt_train: Any, y_train: np.ndarra
              if len(rows) <= FOLD_ROWS else "a quarter of the training rows held out")
     label = METRIC_LABELS[metric]
     others = ", ".join(f"{format_metric(metric, score)} ({other.label.lower()})" for other, score in ordered[1:])
-    note = (f"Studio tried {_listed(c.label.lower() for c in candidates)} on {where} and chose "
+    note = (f"Studio tried {_listed(c.label.lower() for c, _ in scores)} on {where} and chose "
             f"{best.label.lower()}: its {label} was {format_metric(metric, ordered[0][1])}"
             + (f", against {others}." if others else "."))
     return Choice(best, note)

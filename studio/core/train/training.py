@@ -120,7 +120,8 @@ def _train(request: TrainRequest, should_stop: StopCheck,
     if rare is not None and len(np.unique(y_train)) == 2 and hasattr(estimator, "predict_proba"):
         yield Progress("Scoring", 0.9, f"Choosing how sure the model must be to say '{rare.label}'")
         threshold = call(lambda: choose_threshold(estimator, rare.label, xt_train, y_train, xt_val, y_val))
-        estimator = with_threshold(estimator, rare.label, threshold.value)
+        if threshold is not None:
+            estimator = with_threshold(estimator, rare.label, threshold.value)
         _check_stop(should_stop)
 
     yield Progress("Scoring", 0.95, "Scoring on the validation and test rows")
@@ -137,7 +138,9 @@ def _train(request: TrainRequest, should_stop: StopCheck,
         validation = score_part("validation", request.task, y_val, *val_output, class_array, y_train)
     test_output = call(lambda: predict_part(estimator, request.task, xt_test))
     test = score_part("test", request.task, y_test, *test_output, class_array, y_train)
-    details, rows = yield from describe_training(request, pipeline, partial(pipeline_for, request, spec, params),
+    chosen = (rare.label, threshold.value) if rare is not None and threshold is not None else None
+    details, rows = yield from describe_training(request, pipeline, partial(pipeline_for, request, spec, params,
+                                                                            chosen),
                                                  frame, y, parts, x_train, y_train, xt_train, test_output,
                                                  should_stop, call)
     if threshold is not None and details is not None and details.classification is not None:
@@ -162,19 +165,27 @@ class ChosenThreshold:
 
 
 def choose_threshold(estimator: Any, positive: str, xt_train: Any, y_train: np.ndarray, xt_val: Any,
-                     y_val: np.ndarray) -> ChosenThreshold:
+                     y_val: np.ndarray) -> ChosenThreshold | None:
     """The decision threshold for the best macro F1: on the validation rows, or on out-of-fold probabilities
-    of the training rows when there are no validation rows (a fixed split)."""
+    of the training rows when there are no validation rows (a fixed split). None when there are too few rare
+    rows to choose on (the model then keeps its own 50%)."""
     if xt_val is not None and len(np.unique(y_val)) == 2:
         proba, truth, where = estimator.predict_proba(xt_val), y_val, "the validation rows"
     else:
         from sklearn.base import clone
         from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-        folds = StratifiedKFold(THRESHOLD_FOLDS, shuffle=True, random_state=0)
-        proba = cross_val_predict(clone(estimator), xt_train, y_train, cv=folds, method="predict_proba")
+        # Every fold's training part needs both classes: no more folds than rare rows.
+        folds = min(THRESHOLD_FOLDS, int((np.asarray(y_train).astype(str) == positive).sum()))
+        if folds < 2:
+            return None
+        try:
+            proba = cross_val_predict(clone(estimator), xt_train, y_train, method="predict_proba",
+                                      cv=StratifiedKFold(folds, shuffle=True, random_state=0))
+        except ValueError:  # a fold the model cannot learn from (too few rows of a class)
+            return None
         truth, where = y_train, f"the training rows, each scored by a model that did not learn from it " \
-                                f"({THRESHOLD_FOLDS} folds)"
+                                f"({folds} folds)"
     classes = np.asarray(estimator.classes_).astype(str)
     index = int(np.flatnonzero(classes == positive)[0])
     value, _score = best_threshold(np.asarray(truth).astype(str) == positive, proba[:, index])
@@ -194,11 +205,19 @@ def imbalance_words(params: dict[str, ParamValue], rare: RareClass | None,
     return " ".join(parts)
 
 
-def pipeline_for(request: TrainRequest, spec: ModelSpec, params: dict[str, ParamValue]) -> Any:
-    """An unfitted pipeline with the run's settings, for cross-validation and the learning curve."""
+def pipeline_for(request: TrainRequest, spec: ModelSpec, params: dict[str, ParamValue],
+                 threshold: tuple[str, float] | None = None) -> Any:
+    """An unfitted pipeline with the run's settings (and its decision threshold: positive class, value), for
+    cross-validation and the learning curve."""
     from sklearn.pipeline import Pipeline
 
     from studio.core.prep.build import build_transformer
 
-    return Pipeline([("prep", build_transformer(request.prep, request.target)),
-                     ("model", spec.make_estimator(request.task, params))])
+    model = spec.make_estimator(request.task, params)
+    if threshold is not None:
+        from sklearn.model_selection import FixedThresholdClassifier
+
+        # Cross-validation and the learning curve score the model as it predicts: at the run's threshold.
+        model = FixedThresholdClassifier(model, threshold=threshold[1], pos_label=threshold[0],
+                                         response_method="predict_proba")
+    return Pipeline([("prep", build_transformer(request.prep, request.target)), ("model", model)])

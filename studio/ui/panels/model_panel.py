@@ -220,6 +220,11 @@ class ModelPanel(Panel):
                 f"be before it says '{rare.label}', for the best balance between finding those rows and false "
                 "alarms (macro F1); you can move that threshold on the Results page.", "info")
             return
+        if rare is not None and spec.choices:
+            self.balance_hint.show_message(
+                f"Only {rare.share:.1%} of the rows are '{rare.label}'. The model Studio chooses weighs the classes, "
+                "so rare ones count as much as common ones while it learns.", "info")
+            return
         if task is Task.CLASSIFICATION and summary is not None:
             can = any(p.name == "balanced" for p in spec.params_for(task))
             hint = balance_hint(summary.class_counts, spec.label, can, bool(values.get("balanced")))

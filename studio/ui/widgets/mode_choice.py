@@ -31,6 +31,8 @@ class ModeChoice(QWidget):
     def __init__(self, project: Project, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.project = project
+        # The model a person picked (with their settings) before letting Studio choose, to come back to.
+        self.last_pick: ModelConfig | None = None
         self.group = QButtonGroup(self)
         self.buttons: dict[str, QRadioButton] = {}
         layout = QHBoxLayout(self)
@@ -68,9 +70,11 @@ class ModeChoice(QWidget):
                 project.set_tuning(replace(project.tuning, mode=mode))
             chooses = bool(get_model(project.model.key).choices)
             if key == CHOOSE and not chooses:
+                self.last_pick = project.model if get_model(project.model.key).pickable else None
                 project.set_model(ModelConfig(CHOICE_KEY))
             elif key in (TuneMode.MANUAL.value, TuneMode.TUNE.value) and chooses:
-                # Settings belong to one kind of model: picking or tuning starts from a real one.
-                project.set_model(ModelConfig(FIRST_PICK))
+                # Settings belong to one kind of model: picking or tuning starts from the one picked before, or a
+                # strong well-known family.
+                project.set_model(self.last_pick or ModelConfig(FIRST_PICK))
         if mode.searches:
             warm_up_search(project)
