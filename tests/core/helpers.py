@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Generator
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -12,8 +12,11 @@ from studio.core.data.profile import profile_frame
 from studio.core.data.target import Task
 from studio.core.models.params import ParamValue
 from studio.core.prep.config import default_prep
+from studio.core.prep.insights import TableInsights, insights_job
 from studio.core.train.splits import SplitConfig
 from studio.core.train.training import TrainRequest, TrainResult, train
+
+T = TypeVar("T")
 
 # Small settings so the whole suite stays fast; penguins is easy enough that they still beat the baseline.
 FAST_PARAMS: dict[str, dict[str, ParamValue]] = {
@@ -28,6 +31,20 @@ def make_request(frame: pd.DataFrame, target: str, task: Task, model_key: str,
     prep = default_prep(profile_frame(frame))
     merged = {**FAST_PARAMS.get(model_key, {}), **(params or {})}
     return TrainRequest(frame, target, task, prep, split or SplitConfig(), model_key, merged, **extra)
+
+
+def drain(job: Generator[Any, None, T]) -> T:
+    """Run a job (a generator of progress items) to its end; its return value."""
+    while True:
+        try:
+            next(job)
+        except StopIteration as finished:
+            return finished.value  # type: ignore[no-any-return]
+
+
+def insights_of(frame: pd.DataFrame, target: str, task: Task = Task.CLASSIFICATION) -> TableInsights:
+    """What the Prepare step's check finds in ``frame`` for ``target``."""
+    return drain(insights_job(frame, profile_frame(frame), target, task))
 
 
 def run_training(request: TrainRequest,

@@ -16,7 +16,7 @@ from studio.core.data.tabular import load_table
 from studio.core.data.target import Task
 from studio.core.prep.config import Encoding, Missing, PrepConfig, Treatment, default_prep, load_prep, save_prep
 from studio.core.prep.files import dataset_key, prep_from_file, recall_prep, remember_prep
-from studio.core.prep.insights import TableInsights, apply_fix, insights_job, is_fixed
+from studio.core.prep.insights import apply_fix, is_fixed
 from studio.core.prep.preview import make_preview
 from studio.core.serve.predict import PREDICTION_COLUMN, predict_frame, schema_problems
 from studio.core.store.model_file import load_model, metadata_for, save_model
@@ -24,7 +24,7 @@ from studio.core.train.splits import SplitConfig
 from studio.core.train.training import TrainRequest
 from studio.resources import resources_dir
 
-from .helpers import run_training
+from .helpers import insights_of, run_training
 
 MESSY = resources_dir() / "samples" / "messy_customers.csv"
 
@@ -34,17 +34,8 @@ def messy() -> pd.DataFrame:
     return load_table(MESSY).frame
 
 
-def look(frame: pd.DataFrame, target: str, task: Task) -> TableInsights:
-    job = insights_job(frame, profile_frame(frame), target, task)
-    while True:
-        try:
-            next(job)
-        except StopIteration as finished:
-            return finished.value
-
-
 def test_messy_table_warnings_and_their_fixes(messy: pd.DataFrame) -> None:
-    insights = look(messy, "churned", Task.CLASSIFICATION)
+    insights = insights_of(messy, "churned", Task.CLASSIFICATION)
     found = {(f.code, f.column) for f in insights.findings}
     assert found >= {("duplicates", ""), ("id", "customer_id"), ("constant", "country"),
                      ("text_numbers", "monthly_spend"), ("leak", "cancellation_reason"),
@@ -72,11 +63,11 @@ def test_messy_table_warnings_and_their_fixes(messy: pd.DataFrame) -> None:
 
 
 def test_relations_to_the_target(penguins: pd.DataFrame) -> None:
-    insights = look(penguins, "species", Task.CLASSIFICATION)
+    insights = insights_of(penguins, "species", Task.CLASSIFICATION)
     assert insights.relations["flipper_length_mm"].strength > 0.8
     assert "Gentoo" in insights.relations["flipper_length_mm"].summary
     assert insights.relations["year"].strength < 0.2
-    regression = look(penguins, "body_mass_g", Task.REGRESSION)
+    regression = insights_of(penguins, "body_mass_g", Task.REGRESSION)
     assert regression.relations["flipper_length_mm"].summary.startswith("correlation +0.87")
     assert "Gentoo" in regression.relations["species"].summary  # the heaviest species first
 

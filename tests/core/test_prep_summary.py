@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 from studio.core.data.profile import ColumnKind, is_placeholder, profile_column, profile_frame
-from studio.core.data.target import Task
 from studio.core.prep.config import Scaling, Treatment, default_prep
 from studio.core.prep.insights import (
     Finding,
@@ -18,21 +17,13 @@ from studio.core.prep.insights import (
     TableInsights,
     apply_fix,
     handled_words,
-    insights_job,
     is_fixed,
 )
 from studio.core.prep.summary import summarise
 
+from .helpers import insights_of
+
 ROWS = 600
-
-
-def look(frame: pd.DataFrame, target: str) -> TableInsights:
-    job = insights_job(frame, profile_frame(frame), target, Task.CLASSIFICATION)
-    while True:
-        try:
-            next(job)
-        except StopIteration as finished:
-            return finished.value
 
 
 @pytest.fixture
@@ -101,7 +92,7 @@ def test_a_stray_placeholder_among_categories_is_a_warning_that_studio_handles(p
     profile = profile_column(passengers["Embarked"])
     assert profile.kind is ColumnKind.CATEGORICAL
     assert profile.stray_values == (("*", 1),)
-    insights = look(passengers, "survived")
+    insights = insights_of(passengers, "survived")
     stray = finding(insights, "stray_value", "Embarked")
     assert "'*' in 1 row (under 1% of the rows)" in stray.message and "'S'" in stray.message
     assert stray.fix_label == ""  # nothing to click
@@ -135,7 +126,7 @@ def test_a_lone_non_number_in_a_number_column_becomes_a_gap(passengers: pd.DataF
     passengers.loc[300, "Fare"] = "?"
     profile = profile_column(passengers["Fare"])
     assert profile.kind is ColumnKind.NUMERIC and profile.stray_values == (("?", 1),)
-    insights = look(passengers, "survived")
+    insights = insights_of(passengers, "survived")
     stray = finding(insights, "stray_value", "Fare")
     assert "a value that is not a number ('?')" in stray.message
     # Said once, as a stray value, not also as "numbers written as text".

@@ -34,6 +34,7 @@ from studio.core.train.splits import SplitConfig, explicit_split
 from studio.core.train.training import TrainRequest, train
 
 from .bench import report
+from .image_data import drain
 
 pytestmark = pytest.mark.perf
 
@@ -90,13 +91,7 @@ def _studio(frame: pd.DataFrame, target: str, task: Task, train_rows: np.ndarray
     request = TrainRequest(frame, target, task, default_prep(profile_frame(frame)), SplitConfig(), CHOICE_KEY, {},
                            fixed_split=explicit_split(train_rows.tolist(), test_rows.tolist(), len(frame)))
     started = time.perf_counter()
-    job = train(request)
-    while True:
-        try:
-            next(job)
-        except StopIteration as finished:
-            result = finished.value
-            break
+    result = drain(train(request))
     seconds = time.perf_counter() - started
     metric = "f1_macro" if task is Task.CLASSIFICATION else "rmse"
     return float(result.test.get(metric)), seconds, result.model_label

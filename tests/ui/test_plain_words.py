@@ -17,10 +17,11 @@ from studio.core.prep.config import default_prep
 from studio.core.project import Step
 from studio.core.store.model_file import metadata_for, save_model
 from studio.core.train.splits import SplitConfig
-from studio.core.train.training import TrainRequest, train
+from studio.core.train.training import TrainRequest
 from studio.ui.main_window import MainWindow
 from studio.ui.panels.predict_panel import probability_header, shown_prediction_table
 from studio.ui.widgets.loss_plot import EMPTY_NOTE, LossPlotWidget
+from tests.core.helpers import run_training
 
 from .helpers import (
     LOAD_MS,
@@ -31,11 +32,9 @@ from .helpers import (
     go_to_model_page,
     open_file,
     synthetic_frame,
+    train,
     wait_idle,
     write_csv,
-)
-from .helpers import (
-    train as train_in_window,
 )
 
 
@@ -90,13 +89,7 @@ def test_the_predict_page_headers_name_the_classes(qtbot: QtBot, window: MainWin
     frame = _survival_frame().sample(300, random_state=0)
     request = TrainRequest(frame, "survived", Task.CLASSIFICATION, default_prep(profile_frame(frame)),
                            SplitConfig(), "logistic_regression", {})
-    job = train(request)
-    while True:
-        try:
-            next(job)
-        except StopIteration as finished:
-            result = finished.value
-            break
+    _, result = run_training(request)
     model = save_model(tmp_path / "survival.studio", result.pipeline, metadata_for(result))
     rows = write_csv(tmp_path / "new.csv", frame.drop(columns=["survived"]).head(20))
     window.go_to(Step.PREDICT)
@@ -137,7 +130,7 @@ def test_a_small_model_s_column_importance_needs_no_button(qtbot: QtBot, window:
     go_to_model_page(qtbot, window)
     window.model_panel.select_model("logistic_regression")
     go_next(qtbot, window, Step.TRAIN)
-    train_in_window(qtbot, window)
+    train(qtbot, window)
     go_next(qtbot, window, Step.RESULTS)
     view = window.results_panel.view
     explain = view.explain
