@@ -85,6 +85,16 @@ def best_threshold(is_positive: np.ndarray, positive_scores: np.ndarray) -> tupl
     return float(round(thresholds[chosen], 2)), float(macro[chosen])
 
 
+def class_index(classes: Any, label: str) -> int:
+    """The column of ``label`` in a model's ``classes_`` (and so in its probabilities)."""
+    return int(np.flatnonzero(np.asarray(classes).astype(str) == str(label))[0])
+
+
+def best_threshold_for(classes: Any, positive: str, truth: Any, proba: np.ndarray) -> tuple[float, float]:
+    """``best_threshold`` from a model's class probabilities (columns in ``classes`` order) and the true labels."""
+    return best_threshold(np.asarray(truth).astype(str) == positive, proba[:, class_index(classes, positive)])
+
+
 def _f1(hits: np.ndarray, false_alarms: np.ndarray, misses: np.ndarray) -> np.ndarray:
     denominator = 2 * hits + false_alarms + misses
     return np.divide(2 * hits, denominator, out=np.zeros(len(hits)), where=denominator > 0)
@@ -127,7 +137,7 @@ def labels_from_probabilities(model: Any, proba: np.ndarray) -> np.ndarray:
     if found is None:
         return classes[np.argmax(proba, axis=1)]
     positive, threshold = found
-    index = int(np.flatnonzero(classes.astype(str) == positive)[0])
+    index = class_index(classes, positive)
     return np.where(proba[:, index] >= threshold, classes[index], classes[1 - index])
 
 

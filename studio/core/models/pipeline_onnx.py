@@ -41,7 +41,7 @@ import pandas as pd
 from studio.core.common.errors import Cancelled, StudioError, first_line
 from studio.core.common.files import atomic_write
 from studio.core.common.progress import Progress, StopCheck, never_stop
-from studio.core.models.imbalance import decision_threshold, inner_model
+from studio.core.models.imbalance import class_index, decision_threshold, inner_model
 from studio.core.models.pipeline_onnx_parts import (
     DATE_INPUT,
     FLOAT_TYPE,
@@ -330,7 +330,7 @@ def build_pipeline_onnx(pipeline: Any) -> tuple[Any, dict[str, str], bool]:
 def _thresholded_choice(graph: Graph, answer: str, classes: np.ndarray, positive: str, threshold: float) -> str:
     """The index of the predicted class under a two-class model's decision threshold, as the model's own
     FixedThresholdClassifier decides it: the positive class from ``threshold`` of its probability on."""
-    index = int(np.flatnonzero(classes == positive)[0])
+    index = class_index(classes, positive)
     probability = graph.double(graph.op("Gather", [answer, graph.const(np.array(index, dtype=np.int64),
                                                                          "positive_index")], axis=1))
     called = graph.op("GreaterOrEqual", [probability, graph.const(np.array(threshold, dtype=np.float64),

@@ -20,7 +20,7 @@ from studio.core.common.errors import StudioError
 from studio.core.common.progress import InterruptibleCaller, Progress, StopCheck
 from studio.core.data.target import Task
 from studio.core.evaluate.metrics import METRIC_LABELS, format_metric
-from studio.core.models.imbalance import best_threshold, class_counts, rare_class
+from studio.core.models.imbalance import best_threshold_for, class_counts, rare_class
 from studio.core.models.registry import get_model
 from studio.core.models.spec import ModelSpec
 from studio.core.train.fitting import _check_stop
@@ -120,10 +120,8 @@ def _measure(model: Any, task: Task, metric: str, x: Any, y: np.ndarray, y_fit: 
     if task is Task.REGRESSION:
         return float(np.sqrt(mean_squared_error(y, model.predict(x))))
     rare = rare_class(class_counts(y_fit))
-    classes = np.asarray(model.classes_).astype(str)
-    if rare is not None and len(classes) == 2 and hasattr(model, "predict_proba"):
-        positive = int(np.flatnonzero(classes == rare.label)[0])
-        return best_threshold(np.asarray(y).astype(str) == rare.label, model.predict_proba(x)[:, positive])[1]
+    if rare is not None and len(model.classes_) == 2 and hasattr(model, "predict_proba"):
+        return best_threshold_for(model.classes_, rare.label, y, model.predict_proba(x))[1]
     return float(f1_score(np.asarray(y).astype(str), np.asarray(model.predict(x)).astype(str), average="macro"))
 
 

@@ -24,7 +24,7 @@ from studio.core.models.imbalance import (
     BALANCE_PARAM,
     THRESHOLD_FOLDS,
     RareClass,
-    best_threshold,
+    best_threshold_for,
     class_counts,
     rare_class,
     threshold_words,
@@ -186,9 +186,7 @@ def choose_threshold(estimator: Any, positive: str, xt_train: Any, y_train: np.n
             return None
         truth, where = y_train, f"the training rows, each scored by a model that did not learn from it " \
                                 f"({folds} folds)"
-    classes = np.asarray(estimator.classes_).astype(str)
-    index = int(np.flatnonzero(classes == positive)[0])
-    value, _score = best_threshold(np.asarray(truth).astype(str) == positive, proba[:, index])
+    value, _score = best_threshold_for(estimator.classes_, positive, truth, proba)
     return ChosenThreshold(value, where)
 
 
