@@ -15,6 +15,7 @@ from studio.core.store.runs import RunStore, runs_path_for
 from studio.core.store.settings import default_settings_dir, load_settings, save_settings
 from studio.ui.main_window import MainWindow
 from studio.ui.style import apply_style
+from studio.workers import torch_libraries
 from studio.workers.gc_guard import GuiThreadGarbageCollector
 
 
@@ -48,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("Studio")
     apply_style(app)
     collector = GuiThreadGarbageCollector(app)  # noqa: F841 - lives as long as the app, parented to it
+    torch_libraries.install()
     window = create_window(args.settings_dir)
     window.show()
     window.make_kind_pages_when_idle()

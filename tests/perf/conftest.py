@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QApplication
 from studio.app import create_window
 from studio.ui.main_window import MainWindow
 from studio.ui.style import apply_style
+from studio.workers import torch_libraries
 from studio.workers.gc_guard import GuiThreadGarbageCollector
 from tests import qt_fixtures
 
@@ -44,6 +45,7 @@ def window(qapp: QApplication, gui_thread_gc: GuiThreadGarbageCollector,
     settings in ``tmp_path``, and cyclic garbage collected on the GUI thread only (so its pauses count in the
     heartbeat, as in the app). Every background thread is joined afterwards."""
     apply_style(qapp)
+    torch_libraries.install()
     main_window = create_window(tmp_path / "settings")
     main_window.show()
     main_window.make_kind_pages_when_idle()
