@@ -11,7 +11,9 @@ A full collection walks every tracked object, and after PySide6, pandas and PyTo
 millions of them: about 80 ms in one go on a laptop, a visible stall. What loaded libraries create (modules,
 classes, functions) lives as long as the process, so when a full collection falls due after many modules were
 imported, the young generations are collected and everything older is frozen (``gc.freeze``): later full
-collections walk only what the session made since. The price: cyclic garbage that was in the old generation at
+collections walk only what the session made since. The same happens when a library loading on a worker thread
+(PyTorch, for a search) has made tens of thousands of objects since the last check: collecting even the youngest
+generation would walk them all at once. The price: cyclic garbage that was in the old generation at
 that moment is never freed. It happens a handful of times a session (each library loaded for the first time:
 PyTorch for the first network, onnx for the first export), and what is old garbage then is mostly what loading
 made; a large object caught in a cycle at that moment (a failed run's traceback, say) would stay.
@@ -27,6 +29,8 @@ from PySide6.QtCore import QObject, QTimer
 CHECK_INTERVAL_MS = 500
 # This many modules imported since the last freeze: a library was loaded (pandas alone is several hundred).
 MODULES_LOADED = 100
+# More new objects than this between two checks, while modules were loaded: a library is being imported.
+LIBRARY_LOAD_OBJECTS = 50_000
 
 
 class GuiThreadGarbageCollector(QObject):
@@ -44,17 +48,29 @@ class GuiThreadGarbageCollector(QObject):
         """Collect the generations whose counts passed the interpreter's own thresholds; returns objects freed."""
         count0, count1, count2 = gc.get_count()
         freed = 0
+        if count0 > LIBRARY_LOAD_OBJECTS and self._library_loaded():
+            # A worker thread is importing a library: collecting what it made since the last tick would walk
+            # hundreds of thousands of new objects in one go (0.2-0.4 s while torch imports), and they live as long
+            # as the process.
+            self._freeze()
+            return 0
         if count0 > self.thresholds[0]:
             freed += gc.collect(0)
             if count1 > self.thresholds[1]:
                 freed += gc.collect(1)
                 if count2 > self.thresholds[2]:
-                    if len(sys.modules) - self.modules_at_freeze >= MODULES_LOADED:
-                        gc.freeze()
-                        self.modules_at_freeze = len(sys.modules)
+                    if self._library_loaded():
+                        self._freeze()
                     else:
                         freed += gc.collect(2)
         return freed
+
+    def _library_loaded(self) -> bool:
+        return len(sys.modules) - self.modules_at_freeze >= MODULES_LOADED
+
+    def _freeze(self) -> None:
+        gc.freeze()
+        self.modules_at_freeze = len(sys.modules)
 
     def stop(self) -> None:
         self.timer.stop()

@@ -67,8 +67,8 @@ def load_without_interpreter_lock(paths: Sequence[tuple[Path, int]]) -> int:
 
 
 class TorchLibraryPreloader(importlib.abc.MetaPathFinder):
-    """Sees the first ``import torch`` of the process, loads torch's libraries first, then lets the normal
-    finders import it."""
+    """Sees the first ``import torch`` made on a worker thread, loads torch's libraries first, then lets the
+    normal finders import it."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -77,7 +77,9 @@ class TorchLibraryPreloader(importlib.abc.MetaPathFinder):
 
     def find_spec(self, fullname: str, path: Sequence[str] | None,
                   target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
-        if fullname == "torch" and not self.done:
+        # Not on the main thread: there the wait for dlopen would be the window's own (a page asking whether torch
+        # is installed comes through here too), and an import there holds the window anyway.
+        if fullname == "torch" and not self.done and threading.current_thread() is not threading.main_thread():
             self.preload()
         return None
 

@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtWidgets import QMenu, QWidget
 from pytestqt.qtbot import QtBot
 
-from studio.workers.gc_guard import MODULES_LOADED, GuiThreadGarbageCollector
+from studio.workers.gc_guard import LIBRARY_LOAD_OBJECTS, MODULES_LOADED, GuiThreadGarbageCollector
 from studio.workers.runner import JobRunner
 
 
@@ -98,3 +98,33 @@ class _Node:
 
 def _cycle() -> weakref.ref:
     return weakref.ref(_Node())
+
+
+def test_a_library_loading_on_a_worker_is_frozen_not_walked(
+        qtbot: QtBot, gui_thread_gc: GuiThreadGarbageCollector, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many new objects since the last check while modules were loaded (torch importing on a worker): frozen at
+    once; the same count with no library loaded is collected as usual."""
+    gui_thread_gc.timer.stop()
+    before = gui_thread_gc.modules_at_freeze
+    import_burst = (LIBRARY_LOAD_OBJECTS + 1, 0, 0)
+    try:
+        gc.collect()
+        gc.unfreeze()
+        made_by_the_import = [[index] for index in range(1_000)]
+        monkeypatch.setattr(gc, "get_count", lambda: import_burst)
+        gui_thread_gc.modules_at_freeze = len(sys.modules) - MODULES_LOADED
+        assert gui_thread_gc.collect_if_due() == 0
+        assert gc.get_freeze_count() >= len(made_by_the_import)
+        assert gui_thread_gc.modules_at_freeze == len(sys.modules)
+
+        gc.unfreeze()
+        made = _cycle()
+        gui_thread_gc.collect_if_due()  # no module loaded since: an ordinary young collection
+        assert made() is None
+        assert gc.get_freeze_count() == 0
+    finally:
+        monkeypatch.undo()
+        gc.unfreeze()
+        gc.collect()
+        gui_thread_gc.modules_at_freeze = before
+        gui_thread_gc.timer.start()

@@ -37,14 +37,19 @@ def _library_path(soname: str) -> Path:
 @linux_only
 @pytest.mark.skipif(torch_libraries.torch_library_folder() is None, reason="needs torch installed")
 def test_the_first_import_of_torch_goes_through_the_preloader() -> None:
-    """In a fresh interpreter: the preloader sits first, sees ``import torch``, loads both libraries, and torch
-    imports and computes as usual; a second install is the same preloader, and none is needed afterwards."""
+    """In a fresh interpreter: the preloader sits first, lets the main thread ask about torch without loading
+    anything, sees a worker thread's ``import torch``, loads both libraries, and torch imports and computes as
+    usual; a second install is the same preloader, and none is needed afterwards."""
     probe = (
         "import sys\n"
         "from studio.workers import torch_libraries\n"
         "preloader = torch_libraries.install()\n"
         "assert sys.meta_path[0] is preloader and not preloader.done\n"
         "assert torch_libraries.install() is preloader\n"
+        "import importlib.util, threading\n"
+        "assert importlib.util.find_spec('torch') is not None and not preloader.done\n"
+        "worker = threading.Thread(target=__import__, args=('torch',))\n"
+        "worker.start(); worker.join()\n"
         "import torch\n"
         "assert preloader.done and preloader.loaded == 2, preloader.loaded\n"
         "assert float(torch.ones(3).sum()) == 3.0\n"
