@@ -1,1 +1,2 @@
-"""Data kinds and their readers: tables (CSV, Excel, Parquet), column profiles and the target."""
+"""Data kinds and their readers: tables (CSV, workbooks, Parquet, Feather, JSON, ARFF; pasted, or at a web address;
+databases), picture folders, column profiles and the target."""
