@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Generator
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
 from studio.core.common.errors import Cancelled
 from studio.core.common.progress import Progress, StopCheck, never_stop
+from studio.core.data.read_options import NumberStyle, detect_number_style
 
 SAMPLE_ROWS = 20_000
 HISTOGRAM_BINS = 24
@@ -78,6 +80,10 @@ class ColumnProfile:
     # Stray values with their counts: the non-numbers of a number column, or rare placeholders for a gap ("*",
     # "?", "-", "n/a") among a column's categories. Counted over the whole column.
     stray_values: tuple[tuple[str, int], ...] = ()
+    # Infinite numbers ("inf", "1e400") in a number column, with a few as written: the preparation treats them
+    # as gaps unless told to clip them.
+    infinite: int = 0
+    infinite_examples: tuple[str, ...] = ()
 
     @property
     def missing_share(self) -> float:
@@ -109,7 +115,32 @@ def profile_column(series: pd.Series) -> ColumnProfile:
     # Numbers parsed from text while deciding the kind, reused for the chart (parsing is the costly part).
     cache: dict[str, pd.Series] = {}
     profile = _kind_profile(series, cache)
-    return replace(profile, **_chart_fields(series, profile, cache), stray_values=_stray_values(profile, cache))
+    return replace(profile, **_chart_fields(series, profile, cache), stray_values=_stray_values(profile, cache),
+                   **_infinite_fields(profile, cache))
+
+
+# Numbers beyond this size are "too large to compute with": squaring one (for an average spread, a scale) already
+# overflows a computer's numbers. They are read like infinity (a gap unless clipped), and counted with it.
+TOO_LARGE = 1e150
+
+
+def too_large(values: np.ndarray) -> np.ndarray:
+    """Which values are infinite or too large to compute with (NaN, a gap, is neither)."""
+    with np.errstate(invalid="ignore"):
+        return np.abs(values) > TOO_LARGE
+
+
+def _infinite_fields(profile: ColumnProfile, cache: dict[str, pd.Series]) -> dict:
+    present = cache.get("present")
+    if profile.kind is not ColumnKind.NUMERIC or present is None or pd.api.types.is_integer_dtype(present.dtype) \
+            or pd.api.types.is_bool_dtype(present.dtype):
+        return {}
+    numbers = cache["numbers"] if "numbers" in cache else to_number(present)
+    infinite = too_large(numbers.to_numpy(dtype=float))
+    if not infinite.any():
+        return {}
+    examples = tuple(_short(v) for v in pd.unique(present[infinite].astype(str).str.strip())[:3])
+    return {"infinite": int(infinite.sum()), "infinite_examples": examples}
 
 
 def _kind_profile(series: pd.Series, cache: dict[str, pd.Series]) -> ColumnProfile:
@@ -139,9 +170,10 @@ def _kind_profile(series: pd.Series, cache: dict[str, pd.Series]) -> ColumnProfi
 def _numeric_profile(name, present: pd.Series, distinct: int, make) -> ColumnProfile:
     if distinct == 2 and set(np.unique(present.to_numpy())) <= {0, 1}:
         return make(ColumnKind.BOOLEAN)
-    is_integer = pd.api.types.is_integer_dtype(present.dtype) or bool(
-        np.all(np.mod(present.to_numpy(dtype=float), 1) == 0)
-    )
+    with np.errstate(invalid="ignore"):  # inf mod 1 is no number, and inf no whole number: rightly
+        is_integer = pd.api.types.is_integer_dtype(present.dtype) or bool(
+            np.all(np.mod(present.to_numpy(dtype=float), 1) == 0)
+        )
     if is_integer and _looks_like_id(name, present, distinct):
         return make(ColumnKind.ID, "every row has a different whole number, like a row number or code")
     return make(ColumnKind.NUMERIC)
@@ -198,34 +230,73 @@ def _not_numbers_note(bad: int) -> str:
 _PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 
 
-def to_number(values: pd.Series) -> pd.Series:
-    """Parse numbers written as text, tolerating spaces and thousands separators like ``1,234``.
+def to_number(values: pd.Series, style: NumberStyle | None = None) -> pd.Series:
+    """Parse numbers written as text, tolerating spaces and the column's decimal mark and thousands separators
+    (``1,234.5``, ``0,125``, ``1.234.567,89``, ``1 234,5``).
 
+    How the column writes its numbers is read off the whole column once (``column_number_style``), so every
+    chunk and every row reads the same way; ``style`` gives it instead (a file's, read by the table reader).
     Vectorised with pyarrow (a million values in a fraction of a second): plain numbers are cast in one go and
     only the rest goes through pandas' slower, more lenient parser.
     """
     if pd.api.types.is_numeric_dtype(values.dtype):
         return values.astype(float)
+    style = style or column_number_style(values)
     if len(values) > PARSE_CHUNK:
         # Slices, so no single call holds the GIL for long: a worker parsing a million values must not freeze
         # the window's thread.
-        return pd.concat([_text_to_number(values.iloc[start:start + PARSE_CHUNK])
+        return pd.concat([_text_to_number(values.iloc[start:start + PARSE_CHUNK], style)
                           for start in range(0, len(values), PARSE_CHUNK)])
-    return _text_to_number(values)
+    return _text_to_number(values, style)
 
 
-def _text_to_number(values: pd.Series) -> pd.Series:
+# Values looked at to tell how a column writes its numbers: enough to find the unambiguous ones, cheap to vote.
+STYLE_SAMPLE = 2_000
+
+
+def column_number_style(values: pd.Series) -> NumberStyle:
+    """The decimal mark and thousands separator of a text column, from its values with a comma, point or group
+    space (a seeded draw of them in a long column)."""
+    import pyarrow.compute as pc
+
+    text = _text_array(values)
+    marked = pc.filter(text, pc.fill_null(pc.match_substring_regex(text, "\\d[,.' \u00a0\u202f]\\d"), False))
+    if len(marked) == 0:
+        return NumberStyle()
+    if len(marked) > STYLE_SAMPLE:
+        rows = np.random.default_rng(0).choice(len(marked), STYLE_SAMPLE, replace=False)
+        marked = marked.take(np.sort(rows))
+    return detect_number_style(marked.to_pylist())
+
+
+def _text_array(values: pd.Series) -> Any:
+    import pyarrow as pa
+
+    try:
+        return pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # a mix of strings and other objects
+        return pa.array(values.astype(object).where(values.notna(), None).map(_as_text), type=pa.string())
+
+
+def normalize_numbers(text: Any, style: NumberStyle) -> Any:
+    """Numbers written in ``style`` rewritten with a decimal point and no separators (a pyarrow string array)."""
+    import pyarrow.compute as pc
+
+    mark = "[ \u00a0\u202f]" if style.thousands == " " else re.escape(style.thousands or "")
+    if style.thousands is not None and pc.any(pc.match_substring_regex(text, mark)).as_py():
+        for _ in range(2):  # "1,234,567": each pass joins every other group
+            text = pc.replace_substring_regex(text, rf"(\d){mark}(\d\d\d)\b", r"\1\2")
+    if style.decimal != "." and pc.any(pc.match_substring(text, style.decimal)).as_py():
+        text = pc.replace_substring_regex(text, rf"^([+-]?\d*){re.escape(style.decimal)}(\d)", r"\1.\2")
+    return text
+
+
+def _text_to_number(values: pd.Series, style: NumberStyle) -> pd.Series:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    try:
-        text = pa.array(values, type=pa.string(), from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # a mix of strings and other objects
-        text = pa.array(values.astype(object).where(values.notna(), None).map(_as_text), type=pa.string())
-    text = pc.utf8_trim_whitespace(text)
-    if pc.any(pc.match_substring(text, ",")).as_py():
-        for _ in range(2):  # "1,234,567": each pass joins every other group
-            text = pc.replace_substring_regex(text, r"(\d),(\d\d\d)\b", r"\1\2")
+    text = pc.utf8_trim_whitespace(_text_array(values))
+    text = normalize_numbers(text, style)
     plain = pc.fill_null(pc.match_substring_regex(text, _PLAIN_NUMBER), False)
     numbers = pc.cast(pc.if_else(plain, text, pa.scalar(None, pa.string())), pa.float64())
     result = pd.Series(numbers.to_numpy(zero_copy_only=False), index=values.index, dtype=float)

@@ -1,6 +1,10 @@
 """Reading CSV, Excel and Parquet tables into pandas, with the sniffing a person expects from a desktop app.
 
-Every failure becomes a :class:`DataError` with a sentence a non-programmer can act on.
+A text table's encoding (a byte-order mark, UTF-8, else charset-normalizer), delimiter, decimal mark and thousands
+separator are detected from its first block, unless the person set them (``ReadOptions``); pyarrow then reads the
+whole file on every core, with pandas' C parser as the fallback that explains a malformed row. ``read_table``
+yields the first rows (``TableHead``) before the whole file is parsed. Every failure becomes a :class:`DataError`
+with a sentence a non-programmer can act on.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ import csv
 import io
 import re
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -18,12 +22,21 @@ import pandas as pd
 
 from studio.core.common.errors import DataError, first_line
 from studio.core.common.progress import Progress, StopCheck, never_stop, run_interruptibly
+from studio.core.data.download import downloaded, is_url
+from studio.core.data.formats import WORKBOOK_SUFFIXES, read_other_format, sniff_text_kind
 from studio.core.data.kinds import DataKind
+from studio.core.data.read_options import (
+    DECIMAL_NAMES,
+    DELIMITER_NAMES,
+    THOUSANDS_NAMES,
+    NumberStyle,
+    ReadOptions,
+    detect_number_style,
+)
 
 SNIFF_BYTES = 256 * 1024
 DELIMITERS = (",", ";", "\t", "|")
-DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
-EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+EXCEL_SUFFIXES = WORKBOOK_SUFFIXES
 PARQUET_SUFFIXES = (".parquet", ".pq")
 # Strings that mean "no value" in exported spreadsheets; an empty cell is always missing.
 MISSING_MARKERS = ["", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "#N/A", "?"]
@@ -37,6 +50,17 @@ class LoadedTable:
     path: str
     encoding: str | None
     delimiter: str | None
+    # Formats other than CSV (formats.py): what was read ("JSON Lines", "Excel workbook, sheet 'Prices'"), and for
+    # a workbook the sheet read and every sheet it has, for the Data page's sheet picker.
+    format_label: str | None = None
+    sheet: str | None = None
+    sheets: tuple[str, ...] = ()
+    # Text files: how numbers are written (the decimal mark, the thousands separator or None), what the person
+    # set about reading the file (the rest was detected), and sentences about choices made while reading it.
+    decimal: str = "."
+    thousands: str | None = None
+    options: ReadOptions = field(default_factory=ReadOptions)
+    notes: tuple[str, ...] = ()
 
     kind: ClassVar[DataKind] = DataKind.TABLE
 
@@ -46,19 +70,25 @@ class LoadedTable:
 
     def describe_format(self) -> str:
         parts = [f"{len(self.frame):,} rows", f"{self.frame.shape[1]} columns"]
+        if self.format_label is not None:
+            parts.append(self.format_label)
         if self.delimiter is not None:
             parts.append(f"{DELIMITER_NAMES.get(self.delimiter, repr(self.delimiter))}-separated")
+        if self.delimiter is not None and self.decimal != ".":
+            parts.append(DECIMAL_NAMES.get(self.decimal, repr(self.decimal)))
+        if self.thousands is not None:
+            parts.append(f"thousands separated by a {THOUSANDS_NAMES.get(self.thousands, repr(self.thousands))}")
         if self.encoding is not None:
-            parts.append(_ENCODING_LABELS.get(self.encoding, self.encoding))
+            parts.append(encoding_label(self.encoding))
         return ", ".join(parts)
 
 
-_ENCODING_LABELS = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 with BOM", "cp1252": "Windows Latin-1",
-                    "latin-1": "Latin-1", "utf-16": "UTF-16"}
-
-
-def load_table(path: str | Path) -> LoadedTable:
-    """Read a CSV, Excel or Parquet file into a DataFrame with unique, string column names."""
+def load_table(path: str | Path, sheet: str | None = None, options: ReadOptions | None = None) -> LoadedTable:
+    """Read a CSV, Excel or Parquet file into a DataFrame with unique, string column names. ``options``: what the
+    person set about reading a text table (the rest is detected)."""
+    if is_url(path):  # a web address (download.py): read from a temporary copy, recorded by its address
+        with downloaded(str(path)) as local:
+            return replace(load_table(local, sheet, options), path=str(path).strip())
     path = Path(path)
     if not path.exists():
         raise DataError(f"There is no file at {path}.")
@@ -71,13 +101,17 @@ def load_table(path: str | Path) -> LoadedTable:
     if size == 0:
         raise DataError(f"{path.name} is empty: it has no header and no rows.")
     suffix = path.suffix.lower()
-    if suffix in EXCEL_SUFFIXES:
-        table = LoadedTable(_read_excel(path), str(path), None, None)
+    sheet = sheet or (options.sheet if options is not None else None)
+    other = read_other_format(path, sheet, MISSING_MARKERS)  # JSON (by content too), workbooks, Feather, ARFF
+    if other is not None:
+        # A sheet the person picked is kept with the options, so a run or model reads the same sheet again.
+        table = LoadedTable(other.frame, str(path), None, None, other.label, other.sheet, other.sheets,
+                            options=replace(options or ReadOptions(), sheet=sheet))
     elif suffix in PARQUET_SUFFIXES:
-        table = LoadedTable(_read_parquet(path), str(path), None, None)
+        frame, notes = _read_parquet(path)
+        table = LoadedTable(frame, str(path), None, None, notes=notes)
     else:
-        frame, encoding, delimiter = _read_csv(path)
-        table = LoadedTable(frame, str(path), encoding, delimiter)
+        table = _read_csv(path, options or ReadOptions())
     return _checked(table)
 
 
@@ -108,62 +142,220 @@ def _unique_names(names: list[str]) -> list[str]:
     return result
 
 
-def _read_excel(path: Path) -> pd.DataFrame:
+def _read_parquet(path: Path) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """A Parquet file's columns that pandas can hold; lists and nested records are left out, with a note."""
     try:
-        return pd.read_excel(path, na_values=MISSING_MARKERS, keep_default_na=False)
-    except ImportError as exc:
-        raise DataError("Reading Excel files needs the openpyxl package, which is not installed.") from exc
-    except Exception as exc:
-        raise DataError(f"{path.name} is not a readable Excel workbook ({first_line(exc, 160)}).") from exc
+        import pyarrow as pa
+        import pyarrow.parquet as pq
 
-
-def _read_parquet(path: Path) -> pd.DataFrame:
-    try:
-        return pd.read_parquet(path)
+        schema = pq.read_schema(path)
+        nested = [column.name for column in schema if pa.types.is_nested(column.type)]
+        kept = [column.name for column in schema if column.name not in nested]
+        if nested and not kept:
+            raise DataError(f"Every column of {path.name} holds lists or nested records ({_names(nested)}); "
+                            "Studio learns from tables of plain values. Flatten the file and open it again.")
+        frame = pq.read_table(path, columns=kept if nested else None).to_pandas()
+    except DataError:
+        raise
     except Exception as exc:
         raise DataError(f"{path.name} is not a readable Parquet file ({first_line(exc, 160)}).") from exc
+    notes: tuple[str, ...] = ()
+    if nested:
+        notes = (f"Studio left out {_names(nested)}: {'it holds' if len(nested) == 1 else 'they hold'} lists or "
+                 "nested records, which it cannot learn from.",)
+    return frame, notes
 
 
-def _read_csv(path: Path) -> tuple[pd.DataFrame, str, str]:
+def _names(names: list[str], shown: int = 5) -> str:
+    quoted = [f"'{name}'" for name in names[:shown]]
+    rest = len(names) - shown
+    text = ", ".join(quoted) + (f" and {rest} more" if rest > 0 else "")
+    return ("the column " if len(names) == 1 else "the columns ") + text
+
+
+# -- text tables ------------------------------------------------------------------------------------------------
+# Python's csv module refuses fields over 128 KiB by default; a cell holding a long text or an embedded document is
+# legitimate, so the limit is lifted once (the module keeps one limit for the whole process).
+csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
+# The first rows shown while the whole file is read (and read quickly from the sniffed block alone).
+HEAD_ROWS = 1_000
+# Rows of the sniffed block whose values decide how numbers are written.
+STYLE_ROWS = 2_000
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    """How a text table is written: detected, or as the person set it (``ReadOptions``)."""
+
+    encoding: str
+    delimiter: str
+    style: NumberStyle
+    header: bool = True
+    skip_rows: int = 0
+
+
+@dataclass(frozen=True, eq=False)
+class TableHead(Progress):
+    """A progress item carrying the first rows of a table being read, to show before the whole file is parsed."""
+
+    frame: pd.DataFrame | None = None
+    layout: CsvLayout | None = None
+
+
+def _read_csv(path: Path, options: ReadOptions, layout: CsvLayout | None = None) -> LoadedTable:
+    if layout is None:
+        layout, _text = sniff_csv(path, options)
+    frame = _parse_csv(path, layout)
+    return LoadedTable(frame, str(path), layout.encoding, layout.delimiter, decimal=layout.style.decimal,
+                       thousands=layout.style.thousands, options=options,
+                       notes=(layout.style.note,) if layout.style.note else ())
+
+
+def sniff_csv(path: Path, options: ReadOptions | None = None) -> tuple[CsvLayout, str]:
+    """Detect what the person did not set from the file's first block; returns the layout and that block as
+    text (its last, possibly cut line dropped)."""
     with path.open("rb") as handle:
         head = handle.read(SNIFF_BYTES)
-    encoding = detect_encoding(head, path.name)
-    text_head = _decode_head(head, encoding)
-    if not text_head.strip():
+        whole = len(head) < SNIFF_BYTES or not handle.read(1)
+    options = options or ReadOptions()
+    encoding = options.encoding or detect_encoding(head, path.name)
+    try:
+        text = _decode_head(head, encoding)
+    except UnicodeDecodeError as exc:
+        raise DataError(f"The start of {path.name} is not valid {encoding_label(encoding)} text (byte "
+                        f"{exc.start:,}). Choose another encoding in the reading options.") from exc
+    if not whole and "\n" in text:
+        text = text[: text.rindex("\n") + 1]  # the block may end inside a row
+    lines = text.splitlines(keepends=True)
+    body = "".join(lines[options.skip_rows:])
+    if not body.strip():
+        if options.skip_rows and text.strip():
+            raise DataError(f"Skipping {options.skip_rows} rows leaves nothing of {path.name} to read.")
         raise DataError(f"{path.name} is empty: it holds only blank lines.")
-    delimiter = detect_delimiter(text_head)
-    frame = _parse_csv(path, encoding, delimiter)
-    return frame, encoding, delimiter
+    delimiter = options.delimiter or detect_delimiter(body)
+    style = detect_number_style(_sample_values(body, delimiter, options.header), delimiter, options.decimal)
+    if options.decimal is not None:
+        style = NumberStyle(options.decimal, style.thousands)
+    return CsvLayout(encoding, delimiter, style, options.header, options.skip_rows), text
+
+
+# A digit, a mark that may separate decimals or thousands, a digit: only such values say how numbers are written.
+_MARKED = re.compile("\\d[,.' \u00a0\u202f]\\d")
+STYLE_VALUES = 5_000
+
+
+def _sample_values(body: str, delimiter: str, header: bool) -> list[str]:
+    """Values of the first rows with a decimal or thousands mark in them (the rest cannot vote)."""
+    rows = csv.reader(io.StringIO(body), delimiter=delimiter)
+    values: list[str] = []
+    search = _MARKED.search
+    try:
+        for index, row in enumerate(rows):
+            if index == 0 and header:
+                continue
+            if index > STYLE_ROWS or len(values) > STYLE_VALUES:
+                break
+            values.extend(value for value in row if search(value))
+    except csv.Error:
+        pass  # a malformed row: the values so far decide, and parsing the file explains the row
+    return values
 
 
 def detect_encoding(head: bytes, name: str = "the file") -> str:
-    """Pick the encoding of a text file from its first bytes, or explain why it is not text."""
+    """Pick the encoding of a text file from its first bytes, or explain why it is not text.
+
+    A byte-order mark decides; text that is valid UTF-8 is UTF-8; anything else is recognised by
+    charset-normalizer, which weighs how natural the text reads in each candidate encoding.
+    """
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    if b"\x00" in head:
+    if b"\x00" not in head:
+        try:
+            _decode_head(head, "utf-8")
+            return "utf-8"
+        except UnicodeDecodeError:
+            pass
+    encoding = _normalizer_guess(head)
+    if encoding is None and b"\x00" in head:
         raise DataError(
             f"{name} does not look like a text table: it contains binary data. "
             "Open a CSV, Excel or Parquet file."
         )
-    try:
-        _decode_head(head, "utf-8")
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        text = _decode_head(head, "cp1252")
-        encoding = "cp1252"
-    except UnicodeDecodeError:
-        text = _decode_head(head, "latin-1")
-        encoding = "latin-1"
-    if _looks_like_text(text):
+    if encoding is not None and _looks_like_text(_decode_head(head, encoding)):
         return encoding
     raise DataError(
         f"Studio could not recognise the text encoding of {name}. "
-        "Save it as UTF-8 (for example with 'Save as CSV UTF-8' in a spreadsheet) and open it again."
+        "Save it as UTF-8 (for example with 'Save as CSV UTF-8' in a spreadsheet) and open it again, or choose "
+        "its encoding in the reading options."
     )
+
+
+# Encodings that tables are commonly exported in, most common first. charset-normalizer weighs every code page
+# alike, so on a short file it may name a rare one (Nordic iso8859_10 for Polish Latin-2 text, cp1250 for French
+# cp1252): among the candidates that read the text about as naturally, a common single-byte code page is preferred
+# in this order, while multi-byte ones (Japanese, Korean, Chinese) keep charset-normalizer's own order.
+COMMON_ENCODINGS = ("utf_8", "cp1252", "cp1250", "iso8859_2", "cp1251", "koi8_r", "iso8859_15", "latin_1",
+                    "cp1253", "cp1254", "cp1255", "cp1256", "cp1257", "cp1258", "iso8859_7", "iso8859_9", "cp874",
+                    "mac_roman", "cp932", "shift_jis", "euc_jp", "cp949", "euc_kr", "gb18030", "big5", "utf_16_le",
+                    "utf_16_be", "utf_32")
+MULTI_BYTE = {"cp932", "shift_jis", "shift_jis_2004", "euc_jp", "euc_jis_2004", "cp949", "euc_kr", "johab",
+              "gb18030", "gb2312", "gbk", "big5", "big5hkscs", "cp950", "hz", "utf_16_le", "utf_16_be", "utf_16",
+              "utf_32", "utf_32_le", "utf_32_be"}
+NORMALIZER_BYTES = 64 * 1024
+RARE_PENALTY = 0.1
+
+
+def _normalizer_guess(head: bytes) -> str | None:
+    from charset_normalizer import from_bytes
+
+    sample = head[:NORMALIZER_BYTES]
+    matches = list(from_bytes(sample))
+    if not matches:
+        return None
+
+    def preference(position: int) -> tuple[float, int, int]:
+        encoding = matches[position].encoding
+        common = encoding in COMMON_ENCODINGS
+        chaos = round(matches[position].chaos + (0.0 if common else RARE_PENALTY), 2)
+        if encoding in MULTI_BYTE:
+            return chaos, 0, position
+        return chaos, 1, COMMON_ENCODINGS.index(encoding) if common else len(COMMON_ENCODINGS) + position
+
+    chosen = matches[min(range(len(matches)), key=preference)].encoding
+    if chosen in COMMON_ENCODINGS and chosen not in MULTI_BYTE:
+        # Name the most common code page that reads these bytes as the same text (German text is the same in
+        # cp1250 and cp1252; calling it Central European would puzzle its owner).
+        text = _decode_head(sample, chosen)
+        for common in COMMON_ENCODINGS[: COMMON_ENCODINGS.index(chosen)]:
+            try:
+                if _decode_head(sample, common) == text:
+                    return common
+            except UnicodeDecodeError:
+                continue
+    return chosen
+
+
+_ENCODING_LABELS = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 with BOM", "utf-16": "UTF-16",
+                    "utf-16-le": "UTF-16 LE (no BOM)", "utf-16-be": "UTF-16 BE (no BOM)",
+                    "cp1252": "Windows Western European (cp1252)", "latin-1": "Latin-1", "iso8859-1": "Latin-1",
+                    "cp1250": "Windows Central European (cp1250)", "iso8859-2": "Latin-2 (ISO-8859-2)",
+                    "cp1251": "Windows Cyrillic (cp1251)", "koi8-r": "Cyrillic (KOI8-R)",
+                    "cp932": "Japanese (Shift-JIS)", "shift_jis": "Japanese (Shift-JIS)", "euc_jp": "Japanese (EUC-JP)",
+                    "cp949": "Korean (EUC-KR)", "euc_kr": "Korean (EUC-KR)", "gb18030": "Chinese (GB18030)",
+                    "big5": "Chinese (Big5)"}
+
+
+def encoding_label(encoding: str) -> str:
+    """An encoding in words ("Japanese (Shift-JIS)"), whichever of its names it was given by."""
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        return encoding
+    if encoding.lower().replace("_", "-") == "utf-8-sig":
+        name = "utf-8-sig"
+    return _ENCODING_LABELS.get(name, _ENCODING_LABELS.get(encoding, encoding))
 
 
 def _decode_head(head: bytes, encoding: str) -> str:
@@ -172,14 +364,14 @@ def _decode_head(head: bytes, encoding: str) -> str:
     return decoder.decode(head, final=False)
 
 
-_ODD_CHARS = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_ODD_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def _looks_like_text(text: str) -> bool:
     if not text:
         return True
     odd = len(_ODD_CHARS.findall(text))
-    letters = sum(ch.isalnum() or ch in " ,;\t|.-_\"'\r\n" for ch in text)
+    letters = sum(ch.isalnum() or ch.isspace() or ch in ",;\t|.-_\"'" for ch in text)
     return odd / len(text) < 0.01 and letters / len(text) > 0.7
 
 
@@ -188,6 +380,9 @@ def detect_delimiter(text: str) -> str:
     lines = [line for line in text.splitlines()[:50] if line.strip()]
     if not lines:
         return ","
+    if not any(delimiter in lines[0] for delimiter in DELIMITERS):
+        # A header of one name is a table of one column: its values may hold commas ("1,5"), not columns.
+        return next((d for d in (";", "\t", "|") if not any(d in line for line in lines[:20])), ",")
     try:
         dialect = csv.Sniffer().sniff("\n".join(lines[:20]), delimiters="".join(DELIMITERS))
         if dialect.delimiter in DELIMITERS:
@@ -206,38 +401,90 @@ def detect_delimiter(text: str) -> str:
     return best
 
 
-def _parse_csv(path: Path, encoding: str, delimiter: str) -> pd.DataFrame:
-    common: dict[str, Any] = {"sep": delimiter, "na_values": MISSING_MARKERS, "keep_default_na": False}
-    if encoding in ("utf-8", "utf-8-sig"):
-        try:
-            # pyarrow reads large files several times faster; fall back to the C parser for precise errors.
-            return pd.read_csv(path, engine="pyarrow", encoding=encoding, **common)
-        except Exception:
-            pass
+def _parse_csv(path: Path, layout: CsvLayout) -> pd.DataFrame:
     try:
-        return pd.read_csv(path, encoding=encoding, **common, skip_blank_lines=True)
+        # pyarrow reads large files several times faster, on every core; the C parser explains a bad row better.
+        frame = _parse_with_arrow(path, layout)
+    except Exception:
+        frame = _parse_with_pandas(path, layout)
+    return _finish(frame, layout)
+
+
+def _parse_with_arrow(path: Path, layout: CsvLayout) -> pd.DataFrame:
+    import pyarrow.csv as pa_csv
+
+    encoding = layout.encoding
+    read = pa_csv.ReadOptions(
+        # pyarrow skips a UTF-8 BOM itself and transcodes anything else through Python's codecs.
+        encoding="utf8" if encoding in ("utf-8", "utf-8-sig") else encoding,
+        skip_rows=layout.skip_rows, autogenerate_column_names=not layout.header)
+    parse = pa_csv.ParseOptions(delimiter=layout.delimiter)
+    convert = pa_csv.ConvertOptions(null_values=MISSING_MARKERS, strings_can_be_null=True,
+                                    decimal_point=layout.style.decimal)
+    return pa_csv.read_csv(path, read, parse, convert).to_pandas()
+
+
+def _pandas_options(layout: CsvLayout) -> dict[str, Any]:
+    return {"sep": layout.delimiter, "na_values": MISSING_MARKERS, "keep_default_na": False,
+            "decimal": layout.style.decimal, "skiprows": layout.skip_rows,
+            "header": 0 if layout.header else None, "skip_blank_lines": True}
+
+
+def _parse_with_pandas(path: Path, layout: CsvLayout) -> pd.DataFrame:
+    encoding = layout.encoding
+    try:
+        return pd.read_csv(path, encoding=encoding, **_pandas_options(layout))
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"{path.name} is empty: it has no header and no rows.") from exc
     except pd.errors.ParserError as exc:
-        raise DataError(_ragged_message(path.name, str(exc))) from exc
+        raise DataError(_ragged_message(path.name, str(exc), layout.skip_rows)) from exc
     except UnicodeDecodeError as exc:
         raise DataError(
-            f"Part of {path.name} is not valid {encoding.upper()} text (byte {exc.start:,}). "
-            "Save it as UTF-8 and open it again."
+            f"Part of {path.name} is not valid {encoding_label(encoding)} text (byte {exc.start:,}). "
+            "Save it as UTF-8 and open it again, or choose its encoding in the reading options."
         ) from exc
     except (ValueError, OSError) as exc:
         raise DataError(f"Studio cannot read {path.name}: {first_line(exc, 160)}.") from exc
 
 
+CONVERT_PROBE = 500
+
+
+def _finish(frame: pd.DataFrame, layout: CsvLayout) -> pd.DataFrame:
+    """Columns named when the file has no header, and numbers with a decimal comma or thousands separators that
+    the parser left as text read as numbers (a value that is no number stays as written)."""
+    if not layout.header:
+        frame.columns = [f"column_{index + 1}" for index in range(frame.shape[1])]
+    if layout.style.is_plain:
+        return frame
+    from studio.core.data.profile import to_number
+
+    # By position: the file may repeat a column name (pyarrow keeps both), and frame[name] is then a table.
+    for index in range(frame.shape[1]):
+        column = frame.iloc[:, index]
+        if not (pd.api.types.is_object_dtype(column.dtype) or pd.api.types.is_string_dtype(column.dtype)):
+            continue
+        # Words ("city_3") are told from numbers on a few hundred values, before parsing a million.
+        head = column.dropna().head(CONVERT_PROBE)
+        if len(head) and int(to_number(head, layout.style).notna().sum()) < 0.5 * len(head):
+            continue
+        present = column.notna()
+        numbers = to_number(column, layout.style)
+        parsed = numbers.notna()
+        if int(present.sum()) and int(parsed.sum()) >= 0.5 * int(present.sum()):
+            frame.isetitem(index, numbers if bool(parsed.eq(present).all()) else column.where(~parsed, numbers))
+    return frame
+
+
 _RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
 
-def _ragged_message(name: str, detail: str) -> str:
+def _ragged_message(name: str, detail: str, skipped: int = 0) -> str:
     match = _RAGGED.search(detail)
     if match:
         expected, line, saw = match.groups()
         return (
-            f"Line {line} of {name} has {saw} values, but the header names {expected} columns. "
+            f"Line {int(line) + skipped} of {name} has {saw} values, but the header names {expected} columns. "
             "Check for an extra delimiter or an unquoted comma on that line."
         )
     return f"{name} is not a well-formed table: {detail.strip().splitlines()[0][:160]}"
@@ -246,10 +493,61 @@ def _ragged_message(name: str, detail: str) -> str:
 def read_csv_text(text: str) -> pd.DataFrame:
     """Parse CSV text with the same rules as files; handy for tests and pasted data."""
     delimiter = detect_delimiter(text)
-    return pd.read_csv(io.StringIO(text), sep=delimiter, na_values=MISSING_MARKERS, keep_default_na=False)
+    style = detect_number_style(_sample_values(text, delimiter, True), delimiter)
+    layout = CsvLayout("utf-8", delimiter, style)
+    frame = pd.read_csv(io.StringIO(text), **_pandas_options(layout))
+    return _finish(frame, layout)
 
 
-def read_table(path: str | Path, should_stop: StopCheck = never_stop) -> Generator[Progress, None, LoadedTable]:
-    """Loading as a job for a worker: one progress item, then the table."""
-    yield Progress("Reading", None, f"Reading {Path(path).name}")
-    return run_interruptibly(lambda: load_table(path), should_stop)
+def read_csv_head(path: Path, layout: CsvLayout, text: str, rows: int = HEAD_ROWS) -> pd.DataFrame | None:
+    """The first rows of a text table from its sniffed block, read as the whole file will be; None when the
+    block does not parse on its own (the whole file's reading then explains why)."""
+    try:
+        frame = pd.read_csv(io.StringIO(text), nrows=rows, **_pandas_options(layout))
+    except Exception:
+        return None
+    if frame.shape[1] == 0 or len(frame) == 0:
+        return None
+    frame = _finish(frame, layout)
+    frame.columns = _unique_names([str(c) for c in frame.columns])
+    return frame
+
+
+def read_table(path: str | Path, should_stop: StopCheck = never_stop, sheet: str | None = None,
+               options: ReadOptions | None = None) -> Generator[Progress, None, LoadedTable]:
+    """Loading as a job for a worker: a progress item, the first rows of a text table (a ``TableHead``, shown
+    while the rest is read), then the table."""
+    name = Path(path).name
+    yield Progress("Reading", None, f"Reading {name}")
+    head = _head_of(Path(path), options or ReadOptions(), sheet)
+    if head is not None and head.layout is not None:
+        yield head
+        # The file was sniffed for its head already: read it whole with the same layout.
+        layout = head.layout
+        return run_interruptibly(lambda: _checked(_read_csv(Path(path), options or ReadOptions(), layout)),
+                                 should_stop)
+    return run_interruptibly(lambda: load_table(path, sheet, options), should_stop)
+
+
+# Files read whole before a head could be shown, and formats that are not delimited text.
+HEAD_MIN_BYTES = 1_000_000
+TEXT_LESS_SUFFIXES = (*EXCEL_SUFFIXES, *PARQUET_SUFFIXES, ".json", ".jsonl", ".ndjson", ".feather", ".arrow",
+                      ".ods", ".arff", ".sqlite", ".db", ".sqlite3")
+
+
+def _head_of(path: Path, options: ReadOptions, sheet: str | None) -> TableHead | None:
+    if sheet is not None or not path.is_file() or path.suffix.lower() in TEXT_LESS_SUFFIXES:
+        return None
+    try:
+        if path.stat().st_size < HEAD_MIN_BYTES:
+            return None  # read whole in a moment: a head first would only flicker
+        layout, text = sniff_csv(path, options)
+    except (DataError, OSError):
+        return None  # the whole file's reading says why
+    if sniff_text_kind(text[:4096].encode("utf-8", "replace")) is not None:
+        return None  # JSON or ARFF in a text file's clothes: its own reader decides
+    frame = read_csv_head(path, layout, text)
+    if frame is None:
+        return None
+    return TableHead("Reading", None, f"Reading {path.name}: the first {len(frame):,} rows are shown", None,
+                     frame, layout)

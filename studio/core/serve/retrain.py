@@ -101,7 +101,10 @@ def retrain_job(bundle: ModelBundle, new_frame: pd.DataFrame, old_frame: pd.Data
     frame = pd.concat([new_rows, old_rows], ignore_index=True) if old_frame is not None else new_rows
     y = np.concatenate([y_new, y_old]) if old_frame is not None else y_new
     fixed = new_parts if old_parts is None else _joined(new_parts, old_parts, len(new_rows))
-    request = TrainRequest(frame, target, task, prep, split, key, params, fixed_split=fixed, source_path=source_path)
+    # The new model reads its files as the old one did (the reading options the person set, kept in the file).
+    read_options = bundle.read_options
+    request = TrainRequest(frame, target, task, prep, split, key, params, fixed_split=fixed, source_path=source_path,
+                           read_options=None if read_options.is_default else read_options)
     result = yield from _scaled(train(request, should_stop))
 
     yield Progress("Comparing", TRAIN_TO, "Scoring the old and the new model on the same new test rows")
@@ -122,12 +125,12 @@ def retrain_files_job(bundle: ModelBundle, new_path: str | Path, old_path: str |
     from studio.core.data.tabular import load_table
 
     yield Progress("Reading", 0.0, f"Reading {Path(new_path).name}")
-    new = load_table(new_path)
+    new = load_table(new_path, options=bundle.read_options)
     _check_stop(should_stop)
     old = None
     if old_path:
         yield Progress("Reading", 0.0, f"Reading {Path(old_path).name}")
-        old = load_table(old_path).frame
+        old = load_table(old_path, options=bundle.read_options).frame
     return (yield from retrain_job(bundle, new.frame, old, should_stop, source_path=new.path))
 
 

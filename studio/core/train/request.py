@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from studio.core.common.progress import CurvePoint
+from studio.core.data.read_options import ReadOptions
 from studio.core.data.target import Task
 from studio.core.evaluate.metrics import Scores
 from studio.core.evaluate.result_details import EvaluationRows, ResultDetails
@@ -37,6 +38,9 @@ class TrainRequest:
     source_path: str = ""
     # Identifies the loaded table (a new load gets a new token), so results of another table count as stale.
     data_token: int = 0
+    # How the person said the table's text is read (delimiter, decimal mark, encoding...): kept with the run and
+    # the model file, so new rows are read the same way. None: everything was detected.
+    read_options: ReadOptions | None = None
 
     def fingerprint(self) -> tuple:
         """What the result depends on, to tell the user when the settings changed since training."""
@@ -61,6 +65,7 @@ class TrainResult:
     duration_s: float
     fingerprint: tuple
     source_path: str = ""
+    read_options: ReadOptions | None = None
     split_note: str = ""
     # Curves, matrices, cross-validation and importances (plain data, kept with the run), and the raw rows the
     # explanations are computed on (memory only).

@@ -153,8 +153,8 @@ def _train(request: TrainRequest, should_stop: StopCheck,
         classes=classes, validation=validation, test=test, history=tuple(history),
         split_sizes=(len(parts.train), len(parts.validation), len(parts.test)), dropped_rows=dropped,
         duration_s=time.perf_counter() - started, fingerprint=request.fingerprint(),
-        source_path=request.source_path, split_note=parts.note, details=details, rows=rows,
-        decision_note=imbalance_words(params, rare, threshold), choice_note=choice_note,
+        source_path=request.source_path, read_options=request.read_options, split_note=parts.note,
+        details=details, rows=rows, decision_note=imbalance_words(params, rare, threshold), choice_note=choice_note,
     )
 
 
