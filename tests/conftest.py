@@ -42,3 +42,11 @@ def without_torch(monkeypatch: pytest.MonkeyPatch) -> None:
         return None if name.split(".")[0] == "torch" else real_find_spec(name, *args, **kwargs)
 
     monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[object]:
+    """A real PostgreSQL server for the database tests (tests/postgres.py); skipped where none is installed."""
+    from tests.postgres import start_server
+
+    yield from start_server()
