@@ -11,10 +11,11 @@ neural network); README.md, "Using a model file in another program", gives the t
     print([c.name for c in model.columns if c.required])    # the columns every row must have
     rows = [{"island": "Biscoe", "bill_length_mm": 45.1, "bill_depth_mm": 14.5, "flipper_length_mm": 215, "year": 2008}]
     predictions = model.predict(rows)                        # what `studio predict` writes, as a DataFrame
-    print(predictions["prediction"].tolist(), predictions.attrs["notes"])
+    print(predictions["prediction (Studio)"].tolist(), predictions.attrs["notes"])
 
-Predictions are exactly those of ``studio predict`` (``studio.core.serve.predict.predict_frame``): a ``prediction``
-column, a ``probability_<class>`` column per class for a classifier, then the input columns; notes in words on
+Predictions are exactly those of ``studio predict`` (``studio.core.serve.predict.predict_frame``): a ``prediction
+(Studio)`` column, a ``probability of <class> (Studio)`` column per class for a classifier (a name the input has
+already gets a number), then the input columns unchanged; notes in words on
 rows unlike the training rows are in ``.attrs["notes"]``. Problems are ``StudioError``s with a sentence to show.
 
 This module imports only ``studio.core``'s model file, prediction and drift modules: never the window, the workers,
@@ -97,7 +98,8 @@ class Model:
         return self.bundle.warning
 
     def predict(self, rows: Rows) -> pd.DataFrame:
-        """The rows with ``prediction`` (and ``probability_<class>`` columns for a classifier) in front, as
+        """The rows with ``prediction (Studio)`` (and ``probability of <class> (Studio)`` columns for a classifier)
+        in front, then the rows' own columns unchanged, as
         ``studio predict`` writes them; notes on unusual rows in ``.attrs["notes"]``. Raises DataError in words
         when a required column is missing or there are no rows."""
         frame = self._frame(rows)
@@ -108,9 +110,8 @@ class Model:
         if self.bundle.task is not Task.CLASSIFICATION:
             raise StudioError(f"This model predicts a number ({self.target}), so it has no class probabilities.")
         predicted = predict_frame(self.bundle, self._frame(rows))
-        named = {f"probability_{c}": c for c in self.classes}
-        missing = [name for name in named if name not in predicted.columns]
-        if missing:
+        named: dict[str, str] = predicted.attrs.get("probability_columns", {})
+        if not named:
             raise StudioError("This model gives no class probabilities.")
         return predicted[list(named)].rename(columns=named)
 

@@ -123,10 +123,10 @@ def test_predict_writes_a_csv(model_path: Path, tmp_path: Path, capsys: pytest.C
     predictions = pd.read_csv(out)
     source = pd.read_csv(PENGUINS)
     assert len(predictions) == len(source)
-    assert predictions.columns[0] == "prediction"
-    assert set(predictions["prediction"]) <= {"Adelie", "Chinstrap", "Gentoo"}
-    assert (predictions["prediction"] == source["species"]).mean() > 0.9
-    assert {"probability_Adelie", "probability_Chinstrap", "probability_Gentoo"} <= set(predictions.columns)
+    assert predictions.columns[0] == "prediction (Studio)"
+    assert set(predictions["prediction (Studio)"]) <= {"Adelie", "Chinstrap", "Gentoo"}
+    assert (predictions["prediction (Studio)"] == source["species"]).mean() > 0.9
+    assert {f"probability of {name} (Studio)" for name in ("Adelie", "Chinstrap", "Gentoo")} <= set(predictions.columns)
     assert captured.out.strip().count("\n") == 0 and "344 rows" in captured.out
     assert [p.name for p in tmp_path.iterdir()] == ["predictions.csv"], "no temp file left behind"
 

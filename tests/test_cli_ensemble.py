@@ -35,8 +35,8 @@ def test_an_ensemble_trains_saves_and_predicts_from_the_command_line(tmp_path: P
     predictions = tmp_path / "predictions.csv"
     assert run_cli(["predict", str(out), str(PENGUINS), "--out", str(predictions)]) == 0
     frame = pd.read_csv(predictions)
-    assert set(frame["prediction"]) <= {"Adelie", "Chinstrap", "Gentoo"}
-    assert (frame["prediction"] == frame["species"]).mean() > 0.9
+    assert set(frame["prediction (Studio)"]) <= {"Adelie", "Chinstrap", "Gentoo"}
+    assert (frame["prediction (Studio)"] == frame["species"]).mean() > 0.9
     assert "with Ensemble of the best models" in capsys.readouterr().out
 
     # Not offered in the list of models a person picks from.

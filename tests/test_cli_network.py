@@ -36,7 +36,7 @@ def test_train_a_network_export_onnx_and_predict(tmp_path: Path, capsys: pytest.
     assert run_cli(["predict", str(model), str(PENGUINS), "--out", str(predictions)]) == 0
     predicted = pd.read_csv(predictions)
     assert set(predicted.iloc[:, 0]) <= {"Adelie", "Chinstrap", "Gentoo"}
-    probabilities = predicted.filter(like="probability_")
+    probabilities = predicted.filter(like="probability of")
     assert probabilities.shape[1] == 3 and np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
 
 

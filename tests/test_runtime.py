@@ -106,7 +106,7 @@ def test_predictions_are_the_apps(name: str, saved: dict[str, Path], penguins: p
         probabilities = model.predict_proba(penguins)
         assert list(probabilities.columns) == model.classes
         np.testing.assert_array_equal(probabilities.to_numpy(),
-                                      expected[[f"probability_{c}" for c in model.classes]].to_numpy())
+                                      expected[list(expected.attrs["probability_columns"])].to_numpy())
     else:
         assert model.classes == []
         with pytest.raises(StudioError, match="no class probabilities"):
@@ -123,7 +123,7 @@ def test_rows_as_a_list_of_dicts_predict_as_the_table_does(saved: dict[str, Path
     predicted = model.predict(rows)
 
     expected = app_predictions(saved["random_forest"], table)
-    shown = [PREDICTION_COLUMN, *(f"probability_{c}" for c in model.classes)]
+    shown = [PREDICTION_COLUMN, *expected.attrs["probability_columns"]]
     pd.testing.assert_frame_equal(predicted[shown], expected[shown])
 
 
@@ -175,7 +175,7 @@ def test_the_runtime_loads_nothing_of_the_window_qt_or_optuna(saved: dict[str, P
         from studio.runtime import load
         model = load({str(saved["random_forest"])!r})
         rows = [{{"island": "Biscoe", "bill_length_mm": 45.1, "year": 2008}}]
-        assert model.predict(rows)["prediction"][0] in model.classes
+        assert model.predict(rows)["prediction (Studio)"][0] in model.classes
         forbidden = {FORBIDDEN!r}
         loaded = sorted(m for m in sys.modules if any(m == f or m.startswith(f + ".") for f in forbidden))
         print("LOADED", loaded)
@@ -268,7 +268,7 @@ def test_a_fresh_environment_with_only_the_runtime_packages_predicts_the_same(
                             str(tmp_path / "wheel"), "."], cwd=source, capture_output=True, text=True, timeout=300,
                            check=False)
     assert built.returncode == 0, built.stdout + built.stderr
-    [wheel] = (tmp_path / "wheel").glob("studio-*.whl")
+    [wheel] = (tmp_path / "wheel").glob("studio_desktop-*.whl")
     venv.create(tmp_path / "env", with_pip=True, system_site_packages=False)
     pip = [str(tmp_path / "env" / "bin" / "python"), "-m", "pip"]
     studio_line, packages_line = readme_pip_commands()

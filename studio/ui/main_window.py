@@ -25,7 +25,9 @@ from studio.ui.panels.results_panel import ResultsPanel
 from studio.ui.panels.runs_panel import RunsPanel
 from studio.ui.panels.split_panel import SplitPanel
 from studio.ui.panels.train_panel import TrainPanel
+from studio.ui.widgets.common import MessageBanner
 from studio.ui.wizard import NavBar, StepSidebar
+from studio.workers.pending_runs import PendingRunsRetry
 from studio.workers.store_writer import BackgroundStoreWriter
 
 
@@ -77,6 +79,8 @@ class MainWindow(QMainWindow):
         # Run-history writes go to a background thread, so a locked or slow history never stalls the window.
         self.store_writer = BackgroundStoreWriter(self)
         project.store_writer = self.store_writer
+        # Runs kept aside while the history was locked are added as soon as it is free.
+        self.pending_runs = PendingRunsRetry(project, self)
         self.data_panel = DataPanel(project, settings, save_settings)
         self.prep_panel = PrepPanel(project)
         self.split_panel = SplitPanel(project)
@@ -107,6 +111,10 @@ class MainWindow(QMainWindow):
         page_margin = QWidget()
         page_layout = QVBoxLayout(page_margin)
         page_layout.setContentsMargins(18, 14, 18, 6)
+        # Where the last-resort handler (studio.ui.last_resort) says that something unexpected went wrong.
+        self.problem_banner = MessageBanner()
+        self.problem_banner.label.setTextFormat(Qt.TextFormat.PlainText)
+        page_layout.addWidget(self.problem_banner)
         page_layout.addWidget(self.stack)
         right.addWidget(page_margin, 1)
         right.addWidget(line)
@@ -139,6 +147,7 @@ class MainWindow(QMainWindow):
             self.sidebar.show_step(self.current_step)
             return False
         self.current_step = step
+        self.problem_banner.clear()  # said once: another page is another action
         page = self.page(step)
         self.stack.setCurrentWidget(page)
         self.sidebar.show_step(step)
@@ -225,11 +234,16 @@ class MainWindow(QMainWindow):
         can_back = step is not Step.DATA
         self.nav.update_state(can_back, not found, has_next, found[0] if found and has_next else "")
 
+    def show_unexpected(self, sentence: str, details: str) -> None:
+        """The last-resort handler's sentence, above the page (the details in its tooltip)."""
+        self.problem_banner.show_message(sentence, "error", details)
+
     # -- closing ----------------------------------------------------------------------------------------------
     def shutdown(self) -> None:
         """Stop and join every background job (on close and in test teardown)."""
         for panel in [*self.panels.values(), *self.kind_pages.values()]:
             panel.shutdown()
+        self.pending_runs.timer.stop()  # before the writer stops: a last try would then block the closing window
         self.store_writer.stop()
 
     def closeEvent(self, event: QCloseEvent) -> None:

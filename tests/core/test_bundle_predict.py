@@ -99,7 +99,7 @@ def test_regression_model_round_trip(penguins: pd.DataFrame, tmp_path: Path) -> 
     bundle = load_model(path)
     out = predict_frame(bundle, penguins.drop(columns=["body_mass_g"]))
     assert list(out.columns[:1]) == [PREDICTION_COLUMN]
-    assert not any(c.startswith("probability_") for c in out.columns)
+    assert not any(c.startswith("probability") for c in out.columns)
     np.testing.assert_allclose(out[PREDICTION_COLUMN], result.pipeline.predict(penguins))
     assert out[PREDICTION_COLUMN].between(2500, 6500).all()
 
@@ -189,9 +189,9 @@ def test_predict_adds_prediction_and_probabilities(model_path: Path, new_rows: p
     bundle = load_model(model_path)
     out = predict_frame(bundle, new_rows)
     assert len(out) == len(new_rows)
-    assert list(out.columns[:4]) == [PREDICTION_COLUMN, "probability_Adelie", "probability_Chinstrap",
-                                     "probability_Gentoo"]
-    np.testing.assert_allclose(out.filter(like="probability_").sum(axis=1), 1.0, atol=1e-5)
+    assert list(out.columns[:4]) == [PREDICTION_COLUMN, "probability of Adelie (Studio)",
+                                     "probability of Chinstrap (Studio)", "probability of Gentoo (Studio)"]
+    np.testing.assert_allclose(out.filter(like="probability of").sum(axis=1), 1.0, atol=1e-5)
     pd.testing.assert_frame_equal(out[list(new_rows.columns)], new_rows)
 
 
@@ -235,7 +235,7 @@ def test_unseen_category_and_text_in_numbers_still_predict(model_path: Path, new
     out = predict_frame(bundle, messy)
     assert out[PREDICTION_COLUMN].notna().all()
     assert set(out[PREDICTION_COLUMN]) <= {"Adelie", "Chinstrap", "Gentoo"}
-    assert np.isfinite(out.filter(like="probability_").to_numpy()).all()
+    assert np.isfinite(out.filter(like="probability of").to_numpy()).all()
 
 
 def test_predict_from_a_csv_file(model_path: Path, new_rows: pd.DataFrame, tmp_path: Path) -> None:
@@ -290,9 +290,9 @@ def test_predictions_round_trip_in_each_format(predictions: pd.DataFrame, tmp_pa
 def test_text_predictions_start_with_a_bom_for_excel(predictions: pd.DataFrame, tmp_path: Path, name: str,
                                                      separator: bytes) -> None:
     raw = write_predictions(tmp_path / name, predictions).read_bytes()
-    assert raw.startswith(BOM + b"prediction" + separator + b"probability_Adelie")
+    assert raw.startswith(BOM + b"prediction (Studio)" + separator + b"probability of Adelie (Studio)")
     assert "Zoë Müller".encode() in raw
-    assert pd.read_csv(tmp_path / name, sep=separator.decode(), encoding="utf-8-sig").columns[0] == "prediction"
+    assert pd.read_csv(tmp_path / name, sep=separator.decode(), encoding="utf-8-sig").columns[0] == PREDICTION_COLUMN
 
 
 def test_excel_and_parquet_files_are_what_they_say(predictions: pd.DataFrame, tmp_path: Path) -> None:

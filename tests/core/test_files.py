@@ -98,13 +98,13 @@ def test_creates_the_folder_and_replaces_atomically(tmp_path: Path) -> None:
 
 
 def test_temp_name_taken_by_someone_else_is_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import studio.core.common.files as files
+    import studio.core.common.temp_files as temp_files
 
     tokens = iter(["taken", "free"])
-    monkeypatch.setattr(files.secrets, "token_hex", lambda n: next(tokens))
-    squatter = tmp_path / ".out.csv.taken.tmp"
+    monkeypatch.setattr(temp_files.secrets, "token_hex", lambda n: next(tokens))
+    squatter = tmp_path / f".out.csv.{os.getpid()}-taken.studio-tmp"
     squatter.write_bytes(b"someone else's")
     atomic_write(tmp_path / "out.csv", write_bytes(b"mine"))
     assert (tmp_path / "out.csv").read_bytes() == b"mine"
     assert squatter.read_bytes() == b"someone else's"
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.csv.taken.tmp", "out.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [squatter.name, "out.csv"]

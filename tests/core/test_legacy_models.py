@@ -41,9 +41,12 @@ def test_an_old_model_file_opens_and_predicts_as_it_did(name: str) -> None:
     assert len(predicted) == len(expected) == 40
     if bundle.classes:
         assert list(predicted[PREDICTION_COLUMN].astype(str)) == list(expected["prediction"].astype(str))
+        # Studio's own columns are named "probability of <class> (Studio)" now; the files saved then keep the old
+        # names, and attrs["probability_columns"] maps today's names to their classes.
+        named = {label: column for column, label in predicted.attrs["probability_columns"].items()}
+        assert sorted(named) == sorted(str(label) for label in bundle.classes)
         for label in bundle.classes:
-            np.testing.assert_allclose(predicted[f"probability_{label}"], expected[f"probability_{label}"],
-                                       atol=1e-6)
+            np.testing.assert_allclose(predicted[named[str(label)]], expected[f"probability_{label}"], atol=1e-6)
     else:
         np.testing.assert_allclose(predicted[PREDICTION_COLUMN].astype(float), expected["prediction"], rtol=1e-6)
 

@@ -132,7 +132,7 @@ def test_the_file_is_one_zip_of_a_manifest_and_the_pipeline(saved: Path) -> None
                                     "sha256": hashlib.sha256(stored).hexdigest()}
     assert manifest["metadata"]["target"] == "churned"
     assert {"plan", "monthly_spend"} <= {c["name"] for c in manifest["metadata"]["input_columns"]}
-    assert not list(saved.parent.glob("*.tmp")), "the temporary file is gone"
+    assert not list(saved.parent.glob("*tmp")), "the temporary file is gone"
 
 
 def rewritten(source: Path, target: Path, change: dict[str, bytes]) -> Path:

@@ -21,7 +21,14 @@ from studio.core.evaluate.metrics import format_metric
 from studio.core.prep.config import PrepConfig
 from studio.core.project import ModelConfig, Project
 from studio.core.report.html import build_report, save_report
-from studio.core.store.runs import RunStore, config_from_plain, default_runs_path, run_from_result
+from studio.core.store.runs import (
+    HistoryRefusedError,
+    RunsKeptAsideError,
+    RunStore,
+    config_from_plain,
+    default_runs_path,
+    run_from_result,
+)
 from studio.core.train.splits import SplitConfig
 from tests.core.helpers import make_request, run_training
 
@@ -167,19 +174,28 @@ def test_store_reopens_after_a_writer_is_killed(tmp_path: Path) -> None:
     reopened.add(small_run(2))
 
 
-def test_a_damaged_file_is_set_aside_and_reported(tmp_path: Path) -> None:
+def test_a_file_that_is_not_a_history_is_refused_and_left_as_it_is(tmp_path: Path) -> None:
     path = tmp_path / "runs.sqlite3"
     path.write_bytes(b"this is not a database at all" * 100)
-    store = RunStore(path)
-    assert "damaged" in store.damage_note and "kept as" in store.damage_note
-    kept = list(tmp_path.glob("runs.damaged-*.sqlite3"))
-    assert len(kept) == 1 and kept[0].read_bytes().startswith(b"this is not a database")
-    assert store.count() == 0
-    store.add(small_run(3))
-    assert RunStore(path).count() == 1
+    with pytest.raises(HistoryRefusedError, match="not a Studio run history"):
+        RunStore(path)
+    assert [p.name for p in tmp_path.iterdir()] == ["runs.sqlite3"], "nothing renamed aside or created"
+    assert path.read_bytes() == b"this is not a database at all" * 100
 
 
-def test_a_file_with_a_corrupted_page_is_set_aside(tmp_path: Path) -> None:
+def test_another_program_s_database_is_refused_and_left_as_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "accounts.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE invoices (number INTEGER, amount REAL)")
+        connection.execute("INSERT INTO invoices VALUES (1, 9.5)")
+    before = path.read_bytes()
+    with pytest.raises(HistoryRefusedError, match=r"another program.*invoices"):
+        RunStore(path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["accounts.db"]
+
+
+def test_a_file_with_a_corrupted_page_is_kept_and_opened_read_only(tmp_path: Path) -> None:
     path = tmp_path / "runs.sqlite3"
     store = RunStore(path)
     for i in range(40):
@@ -190,8 +206,12 @@ def test_a_file_with_a_corrupted_page_is_set_aside(tmp_path: Path) -> None:
     data[4096 * 3: 4096 * 3 + 2000] = b"\xff" * 2000
     path.write_bytes(bytes(data))
     reopened = RunStore(path)
-    assert reopened.damage_note
-    assert list(tmp_path.glob("runs.damaged-*.sqlite3"))
+    assert "damaged" in reopened.damage_note and reopened.read_only
+    with pytest.raises(RunsKeptAsideError, match=r"kept in runs\.sqlite3\.pending\.jsonl"):
+        reopened.add(small_run(99))  # not written into a damaged file, and not lost
+    assert path.read_bytes() == bytes(data), "the damaged file is left exactly as it is"
+    assert [p.name for p in tmp_path.glob("runs.damaged-*")] == []
+    assert '"n_neighbors": 99' in reopened.pending_path.read_text(encoding="utf-8")
 
 
 def test_default_location_follows_the_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -73,9 +73,9 @@ def test_answers_exactly_like_predict_frame(client: Any, species: ModelBundle, p
     body = answer.json()
     expected = predict_frame(species, rows)
     classes = [str(c) for c in species.pipeline.classes_]
-    assert body["predictions"] == expected["prediction"].tolist()
+    assert body["predictions"] == expected[expected.attrs["prediction_column"]].tolist()
     assert body["classes"] == classes == ["Adelie", "Chinstrap", "Gentoo"]
-    probabilities = expected[[f"probability_{c}" for c in classes]].to_numpy()
+    probabilities = expected[list(expected.attrs["probability_columns"])].to_numpy()
     assert np.array_equal(np.array(body["probabilities"]), probabilities)
     assert body["notes"] == []
 
@@ -143,7 +143,7 @@ def test_a_regression_model_answers_numbers(tmp_path: Path, penguins: pd.DataFra
     bundle = saved_bundle(tmp_path, frame, "body_mass_g", Task.REGRESSION, "linear_regression")
     rows = frame.drop(columns="body_mass_g").head(5)
     body = client_for(bundle).post("/predict", json={"rows": as_rows(rows)}).json()
-    assert body["predictions"] == predict_frame(bundle, rows)["prediction"].tolist()
+    assert body["predictions"] == predict_frame(bundle, rows)["prediction (Studio)"].tolist()
     assert all(isinstance(value, float) for value in body["predictions"])
     assert "probabilities" not in body and "classes" not in body
 

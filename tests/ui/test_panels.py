@@ -363,9 +363,9 @@ def test_predictions_saved_as_excel_from_the_page(qtbot: QtBot, predicted_window
     writers: list[threading.Thread] = []
     write = predict_module.write_predictions
 
-    def recording_write(path: str | Path, predictions: pd.DataFrame) -> Path:
+    def recording_write(path: str | Path, predictions: pd.DataFrame, bom: bool = True) -> Path:
         writers.append(threading.current_thread())
-        return write(path, predictions)
+        return write(path, predictions, bom)
 
     monkeypatch.setattr(predict_module, "write_predictions", recording_write)
     folder = tmp_path / "shared"  # tmp_path also holds the window's settings
@@ -380,10 +380,12 @@ def test_predictions_saved_as_excel_from_the_page(qtbot: QtBot, predicted_window
     assert writers and writers[0] is not threading.main_thread(), "the file is written off the GUI thread"
     assert panel.banner.level == "success" and out.name in panel.banner.text()
     assert out.read_bytes()[:2] == b"PK"  # a real workbook, not CSV text under an .xlsx name
-    back = pd.read_excel(out)
+    back = pd.read_excel(out, dtype=object, keep_default_na=False, na_filter=False)
     assert panel.predictions is not None
     assert list(back.columns) == list(panel.predictions.columns)
-    pd.testing.assert_frame_equal(back, panel.predictions, check_dtype=False)
+    # Every cell shows what the page shows: the file's own text ("NA" included), numbers as numbers.
+    pd.testing.assert_frame_equal(back.map(str), panel.predictions.map(str))
+    assert isinstance(back.loc[0, "bill_length_mm"], float) and back.loc[3, "bill_length_mm"] == "NA"
     assert list(folder.iterdir()) == [out], "no temp file left behind"
 
 

@@ -74,14 +74,16 @@ def test_probability_headers_name_the_class_and_the_target() -> None:
     assert probability_header("survived", "1") == "probability of survived = 1"
     assert probability_header("churn", "yes") == "probability of churn = yes"
     assert probability_header("species", "Adelie") == "probability of Adelie"
-    predictions = pd.DataFrame({"prediction": ["1"], "probability_0": [0.25], "probability_1": [0.75],
-                                "age": [31.0]})
+    predictions = pd.DataFrame({"prediction (Studio)": ["1"], "probability of 0 (Studio)": [0.25],
+                                "probability of 1 (Studio)": [0.75], "age": [31.0]})
+    predictions.attrs.update(prediction_column="prediction (Studio)",
+                             probability_columns={"probability of 0 (Studio)": "0", "probability of 1 (Studio)": "1"})
     shown, notes = shown_prediction_table(predictions, "survived")
     assert list(shown.columns) == ["predicted survived", "probability of survived = 0",
                                    "probability of survived = 1", "age"]
     assert shown.iloc[0, 2] == "75.0%"
-    assert "probability_1" in notes["probability of survived = 1"]  # where to find it in the saved file
-    assert list(predictions.columns)[1] == "probability_0"  # what is saved keeps the names scripts read
+    assert "probability of 1 (Studio)" in notes["probability of survived = 1"]  # where to find it in the saved file
+    assert list(predictions.columns)[1] == "probability of 0 (Studio)"  # what is saved keeps the names scripts read
 
 
 def test_the_predict_page_headers_name_the_classes(qtbot: QtBot, window: MainWindow,
@@ -108,7 +110,8 @@ def test_the_predict_page_headers_name_the_classes(qtbot: QtBot, window: MainWin
     assert not any(str(h).startswith("probability_") for h in headers)
     assert table.index(0, 1).data().endswith("%")
     assert "Predicted 20 rows of new.csv." in panel.banner.text()
-    assert {"prediction", "probability_0", "probability_1"} <= set(panel.predictions.columns)
+    assert {"prediction (Studio)", "probability of 0 (Studio)", "probability of 1 (Studio)"} \
+        <= set(panel.predictions.columns)
 
 
 def test_an_empty_training_curve_says_what_will_appear(qtbot: QtBot) -> None:

@@ -51,3 +51,31 @@ def test_leaderboard_sorts_filters_selects_and_opens(qtbot: QtBot) -> None:
 
     board.set_records([record(4, "k-nearest neighbours", 0.5, 1.0)])
     assert shown_ids(board) == [4] and board.selected_ids() == []
+
+
+def test_runs_fit_the_page_at_1024_pixels_and_cut_text_is_in_the_tooltip(qtbot: QtBot) -> None:
+    """On a 1024-pixel screen the Runs page leaves the table about 800 pixels: every column stays in sight (no
+    sideways scrolling); the long text columns are cut short and read whole in their tooltips."""
+    board = RunsTableWidget()
+    qtbot.addWidget(board)
+    board.resize(800, 300)
+    board.show()
+    qtbot.waitExposed(board)
+    long_model = "Gradient boosting with early stopping on a held-out share of the rows"
+    wide = record(1, long_model, 0.912, 12.0)
+    wide = RunRecord(**{**wide.__dict__, "dataset_path": "/data/customer churn export, all regions, 2026.csv",
+                        "metrics": {"test": {"accuracy": 0.912}, "validation": {"accuracy": 0.9}}})
+    on_gpu = RunRecord(**{**record(2, "Naive Bayes", 0.8, 0.5).__dict__, "device": "cuda"})
+    board.set_records([wide, on_gpu])
+    header = board.table.horizontalHeader()
+    assert header.length() <= board.table.viewport().width()
+    assert not board.table.horizontalScrollBar().isVisible()
+    row = shown_ids(board).index(1)
+    model_cell = board.proxy.index(row, 4)
+    assert header.sectionSize(4) < board.table.sizeHintForColumn(4)  # cut short to fit
+    assert board.proxy.data(model_cell, Qt.ItemDataRole.ToolTipRole) == long_model
+    times = {board.proxy.index(r, 0).data(): board.proxy.index(r, 7).data() for r in range(board.row_count())}
+    assert times == {"1": "12.0 s", "2": "0.5 s on the NVIDIA graphics card"}  # the processor goes unsaid
+
+    board.resize(1700, 300)  # room enough: every column as wide as its text
+    qtbot.waitUntil(lambda: header.sectionSize(4) >= board.table.sizeHintForColumn(4))

@@ -162,9 +162,9 @@ def test_classification_from_sample_to_saved_predictions(
         click(qtbot, predict.save_button)
     saved_frame = pd.read_csv(out)
     assert len(saved_frame) == SAMPLE_ROWS
-    assert set(saved_frame["prediction"]) <= SPECIES
+    assert set(saved_frame["prediction (Studio)"]) <= SPECIES
     # The file keeps the input columns next to the predictions, so they can be checked against the truth.
-    assert (saved_frame["prediction"] == saved_frame["species"]).mean() > 0.8
+    assert (saved_frame["prediction (Studio)"] == saved_frame["species"]).mean() > 0.8
 
 
 def test_regression_on_body_mass(qtbot: QtBot, window: MainWindow) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-import secrets
 import stat
 from pathlib import Path
 from typing import Any
+
+from studio.core.common.temp_files import clean_stale_temps_beside, temp_path_beside
 
 # What ``open(path, "w")`` asks for; the kernel then takes the umask (and a folder's default ACL) off it.
 _NEW_FILE_MODE = 0o666
@@ -25,6 +26,7 @@ def atomic_write(path: Path, write: Any) -> None:
     that is replaced keeps its own permissions: someone who made their model private keeps it private.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_temps_beside(path)  # what a save killed outright (kill -9, a power cut) left in this folder
     fd, tmp_path = _create_temp(path)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -46,7 +48,7 @@ def _create_temp(path: Path) -> tuple[int, Path]:
     files under the wrong mask. Caching it instead would miss a later change.
     """
     for _ in range(_TEMP_ATTEMPTS):
-        candidate = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        candidate = temp_path_beside(path)  # named with this process's id, so a later save knows it as stale
         try:
             return os.open(candidate, _TEMP_FLAGS, _NEW_FILE_MODE), candidate
         except FileExistsError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass
@@ -15,7 +16,8 @@ from studio.core.common.errors import Cancelled, DataError, StudioError
 from studio.core.common.files import atomic_write
 from studio.core.common.progress import Progress, StopCheck, never_stop
 from studio.core.common.words import plural
-from studio.core.data.tabular import load_table
+from studio.core.data.read_options import ReadOptions
+from studio.core.data.tabular import LoadedTable, load_table
 from studio.core.data.target import Task
 from studio.core.models.imbalance import decision_threshold, labels_from_probabilities
 from studio.core.prep.safety import InputChecks, optional_columns
@@ -24,7 +26,26 @@ from studio.core.store.model_file import ModelBundle, required_columns
 if TYPE_CHECKING:
     import pyarrow as pa
 
-PREDICTION_COLUMN = "prediction"
+# Studio's own columns are marked as Studio's, so they never take the name of one of the user's columns (which
+# would then be dropped or overwritten); a user column that has the marked name too is kept, and Studio's is made
+# unique instead (``studio_column_name``).
+STUDIO_MARK = " (Studio)"
+PREDICTION_COLUMN = f"prediction{STUDIO_MARK}"
+
+
+def probability_column(class_name: object) -> str:
+    """The name of the column holding one class's probability (before it is made unique against the user's)."""
+    return f"probability of {class_name}{STUDIO_MARK}"
+
+
+def studio_column_name(wanted: str, taken: set[str]) -> str:
+    """``wanted``, or ``wanted`` with a number, so that it is none of ``taken`` (the user's names and Studio's own
+    so far)."""
+    name, number = wanted, 2
+    while name in taken:
+        name = f"{wanted} {number}"
+        number += 1
+    return name
 
 
 def schema_problems(bundle: ModelBundle, frame: pd.DataFrame) -> list[str]:
@@ -101,18 +122,51 @@ class Predictor:
         return Prediction(predictions, None if proba is None else np.round(proba, 6), self.classes, notes)
 
 
-def predict_frame(bundle: ModelBundle, frame: pd.DataFrame) -> pd.DataFrame:
-    """The input rows with a prediction column (and one probability column per class) added in front."""
+def predict_frame(bundle: ModelBundle, frame: pd.DataFrame, original: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The input rows with Studio's prediction column (and one probability column per class) added in front.
+
+    The user's columns follow unchanged, every one of them, in their order: taken from ``original`` when given
+    (the file read again as text, see ``read_as_text``), so an ID such as 12345678901234567 comes back as written
+    rather than as the number the model read. The names of Studio's columns are in ``attrs["prediction_column"]``
+    and ``attrs["probability_columns"]`` (column name -> class)."""
     prediction = Predictor(bundle).predict(frame)
-    out = pd.DataFrame(index=frame.index)
-    out[PREDICTION_COLUMN] = prediction.predictions
+    user = frame if original is None or original.shape != frame.shape else original
+    taken = {str(c) for c in user.columns}
+    prediction_name = studio_column_name(PREDICTION_COLUMN, taken)
+    taken.add(prediction_name)
+    studio: dict[str, Any] = {prediction_name: prediction.predictions}
+    probability_names: dict[str, str] = {}
     if prediction.probabilities is not None:
         for index, name in enumerate(prediction.classes):
-            out[f"probability_{name}"] = prediction.probabilities[:, index]
-    extra = [c for c in frame.columns if c not in out.columns]
-    result = pd.concat([out, frame[extra]], axis=1)
+            column = studio_column_name(probability_column(name), taken)
+            taken.add(column)
+            probability_names[column] = name
+            studio[column] = prediction.probabilities[:, index]
+    out = pd.DataFrame(studio, index=frame.index)
+    result = pd.concat([out, user.set_axis(frame.index, axis=0)], axis=1)
     result.attrs["notes"] = prediction.notes
+    result.attrs["prediction_column"] = prediction_name
+    result.attrs["probability_columns"] = probability_names
     return result
+
+
+def read_as_text(table: LoadedTable) -> pd.DataFrame | None:
+    """The user's delimited text file read again with every cell as the text it holds (blanks as ""), with the
+    table's column names: what the prediction file writes back, so nothing the user typed is re-typed or rounded.
+
+    None for a workbook or Parquet file (their cells already have types, kept as read) and for a text file that no
+    longer reads into the same shape (changed since, or read by another rule): the typed values stand in then."""
+    if table.delimiter is None or not Path(table.path).is_file():
+        return None
+    try:
+        text = pd.read_csv(table.path, sep=table.delimiter, encoding=table.encoding, dtype=str,
+                           keep_default_na=False, na_filter=False, skip_blank_lines=True,
+                           skiprows=table.options.skip_rows, header=0 if table.options.header else None)
+    except (ValueError, OSError, pd.errors.ParserError):
+        return None
+    if text.shape != table.frame.shape:
+        return None
+    return text.set_axis(table.frame.columns, axis=1)
 
 
 # Two class probabilities closer than this are a tie, which the model itself settles (below).
@@ -142,17 +196,27 @@ def extra_columns(bundle: ModelBundle, frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if c not in needed]
 
 
-def predict_job(bundle: ModelBundle, data_path: str | Path,
-                should_stop: StopCheck = never_stop) -> Generator[Progress, None, pd.DataFrame]:
-    """Read a table and predict it, as a job for a worker."""
+def predict_job(bundle: ModelBundle, data_path: str | Path, should_stop: StopCheck = never_stop,
+                options: ReadOptions | None = None) -> Generator[Progress, None, pd.DataFrame]:
+    """Read a table and predict it, as a job for a worker. The table is read as the model's training table was
+    (the reading options kept in the model file), with ``options`` set here taking their place."""
     yield Progress("Reading", 0.1, f"Reading {Path(data_path).name}")
-    table = load_table(data_path)
+    table = load_table(data_path, options=bundle.read_options.merged(options or ReadOptions()))
+    original = read_as_text(table)
     if should_stop():
         raise Cancelled()
     yield Progress("Predicting", 0.5, f"Predicting {plural(len(table.frame), 'row')}")
-    predictions = predict_frame(bundle, table.frame)
+    predictions = keep_source_format(predict_frame(bundle, table.frame, original), table)
     yield Progress("Comparing", 0.9, "Comparing the rows with the training rows")
     return add_drift_notes(bundle, table.frame, predictions)
+
+
+def keep_source_format(predictions: pd.DataFrame, table: LoadedTable) -> pd.DataFrame:
+    """Note the input's delimiter and decimal separator on ``predictions``, so that a text file of them is written
+    the way the user's own file was (a semicolon file with decimal commas stays one)."""
+    predictions.attrs["delimiter"] = table.delimiter
+    predictions.attrs["decimal"] = getattr(table, "decimal", ".")
+    return predictions
 
 
 def add_drift_notes(bundle: ModelBundle, frame: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
@@ -193,8 +257,12 @@ def prediction_format(path: str | Path) -> str:
                       ".csv, .tsv or .txt (tab-separated), .xlsx (Excel) or .parquet.")
 
 
-def write_predictions(path: str | Path, predictions: pd.DataFrame) -> Path:
-    """Save ``predictions`` in the format its extension names (see PREDICTION_FORMATS), atomically."""
+def write_predictions(path: str | Path, predictions: pd.DataFrame, bom: bool = True) -> Path:
+    """Save ``predictions`` in the format its extension names (see PREDICTION_FORMATS), atomically.
+
+    A text file starts with a byte-order mark unless ``bom`` is False, and uses the delimiter and decimal separator
+    of the file predicted (``keep_source_format``) where its extension allows: .csv any but a tab, .tsv and .txt a
+    tab."""
     path = Path(path)
     suffix = prediction_format(path)  # before anything, even the folder, is created
     if suffix == ".xlsx":
@@ -208,10 +276,22 @@ def write_predictions(path: str | Path, predictions: pd.DataFrame) -> Path:
     else:
         # The BOM makes Excel read the file as UTF-8, so accents survive a double-click; "utf-8-sig" readers and
         # Studio itself skip it. Values are written as they are (no rounding, no escaping of leading "=").
-        separator = "," if suffix == ".csv" else "\t"
-        atomic_write(path, lambda handle: predictions.to_csv(handle, index=False, sep=separator,
-                                                             encoding="utf-8-sig"))
+        separator, decimal = text_format(suffix, predictions)
+        encoding = "utf-8-sig" if bom else "utf-8"
+        atomic_write(path, lambda handle: predictions.to_csv(handle, index=False, sep=separator, decimal=decimal,
+                                                             encoding=encoding))
     return path
+
+
+def text_format(suffix: str, predictions: pd.DataFrame) -> tuple[str, str]:
+    """The delimiter and decimal separator a text file of ``predictions`` is written with."""
+    source = predictions.attrs.get("delimiter")
+    kept = source if isinstance(source, str) and len(source) == 1 and source != "\t" else ","
+    separator = kept if suffix == ".csv" else "\t"
+    decimal = predictions.attrs.get("decimal", ".")
+    if not isinstance(decimal, str) or len(decimal) != 1 or decimal == separator:
+        decimal = "."  # a decimal comma in a comma-separated file would split every number in two
+    return separator, decimal
 
 
 def _check_fits_a_sheet(path: Path, predictions: pd.DataFrame) -> None:
@@ -225,7 +305,7 @@ def _check_fits_a_sheet(path: Path, predictions: pd.DataFrame) -> None:
 def _write_excel(handle: BinaryIO, predictions: pd.DataFrame, name: str) -> None:
     from openpyxl.utils.exceptions import IllegalCharacterError
 
-    frame = predictions
+    frame = numbers_where_exact(predictions, per_cell=True)
     zoned = [c for c in frame.columns if isinstance(frame[c].dtype, pd.DatetimeTZDtype)]
     if zoned:
         # Excel has no time zones; text such as "2024-05-01 10:00:00+02:00" keeps the moment and the zone. A copy:
@@ -242,6 +322,49 @@ def _write_excel(handle: BinaryIO, predictions: pd.DataFrame, name: str) -> None
                           f"store, so {name} was not saved: save it as .csv or .parquet instead.") from exc
 
 
+# Text a spreadsheet shows as the same number it stores: at most 15 significant digits (what a double keeps), no
+# leading zeros, no trailing zeros after the point, no exponent or sign other than "-". "007", "39.10", a 17-digit
+# ID and "1e5" stay text, so they keep their look; "39.1" and "-42" become numbers a spreadsheet can add up.
+_EXACT_NUMBER = re.compile(r"^-?(0|[1-9]\d*)(\.\d*[1-9])?$")
+# A Parquet column is read by programs, not looked at: "2.000" may become 2.0 there (the same value).
+_EXACT_VALUE = re.compile(r"^-?(0|[1-9]\d*)(\.\d+)?$")
+MAX_EXACT_DIGITS = 15
+
+
+def _exact_number(text: str, pattern: re.Pattern[str] = _EXACT_NUMBER) -> int | float | None:
+    digits = text.lstrip("-").replace(".", "").lstrip("0").rstrip("0") if "." in text else text.lstrip("-")
+    if not pattern.match(text) or len(digits) > MAX_EXACT_DIGITS:
+        return None
+    return float(text) if "." in text else int(text)
+
+
+def numbers_where_exact(predictions: pd.DataFrame, per_cell: bool) -> pd.DataFrame:
+    """The user's text columns (see ``read_as_text``) for a workbook or Parquet file: text that is exactly a
+    number becomes that number; other text stays as written. ``per_cell``: each cell on its own (a workbook's cells
+    have their own types); else a whole column, blanks as gaps, or none of it (a Parquet column has one type)."""
+    converted: dict[Any, pd.Series] = {}
+    for position in range(predictions.shape[1]):
+        values = predictions.iloc[:, position]
+        if values.dtype != object and not pd.api.types.is_string_dtype(values.dtype):
+            continue
+        if not all(isinstance(v, str) for v in values):
+            continue
+        numbers = [_exact_number(v, _EXACT_NUMBER if per_cell else _EXACT_VALUE) for v in values]
+        if per_cell:
+            converted[position] = pd.Series([v if n is None else n for v, n in zip(values, numbers, strict=True)],
+                                            index=values.index, dtype=object)
+        elif any(n is not None for n in numbers) and all(n is not None or v == "" for v, n in
+                                                         zip(values, numbers, strict=True)):
+            converted[position] = pd.to_numeric(pd.Series([None if n is None else n for n in numbers],
+                                                          index=values.index, dtype=object))
+    if not converted:
+        return predictions
+    frame = predictions.copy()  # the page's table keeps the text
+    for position, series in converted.items():
+        frame.isetitem(position, series.to_numpy())
+    return frame
+
+
 def _keep_text_as_text(sheet: Any) -> None:
     """openpyxl turns any text starting with "=" into a formula; a user's value is data, so it stays text (Excel
     would otherwise compute it, or show an error, when the file is opened)."""
@@ -256,7 +379,8 @@ def _arrow_table(predictions: pd.DataFrame, name: str) -> pa.Table:
 
     # Parquet names columns with text. These are the user's column names, already text when the table was read
     # (load_table makes them unique strings) and as typed in the file's header, so str() loses nothing.
-    frame = predictions.set_axis([str(c) for c in predictions.columns], axis=1).copy(deep=False)
+    frame = numbers_where_exact(predictions, per_cell=False)
+    frame = frame.set_axis([str(c) for c in frame.columns], axis=1).copy(deep=False)
     duplicates = sorted(column for column, count in Counter(frame.columns).items() if count > 1)
     if duplicates:
         raise StudioError(f"Parquet needs distinct column names, and {name} would have several columns called "
@@ -275,7 +399,7 @@ def _arrow_table(predictions: pd.DataFrame, name: str) -> pa.Table:
     return pa.Table.from_pandas(frame, preserve_index=False)
 
 
-def save_predictions_job(path: str | Path, predictions: pd.DataFrame,
-                         should_stop: StopCheck = never_stop) -> Generator[Progress, None, Path]:
+def save_predictions_job(path: str | Path, predictions: pd.DataFrame, should_stop: StopCheck = never_stop,
+                         bom: bool = True) -> Generator[Progress, None, Path]:
     yield Progress("Saving", None, f"Writing {Path(path).name}")
-    return write_predictions(path, predictions)
+    return write_predictions(path, predictions, bom)

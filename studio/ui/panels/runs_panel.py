@@ -126,21 +126,30 @@ class RunsPanel(Panel):
         if store is None:
             self.banner.show_message("Runs are not being recorded: the run history could not be opened.", "warning")
             return
-        if store.damage_note:
-            self.banner.show_message(store.damage_note, "warning")
-        else:
-            self.banner.clear()
         try:
             records = store.summaries()
-        except (sqlite3.Error, StudioError) as exc:
-            self.banner.show_message(f"The run history could not be read: {exc}", "error")
+        except StudioError as exc:  # a file that is not a history, or a damaged one: its own sentence
+            self.banner.show_message(str(exc), "error")
+            self.location.show_location(str(store.path), 0)
+            return
+        except sqlite3.Error as exc:
+            self.banner.show_message(f"The run history could not be read: {exc}.", "error")
             return
         self.records = {r.id: r for r in records}
-        if not records and not store.damage_note:
+        self.location.show_location(str(store.path), len(records))
+        left_out = [*store.skipped, *self.leaderboard.set_records(records)]
+        notes = [store.damage_note] if store.damage_note else []
+        if left_out:
+            notes.append(f"{len(left_out)} stored run{'s' if len(left_out) > 1 else ''} could not be read and "
+                         f"{'are' if len(left_out) > 1 else 'is'} left out ({'; '.join(left_out[:3])}"
+                         f"{'; …' if len(left_out) > 3 else ''}); the others are shown.")
+        if notes:
+            self.banner.show_message(" ".join(notes), "warning")
+        elif not records:
             self.banner.show_message("No runs yet: every model you train appears here, with its settings and "
                                      "scores.", "info")
-        self.location.show_location(str(store.path), len(records))
-        self.leaderboard.set_records(records)
+        else:
+            self.banner.clear()
         self._update_buttons()
 
     def row_count(self) -> int:
@@ -219,9 +228,13 @@ class RunsPanel(Panel):
         ids = self.selected_ids()
         if not ids or self.project.run_store is None:
             return
-        self.project.run_store.delete(ids)
-        self.refresh()
-        self.banner.show_message(f"Deleted {len(ids)} run{'s' if len(ids) > 1 else ''}.", "info")
+
+        def deleted(_outcome: object) -> None:
+            self.refresh()
+            self.banner.show_message(f"Deleted {len(ids)} run{'s' if len(ids) > 1 else ''}.", "info")
+
+        # On the history's thread, as every write: a history locked by another program never holds the window.
+        self.project.write_to_store(lambda store: store.delete(ids), "The runs could not be deleted", deleted)
 
     def rerun_selected(self) -> bool:
         ids = self.selected_ids()

@@ -20,6 +20,7 @@ class HistoryLocationWidget(QWidget):
         self.label = QLabel()
         self.label.setWordWrap(True)
         self.label.setStyleSheet("color: #666; font-size: 9pt;")
+        self.label.setTextFormat(Qt.TextFormat.PlainText)  # a path, shown as it is
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.change_button = QPushButton("Keep runs in another file…")
         self.change_button.setToolTip("Choose the file the run history is kept in: an existing history to carry on "

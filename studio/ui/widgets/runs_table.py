@@ -3,16 +3,24 @@ text, a typed sort key and the run id."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelectionModel, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLineEdit, QTableView, QVBoxLayout, QWidget
 
+from studio.core.common.errors import first_line
 from studio.core.common.words import local_time
 from studio.core.data.target import Task
 from studio.core.evaluate.metrics import METRIC_LABELS, format_metric, headline_metric
 from studio.core.store.runs import RunRecord
 
-COLUMNS = ("Run", "When", "Table", "Target", "Model", "Test score", "Validation score", "Time", "Device")
+# The device is said inside Time ("3.2 s on the graphics card"), and only when it was not the processor: a
+# column of "cpu" took the width the names need on a 1024-pixel screen.
+COLUMNS = ("Run", "When", "Table", "Target", "Model", "Test score", "Validation score", "Time")
+# When the runs are wider than the page (a 1024-pixel screen), these give up width first, most first: their
+# text is cut with "…" and shown whole in its tooltip.
+SHRINK_FIRST = (COLUMNS.index("Model"), COLUMNS.index("Table"), COLUMNS.index("Validation score"),
+                COLUMNS.index("Target"))
+NARROWEST = 70
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ID_ROLE = Qt.ItemDataRole.UserRole + 2
 
@@ -55,18 +63,28 @@ def run_row(record: RunRecord) -> list[QStandardItem]:
         (model, record.model_label.lower()),
         (f"{format_metric(metric, test)}  ({label})", test if test is not None else float("-inf")),
         (validation_text, validation_key if validation_key is not None else float("-inf")),
-        (f"{record.duration_s:.1f} s", record.duration_s),
-        (record.device, record.device),
+        (f"{record.duration_s:.1f} s{_on_device(record.device)}", record.duration_s),
     ]
     items = []
     for text, key in cells:
         item = QStandardItem(text)
+        item.setToolTip(text)  # a cell cut short to fit the page is read whole here
         item.setData(key, SORT_ROLE)
         item.setData(record.id, ID_ROLE)
         items.append(item)
     if model_tip:
-        items[4].setToolTip(model_tip)
+        items[4].setToolTip(f"{model}\n{model_tip}")
     return items
+
+
+def _on_device(device: str) -> str:
+    if not device or device == "cpu":
+        return ""
+    if device.startswith("cuda"):
+        return " on the NVIDIA graphics card"
+    if device == "mps":
+        return " on the Apple graphics chip"
+    return f" on {device}"
 
 
 def _cross_validated(record: RunRecord) -> tuple[str, float | None] | None:
@@ -110,8 +128,9 @@ class RunsTableWidget(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.table.viewport().installEventFilter(self)
         self.table.doubleClicked.connect(lambda _index: self.run_activated.emit())
         self.table.selectionModel().selectionChanged.connect(lambda *_: self.selection_changed.emit())
         layout = QVBoxLayout(self)
@@ -119,11 +138,45 @@ class RunsTableWidget(QWidget):
         layout.addWidget(self.filter_edit)
         layout.addWidget(self.table, 1)
 
-    def set_records(self, records: list[RunRecord]) -> None:
+    def set_records(self, records: list[RunRecord]) -> list[str]:
+        """Show ``records``; returns the runs left out because they could not be shown, each named with why
+        (one odd run, written by hand or by another program, must not hide the others)."""
         self.model.setRowCount(0)
+        left_out = []
         for record in records:
-            self.model.appendRow(run_row(record))
+            try:
+                row = run_row(record)
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                left_out.append(f"run {record.id}: {first_line(exc)}")
+                continue
+            self.model.appendRow(row)
+        self.fit_columns()
+        return left_out
+
+    def fit_columns(self) -> None:
+        """Columns as wide as their text and together as wide as the page: the long text columns give up width
+        first, so every column stays in sight without scrolling sideways; room to spare goes to the model."""
+        header = self.table.horizontalHeader()
         self.table.resizeColumnsToContents()
+        excess = header.length() - self.table.viewport().width()
+        if excess < 0:  # room to spare goes to the model's name
+            header.resizeSection(SHRINK_FIRST[0], header.sectionSize(SHRINK_FIRST[0]) - excess)
+        # The model's and the table's names share the cut by how much each can give; then the others in turn.
+        for group in (SHRINK_FIRST[:2], SHRINK_FIRST[2:3], SHRINK_FIRST[3:]):
+            if excess <= 0:
+                break
+            room = {column: max(0, header.sectionSize(column) - NARROWEST) for column in group}
+            total, cut = sum(room.values()), excess
+            for column in group:
+                given = min(room[column], excess, -(-cut * room[column] // total)) if total else 0
+                header.resizeSection(column, header.sectionSize(column) - given)
+                excess -= given
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        # The viewport, not this widget: a scroll bar coming or going changes its width alone.
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self.fit_columns()
+        return super().eventFilter(watched, event)
 
     def row_count(self) -> int:
         """The rows shown (after the filter)."""
