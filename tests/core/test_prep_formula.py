@@ -47,7 +47,7 @@ def test_functions_backticks_and_unary_minus(frame: pd.DataFrame) -> None:
     ("weight < height", "can only hold column names"),
     ("`no such column` * 2", "no column called 'no such column'"),
     ("", "Type a formula"),
-    ("log(weight, height, 2)", "one or two values"),
+    ("log(weight, height, 2)", "takes one value, or two"),
 ])
 def test_bad_formulas_get_a_plain_reason(text: str, message: str) -> None:
     with pytest.raises(DataError, match=message):

@@ -13,7 +13,7 @@ from sklearn.preprocessing import TargetEncoder
 
 from studio.core.data.profile import ColumnKind, profile_frame
 from studio.core.data.target import Task
-from studio.core.prep.build import build_transformer, feature_sources
+from studio.core.prep.build import build_transformer, column_step, feature_sources
 from studio.core.prep.config import (
     Binning,
     Encoding,
@@ -76,8 +76,7 @@ def test_statistics_come_from_the_training_rows_only(penguins: pd.DataFrame) -> 
     request = make_request(penguins, "species", Task.CLASSIFICATION, "logistic_regression",
                            fixed_split=explicit_split(train_rows, test_rows, len(penguins)))
     _, result = run_training(request)
-    columns = result.pipeline.named_steps["prep"].named_steps["columns"]
-    steps = columns.named_transformers_["body_mass_g"].named_steps
+    steps = column_step(result.pipeline.named_steps["prep"], "body_mass_g").named_steps
     training = penguins["body_mass_g"].iloc[train_rows]
     assert steps["impute"].statistics_[0] == training.median()
     assert steps["scale"].mean_[0] == pytest.approx(training.fillna(training.median()).mean())
@@ -144,7 +143,7 @@ def test_ordinal_and_cross_fitted_target_encoding(penguins: pd.DataFrame, prep: 
     transformer = build_transformer(target_prep, "species")
     y = penguins["species"].to_numpy(dtype=object)
     train_out = transformer.fit_transform(penguins, y)
-    encoder = transformer.named_steps["columns"].named_transformers_["island"].named_steps["encode"]
+    encoder = column_step(transformer, "island").named_steps["encode"]
     assert isinstance(encoder, TargetEncoder)
     # Cross-fitting: the training rows are encoded by folds that did not see them, unlike a plain transform.
     assert not np.allclose(train_out, transformer.transform(penguins))

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from studio.core.common.errors import DataError
-from studio.core.data.profile import ColumnKind, ColumnProfile, to_number
+from studio.core.data.profile import ColumnKind, ColumnProfile, to_number, too_large
 
 # A numeric target with at most this many distinct whole numbers is offered as classification (ratings, counts
 # of classes coded as 0/1/2...).
@@ -34,6 +34,7 @@ def infer_task(series: pd.Series, profile: ColumnProfile) -> Task:
     if profile.kind is not ColumnKind.NUMERIC:
         return Task.CLASSIFICATION
     values = to_number(series).dropna()
+    values = values[~too_large(values.to_numpy(dtype=float))]  # an infinite answer is left out (target_values)
     whole = bool(np.all(np.mod(values.to_numpy(dtype=float), 1) == 0))
     if whole and values.nunique() <= MAX_CLASSES_FOR_NUMERIC:
         return Task.CLASSIFICATION
@@ -64,7 +65,9 @@ class TargetSummary:
 def target_values(series: pd.Series, task: Task) -> pd.Series:
     """The target as the model sees it: numbers for regression, clean strings for classification."""
     if task is Task.REGRESSION:
-        return to_number(series)
+        # An infinite number is no answer to learn from: a row without one, left out like a gap.
+        numbers = to_number(series)
+        return numbers.where(~too_large(numbers.to_numpy(dtype=float)))
     present = series.notna()
     if pd.api.types.is_float_dtype(series.dtype) and bool(np.all(np.mod(series[present], 1) == 0)):
         # 1.0 and 1 must be the same class "1": whole floats come from integer columns with gaps.

@@ -220,6 +220,9 @@ def write_column(graph: Graph, column: str, pipe: Any, inputs: Inputs) -> list[s
         raise refuse_column(column, f"prepared by a step Studio cannot write as ONNX ({type(first).__name__})")
     for _step_name, step in steps[1:]:
         kind = type(step).__name__
+        if kind == "OutlierClipper" and getattr(step, "method", "") == "finite":
+            # The file's inputs read an infinite number as a gap (onnx_feeds), so it cannot be clipped there.
+            raise refuse_column(column, "read with its infinite numbers clipped")
         if kind == "OutlierClipper":
             gap = missing or graph.op("IsNaN", [value], "gap")
             clipped = graph.op("Min", [graph.op("Max", [value, graph.const(np.asarray(step.lower_, float))]),

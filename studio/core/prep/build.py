@@ -16,7 +16,17 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from studio.core.common.errors import DataError
 from studio.core.common.words import plural
 from studio.core.data.profile import to_number
-from studio.core.prep.config import Binning, ColumnPrep, Encoding, Missing, Outliers, PrepConfig, Scaling, Treatment
+from studio.core.prep.config import (
+    Binning,
+    ColumnPrep,
+    Encoding,
+    Infinite,
+    Missing,
+    Outliers,
+    PrepConfig,
+    Scaling,
+    Treatment,
+)
 from studio.core.prep.formula import parse_formula
 
 # Re-exported: model files pickled these functions under this module's name, and callers import them here.
@@ -24,7 +34,9 @@ from studio.core.prep.values import (  # noqa: F401
     IQR_FACTOR,
     MISSING_SUFFIX,
     Z_LIMIT,
+    FeatureNames,
     _formula_sources,
+    column_step,
     column_to_text,
     date_part_names,
     feature_name,
@@ -87,7 +99,8 @@ def _require_columns(frame: pd.DataFrame, columns: tuple[str, ...], optional: tu
 
 
 class OutlierClipper(TransformerMixin, BaseEstimator):
-    """Clips numbers to fences learnt from the training rows (IQR fences or mean ± 3 standard deviations)."""
+    """Clips numbers to fences learnt from the training rows (IQR fences, mean ± 3 standard deviations, or for
+    infinite values the finite range)."""
 
     def __init__(self, method: str = "iqr") -> None:
         self.method = method
@@ -117,16 +130,22 @@ def build_transformer(prep: PrepConfig | ImageTraining, target: str | None) -> A
 
     features = prep.features(target)
     transformers: list[tuple[str, Any, Any]] = []
-    for column in features:
-        name = column.name.replace("__", "_")
+    # Steps get internal names ("column 3"): scikit-learn refuses names such as 'remainder', 'verbose' or 'a__b'
+    # and two names it would read alike, and any of those may head a spreadsheet column. The features keep the
+    # user's column names through FeatureNames.
+    shown: dict[str, str] = {}
+    for index, column in enumerate(features, start=1):
+        name = f"column {index}"
+        shown[name] = column.name
         transformers.append((name, _column_pipeline(column), [column.name] if column.treatment is not Treatment.TEXT
                              else column.name))
         binned = column.treatment is Treatment.NUMERIC and column.binning is not Binning.NONE
         if column.missing_indicator and (column.treatment is Treatment.CATEGORICAL or binned):
             transformers.append((name + MISSING_SUFFIX, _indicator(column), [column.name]))
+            shown[name + MISSING_SUFFIX] = column.name + MISSING_SUFFIX
     raw, derived = inputs_of(prep, target)
     columns = ColumnTransformer(transformers, remainder="drop", sparse_threshold=0.0,
-                                verbose_feature_names_out=feature_name)
+                                verbose_feature_names_out=FeatureNames(shown))
     return Pipeline([("inputs", RawInputs(raw, derived)), ("columns", columns)])
 
 
@@ -145,7 +164,11 @@ def _column_pipeline(column: ColumnPrep) -> Any:
 def _numeric_steps(column: ColumnPrep) -> list[tuple[str, Any]]:
     from sklearn.preprocessing import FunctionTransformer, KBinsDiscretizer
 
-    steps: list[tuple[str, Any]] = [("parse", FunctionTransformer(frame_to_numbers, feature_names_out="one-to-one"))]
+    clip_infinite = column.infinite is Infinite.CLIP
+    steps: list[tuple[str, Any]] = [("parse", FunctionTransformer(
+        frame_to_numbers, feature_names_out="one-to-one", kw_args={"keep_infinite": True} if clip_infinite else None))]
+    if clip_infinite:
+        steps.append(("finite", OutlierClipper("finite")))
     if column.outliers is not Outliers.NONE:
         steps.append(("clip", OutlierClipper("iqr" if column.outliers.value.startswith("iqr") else "z")))
     binned = column.binning is not Binning.NONE

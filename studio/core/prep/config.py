@@ -8,6 +8,7 @@ remove rows (duplicates, outliers, gaps) are applied to the training rows by :mo
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, fields, replace
 from enum import StrEnum
 from pathlib import Path
@@ -74,6 +75,14 @@ class Outliers(StrEnum):
     Z_REMOVE = "z_remove"
 
 
+class Infinite(StrEnum):
+    """What becomes of infinite numbers ("inf", "1e400": too large for a computer's numbers)."""
+
+    AUTO = "auto"  # as gaps, like text in a number column, until the person chooses
+    GAP = "gap"
+    CLIP = "clip"
+
+
 class Binning(StrEnum):
     NONE = "none"
     UNIFORM = "uniform"
@@ -96,6 +105,8 @@ _LABELS: dict[type[StrEnum], dict[str, str]] = {
                "iqr_remove": "Remove training rows outside the IQR fences",
                "z_clip": "Clip at 3 standard deviations",
                "z_remove": "Remove training rows beyond 3 standard deviations"},
+    Infinite: {"auto": "Studio's choice (treated as gaps)", "gap": "Treat as gaps",
+               "clip": "Clip to the column's largest and smallest numbers"},
     Binning: {"none": "No binning", "uniform": "Equal-width bins", "quantile": "Equal-count (quantile) bins"},
 }
 
@@ -115,6 +126,8 @@ class ColumnPrep:
     missing_indicator: bool = False
     scaling: Scaling = Scaling.STANDARD
     outliers: Outliers = Outliers.NONE
+    # Infinite numbers: gaps (filled like any other) or clipped to the finite range seen in training.
+    infinite: Infinite = Infinite.AUTO
     encoding: Encoding = Encoding.ONE_HOT
     max_categories: int = MAX_ONE_HOT_CATEGORIES
     # Categories seen in fewer than this share of the training rows are grouped into one "rare" column.
@@ -158,6 +171,8 @@ class ColumnPrep:
             return (f"its words counted (the {self.text_vocabulary} most telling)",)
         steps = [self._gap_text()]
         if self.treatment is Treatment.NUMERIC:
+            if self.infinite is Infinite.CLIP:
+                steps.append("infinite values clipped to the largest and smallest numbers")
             if self.outliers is not Outliers.NONE:
                 steps.append(_OUTLIER_WORDS[self.outliers])
             if self.binning is not Binning.NONE:
@@ -246,15 +261,53 @@ class PrepConfig:
     def from_dict(cls, raw: Any) -> PrepConfig:
         if not isinstance(raw, dict) or not isinstance(raw.get("columns"), list):
             raise DataError('A preparation file holds {"columns": [...]}; this one does not.')
-        if int(raw.get("version", 1)) > PREP_FILE_VERSION:
+        version = raw.get("version", 1)
+        if isinstance(version, bool) or not isinstance(version, int | float) or not _finite(version):
+            raise DataError(f"The preparation file's version should be a whole number like {PREP_FILE_VERSION}, "
+                            f"not {_shown(version)}.")
+        if version > PREP_FILE_VERSION:
             raise DataError("This preparation file was made by a newer Studio; update Studio to read it.")
-        return cls(tuple(_column_from_dict(c) for c in raw["columns"]), bool(raw.get("drop_duplicates", False)))
+        drop = raw.get("drop_duplicates", False)
+        if not isinstance(drop, bool):
+            raise DataError(f"'drop_duplicates' in the preparation file should be true or false, not {_shown(drop)}.")
+        return cls(tuple(_column_from_dict(c) for c in raw["columns"]), drop)
 
 
 _FIELD_TYPES = {f.name: f.type for f in fields(ColumnPrep)}
+# The whole numbers a preparation file may set, with the range the window offers: a billion bins would take the
+# machine's memory before saying anything.
+_COUNT_RANGES = {"bins": (2, 100), "max_categories": (2, 10_000), "text_vocabulary": (2, 20_000)}
+
+
+def _shown(value: Any, limit: int = 40) -> str:
+    """A value from a file, quoted short: a nested list of a thousand levels is named, not printed."""
+    if isinstance(value, list | dict):
+        return "a list" if isinstance(value, list) else "a group of settings"
+    text = repr(value) if isinstance(value, str) else json.dumps(value) if isinstance(value, int | float | bool) \
+        or value is None else str(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _count(name: str, key: str, value: Any) -> int:
+    low, high = _COUNT_RANGES[key]
+    if isinstance(value, str) and value.strip().isdigit() and len(value) < 20:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not _finite(value) or int(value) != value:
+        raise DataError(f"Column '{name}' in the preparation file sets {key} to {_shown(value)}; it should be a whole "
+                        f"number from {low} to {high}.")
+    if not low <= value <= high:
+        raise DataError(f"Column '{name}' in the preparation file sets {key} to {int(value):,}; Studio uses "
+                        f"{low} to {high}.")
+    return int(value)
+
+
+def _finite(value: int | float) -> bool:
+    return isinstance(value, int) or math.isfinite(value)  # isfinite refuses ints too large for a float
+
+
 _ENUMS: dict[str, type[StrEnum]] = {"kind": ColumnKind, "treatment": Treatment, "missing": Missing,
                                     "scaling": Scaling, "encoding": Encoding, "outliers": Outliers,
-                                    "binning": Binning}
+                                    "binning": Binning, "infinite": Infinite}
 
 
 def _column_from_dict(raw: Any) -> ColumnPrep:
@@ -270,16 +323,24 @@ def _column_from_dict(raw: Any) -> ColumnPrep:
                 values[key] = _ENUMS[key](value)
             elif key == "date_parts":
                 values[key] = tuple(p for p in value if p in DATE_PARTS) or ("days",)
-            elif key in ("max_categories", "text_vocabulary", "bins"):
-                values[key] = max(2, int(value))
+            elif key in _COUNT_RANGES:
+                values[key] = _count(name, key, value)
             elif key == "rare_share":
-                values[key] = min(0.5, max(0.0, float(value)))
+                share = float(value)
+                if not math.isfinite(share):
+                    raise ValueError(share)
+                values[key] = min(0.5, max(0.0, share))
             elif key == "missing_indicator":
-                values[key] = bool(value)
+                if not isinstance(value, bool):
+                    raise TypeError(value)
+                values[key] = value
+            elif isinstance(value, list | dict):
+                raise TypeError(value)
             else:
                 values[key] = str(value)
-        except (TypeError, ValueError):
-            raise DataError(f"Column '{name}' in the preparation file has an unknown {key}: {value!r}.") from None
+        except (TypeError, ValueError, OverflowError):
+            raise DataError(f"Column '{name}' in the preparation file has an unknown {key}: {_shown(value)}.") \
+                from None
     for required in ("kind", "treatment"):
         if required not in values:
             raise DataError(f"Column '{name}' in the preparation file lacks its {required}.")
@@ -303,6 +364,13 @@ def load_prep(path: str | Path) -> PrepConfig:
         raise DataError(f"There is no preparation file at {path}.") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DataError(f"{path.name} is not a valid JSON preparation file ({exc}).") from None
+    except RecursionError:
+        raise DataError(f"{path.name} is nested too deeply to be a preparation file.") from None
+    except ValueError:  # a number of thousands of digits
+        raise DataError(f"{path.name} holds a number too long to be a setting, so it is no preparation file.") \
+            from None
+    except OSError as exc:
+        raise DataError(f"Studio cannot read {path.name}: {exc.strerror or exc}.") from None
     return PrepConfig.from_dict(raw)
 
 

@@ -70,6 +70,11 @@ def prep_from_file(path: Path, profiles: tuple[ColumnProfile, ...], target: str)
     if unknown:
         listed = ", ".join(f"'{n}'" for n in unknown[:8])
         raise DataError(f"{path.name} prepares {plural(len(unknown), 'column')} the table does not have: {listed}.")
+    # A new column may not take the name of one the table has: the user's column would be silently replaced.
+    taken = [c.name for c in saved.derived() if c.name in present]
+    if taken:
+        raise DataError(f"{path.name} computes '{taken[0]}' by a formula, but the table has a column called "
+                        f"'{taken[0]}' already; give the new column another name.")
     prep = merge_prep(saved, profiles)
     check_formulas(prep, target)
     return prep

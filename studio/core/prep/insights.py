@@ -14,9 +14,9 @@ import pandas as pd
 
 from studio.core.common.errors import Cancelled
 from studio.core.common.progress import Progress, StopCheck, never_stop
-from studio.core.data.profile import ColumnKind, ColumnProfile, parse_dates, to_number
+from studio.core.data.profile import ColumnKind, ColumnProfile, parse_dates, to_number, too_large
 from studio.core.data.target import Task, target_values
-from studio.core.prep.config import Missing, PrepConfig, Treatment
+from studio.core.prep.config import Infinite, Missing, PrepConfig, Treatment
 from studio.core.prep.values import outlier_fences
 
 SAMPLE_ROWS = 50_000
@@ -98,7 +98,7 @@ def insights_job(frame: pd.DataFrame, profiles: tuple[ColumnProfile, ...], targe
         if y is not None and values is not None:
             relations[profile.name] = relation(values, y, task, dates=profile.kind is ColumnKind.DATE)
         if profile.kind is ColumnKind.NUMERIC:
-            outliers[profile.name] = outlier_counts(to_number(frame[profile.name]).to_numpy(dtype=float))
+            outliers[profile.name] = outlier_counts(_finite(to_number(frame[profile.name])).to_numpy(dtype=float))
     insights = TableInsights(len(frame), duplicates, relations, outliers, tuple(map(str, frame.columns)),
                              missing_bands(missing))
     return replace(insights, findings=tuple(findings(profiles, insights, target)))
@@ -106,15 +106,20 @@ def insights_job(frame: pd.DataFrame, profiles: tuple[ColumnProfile, ...], targe
 
 def _as_values(series: pd.Series, profile: ColumnProfile) -> pd.Series | None:
     if profile.kind in (ColumnKind.NUMERIC, ColumnKind.ID) and pd.api.types.is_numeric_dtype(series.dtype):
-        return series.astype(float)
+        return _finite(series.astype(float))
     if profile.kind is ColumnKind.NUMERIC:
-        return to_number(series)
+        return _finite(to_number(series))
     if profile.kind is ColumnKind.DATE:
         return (parse_dates(series, profile.date_format) - pd.Timestamp("1970-01-01", tz="UTC")).dt.days.astype(float)
     if profile.kind in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN, ColumnKind.ID):
         # A blank is a value of its own here: a column filled in only for one class gives the answer away.
         return series.astype(object).where(series.notna(), "(blank)").map(str)
     return None
+
+
+def _finite(numbers: pd.Series) -> pd.Series:
+    """Infinite numbers as gaps, as the preparation reads them by default: an average of infinity says nothing."""
+    return numbers.where(~too_large(numbers.to_numpy(dtype=float)))
 
 
 def relation(values: pd.Series, y: pd.Series, task: Task | None, dates: bool = False) -> Relation:
@@ -253,6 +258,8 @@ def _column_findings(profile: ColumnProfile, related: Relation | None) -> list[F
                            "Read as numbers"))
     if profile.stray_values:
         out.append(_stray_finding(profile))
+    if kind is ColumnKind.NUMERIC and profile.infinite:
+        out.append(_infinite_finding(profile))
     if blanks_mean_none:
         words = "'none'" if kind is ColumnKind.CATEGORICAL else "0"
         out.append(Finding("blank_none", name, f"{profile.missing_share:.0%} of '{name}' is blank; blanks may mean "
@@ -274,6 +281,17 @@ def _stray_finding(profile: ColumnProfile) -> Finding:
     return Finding("stray_value", name, f"'{name}' has a stray value: {shown} in {rows} "
                    f"({'under 1%' if share < 0.01 else f'{share:.0%}'} of the rows)"
                    + (f", next to {usual}" if usual else "") + ". It looks like a stand-in for a missing value.", "")
+
+
+def _infinite_finding(profile: ColumnProfile) -> Finding:
+    shown = ", ".join(f"'{value}'" for value in profile.infinite_examples)
+    which = "an infinite number" if profile.infinite == 1 else f"{profile.infinite:,} infinite numbers"
+    return Finding("infinite", profile.name, f"'{profile.name}' holds {which} ({shown}): too large to compute "
+                   "with. Until you choose, they are treated as gaps and filled like the others, in training and "
+                   "when predicting.", INFINITE_FIX)
+
+
+INFINITE_FIX = "Clip to the column's range"
 
 
 def _rows(count: int) -> str:
@@ -302,6 +320,8 @@ def apply_fix(prep: PrepConfig, finding: Finding) -> PrepConfig:
         return prep.with_treatment(name, Treatment.EXCLUDE).with_column(name, reason=reasons[code])
     if code == "high_cardinality":
         return prep.with_column(name, rare_share=0.01, max_categories=20)
+    if code == "infinite":
+        return prep.with_column(name, infinite=Infinite.CLIP)
     if code in ("text_numbers", "stray_value"):
         return prep.with_treatment(name, Treatment.NUMERIC).with_column(name, kind=ColumnKind.NUMERIC)
     column = prep.get(name)
@@ -322,6 +342,9 @@ def handled_words(prep: PrepConfig, finding: Finding) -> str:
         what = "rare values are grouped together" if column.rare_share > 0 else "each value becomes one number"
     elif finding.code == "text_numbers":
         what = "they are read as numbers"
+    elif finding.code == "infinite":
+        what = "they are clipped to the column's largest and smallest numbers" \
+            if column.infinite is Infinite.CLIP else "they are treated as gaps and filled like the others"
     elif finding.code == "stray_value":
         what = "it is treated as a gap and filled like the others" if column.treatment is Treatment.NUMERIC else \
             "it stays a value of its own, too rare to sway the model"
@@ -342,6 +365,8 @@ def is_fixed(prep: PrepConfig, finding: Finding) -> bool:
         return not column.used or column.rare_share > 0 or column.encoding.value != "one_hot"
     if finding.code == "text_numbers":
         return column.treatment is Treatment.NUMERIC
+    if finding.code == "infinite":
+        return column.infinite is not Infinite.AUTO or column.treatment is not Treatment.NUMERIC
     if finding.code == "stray_value":
         # A stray among categories has no fix to click (see _stray_finding); among numbers it becomes a gap.
         return not finding.fix_label or column.treatment is Treatment.NUMERIC or not column.used

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from studio.core.common.words import plural
-from studio.core.data.profile import to_number
+from studio.core.data.profile import to_number, too_large
 from studio.core.prep.values import MISSING_SUFFIX, frame_to_categories
 
 MAX_EXAMPLES = 3
@@ -49,6 +49,7 @@ class InputChecks:
         self.optional = optional_columns(pipeline)
         # In the preparation's order, so the notes come in the order they always did.
         self.columns: list[tuple[str, bool, frozenset[str] | None]] = []
+        self.clipped: set[str] = set()  # number columns whose infinite values are clipped rather than gaps
         prep = getattr(pipeline, "named_steps", {}).get("prep")
         columns = getattr(prep, "named_steps", {}).get("columns")
         for name, part, selected in getattr(columns, "transformers_", ()):
@@ -59,6 +60,8 @@ class InputChecks:
             known = (frozenset(str(c) for c in encoder.categories_[0])
                      if encoder is not None and hasattr(encoder, "categories_") else None)
             self.columns.append((column, "parse" in part.named_steps, known))
+            if "finite" in part.named_steps:
+                self.clipped.add(column)
 
     def notes(self, frame: pd.DataFrame, extra: list[str]) -> list[str]:
         notes: list[str] = []
@@ -76,6 +79,7 @@ class InputChecks:
             values = frame[column]
             if parsed:
                 notes += _text_in_numbers(column, values)
+                notes += _infinite_numbers(column, values, column in self.clipped)
             if known is not None:
                 notes += _unseen(column, values, known)
         return notes
@@ -94,6 +98,21 @@ def _text_in_numbers(column: str, values: pd.Series) -> list[str]:
                 "training."]
     return [f"{count:,} values of '{column}' are not numbers ({examples}); they are treated as gaps and filled as "
             "in training."]
+
+
+def _infinite_numbers(column: str, values: pd.Series, clipped: bool) -> list[str]:
+    if pd.api.types.is_integer_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
+        return []
+    infinite = too_large(to_number(values).to_numpy(dtype=float))
+    if not infinite.any():
+        return []
+    examples = ", ".join(repr(str(v).strip()) for v in pd.unique(values[infinite].astype(str))[:MAX_EXAMPLES])
+    count = int(infinite.sum())
+    what = "clipped to the largest and smallest numbers seen in training" if clipped else \
+        "treated as gaps and filled as in training"
+    if count == 1:
+        return [f"1 value of '{column}' is an infinite number ({examples}); it is {what}."]
+    return [f"{count:,} values of '{column}' are infinite numbers ({examples}); they are {what}."]
 
 
 def _unseen(column: str, values: pd.Series, known: frozenset[str]) -> list[str]:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from studio.core.common.errors import DataError
-from studio.core.data.profile import parse_dates, to_number
+from studio.core.data.profile import parse_dates, to_number, too_large
 from studio.core.prep.config import PrepConfig
 from studio.core.prep.formula import parse_formula
 
@@ -27,7 +27,12 @@ def outlier_fences(values: np.ndarray, method: str) -> tuple[np.ndarray, np.ndar
     """Per column, the (lower, upper) fences; gaps are ignored."""
     values = values.reshape(len(values), -1)
     with np.errstate(all="ignore"):
-        if method == "iqr":
+        if method == "finite":  # infinite values clipped to the largest and smallest finite numbers
+            finite = np.where(too_large(values), np.nan, values)
+            empty = np.full(values.shape[1], np.nan)
+            lower = np.nanmin(finite, axis=0) if len(values) and np.isfinite(finite).any() else empty
+            upper = np.nanmax(finite, axis=0) if len(values) and np.isfinite(finite).any() else empty
+        elif method == "iqr":
             q1, q3 = np.nanpercentile(values, [25, 75], axis=0) if len(values) else (np.zeros(1), np.zeros(1))
             spread = q3 - q1
             lower, upper = q1 - IQR_FACTOR * spread, q3 + IQR_FACTOR * spread
@@ -39,9 +44,14 @@ def outlier_fences(values: np.ndarray, method: str) -> tuple[np.ndarray, np.ndar
 
 
 # -- raw values to arrays (module-level so the model file pickles) ----------------------------------------------
-def frame_to_numbers(frame: pd.DataFrame) -> np.ndarray:
-    """Numbers stored as text, booleans and stray words become floats; anything unparseable becomes NaN."""
-    return np.column_stack([to_number(frame[c]).to_numpy(dtype=float) for c in frame.columns])
+def frame_to_numbers(frame: pd.DataFrame, keep_infinite: bool = False) -> np.ndarray:
+    """Numbers stored as text, booleans and stray words become floats; anything unparseable becomes NaN, and so
+    does an infinite number ("inf", "1e400") unless a later step clips it (``keep_infinite``): text in a number
+    column and infinity are both gaps, in training and in prediction alike."""
+    numbers = np.column_stack([to_number(frame[c]).to_numpy(dtype=float) for c in frame.columns])
+    if not keep_infinite:
+        numbers[too_large(numbers)] = np.nan
+    return numbers
 
 
 # Columns whose values are all of one kind, where values that hash alike also read alike: each distinct value is
@@ -125,6 +135,20 @@ def feature_name(transformer_name: str, feature: str) -> str:
     return f"{transformer_name} '{feature}'"
 
 
+class FeatureNames:
+    """The preparation's feature names, after the user's columns rather than the steps' internal names.
+
+    A picklable callable (``verbose_feature_names_out``) holding which column each step reads: "column 3" stands
+    for 'remainder', 'a__b' or any other name scikit-learn would refuse as a step's name.
+    """
+
+    def __init__(self, columns: dict[str, str] | None = None) -> None:
+        self.columns = dict(columns or {})
+
+    def __call__(self, transformer_name: str, feature: str) -> str:
+        return feature_name(self.columns.get(transformer_name, transformer_name), feature)
+
+
 def needed_derived(prep: PrepConfig, target: str | None) -> tuple[tuple[str, str], ...]:
     """(name, formula) of the derived columns to compute: those used, and those their formulas read."""
     derived = [c for c in prep.derived() if c.name != target]
@@ -163,13 +187,26 @@ def feature_sources(fitted: Any) -> list[tuple[str, list[str]]]:
     """For a fitted preparation, each source column with the names of the features made from it."""
     columns = fitted.named_steps["columns"]
     names = list(columns.get_feature_names_out())
+    # Steps are named "column 3" (files from before: after the column); what each reads names its source.
+    read = {name: selected[0] if isinstance(selected, list | tuple) else str(selected)
+            for name, _, selected in columns.transformers}
     sources: list[tuple[str, list[str]]] = []
     for transformer_name, part in columns.output_indices_.items():
         if transformer_name == "remainder" or part.stop == part.start:
             continue
-        source = transformer_name.removesuffix(MISSING_SUFFIX)
+        source = read.get(transformer_name, transformer_name.removesuffix(MISSING_SUFFIX))
         if sources and sources[-1][0] == source:
             sources[-1][1].extend(names[part])
         else:
             sources.append((source, names[part]))
     return sources
+
+
+def column_step(fitted: Any, column: str) -> Any:
+    """The fitted pipeline that prepares ``column`` (its steps carry internal names, see FeatureNames)."""
+    columns = fitted.named_steps["columns"]
+    for name, part, selected in columns.transformers_:
+        read = selected[0] if isinstance(selected, list | tuple) else str(selected)
+        if read == column and not name.endswith(MISSING_SUFFIX) and name != "remainder":
+            return part
+    raise KeyError(column)

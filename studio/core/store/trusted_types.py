@@ -16,6 +16,7 @@ STUDIO_TYPES = frozenset({
     "studio.core.prep.build.RawInputs",
     "studio.core.prep.values.column_to_text",
     "studio.core.prep.values.date_part_names",
+    "studio.core.prep.values.FeatureNames",
     "studio.core.prep.values.feature_name",
     "studio.core.prep.values.frame_to_categories",
     "studio.core.prep.values.frame_to_date_parts",

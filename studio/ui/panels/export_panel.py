@@ -3,6 +3,7 @@ would be large is measured first, and saved only once the person agrees."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
@@ -255,16 +256,16 @@ class ExportPanel(Panel):
         if result is None:
             self.contents.setText("Train a model first.")
             return
-        inputs = ", ".join(name for name, _kind, _treatment in result.feature_columns)
+        inputs = html.escape(", ".join(name for name, _kind, _treatment in result.feature_columns), quote=False)
         reader = result.pipeline.steps[0][1] if result.image_cases else None
         lines = [
-            f"<b>Model:</b> {result.model_label} predicting <b>{result.target}</b>, "
+            f"<b>Model:</b> {result.model_label} predicting <b>{html.escape(result.target, quote=False)}</b>, "
             f"{'a category' if result.task is Task.CLASSIFICATION else 'a number'}",
             f"<b>Reads:</b> picture files (JPEG, PNG and the like), shrunk to {reader.size} × {reader.size} pixels"
             if reader is not None else f"<b>Input columns:</b> {inputs}",
         ]
         if result.classes:
-            lines.append(f"<b>Classes:</b> {', '.join(result.classes)}")
+            lines.append(f"<b>Classes:</b> {html.escape(', '.join(result.classes), quote=False)}")
         scores = ", ".join(f"{METRIC_LABELS[name].lower()} {format_metric(name, value)}"
                            for name, value in result.test.metrics[:3])
         lines.append(f"<b>Test scores:</b> {scores}")
@@ -275,7 +276,7 @@ class ExportPanel(Panel):
         if exported:
             known = self._saved_size is not None and self._saved_size[0] == exported
             size = f" ({megabytes(self._saved_size[1])})" if self._saved_size is not None and known else ""
-            lines.append(f"<b>Saved as:</b> {exported}{size}")
+            lines.append(f"<b>Saved as:</b> {html.escape(str(exported), quote=False)}{size}")
         self.contents.setText("<br>".join(lines))
 
     def shutdown(self) -> None:

@@ -184,17 +184,20 @@ class TrainPanel(Panel):
         if images is not None:
             size = project.image_input_size()
             text = (f"<b>{spec.label}</b> will learn to tell the {len(images.class_counts)} classes apart from "
-                    f"{len(images.usable_frame()):,} pictures in {images.name}, read at {size} × {size} pixels.")
+                    f"{len(images.usable_frame()):,} pictures in {html.escape(images.name, quote=False)}, read at "
+                    f"{size} × {size} pixels.")
         else:
             assert project.table is not None
-            columns = f"{len(project.prep.features(project.target))} columns of {project.table.name}"
+            columns = (f"{len(project.prep.features(project.target))} columns of "
+                       f"{html.escape(project.table.name, quote=False)}")
+            target = html.escape(str(project.target), quote=False)
             task = project.task or Task.CLASSIFICATION
             if spec.choices:
                 tried = [get_model(key).label.lower() for key in spec.candidates(task)]
                 text = (f"Studio will try {', '.join(tried[:-1])} and {tried[-1]}, keep the one that predicts "
-                        f"<b>{project.target}</b> best, and train it on {columns}.")
+                        f"<b>{target}</b> best, and train it on {columns}.")
             else:
-                text = f"<b>{spec.label}</b> will learn to predict <b>{project.target}</b> from {columns}."
+                text = f"<b>{spec.label}</b> will learn to predict <b>{target}</b> from {columns}."
         if project.result is not None and project.result_is_stale():
             text += " <span style='color:#7a5200'>The settings changed since the last training; train again to " \
                     "see results for the new settings.</span>"
@@ -349,6 +352,7 @@ def _search_text(project: Project) -> str:
         return str(exc)
     what = ("Studio will look for the best kind of model and settings" if project.tuning.mode is TuneMode.AUTO else
             f"Studio will tune the settings of the <b>{get_model(project.model.key).label.lower()}</b>")
-    return (f"{what} to predict <b>{project.target}</b>, for up to {format_duration(request.budget_s or 0)}, "
+    target = html.escape(str(project.target), quote=False)
+    return (f"{what} to predict <b>{target}</b>, for up to {format_duration(request.budget_s or 0)}, "
             f"judging each try by its {metric_label(request.metric or '').lower()}. You can stop at any time "
             "and keep the best model found so far.")

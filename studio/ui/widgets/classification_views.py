@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -103,6 +105,7 @@ class ThresholdWidget(QWidget):
         self.low_end, self.high_end = low, high = QLabel(), QLabel()
         for label in (low, high):
             label.setStyleSheet("color: #666; font-size: 9pt;")
+            label.setTextFormat(Qt.TextFormat.PlainText)  # they name a class
         ends.addWidget(low)
         ends.addStretch(1)
         ends.addWidget(high)
@@ -136,14 +139,15 @@ class ThresholdWidget(QWidget):
         details = self.details
         if details is None:
             return
-        positive = details.positive_class
-        negative = details.negative_class
+        # Class names go into rich text: escaped, so they read as written.
+        positive = html.escape(str(details.positive_class), quote=False)
+        negative = html.escape(str(details.negative_class), quote=False)
         scores = threshold_scores(details, threshold)
         self.title.setText(f"<b>Decision threshold: {threshold:.0%}.</b> The model says '{positive}' when it is at "
                            f"least {threshold:.0%} sure. Move the slider to trade missed '{positive}' rows against "
                            "false alarms.")
-        self.low_end.setText(f"‹ Says '{positive}' more often: finds more, more false alarms")
-        self.high_end.setText(f"Says '{positive}' less often: fewer false alarms, misses more ›")
+        self.low_end.setText(f"‹ Says '{details.positive_class}' more often: finds more, more false alarms")
+        self.high_end.setText(f"Says '{details.positive_class}' less often: fewer false alarms, misses more ›")
         (tn, fp), (fn, tp) = scores.confusion
         self.metrics_label.setText(
             f"Finds <b>{scores.get('recall'):.0%}</b> of the '{positive}' rows (recall) · when it says "
@@ -151,7 +155,7 @@ class ThresholdWidget(QWidget):
             f"<b>{percent(scores.get('f1'), 0)}</b> · balanced accuracy <b>{scores.get('balanced_accuracy'):.0%}</b> · "
             f"accuracy {scores.get('accuracy'):.0%}<br>{tp:,} found, {fn:,} missed, {fp:,} false alarms, {tn:,} "
             f"correctly '{negative}'.")
-        self.matrix.set_matrix(np.asarray(scores.confusion), (negative, positive))
+        self.matrix.set_matrix(np.asarray(scores.confusion), (details.negative_class, details.positive_class))
 
 
 class CurvesWidget(QWidget):

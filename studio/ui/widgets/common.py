@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+
+from PySide6 import QtGui
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QDropEvent, QKeySequence
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
@@ -63,10 +66,13 @@ class MessageBanner(QFrame):
         self.level = ""
         self.hide()
 
-    def show_message(self, text: str, level: str = "error", details: str = "") -> None:
+    def show_message(self, text: str, level: str = "error", details: str = "", rich: bool = False) -> None:
+        """``text`` is shown as written (it quotes file, column and class names), unless ``rich``: then it is
+        markup whose user text the caller escaped."""
         self.level = level
+        self.label.setTextFormat(Qt.TextFormat.RichText if rich else Qt.TextFormat.PlainText)
         self.label.setText(text)
-        self.label.setToolTip(details[-4000:] if details else "")
+        self.label.setToolTip(plain_tooltip(details[-4000:]) if details else "")
         self.setStyleSheet(f"MessageBanner {{ {_BANNER_STYLES[level]} border-radius: 4px; }} "
                            f"QLabel {{ {_BANNER_STYLES[level].split(' border')[0]} border: none; }}")
         self.show()
@@ -78,6 +84,20 @@ class MessageBanner(QFrame):
 
     def text(self) -> str:
         return self.label.text() if self.isVisible() or self.level else ""
+
+
+def as_written(text: str) -> str:
+    """``text`` for a place that guesses whether text is markup (a message box, a label left on AutoText): as
+    it is when Qt would read it as plain text anyway, else escaped inside a paragraph, so it reads as written."""
+    if not QtGui.Qt.mightBeRichText(text):
+        return text
+    return f"<p style='white-space: pre-wrap;'>{html.escape(text, quote=False)}</p>"
+
+
+def plain_tooltip(text: str) -> str:
+    """A tooltip that shows ``text`` as written: Qt reads a tooltip that looks like markup as markup, so such a
+    one is escaped (its line breaks kept); any other is left as it is."""
+    return as_written(text)
 
 
 def dropped_local_paths(event: QDropEvent) -> list[str]:

@@ -81,7 +81,7 @@ class DiagnosisWidget(QWidget):
     def show_diagnosis(self, diagnosis: Diagnosis, cross_validation: CrossValidation | None, metric: str) -> None:
         self.metric = metric
         self.verdict.show_message(f"<b>{html.escape(diagnosis.headline)}</b> {html.escape(diagnosis.explanation)}",
-                                  _VERDICT_STYLE[diagnosis.verdict])
+                                  _VERDICT_STYLE[diagnosis.verdict], rich=True)
         tips = "".join(f"<li>{html.escape(tip)}</li>" for tip in diagnosis.suggestions)
         self.suggestions.setText(f"Things to try:<ul style='margin-top:2px'>{tips}</ul>" if tips else "")
         if cross_validation is None or not cross_validation.folds:

@@ -6,7 +6,7 @@ from functools import partial
 from html import escape
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -26,6 +26,7 @@ from studio.core.prep.config import (
     Binning,
     ColumnPrep,
     Encoding,
+    Infinite,
     Missing,
     Outliers,
     Scaling,
@@ -62,6 +63,7 @@ class ColumnForm(QWidget):
         self.name = ""
         self.title = QLabel()
         self.title.setStyleSheet("font-size: 12pt; font-weight: 600;")
+        self.title.setTextFormat(Qt.TextFormat.PlainText)  # a column's name, shown as it is
         self.facts = QLabel()
         self.facts.setWordWrap(True)
         self.facts.setStyleSheet("color: #444;")
@@ -72,6 +74,7 @@ class ColumnForm(QWidget):
         self.fill_edit.setPlaceholderText("e.g. none or 0")
         self.indicator_check = QCheckBox("Add a 'was missing' column")
         self.outliers_combo = _choice_combo(tuple(Outliers))
+        self.infinite_combo = _choice_combo(tuple(Infinite))
         self.scaling_combo = _choice_combo(tuple(Scaling))
         self.binning_combo = _choice_combo(tuple(Binning))
         self.bins_spin = QSpinBox()
@@ -109,6 +112,7 @@ class ColumnForm(QWidget):
         for key, label, widget in (
                 ("missing", "Missing values", self.missing_combo), ("fill", "Fill value", self.fill_edit),
                 ("indicator", "", self.indicator_check), ("outliers", "Outliers", self.outliers_combo),
+                ("infinite", "Infinite numbers", self.infinite_combo),
                 ("scaling", "Scaling", self.scaling_combo), ("binning", "Binning", self.binning_combo),
                 ("bins", "Number of bins", self.bins_spin), ("encoding", "Encoding", self.encoding_combo),
                 ("max_categories", "At most", self.max_categories_spin),
@@ -147,7 +151,7 @@ class ColumnForm(QWidget):
         for field, combo, choices in (
                 ("missing", self.missing_combo, Missing), ("outliers", self.outliers_combo, Outliers),
                 ("scaling", self.scaling_combo, Scaling), ("binning", self.binning_combo, Binning),
-                ("encoding", self.encoding_combo, Encoding)):
+                ("encoding", self.encoding_combo, Encoding), ("infinite", self.infinite_combo, Infinite)):
             combo.currentIndexChanged.connect(partial(self._on_choice_changed, field, combo, choices))
         self.fill_edit.editingFinished.connect(lambda: emit("fill_value", self.fill_edit.text().strip()))
         self.indicator_check.toggled.connect(lambda on: emit("missing_indicator", on))
@@ -197,7 +201,10 @@ class ColumnForm(QWidget):
         numeric = treatment is Treatment.NUMERIC
         visible = {
             "missing": used, "fill": used and column.missing is Missing.CONSTANT, "indicator": used,
-            "outliers": numeric, "scaling": (numeric and column.binning is Binning.NONE) or treatment is Treatment.DATE,
+            "outliers": numeric,
+            # Only where there are infinite numbers, or a choice about them was made.
+            "infinite": numeric and (bool(profile and profile.infinite) or column.infinite is not Infinite.AUTO),
+            "scaling": (numeric and column.binning is Binning.NONE) or treatment is Treatment.DATE,
             "binning": numeric, "bins": numeric and column.binning is not Binning.NONE,
             "encoding": treatment is Treatment.CATEGORICAL,
             "max_categories": treatment is Treatment.CATEGORICAL and column.encoding is Encoding.ONE_HOT,
@@ -214,7 +221,7 @@ class ColumnForm(QWidget):
     def _fill(self, column: ColumnPrep) -> None:
         for combo, value in ((self.missing_combo, column.missing), (self.outliers_combo, column.outliers),
                              (self.scaling_combo, column.scaling), (self.binning_combo, column.binning),
-                             (self.encoding_combo, column.encoding)):
+                             (self.encoding_combo, column.encoding), (self.infinite_combo, column.infinite)):
             combo.setCurrentIndex(combo.findData(value.value))
         self.fill_edit.setText(column.fill_value)
         self.indicator_check.setChecked(column.missing_indicator)
@@ -235,17 +242,21 @@ def _facts(column: ColumnPrep, profile: ColumnProfile | None, related: Relation 
            outliers: tuple[int, int] | None, target: str | None) -> str:
     lines = []
     if column.formula:
-        lines.append(f"Computed as <b>{column.formula}</b>.")
+        lines.append(f"Computed as <b>{escape(column.formula, quote=False)}</b>.")
     if profile is not None:
         missing = f"{profile.missing:,} missing ({profile.missing_share:.1%})" if profile.missing else "nothing missing"
         lines.append(f"{profile.kind.label} · {missing} · {profile.distinct:,} different values")
         if profile.note:
-            lines.append(profile.note[0].upper() + profile.note[1:] + ".")
+            lines.append(escape(profile.note[0].upper() + profile.note[1:] + ".", quote=False))
+        if profile.infinite:
+            shown = ", ".join(profile.infinite_examples)
+            lines.append(escape(f"{profile.infinite:,} infinite numbers ({shown}), too large to compute with.",
+                                quote=False))
     if related is not None and target:
         linked = related.linked_to(f"<b>{escape(target, quote=False)}</b>")
         lines.append(linked[:1].upper() + linked[1:] + f" ({escape(related.summary, quote=False)}).")
     if outliers is not None and any(outliers):
         lines.append(f"Extreme values: {outliers[0]:,} rows far outside the usual range (the IQR fences), "
                      f"{outliers[1]:,} over 3 spreads from the average.")
-    lines.append(f"<i>{column.describe()}</i>")
+    lines.append(f"<i>{escape(column.describe(), quote=False)}</i>")
     return "<br>".join(lines)

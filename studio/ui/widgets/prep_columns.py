@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QComboBox, QHeaderView, QTableWidget, QTableWidget
 from studio.core.data.profile import ColumnProfile
 from studio.core.prep.config import USE_CHOICES, ColumnPrep, use_choice_index
 from studio.core.prep.insights import Relation
+from studio.ui.widgets.common import plain_tooltip
 
 HEADERS = ("Column", "Holds", "Use it as", "Missing", "Values", "Link to the target", "What Studio will do")
 USE_COLUMN, DESCRIPTION_COLUMN, RELATION_COLUMN = 2, 6, 5
@@ -60,7 +61,7 @@ class ColumnsTable(QTableWidget):
             self.setRowCount(len(columns))
             for row, column in enumerate(columns):
                 name = QTableWidgetItem(column.name)
-                name.setToolTip(column.name)
+                name.setToolTip(plain_tooltip(column.name))
                 self.setItem(row, 0, name)
                 combo = QComboBox()
                 for label, _, _ in USE_CHOICES:
@@ -109,7 +110,7 @@ class ColumnsTable(QTableWidget):
         if right:
             item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if tooltip:
-            item.setToolTip(tooltip)
+            item.setToolTip(plain_tooltip(tooltip))
         if grey:
             item.setForeground(Qt.GlobalColor.darkGray)
         self.setItem(row, col, item)

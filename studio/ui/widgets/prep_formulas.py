@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from html import escape
+
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from studio.core.common.errors import DataError
@@ -27,6 +29,7 @@ class FormulaEditor(QWidget):
         self.add_button.setEnabled(False)
         self.message = QLabel()
         self.message.setWordWrap(True)
+        self.message.setTextFormat(Qt.TextFormat.PlainText)  # the reason quotes what was typed
         help_text = QLabel(
             "Combine columns with + − * / and ** (power), numbers and the functions "
             f"{', '.join(FUNCTIONS)}. Write a name with spaces in backticks, like `body mass`. The new column is "
@@ -85,7 +88,9 @@ class FormulaEditor(QWidget):
     def _row(self, name: str, formula: str) -> tuple[QLabel, QLabel, QPushButton]:
         remove = QPushButton("Remove")
         remove.clicked.connect(lambda _checked=False: self.removed.emit(name))
-        return QLabel(f"<b>{name}</b>"), QLabel(f"= {formula}"), remove
+        name_label, formula_label = QLabel(f"<b>{escape(name, quote=False)}</b>"), QLabel(f"= {formula}")
+        formula_label.setTextFormat(Qt.TextFormat.PlainText)  # names in backticks may hold < and >
+        return name_label, formula_label, remove
 
     def problem(self) -> str:
         """Why the typed formula cannot be added, or "" when it can."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from html import escape
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from studio.core.prep.config import PrepConfig
 from studio.core.prep.insights import Finding, Relation, is_fixed
 from studio.core.prep.summary import PrepSummary
+from studio.ui.widgets.common import plain_tooltip
 from studio.ui.widgets.prep_warnings import TITLES
 
 # Open warnings in the order they matter: an answer leaking into the inputs spoils every score.
@@ -36,6 +37,7 @@ class PrepSummaryCard(QFrame):
         self.handled = QLabel()
         self.handled.setWordWrap(True)
         self.handled.setStyleSheet("color: #2f6b3a;")
+        self.handled.setTextFormat(Qt.TextFormat.PlainText)  # it names columns
         self.status = QLabel()
         self.status.setStyleSheet("color: #555;")
         self.continue_button = QPushButton("Looks good, continue")
@@ -118,7 +120,7 @@ class PrepSummaryCard(QFrame):
                      for title, columns in groups.items()]
             count = f"{len(waiting)} warnings suggest" if len(waiting) > 1 else "A warning suggests"
             self.warnings.setText(f"⚠ {count} a change: {_html('; '.join(parts))}.")
-            self.warnings.setToolTip("\n".join(f.message for f in waiting))
+            self.warnings.setToolTip(plain_tooltip("\n".join(f.message for f in waiting)))
         if handled:
             columns = ", ".join(dict.fromkeys(f.column or "duplicated rows" for f in handled))
             other = " other" if waiting else ""

@@ -13,7 +13,7 @@ from studio.core.prep.insights import Finding, handled_words, is_fixed
 TITLES = {"id": "Identifier", "constant": "Constant", "leak": "Possible leak of the answer",
           "mostly_missing": "Mostly missing", "high_cardinality": "Very many categories",
           "text_numbers": "Numbers stored as text", "blank_none": "Blanks that may mean none",
-          "duplicates": "Duplicated rows", "stray_value": "Stray value"}
+          "duplicates": "Duplicated rows", "stray_value": "Stray value", "infinite": "Infinite numbers"}
 
 
 class FindingsList(QScrollArea):

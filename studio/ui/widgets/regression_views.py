@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
@@ -48,6 +50,7 @@ class RegressionPlotsWidget(QWidget):
         if counts.size:
             self.histogram_plot.addItem(pg.BarGraphItem(x0=edges[:-1], x1=edges[1:], height=counts, brush=ACCENT,
                                                         pen=pg.mkPen("w")))
+        target = html.escape(target, quote=False)
         self.note.setText(f"On the test rows the predictions of {target} are typically off by about "
                           f"<b>{_plain(details.typical_error)}</b> (in {target}'s own units). Points on the dashed "
                           "line are perfect; errors spread evenly around zero are a good sign.")

@@ -6,6 +6,7 @@ loading the model nor importing FastAPI ever freezes the window.
 
 from __future__ import annotations
 
+import html
 import importlib.util
 import threading
 from pathlib import Path
@@ -131,8 +132,9 @@ class ServeControl(QWidget):
             return
         if running and not self._stopping:
             docs = f"{self.address}/docs"
-            self.status.setText(f'Serving {Path(self.served_path).name} at <a href="{docs}">{docs}</a> (how to '
-                                "call it, with a form to try it).")
+            name = html.escape(Path(self.served_path).name, quote=False)
+            self.status.setText(f'Serving {name} at <a href="{docs}">{docs}</a> (how to call it, with a form to try '
+                                "it).")
         elif busy:
             self.status.setText("Stopping…" if self._stopping else "Starting…")
         else:
