@@ -4,4 +4,5 @@ import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("STUDIO_RESOURCES", str(Path(getattr(sys, "_MEIPASS", Path(sys.executable).parent)) / "resources"))
+_bundle = Path(getattr(sys, "_MEIPASS", Path(sys.executable).parent))
+os.environ.setdefault("STUDIO_RESOURCES", str(_bundle / "resources"))

@@ -16,7 +16,7 @@ from studio.resources import RESOURCES_ENV, resources_dir, sample_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = {"studio/_resources/style.qss", "studio/_resources/samples/penguins.csv",
-           "studio/_resources/samples/messy_customers.csv"}
+           "studio/_resources/samples/messy_customers.csv", "studio/_resources/icons/studio-256.png"}
 
 
 def test_the_sample_and_the_style_sheet_are_found(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -52,14 +52,15 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
                            "-w", str(out), "."], cwd=source, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
-    [built] = out.glob("studio-*.whl")
+    [built] = out.glob("studio_desktop-*.whl")
     return built
 
 
 def test_the_wheel_ships_the_samples_and_the_style_sheet_but_not_the_screenshots(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert not SHIPPED - names, f"missing from the wheel: {sorted(SHIPPED - names)}"
-    assert not [n for n in names if n.endswith(".png") or "/screenshots/" in n]
+    # Only the app icon's PNGs (resources/icons); the README's screenshots stay out.
+    assert not [n for n in names if (n.endswith(".png") and "/icons/" not in n) or "/screenshots/" in n]
     assert not [n for n in names if n.startswith("resources/")], "resources/ must not be a top-level folder"
     sources = {str(p.relative_to(ROOT)) for p in (ROOT / "studio").rglob("*.py")}
     assert not sources - names, f"modules missing from the wheel: {sorted(sources - names)}"

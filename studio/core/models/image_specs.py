@@ -19,8 +19,8 @@ TRAINING = "Training"
 STOPPING = "Stopping"
 DEVICE = "Device and repeatability"
 
-TORCHVISION_MISSING = ("Pretrained networks need torchvision, which is not installed. Install Studio with its "
-                       "neural-network part: pip install -e \".[torch]\" in Studio's folder.")
+TORCHVISION_MISSING = ("Pretrained networks need torchvision, which is not installed. Add it with \"Add neural "
+                       "networks\" on the Model page, or run: python -m studio.install_torch.")
 
 
 def _common(p: dict[str, ParamValue]) -> dict[str, Any]:

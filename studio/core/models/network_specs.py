@@ -22,8 +22,8 @@ STOPPING = "Stopping"
 DEVICE = "Device and repeatability"
 
 
-TORCH_MISSING = ("Neural networks need PyTorch, which is not installed. Install Studio with its neural-network "
-                 "part: pip install -e \".[torch]\" in Studio's folder.")
+TORCH_MISSING = ("Neural networks need PyTorch, which is not installed. Add it with \"Add neural networks\" on the "
+                 "Model page, or run: python -m studio.install_torch (it picks the build for this computer).")
 
 
 def _device_note() -> str:
@@ -116,6 +116,8 @@ SPEC = register(ModelSpec(
     params=PARAMS,
     build=_network,
     growth=Growth.EPOCHS,
+    # A few passes tell whether a network suits the table; the automatic search adds epochs where more pay.
+    cost_params=(("epochs", 10),),
     requires=(("torch", TORCH_MISSING),),
     onnx_export=pipeline_onnx_job,
     short_name="the network",

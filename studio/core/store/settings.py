@@ -8,6 +8,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from studio.core.common.files import atomic_write
+from studio.core.common.places import default_config_dir, found_or_new
+from studio.core.data.download import is_url
+
 SETTINGS_VERSION = 2
 MAX_RECENT = 8
 SETTINGS_ENV = "STUDIO_SETTINGS_DIR"
@@ -21,15 +25,22 @@ class Settings:
     runs_path: str = ""
 
     def add_recent(self, path: str) -> None:
-        path = str(Path(path).resolve())
+        if not is_url(path):  # a web address is kept as it was typed, and leaves the last folder alone
+            path = str(Path(path).resolve())
+            self.last_folder = str(Path(path).parent)
         self.recent_files = [path, *[p for p in self.recent_files if p != path][:MAX_RECENT - 1]]
-        self.last_folder = str(Path(path).parent)
 
 
 def default_settings_dir() -> Path:
+    """The platform's settings folder (platformdirs), or the one an earlier Studio used if only that exists."""
     override = os.environ.get(SETTINGS_ENV)
     if override:
         return Path(override)
+    return found_or_new(default_config_dir(), legacy_settings_dir())
+
+
+def legacy_settings_dir() -> Path:
+    """Where settings lived before Studio asked platformdirs (~/.config/studio on macOS too)."""
     base = os.environ.get("XDG_CONFIG_HOME") or (
         os.environ.get("APPDATA") if os.name == "nt" else str(Path.home() / ".config"))
     return Path(base or Path.home()) / "studio"
@@ -69,8 +80,6 @@ def _text(value: Any) -> str:
 
 
 def save_settings(folder: Path, settings: Settings) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "settings.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"version": SETTINGS_VERSION, **asdict(settings)}, indent=2), encoding="utf-8")
-    os.replace(tmp, path)
+    text = json.dumps({"version": SETTINGS_VERSION, **asdict(settings)}, indent=2)
+    # Atomic, with a temporary name a later save recognises and removes if Studio was killed while writing it.
+    atomic_write(folder / "settings.json", lambda handle: handle.write(text.encode("utf-8")))

@@ -23,6 +23,7 @@ from studio.core.models.spec import ModelSpec
 from studio.core.project import ModelConfig, Project, Step
 from studio.core.search.modes import TuneMode
 from studio.ui.panels.base import Panel
+from studio.ui.widgets.add_networks import AddNetworksWidget
 from studio.ui.widgets.common import MessageBanner, page_header, section_label
 from studio.ui.widgets.ensemble_members import EnsembleMembersWidget
 from studio.ui.widgets.mode_choice import ModeChoice
@@ -62,6 +63,11 @@ class ModelPanel(Panel):
         details = QVBoxLayout()
         details.addWidget(self.title)
         details.addWidget(self.description)
+        # PyTorch missing: the offer to add it (shown while the chosen model needs it).
+        self.add_networks = AddNetworksWidget()
+        self.add_networks.installed.connect(self._on_add_networks_installed)
+        self.add_networks.hide()
+        details.addWidget(self.add_networks)
         self.balance_hint = MessageBanner()
         details.addWidget(self.balance_hint)
         details.addWidget(self.settings_label)
@@ -142,6 +148,7 @@ class ModelPanel(Panel):
         self.filler.setVisible(chooses and mode is TuneMode.MANUAL)
         for widget in (self.title, self.description):
             widget.setVisible(mode is not TuneMode.AUTO)
+        self.add_networks.setVisible(mode is not TuneMode.AUTO and spec.missing_requirement() is not None)
         # Nothing of an ensemble can be tuned; the bar under the page says so.
         self.search_options.setVisible(mode is TuneMode.AUTO or (mode is TuneMode.TUNE and not made))
         if mode is not TuneMode.MANUAL:
@@ -250,5 +257,9 @@ class ModelPanel(Panel):
     def _on_reset_clicked(self) -> None:
         self.project.set_model(ModelConfig(self.project.model.key))
 
+    def _on_add_networks_installed(self) -> None:
+        self.project.set_model(self.project.model)  # the Model step's problems are asked again
+
     def shutdown(self) -> None:
         self.form.shutdown()
+        self.add_networks.shutdown()
