@@ -1,7 +1,9 @@
 """The ``studio`` command line: train, predict, list models and render screenshots without opening a window.
 
 Output contract: progress goes to stderr; ``train`` ends stdout with one JSON line of test metrics so scripts can
-read it with ``tail -n 1``. User mistakes print one ``error: ...`` line and exit with code 2, never a traceback.
+read it with ``tail -n 1``. User mistakes print one ``error: ...`` line and exit with code 2, never a traceback;
+anything unexpected prints one ``error: ...`` line naming the log file that holds its traceback, and exits with 1.
+Ctrl-C or SIGTERM print "Stopped." (exit 130 or 143), with no traceback from the search's worker processes.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ import json
 import math
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 import studio
+from studio.cli_database import add_database_arguments, names_database, read_database_table
 from studio.core.common.errors import StudioError, first_line
 from studio.core.common.words import local_time
 from studio.core.train.splits import SplitConfig
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
     from studio.core.data.images import ImageFolder
     from studio.core.data.kinds import DataKind
     from studio.core.data.profile import ColumnProfile
+    from studio.core.data.read_options import ReadOptions
     from studio.core.data.tabular import LoadedTable
     from studio.core.data.target import Task
     from studio.core.models.params import ParamSpec, ParamValue
@@ -37,7 +41,10 @@ if TYPE_CHECKING:
     from studio.core.train.splits import SplitIndices
 
 EXIT_USER_ERROR = 2
+LARGE_FILE_BYTES = 20_000_000
 EXIT_INTERRUPTED = 130
+EXIT_UNEXPECTED = 1  # a fault of Studio's, not of the command line (2)
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports it
 UNREAD_SHOWN = 10  # unreadable pictures named one by one on stderr; the predictions file names them all
 # The split's defaults are the window's (SplitConfig), so both train on the same rows.
 SPLIT_DEFAULTS = SplitConfig()
@@ -52,8 +59,10 @@ def run_cli(argv: list[str]) -> int:
         # argparse has already printed usage or help; callers in-process get the code instead of an exit.
         return exc.code if isinstance(exc.code, int) else EXIT_USER_ERROR
     handler: Callable[[argparse.Namespace], int] = args.handler
+    _clean_what_crashes_left()
     try:
-        return handler(args)
+        with _terminate_as_stop():
+            return handler(args)
     except StudioError as exc:
         return _fail(str(exc))
     except BrokenPipeError:
@@ -69,6 +78,53 @@ def run_cli(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print("Stopped.", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except _Terminated:
+        print("Stopped.", file=sys.stderr)
+        return EXIT_TERMINATED
+    except Exception as exc:  # the last resort (ARCHITECTURE rule 8): a sentence here, the traceback in the log
+        return _fail_unexpected(exc, args.command)
+
+
+class _Terminated(BaseException):
+    """SIGTERM (a service manager, `kill`) arrived: unwound like Ctrl-C, so a search removes its temporary rows."""
+
+
+@contextlib.contextmanager
+def _terminate_as_stop() -> Iterator[None]:
+    """While a command runs, SIGTERM stops it the way Ctrl-C does, instead of ending Python on the spot (which
+    would leave a search's prepared rows in the temporary folder). Only the main thread may set a handler."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminated(_signal: int, _frame: object) -> None:
+        raise _Terminated()
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _clean_what_crashes_left() -> None:
+    """Remove the search folders of Studio processes that were killed outright (their prepared rows)."""
+    from studio.core.common.temp_files import clean_stale_search_folders
+
+    with contextlib.suppress(OSError):
+        clean_stale_search_folders()
+
+
+def _fail_unexpected(exc: Exception, command: str) -> int:
+    from studio.core.common.logs import log_exception
+
+    log = log_exception(exc, f"studio {command}")
+    print(f"error: Studio ran into a problem it did not expect ({type(exc).__name__}: {first_line(exc)}); the "
+          f"details for a bug report are in {log}", file=sys.stderr)
+    return EXIT_UNEXPECTED
 
 
 def command_names() -> frozenset[str]:
@@ -100,7 +156,8 @@ def _build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = commands.add_parser("train", help="train a model on a table or on pictures and save it",
-                                description="Train a model on a CSV, Excel or Parquet table, or on pictures (a folder "
+                                description="Train a model on a table (CSV, Excel, OpenDocument, Parquet, Feather, "
+                                "JSON, JSON Lines or ARFF; a file or an http(s) address), or on pictures (a folder "
                                 "with one sub-folder per class, or a table with a column of picture paths), and save "
                                 "it. Progress goes to stderr; the last line of stdout is the test metrics as JSON.")
     train.add_argument("data", metavar="DATA", help="the table, or the folder of pictures, to learn from")
@@ -131,6 +188,7 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--prep", metavar="FILE.json",
                        help="preparation settings saved from the Prepare step ('Save settings…'); columns it does "
                        "not mention get Studio's defaults")
+    _add_columns_argument(train)
     train.add_argument("--out", required=True, metavar="MODEL", help="where to save the model file")
     train.add_argument("--onnx", metavar="FILE.onnx",
                        help="also export the whole model, preparation included, to ONNX (it takes the raw "
@@ -142,6 +200,8 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="with --auto: wall time for the search and the final fit (default 60)")
     train.add_argument("--metric", metavar="NAME", help="with --auto: what 'best' means, e.g. accuracy, "
                        "balanced_accuracy, f1_macro, roc_auc, rmse, mae, r2 (default: chosen for the task)")
+    _add_read_arguments(train)
+    add_database_arguments(train)
     train.set_defaults(handler=_cmd_train)
 
     tune = commands.add_parser("tune", help="tune one model's settings and save the best",
@@ -151,6 +211,7 @@ def _build_parser() -> argparse.ArgumentParser:
                                "settings and the test metrics.")
     tune.add_argument("data", metavar="DATA", help="the table to learn from")
     tune.add_argument("--target", required=True, metavar="COLUMN", help="the column to predict")
+    _add_columns_argument(tune)
     tune.add_argument("--model", required=True, metavar="KEY", help="model key (see `studio models`)")
     tune.add_argument("--trials", type=_positive_int, metavar="N", help="how many settings to try (default 30)")
     tune.add_argument("--budget", type=_seconds, metavar="SECONDS", help="wall-time limit, the final fit included")
@@ -168,6 +229,8 @@ def _build_parser() -> argparse.ArgumentParser:
                       help=f"share of rows for the final test (default {SPLIT_DEFAULTS.test})")
     tune.add_argument("--seed", type=int, default=SPLIT_DEFAULTS.seed, help="random seed for the split and the search")
     tune.add_argument("--out", metavar="MODEL", help="where to save the best model (optional)")
+    _add_read_arguments(tune)
+    add_database_arguments(tune)
     tune.set_defaults(handler=_cmd_tune)
 
     predict = commands.add_parser("predict", help="predict new rows (or pictures) with a saved model",
@@ -184,7 +247,12 @@ def _build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--confidence", type=_confidence, metavar="C",
                          help="for a picture model: below this probability a picture is called 'not sure' "
                          "(a percentage such as 60, or a share such as 0.6; default 60)")
+    predict.add_argument("--no-bom", dest="bom", action="store_false",
+                         help="write a .csv or .tsv without the byte-order mark that makes Excel read accents "
+                         "right (for programs that show it as stray characters)")
     _add_trust_argument(predict)
+    _add_read_arguments(predict, "; left out, the model file's own choices apply, and the rest is detected")
+    add_database_arguments(predict)
     predict.set_defaults(handler=_cmd_predict)
 
     retrain = commands.add_parser("retrain", help="train a saved model again on new rows",
@@ -198,6 +266,8 @@ def _build_parser() -> argparse.ArgumentParser:
     retrain.add_argument("--old-data", metavar="FILE",
                          help="the rows the model was trained on, to learn from them too (optional)")
     _add_trust_argument(retrain)
+    _add_read_arguments(retrain, "; left out, the model file's own choices apply, and the rest is detected")
+    add_database_arguments(retrain)
     retrain.set_defaults(handler=_cmd_retrain)
 
     check = commands.add_parser("check", help="check whether new rows look like the rows a model was trained on",
@@ -207,6 +277,8 @@ def _build_parser() -> argparse.ArgumentParser:
     check.add_argument("model", metavar="MODEL", help="a model file saved by Studio")
     check.add_argument("data", metavar="DATA", help="the table with the new rows")
     _add_trust_argument(check)
+    _add_read_arguments(check, "; left out, the model file's own choices apply, and the rest is detected")
+    add_database_arguments(check)
     check.set_defaults(handler=_cmd_check)
 
     serve = commands.add_parser("serve", help="answer predictions over HTTP (a small web service)",
@@ -241,6 +313,15 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="the window's size in pixels, e.g. 1024x600 (default 1180x780)")
     shots.set_defaults(handler=_cmd_screenshots)
     return parser
+
+
+def _add_columns_argument(command: argparse.ArgumentParser) -> None:
+    from studio.core.data.width import WIDE_COLUMNS
+
+    command.add_argument("--columns", metavar="HOW",
+                         help=f"for a table of over {WIDE_COLUMNS:,} columns: which to keep. useful:N keeps the N that "
+                         "go most with the target (the default, N = " f"{WIDE_COLUMNS:,}), first:N the first N, "
+                         "all every column (slow; the time it takes is said first)")
 
 
 def _seconds(text: str) -> float:
@@ -286,20 +367,66 @@ def _fraction(text: str) -> float:
     return value
 
 
+# -- reading options --------------------------------------------------------------------------------------------
+def _add_read_arguments(command: argparse.ArgumentParser, left_out: str = "; detected when left out") -> None:
+    """How a text table is read (the Data page's reading options); what is set is kept in the model file."""
+    group = command.add_argument_group("reading a text table", "Set these when Studio guesses wrong" + left_out
+                                       + ". What you set is kept with the model, so its new rows are read the same "
+                                       "way.")
+    group.add_argument("--delimiter", metavar="CHAR", help="the character between values: ',', ';', 'tab' or '|'")
+    group.add_argument("--decimal", choices=[".", ","], help="the decimal mark of the numbers: '.' or ','")
+    group.add_argument("--encoding", metavar="NAME", help="the text encoding, e.g. utf-8, cp1252, iso-8859-2, "
+                       "cp1251, shift_jis, euc_kr, utf-16")
+    group.add_argument("--no-header", dest="header", action="store_false",
+                       help="the first row is data, not column names (the columns are named column_1, column_2...)")
+    group.add_argument("--skip-rows", type=int, default=0, metavar="N",
+                       help="lines to skip before the header (a title or notes above the table)")
+    group.add_argument("--sheet", metavar="NAME", help="the sheet of a workbook (.xlsx, .xls, .ods) to read; by "
+                       "default the first one that holds rows")
+
+
+def _read_options(args: argparse.Namespace) -> ReadOptions:
+    """The reading options given on the command line; the rest is left to detection (or to a model file's)."""
+    from studio.core.data.read_options import ReadOptions
+
+    delimiter = getattr(args, "delimiter", None)
+    named = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+    delimiter = named.get(delimiter, delimiter) if delimiter else None
+    return ReadOptions(delimiter=delimiter, decimal=getattr(args, "decimal", None),
+                       encoding=getattr(args, "encoding", None), header=getattr(args, "header", True),
+                       skip_rows=getattr(args, "skip_rows", 0) or 0, sheet=getattr(args, "sheet", None))
+
+
+def _read_table(args: argparse.Namespace, name: str, options: ReadOptions) -> LoadedTable:
+    """A table file, or the rows of a database's table or query (``--table``, ``--query``)."""
+    from studio.core.data.tabular import load_table
+
+    if names_database(args, name):
+        return read_database_table(args, name)
+    with contextlib.suppress(OSError):
+        size = Path(name).stat().st_size
+        if size > LARGE_FILE_BYTES:  # a large or very wide file takes a while: said before, not after
+            _note(f"Reading {Path(name).name} ({size / 1e6:,.0f} MB)…")
+    return load_table(name, options=options)
+
+
 # -- train ------------------------------------------------------------------------------------------------------
 def _table_and_task(args: argparse.Namespace,
                     table: LoadedTable | None = None) -> tuple[LoadedTable, tuple[ColumnProfile, ...], Task]:
     """The table, its column profiles and the task for ``--target`` (``--task`` or inferred), or a clear error."""
-    from studio.core.data.profile import profile_frame
-    from studio.core.data.tabular import load_table
+    from studio.core.data.profile import profile_frame, profile_job
     from studio.core.data.target import Task, allowed_tasks, infer_task
 
-    table = table or load_table(args.data)
+    table = table or _read_table(args, args.data, _read_options(args))
+    for note in table.notes:  # columns left out, a guess between two readings of the numbers
+        _note(f"note: {note}")
     frame = table.frame
     if args.target not in frame.columns:
         raise StudioError(f"{table.name} has no column called '{args.target}'. "
                           f"Its columns are: {_listing(frame.columns)}.")
-    profiles = profile_frame(frame)
+    table = _narrowed_if_wide(args, table)
+    frame = table.frame
+    profiles = profile_frame(frame) if frame.shape[1] <= 200 else _drive_counted(profile_job(frame), "Looked at")
     profile = next(p for p in profiles if p.name == args.target)
     if not args.task:
         return table, profiles, infer_task(frame[args.target], profile)
@@ -308,6 +435,48 @@ def _table_and_task(args: argparse.Namespace,
         raise StudioError(f"'{args.target}' holds {profile.kind.label.lower()} values, not numbers, so it can "
                           "only be predicted as classification.")
     return table, profiles, task
+
+
+def _narrowed_if_wide(args: argparse.Namespace, table: LoadedTable) -> LoadedTable:
+    """A table of very many columns: what all of them would cost is said first, and (unless --columns all) only
+    the columns chosen are kept."""
+    from studio.core.data.width import (
+        WidthChoice,
+        is_wide,
+        narrowed,
+        narrowed_note,
+        parse_width_choice,
+        width_sentence,
+    )
+
+    frame = table.frame
+    choice = parse_width_choice(args.columns) if getattr(args, "columns", None) else None
+    if not is_wide(frame.shape[1] - 1):
+        return table
+    choice = choice or WidthChoice()
+    _note(width_sentence(len(frame), frame.shape[1], choice.keep or frame.shape[1]))
+    if choice.how == "all":
+        _note("Using every column, as --columns all asks.")
+        return table
+    _note(f"Choosing {choice.words()}…")
+    kept = narrowed(frame, args.target, choice)
+    _note(narrowed_note(frame.shape[1] - 1, kept.shape[1] - 1, choice))
+    return replace(table, frame=kept)
+
+
+def _drive_counted(job: Any, done_words: str) -> Any:
+    """Run a job whose items count through a long list, saying how far it got about every 10%, so a long wait
+    is never silent."""
+    shown = -1
+    while True:
+        try:
+            item = next(job)
+        except StopIteration as finished:
+            return finished.value
+        tenth = int((item.fraction or 0.0) * 10)
+        if tenth != shown:
+            shown = tenth
+            _note(f"{item.stage}… {tenth * 10}%")
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -397,7 +566,6 @@ def _table_or_images(args: argparse.Namespace) -> tuple[LoadedTable | None, Imag
     """What ``train`` learns from: a folder of pictures, a table naming pictures, or a plain table (loaded once)."""
     from studio.core.data.images import find_paths_column, images_from_table, is_image_folder, list_image_folder
     from studio.core.data.kinds import DataKind
-    from studio.core.data.tabular import load_table
     from studio.core.models.registry import get_model
 
     if is_image_folder(args.data):
@@ -407,7 +575,7 @@ def _table_or_images(args: argparse.Namespace) -> tuple[LoadedTable | None, Imag
         if args.target:
             _note("--target is not needed for a folder of pictures: each sub-folder is a class. It is ignored.")
         return None, list_image_folder(args.data)
-    table = load_table(args.data)
+    table = _read_table(args, args.data, _read_options(args))
     if args.images is None:
         # A table whose column holds picture file names is pictures, unless a model for tables was asked for.
         wants_table = args.model is not None and not get_model(args.model).takes(DataKind.IMAGES)
@@ -844,7 +1012,7 @@ def _record_search(result: Any) -> None:
     from studio.core.store.runs import run_from_result
 
     try:
-        store = _open_store()
+        store = _open_store(for_writing=True)
         run_id = store.add(run_from_result(result))
     except (sqlite3.Error, OSError, StudioError) as exc:
         _note(f"warning: the search could not be recorded in the run history ({exc}).")
@@ -881,9 +1049,15 @@ def _open_model(args: argparse.Namespace) -> Any:
 
 # -- predict ----------------------------------------------------------------------------------------------------
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from studio.core.data.tabular import load_table
     from studio.core.serve.images import is_image_model
-    from studio.core.serve.predict import add_drift_notes, predict_frame, prediction_format, write_predictions
+    from studio.core.serve.predict import (
+        add_drift_notes,
+        keep_source_format,
+        predict_frame,
+        prediction_format,
+        read_as_text,
+        write_predictions,
+    )
 
     out = Path(args.out)
     prediction_format(out)  # a file type Studio cannot write is said before any work is done
@@ -896,11 +1070,13 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         raise StudioError(f"This model predicts the rows of one table at a time; {len(args.data)} files were given.")
     if args.confidence is not None:
         _note("--confidence applies to picture models only; it is ignored.")
-    table = load_table(args.data[0])
-    predictions = add_drift_notes(bundle, table.frame, predict_frame(bundle, table.frame))
+    table = _read_table(args, args.data[0], bundle.read_options.merged(_read_options(args)))
+    # The user's columns are written back as the text they hold, never as the numbers the model read.
+    predicted = keep_source_format(predict_frame(bundle, table.frame, read_as_text(table)), table)
+    predictions = add_drift_notes(bundle, table.frame, predicted)
     for note in predictions.attrs.get("notes", []):
         print(f"note: {note}", file=sys.stderr)
-    write_predictions(out, predictions)
+    write_predictions(out, predictions, args.bom)
     label = bundle.metadata.get("model_label", bundle.metadata.get("model", "model"))
     print(f"Predicted '{bundle.target}' for {len(predictions):,} rows of {table.name} with {label}; "
           f"wrote {out}")
@@ -935,7 +1111,7 @@ def _predict_images(args: argparse.Namespace, bundle: Any, out: Path) -> int:
         _note(f"warning: {why}")
     if len(unread) > UNREAD_SHOWN:
         _note(f"warning: {len(unread) - UNREAD_SHOWN:,} more pictures could not be read; their rows say why.")
-    write_predictions(out, predictions)
+    write_predictions(out, predictions, args.bom)
     label = bundle.metadata.get("model_label", bundle.metadata.get("model", "model"))
     print(f"Predicted the class of {len(predictions):,} pictures with {label} (below {confidence:.0%} sure: "
           f"'not sure'); wrote {out}")
@@ -968,8 +1144,9 @@ def _cmd_retrain(args: argparse.Namespace) -> int:
     if bundle.warning:
         _note(f"warning: {bundle.warning}")
     _table_model_only(bundle, "retrain")
-    new = load_table(args.data)
-    old = load_table(args.old_data) if args.old_data else None
+    options = bundle.read_options.merged(_read_options(args))
+    new = _read_table(args, args.data, options)
+    old = load_table(args.old_data, options=options) if args.old_data else None
     check_rows(bundle, new.frame, old.frame if old is not None else None)  # bad rows: one error line, nothing else
     label = bundle.metadata.get("model_label", bundle.metadata.get("model", "model"))
     _note(f"Training {label} again on {new.describe_format()}"
@@ -981,7 +1158,7 @@ def _cmd_retrain(args: argparse.Namespace) -> int:
     result = retrained.result
     out = save_model(args.out, result.pipeline, metadata_for(result))
     try:
-        store = _open_store()
+        store = _open_store(for_writing=True)
         run_id = store.add(retrained.run(str(out.resolve())))
         _note(f"Recorded as run {run_id} in {store.path}, linked to {Path(args.model).name}.")
     except (sqlite3.Error, OSError, StudioError) as exc:
@@ -996,14 +1173,13 @@ def _cmd_retrain(args: argparse.Namespace) -> int:
 
 # -- check ------------------------------------------------------------------------------------------------------
 def _cmd_check(args: argparse.Namespace) -> int:
-    from studio.core.data.tabular import load_table
     from studio.core.serve.drift import check_drift
 
     bundle = _open_model(args)
     if bundle.warning:
         print(f"warning: {bundle.warning}", file=sys.stderr)
     _table_model_only(bundle, "check")
-    table = load_table(args.data)
+    table = _read_table(args, args.data, bundle.read_options.merged(_read_options(args)))
     report = check_drift(bundle.metadata, table.frame)
     for line in report.lines():
         print(line)
@@ -1093,7 +1269,7 @@ def _record_run(result: Any, model_path: Path) -> None:
     from studio.core.store.runs import run_from_result
 
     try:
-        store = _open_store()
+        store = _open_store(for_writing=True)
         run_id = store.add(run_from_result(result, str(Path(model_path).resolve())))
     except (sqlite3.Error, OSError, StudioError) as exc:
         _note(f"warning: the run could not be recorded in the run history ({exc}).")
@@ -1101,10 +1277,14 @@ def _record_run(result: Any, model_path: Path) -> None:
     _note(f"Recorded as run {run_id} in {store.path} (`studio report {run_id} --out report.html`).")
 
 
-def _open_store() -> RunStore:
-    """The run history the settings point at; a damaged file that was set aside is said once, as a warning."""
+def _open_store(for_writing: bool = False) -> RunStore:
+    """The run history the settings point at; a read-only one (damaged, or from a newer Studio) is said as a
+    warning. ``for_writing``: opened by the write itself, so that a history that cannot take the run keeps it
+    aside (RunsKeptAsideError says where) instead of losing it."""
     from studio.core.store.runs import open_user_store
 
+    if for_writing:
+        return open_user_store(open_now=False)
     store = open_user_store()
     if store.damage_note:
         _note(f"warning: {store.damage_note}")
@@ -1124,7 +1304,12 @@ def _cmd_runs(args: argparse.Namespace) -> int:
     from studio.core.data.target import Task
     from studio.core.evaluate.metrics import METRIC_LABELS, format_metric, headline_metric
 
-    for record in _open_store().summaries():
+    store = _open_store()
+    records = store.summaries()
+    for left_out in store.skipped:  # one odd row never hides the others
+        _note(f"warning: {left_out.split(':')[0]} of the run history could not be read and is left out "
+              f"({left_out.split(': ', 1)[-1]}).")
+    for record in records:
         metric = headline_metric(Task(record.task))
         line = (f"{record.id:>5}  {local_time(record.created)}  {record.model_label} -> {record.target} on "
                 f"{record.dataset_name}: test {METRIC_LABELS[metric].lower()} "

@@ -19,6 +19,7 @@ import numpy as np
 
 from studio.core.data.kinds import DataKind, Dataset
 from studio.core.data.profile import ColumnProfile
+from studio.core.data.read_options import ReadOptions
 from studio.core.data.target import TargetSummary, Task, allowed_tasks, infer_task, summarize_target, target_problems
 from studio.core.models.params import ParamValue
 from studio.core.models.registry import DEFAULT_MODEL, get_model
@@ -113,6 +114,8 @@ class _RunTicket:
 class Project:
     def __init__(self) -> None:
         self.dataset: Dataset | None = None
+        # The person's choices for reading a text table (the Data page's reading options); the rest is detected.
+        self.read_options = ReadOptions()
         self.profiles: tuple[ColumnProfile, ...] = ()
         self.target: str | None = None
         self.task: Task | None = None
@@ -172,6 +175,10 @@ class Project:
         self.run_store_problem = text
         self._changed("store_problem")
 
+    def note_runs_added(self, count: int) -> None:
+        """Runs kept aside while the history could not take them are in it now: the "runs" event."""
+        self._changed("runs")
+
     # -- the data -----------------------------------------------------------------------------------------------
     @property
     def table(self) -> LoadedTable | None:
@@ -218,6 +225,13 @@ class Project:
                 self._refresh_target_summary()
                 self._keep_model_fitting_task()
                 self._changed("target")
+
+    def set_read_options(self, options: ReadOptions) -> None:
+        """How the next table is read; the Data page reads the open file again with them."""
+        if options == self.read_options:
+            return
+        self.read_options = options
+        self._changed("read_options")
 
     def set_image_check(self, check: ImageCheck) -> None:
         """What reading every picture found (sizes, unreadable files, copies): the dataset keeps it, and the
@@ -431,7 +445,7 @@ class Project:
             prep = self.prep
         return TrainRequest(frame, self.target, self.task, prep, self.split, self.model.key,
                             self.model.params_dict(), fixed_split=fixed_split, source_path=self.dataset.path,
-                            data_token=self._table_loads)
+                            data_token=self._table_loads, read_options=_set_options(self.table))
 
     def search_request(self, fixed_split: SplitIndices | None = None) -> TuneRequest:
         """The search the tuning settings ask for (Model step: "tune" or "auto")."""
@@ -461,6 +475,11 @@ class Project:
     def problems(self, step: Step) -> list[str]:
         """Why ``step`` cannot be left with Next, in words; empty when it can."""
         return problems(self, step)
+
+
+def _set_options(table: LoadedTable | None) -> ReadOptions | None:
+    """What the person set about reading the table it was read with (None: all detected, or not a text table)."""
+    return table.options if table is not None and not table.options.is_default else None
 
 
 def _default_image_prep() -> ImagePrep:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import itertools
 import json
 import platform
 import sys
@@ -35,6 +36,7 @@ import studio
 from studio.core.common.errors import Cancelled, ModelFileError, first_line
 from studio.core.common.files import atomic_write
 from studio.core.common.progress import Progress, StopCheck, never_stop
+from studio.core.data.read_options import ReadOptions
 from studio.core.data.target import Task
 from studio.core.prep.config import Treatment
 from studio.core.store.structure_checks import check_structures
@@ -82,6 +84,16 @@ class ModelBundle:
     def classes(self) -> list[str]:
         return list(self.metadata.get("classes", []))
 
+    @property
+    def read_options(self) -> ReadOptions:
+        """How the training table was read, as the person set it; files from before read as all detected."""
+        from studio.core.common.errors import StudioError
+
+        try:
+            return ReadOptions.from_plain(self.metadata.get("read_options"))
+        except (StudioError, TypeError):
+            return ReadOptions()  # a manifest edited by hand: detect everything rather than refuse the model
+
 
 def library_versions() -> dict[str, str]:
     import joblib
@@ -118,6 +130,9 @@ def metadata_for(result: Any) -> dict[str, Any]:
         "split_sizes": list(result.split_sizes),
         **result.settings(),  # "prep" and "split", so the model can be trained again on new rows (serve.retrain)
         "source": Path(result.source_path).name if result.source_path else "",
+        # What the person set about reading the training table (delimiter, decimal mark, encoding...): new rows
+        # are read the same way; what was detected is detected again for each new file.
+        "read_options": result.read_options.to_plain() if result.read_options is not None else {},
         "versions": library_versions(),
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         # A compact description of the training rows, to warn when new rows differ (serve.drift); None when the
@@ -324,22 +339,69 @@ def _checked_metadata(path: Path, metadata: Any) -> dict[str, Any]:
                  and all(isinstance(c, dict) and isinstance(c.get("name"), str) for c in columns)
                  and isinstance(metadata.get("classes", []), list)
                  and all(isinstance(metadata.get(key, {}), dict) for key in ("versions", "metrics", "params"))
-                 and all(isinstance(part, dict) for part in metadata.get("metrics", {}).values()))
+                 and all(isinstance(part, dict) for part in metadata.get("metrics", {}).values())
+                 and _plain_values(metadata))
     if not shapes_ok:
         raise ModelFileError(f"{path.name} is damaged: its description is not in the form Studio writes.")
     return metadata
 
 
+def _plain_values(metadata: dict[str, Any]) -> bool:
+    """The values the window and the command line show are what Studio writes: scores are numbers (or null),
+    classes and the columns' kinds are text or numbers, so showing them cannot fail."""
+    scores = [value for part in metadata.get("metrics", {}).values() for value in part.values()]
+    if not all(value is None or (isinstance(value, int | float) and not isinstance(value, bool)) for value in scores):
+        return False
+    if not all(isinstance(c, str | int | float) for c in metadata.get("classes", [])):
+        return False
+    texts = [metadata.get(key, "") for key in ("model", "model_label", "created")]
+    texts += [column.get(key, "") for column in metadata["input_columns"] for key in ("kind", "treatment")]
+    return all(isinstance(text, str) for text in texts)
+
+
 def _version_warning(metadata: dict[str, Any], caught: list[warnings.WarningMessage]) -> str:
     import sklearn
 
+    notes = [studio_version_note(metadata)]
     made_with = metadata.get("versions", {}).get("scikit-learn")
     if made_with and made_with != sklearn.__version__:
-        return (f"This model was made with scikit-learn {made_with}; this Studio has {sklearn.__version__}. "
-                "Predictions may differ slightly; retrain to be sure.")
-    if any("version" in str(w.message).lower() for w in caught):
-        return "This model was made with different library versions; retrain to be sure."
-    return ""
+        notes.append(f"This model was made with scikit-learn {_short(made_with)}; this Studio has "
+                     f"{sklearn.__version__}. Predictions may differ slightly; retrain to be sure.")
+    elif any("version" in str(w.message).lower() for w in caught):
+        notes.append("This model was made with different library versions; retrain to be sure.")
+    return " ".join(note for note in notes if note)
+
+
+def studio_version_note(metadata: dict[str, Any]) -> str:
+    """Which Studio made a model file and what that means here, or "" when it was this very version."""
+    made_by = metadata.get("versions", {}).get("studio")
+    if made_by == studio.__version__:
+        return ""
+    if not isinstance(made_by, str) or not _version_numbers(made_by):
+        return (f"This model file does not say which Studio made it; this is Studio {studio.__version__}. Check "
+                "its predictions before relying on them.")
+    if _version_numbers(made_by) < _version_numbers(studio.__version__):
+        return (f"This model was made by Studio {_short(made_by)}, an older version than this one "
+                f"({studio.__version__}); it opens and predicts as it did there.")
+    return (f"This model was made by Studio {_short(made_by)}, a newer version than this one "
+            f"({studio.__version__}). Parts of it may not work here, or its predictions may differ; update Studio "
+            "to be sure.")
+
+
+def _version_numbers(version: str) -> tuple[int, ...]:
+    """"1.10.2" as (1, 10, 2), so 1.10 comes after 1.9; what follows a + or a letter does not count."""
+    numbers: list[int] = []
+    for part in version.split("+")[0].strip().split("."):
+        digits = "".join(itertools.takewhile(str.isdigit, part))
+        if not digits or len(digits) > 9:
+            break
+        numbers.append(int(digits))
+    return tuple(numbers)
+
+
+def _short(value: object, limit: int = 30) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def required_columns(bundle: ModelBundle) -> list[str]:

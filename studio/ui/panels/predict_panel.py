@@ -7,6 +7,7 @@ confidence needed is applied again when it changes, without predicting again.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,9 +32,11 @@ from PySide6.QtWidgets import (
 
 from studio.core.common.progress import Progress, StopCheck
 from studio.core.common.words import local_time, plural
+from studio.core.data.database import DatabaseTable
 from studio.core.data.images import IMAGE_SUFFIXES
 from studio.core.data.profile import BOOLEAN_WORDS, to_number
 from studio.core.project import Project, Step
+from studio.core.serve.from_database import predict_database_job
 from studio.core.serve.images import (
     DEFAULT_CONFIDENCE,
     NOT_SURE,
@@ -54,7 +57,8 @@ from studio.core.store.model_file import (
 )
 from studio.ui.panels.base import Panel
 from studio.ui.panels.data_panel import FILE_FILTER
-from studio.ui.widgets.common import MessageBanner, dropped_local_paths, page_header, section_label
+from studio.ui.widgets.common import MessageBanner, as_written, dropped_local_paths, page_header, section_label
+from studio.ui.widgets.database_dialog import DatabaseChoice, DatabaseDialog, database_data_path, default_location
 from studio.ui.widgets.image_galleries import percent
 from studio.ui.widgets.image_grid import ImageGridWidget, ThumbnailRow
 from studio.ui.widgets.retrain_control import RetrainControl
@@ -161,17 +165,20 @@ def probability_header(target: str, name: str) -> str:
 
 def shown_prediction_table(predictions: pd.DataFrame, target: str) -> tuple[pd.DataFrame, dict[str, str]]:
     """The predictions of a table as the page shows them: headers that name the target and the classes,
-    probabilities as percentages. The file saved keeps its column names (``probability_<class>``) and plain numbers,
-    which scripts read."""
+    probabilities as percentages. The file saved keeps Studio's column names (``prediction (Studio)``,
+    ``probability of <class> (Studio)``) and plain numbers, which scripts read; the user's columns as they are."""
     names: dict[str, str] = {}
     notes: dict[str, str] = {}
     shown = predictions.copy()
-    if PREDICTION_COLUMN in shown.columns:
+    predicted = predictions.attrs.get("prediction_column", PREDICTION_COLUMN)
+    if predicted in shown.columns:
         header = f"predicted {target}" if target else "prediction"
-        names[PREDICTION_COLUMN] = header
-        notes[header] = f"What the model predicts{f' for {target}' if target else ''}. Saved as '{PREDICTION_COLUMN}'."
-    for column in [c for c in predictions.columns if str(c).startswith("probability_")]:
-        header = probability_header(target, str(column).removeprefix("probability_"))
+        names[predicted] = header
+        notes[header] = f"What the model predicts{f' for {target}' if target else ''}. Saved as '{predicted}'."
+    for column, name in predictions.attrs.get("probability_columns", {}).items():
+        if column not in predictions.columns:
+            continue
+        header = probability_header(target, str(name))
         names[column] = header
         notes[header] = f"How likely the model finds it, as a percentage. Saved as '{column}', a share from 0 to 1."
         shown[column] = [percent(v) for v in predictions[column]]
@@ -201,6 +208,11 @@ class PredictPanel(Panel):
         self.model_button.clicked.connect(self._on_model_clicked)
         self.data_button = QPushButton("Predict a table…")
         self.data_button.clicked.connect(self._on_data_clicked)
+        self.database_button = QPushButton("Predict from a database…")
+        self.database_button.setToolTip("New rows from a database table or query (SQLite, PostgreSQL, MySQL, ...).")
+        self.database_button.clicked.connect(self.open_database_dialog)
+        self.database_dialog: DatabaseDialog | None = None
+        self._reading_database = False
         self.save_button = QPushButton("Save predictions…")
         self.save_button.clicked.connect(self._on_save_clicked)
         self.pictures_button = QPushButton("Choose pictures…")
@@ -243,8 +255,8 @@ class PredictPanel(Panel):
         self.results.setStretchFactor(0, 1)
         self.results.setStretchFactor(1, 1)
         buttons = QHBoxLayout()
-        for widget in (self.model_button, self.data_button, self.pictures_button, self.folder_button,
-                       self.save_button, self.progress, self.stop_button):
+        for widget in (self.model_button, self.data_button, self.database_button, self.pictures_button,
+                       self.folder_button, self.save_button, self.progress, self.stop_button):
             buttons.addWidget(widget)
         buttons.addStretch(1)
         predictions_bar = QHBoxLayout()
@@ -299,6 +311,22 @@ class PredictPanel(Panel):
             return False
         bundle, self._data_path = self.bundle, str(path)
         return self._start("predict", lambda stop: predict_job(bundle, path, stop))
+
+    def open_database_dialog(self) -> DatabaseDialog:
+        """The database dialog, to predict the rows of a table or query (the training data's database first)."""
+        table = self.project.table
+        location = default_location(table.source.url) if isinstance(table, DatabaseTable) else ""
+        self.database_dialog = DatabaseDialog(self, location, action="Predict")
+        self.database_dialog.chosen.connect(self.predict_database)
+        self.database_dialog.open()
+        return self.database_dialog
+
+    def predict_database(self, choice: DatabaseChoice) -> bool:
+        if self.bundle is None:
+            return False
+        bundle, self._data_path = self.bundle, database_data_path(choice.source)
+        self._reading_database = True  # read in chunks: the page shows the progress, with Stop
+        return self._start("predict", lambda stop: predict_database_job(bundle, choice.login, choice.source, stop))
 
     def predict_pictures(self, paths: list[str]) -> bool:
         """Predict the pictures among ``paths`` (files, and folders read with the folders inside them)."""
@@ -382,7 +410,8 @@ class PredictPanel(Panel):
         path = with_format_extension(typed, chosen_filter)
         # The dialog asked before replacing the name as typed; a file under the completed name was not asked about.
         if path != typed and Path(path).exists():
-            answer = QMessageBox.question(self, "Save predictions", f"{Path(path).name} already exists. Replace it?")
+            answer = QMessageBox.question(self, "Save predictions",
+                                          as_written(f"{Path(path).name} already exists. Replace it?"))
             if answer != QMessageBox.StandardButton.Yes:
                 return
         self.save_predictions(path)
@@ -425,7 +454,8 @@ class PredictPanel(Panel):
         name = Path(needs.path).name
         answer = QMessageBox.question(
             self, "Open a model in the older format?",
-            f"{needs.reason}\n\nOpen {name} anyway? Choose Yes only if you made it yourself or trust who sent it.",
+            as_written(f"{needs.reason}\n\nOpen {name} anyway? Choose Yes only if you made it yourself or trust who "
+                       "sent it."),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
         if answer == QMessageBox.StandardButton.Yes:
             self.open_model(needs.path, trust=True)
@@ -439,9 +469,11 @@ class PredictPanel(Panel):
     def _on_runner_cancelled(self) -> None:
         if self._job == "pictures":
             self.banner.show_message("Stopped: the pictures were not predicted.", "warning")
+        elif self._reading_database:
+            self.banner.show_message("Stopped: the rows were not read or predicted.", "warning")
 
     def _on_runner_progressed(self, item: object) -> None:
-        if self._job != "pictures" or not isinstance(item, Progress):
+        if (self._job != "pictures" and not self._reading_database) or not isinstance(item, Progress):
             return
         if item.fraction is not None:
             self.progress.setRange(0, 100)
@@ -453,20 +485,21 @@ class PredictPanel(Panel):
         """What the model file holds, in words. A picture model's are run together into a short paragraph (the
         pictures need the room), its "columns" said as pictures, and when and how it was made left to the
         tooltip."""
-        name = f"<b>{Path(bundle.path).name}</b>"
+        name = f"<b>{html.escape(Path(bundle.path).name, quote=False)}</b>"
         words = describe_bundle(bundle)
         created = str(bundle.metadata.get("created", ""))
         if created:  # the file keeps the moment as an ISO stamp; people read their own clock
             words = words.replace(f"Made {created}", f"Made {local_time(created)}")
         if not is_image_model(bundle):
-            self.model_label.setText(f"{name}<br>" + words.replace("\n", "<br>"))
+            # Column and class names are the user's text: shown as written, never read as markup.
+            self.model_label.setText(f"{name}<br>" + html.escape(words, quote=False).replace("\n", "<br>"))
             self.model_label.setToolTip("")
             return
         lines = words.split("\n")
         made = [line for line in lines if line.startswith("Made ")]
         lines = [line for line in lines if line not in made]
-        self.model_label.setText(f"{name} · " + " ".join(lines))
-        self.model_label.setToolTip("\n".join(made))
+        self.model_label.setText(f"{name} · " + html.escape(" ".join(lines), quote=False))
+        self.model_label.setToolTip(html.escape("\n".join(made), quote=False).replace("\n", "<br>"))
 
     def _on_model_opened(self) -> None:
         # Training again takes a table of new rows: a picture model is not offered it.
@@ -477,6 +510,7 @@ class PredictPanel(Panel):
         pictures = self.is_picture_model()
         self.subtitle.setText(PICTURE_SUBTITLE if pictures else TABLE_SUBTITLE if self.bundle else NO_MODEL_SUBTITLE)
         self.data_button.setVisible(not pictures)
+        self.database_button.setVisible(not pictures)
         self.retrain.setVisible(not pictures)
         self.grid.setVisible(pictures)
         # Until pictures are predicted, their place is one large drop zone.
@@ -515,11 +549,13 @@ class PredictPanel(Panel):
         busy = self.runner.is_running()
         self.model_button.setEnabled(not busy)
         self.data_button.setEnabled(not busy and self.bundle is not None)
+        self.database_button.setEnabled(not busy and self.bundle is not None)
         self.save_button.setEnabled(not busy and self.predictions is not None)
         pictures = self.is_picture_model()
         self.pictures_button.setEnabled(not busy and pictures)
         self.folder_button.setEnabled(not busy and pictures)
-        predicting = busy and self._job == "pictures"
+        predicting = busy and (self._job == "pictures" or self._reading_database)
+        self._reading_database = self._reading_database and busy
         self.progress.setVisible(predicting)
         self.stop_button.setVisible(predicting)
         if not busy and self._relabel_pending:
@@ -527,6 +563,8 @@ class PredictPanel(Panel):
             self._show_pictures()
 
     def shutdown(self) -> None:
+        if self.database_dialog is not None:
+            self.database_dialog.shutdown()
         self.runner.stop()
         self.retrain.shutdown()
         self.grid.shutdown()
