@@ -472,7 +472,9 @@ def _finish(frame: pd.DataFrame, layout: CsvLayout) -> pd.DataFrame:
         numbers = to_number(column, layout.style)
         parsed = numbers.notna()
         if int(present.sum()) and int(parsed.sum()) >= 0.5 * int(present.sum()):
-            frame.isetitem(index, numbers if bool(parsed.eq(present).all()) else column.where(~parsed, numbers))
+            # A Series, as assigning by name took (pandas-stubs list only arrays and scalars for isetitem).
+            value: Any = numbers if bool(parsed.eq(present).all()) else column.where(~parsed, numbers)
+            frame.isetitem(index, value)
     return frame
 
 
