@@ -301,7 +301,7 @@ def test_a_network_without_pytorch_is_one_clear_line(without_torch: None, tmp_pa
     code = run_cli(["train", str(PENGUINS), "--target", "species", "--model", "neural_network",
                     "--out", str(tmp_path / "model.joblib")])
     assert code == 2
-    assert_one_error_line(capsys.readouterr().err, "PyTorch, which is not installed", "[torch]")
+    assert_one_error_line(capsys.readouterr().err, "PyTorch, which is not installed", "python -m studio.install_torch")
     assert not (tmp_path / "model.joblib").exists()
 
 

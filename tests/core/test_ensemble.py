@@ -277,7 +277,8 @@ def test_an_ensemble_trains_saves_opens_and_predicts_classes(penguins: pd.DataFr
     rows = penguins.drop(columns=["species"]).head(12)
     predicted = predict_frame(bundle, rows)
     assert list(predicted[PREDICTION_COLUMN].astype(str)) == [str(v) for v in result.pipeline.predict(rows)]
-    probabilities = predicted[[f"probability_{name}" for name in result.classes]].to_numpy()
+    assert list(predicted.attrs["probability_columns"].values()) == [str(name) for name in result.classes]
+    probabilities = predicted[list(predicted.attrs["probability_columns"])].to_numpy()
     assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
 
 

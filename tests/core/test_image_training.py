@@ -299,7 +299,7 @@ def test_offline_the_download_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_the_runtime_opens_a_picture_model_and_predicts_files(shapes: Path, tmp_path: Path) -> None:
-    from studio.runtime import load
+    from studio.runtime import PREDICTION_COLUMN, load
 
     _, result = run(project_for(shapes, "image_pixels"))
     path = save_model(tmp_path / "pixels.studio", result.pipeline, metadata_for(result))
@@ -309,7 +309,7 @@ def test_the_runtime_opens_a_picture_model_and_predicts_files(shapes: Path, tmp_
     frame = pd.DataFrame({IMAGE_COLUMN: pictures})
     # Probabilities come back rounded to six decimals, as `studio predict` writes them.
     np.testing.assert_allclose(model.predict_proba(frame).to_numpy(), result.pipeline.predict_proba(frame), atol=1e-6)
-    assert list(model.predict(frame)["prediction"]) == list(result.pipeline.predict(frame))
+    assert list(model.predict(frame)[PREDICTION_COLUMN]) == list(result.pipeline.predict(frame))
 
 
 def test_augmented_batches_share_a_draw_in_small_groups_and_keep_their_targets() -> None:

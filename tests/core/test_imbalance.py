@@ -19,7 +19,7 @@ from studio.core.models.imbalance import (
     with_default_weights,
 )
 from studio.core.models.registry import get_model
-from studio.core.serve.predict import predict_frame
+from studio.core.serve.predict import PREDICTION_COLUMN, predict_frame
 from studio.core.store.model_file import load_model, metadata_for, save_model
 from studio.core.train.splits import explicit_split
 
@@ -86,7 +86,7 @@ def test_two_classes_get_a_threshold_that_every_way_of_predicting_uses(rare_tumo
     path = save_model(tmp_path / "tumours.studio", result.pipeline, metadata_for(result))
     bundle = load_model(path)  # the safe loader: the threshold is plain scikit-learn
     assert decision_threshold(bundle.pipeline[-1]) == found
-    assert list(predict_frame(bundle, rows)["prediction"]) == list(expected)
+    assert list(predict_frame(bundle, rows)[PREDICTION_COLUMN]) == list(expected)
 
 
 def test_the_threshold_is_inside_the_onnx_file(rare_tumours: pd.DataFrame, tmp_path: Path) -> None:
