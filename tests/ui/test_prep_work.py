@@ -146,7 +146,9 @@ def test_warning_and_formula_rows_are_kept_when_they_did_not_change(
     choose_target(window, "churned")
     panel = enter_prepare(qtbot, window)
     rows = panel.findings.shown_rows()
-    assert len(rows) == 7
+    # Six warnings: monthly_spend (" 1,067.00 ") is read as numbers now that thousands separators are recognised,
+    # so "numbers written as text" is not among them.
+    assert len(rows) == 6
 
     # A scaling choice changes no warning: the very same rows stay.
     select_column(qtbot, panel, "age")
@@ -159,7 +161,7 @@ def test_warning_and_formula_rows_are_kept_when_they_did_not_change(
     click_tab(qtbot, panel, TABS.index("Warnings"))
     changed_preview(qtbot, panel, lambda: click(qtbot, panel.findings.fix_buttons[("duplicates", "")]))
     after = panel.findings.shown_rows()
-    assert len(after) == 7
+    assert len(after) == 6
     new = [key for key in after if key not in rows]
     assert [(finding.code, handled) for finding, handled in new] == [
         ("duplicates", "Studio handles this: duplicated rows are removed from training; nothing to do.")]
