@@ -78,6 +78,7 @@ def test_a_folder_of_pictures_from_opening_to_saved_predictions(qtbot: QtBot, wi
     assert window.current_step is Step.PREDICT
     predict = window.predict_panel
     qtbot.waitUntil(lambda: predict.bundle is not None and predict.is_picture_model(), timeout=LOAD_MS)
+    wait_idle(qtbot, predict.runner)  # the model arrives with the job's result; its buttons wake when it has ended
     new = picture_tree(tmp_path / "new", per_class=2, seed=7)
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *args, **kwargs: str(new)))
     with qtbot.waitSignal(predict.predicted, timeout=LOAD_MS):
