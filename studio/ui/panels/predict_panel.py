@@ -8,9 +8,10 @@ confidence needed is applied again when it changes, without predicting again.
 from __future__ import annotations
 
 import html
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -62,7 +63,7 @@ from studio.ui.widgets.database_dialog import DatabaseChoice, DatabaseDialog, da
 from studio.ui.widgets.image_galleries import percent
 from studio.ui.widgets.image_grid import ImageGridWidget, ThumbnailRow
 from studio.ui.widgets.retrain_control import RetrainControl
-from studio.ui.widgets.table_model import DataFrameTableModel
+from studio.ui.widgets.table_model import DataFrameTableModel, Index
 from studio.workers.runner import JobRunner
 
 # The save dialog's filters, the first being the default, and the extension each gives a name typed without one.
@@ -163,15 +164,14 @@ def probability_header(target: str, name: str) -> str:
     return f"probability of {name}"
 
 
-def shown_prediction_table(predictions: pd.DataFrame, target: str) -> tuple[pd.DataFrame, dict[str, str]]:
-    """The predictions of a table as the page shows them: headers that name the target and the classes,
-    probabilities as percentages. The file saved keeps Studio's column names (``prediction (Studio)``,
-    ``probability of <class> (Studio)``) and plain numbers, which scripts read; the user's columns as they are."""
+def prediction_headers(predictions: pd.DataFrame, target: str) -> tuple[dict[str, str], dict[str, str], list[int]]:
+    """How the page shows the predictions of a table: the new header of each of Studio's columns, a note for each
+    header, and the positions of the probability columns (shares, shown as percentages)."""
     names: dict[str, str] = {}
     notes: dict[str, str] = {}
-    shown = predictions.copy()
+    shares: list[int] = []
     predicted = predictions.attrs.get("prediction_column", PREDICTION_COLUMN)
-    if predicted in shown.columns:
+    if predicted in predictions.columns:
         header = f"predicted {target}" if target else "prediction"
         names[predicted] = header
         notes[header] = f"What the model predicts{f' for {target}' if target else ''}. Saved as '{predicted}'."
@@ -181,8 +181,43 @@ def shown_prediction_table(predictions: pd.DataFrame, target: str) -> tuple[pd.D
         header = probability_header(target, str(name))
         names[column] = header
         notes[header] = f"How likely the model finds it, as a percentage. Saved as '{column}', a share from 0 to 1."
-        shown[column] = [percent(v) for v in predictions[column]]
+        shares.append(predictions.columns.get_loc(column))
+    return names, notes, shares
+
+
+def shown_prediction_table(predictions: pd.DataFrame, target: str) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The predictions of a table as the page shows them: headers that name the target and the classes,
+    probabilities as percentages. The file saved keeps Studio's column names (``prediction (Studio)``,
+    ``probability of <class> (Studio)``) and plain numbers, which scripts read; the user's columns as they are.
+    (The page itself writes the percentages only for the cells on screen: see PredictionTableModel.)"""
+    names, notes, shares = prediction_headers(predictions, target)
+    shown = predictions.copy()
+    for position in shares:
+        shown.isetitem(position, [percent(v) for v in predictions.iloc[:, position]])
     return shown.rename(columns=names), notes
+
+
+class PredictionTableModel(DataFrameTableModel):
+    """The page's table of predictions. The probability columns hold shares and are written as percentages (as
+    ``shown_prediction_table`` writes them) cell by cell, as the view asks for them: writing a million rows' up
+    front held the window for seconds."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent=parent)
+        self._shares: frozenset[int] = frozenset()
+
+    def set_frame(self, frame: pd.DataFrame, header_notes: dict[str, str] | None = None,
+                  shares: Iterable[int] = ()) -> None:
+        """``shares``: the positions of the columns to show as percentages."""
+        self._shares = frozenset(shares)
+        super().set_frame(frame, header_notes)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if index.isValid() and index.column() in self._shares:
+            if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+                return percent(self.frame().iat[index.row(), index.column()])
+            return None  # text, as the other columns of words: never "missing" grey, aligned left
+        return super().data(index, role)
 
 
 class PredictPanel(Panel):
@@ -239,7 +274,7 @@ class PredictPanel(Panel):
         self.model_label = QLabel("No model open.")
         self.model_label.setWordWrap(True)
         self.banner = MessageBanner()
-        self.table_model = DataFrameTableModel(parent=self)
+        self.table_model = PredictionTableModel(parent=self)
         self.table = QTableView()
         self.table.setModel(self.table_model)
         self.table.setAlternatingRowColors(True)
@@ -439,7 +474,9 @@ class PredictPanel(Panel):
         elif self._job == "predict":
             assert isinstance(value, pd.DataFrame)
             self.predictions = value
-            self.table_model.set_frame(*shown_prediction_table(value, self.bundle.target if self.bundle else ""))
+            # The headers renamed (no copy of the rows) and the percentages written as the cells are shown.
+            names, header_notes, shares = prediction_headers(value, self.bundle.target if self.bundle else "")
+            self.table_model.set_frame(value.rename(columns=names), header_notes, shares)
             self.table.resizeColumnsToContents()
             # How rows unlike the training data were handled (unseen categories, words in numbers, ...).
             notes = "".join(f" {note}" for note in value.attrs.get("notes", []))
