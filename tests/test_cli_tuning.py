@@ -26,6 +26,8 @@ def test_train_auto_finds_a_model_within_the_budget(tmp_path: Path, capsys: pyte
     assert elapsed < 6 + 4
     assert last_json(captured.out)["accuracy"] > 0.9
     assert "trial   1  Logistic regression" in captured.err
+    # How the trials are judged: penguins is small, so by cross-validation (a larger table gets a holdout).
+    assert "each judged by 5-fold cross-validation on the training rows" in captured.err
     saved = load_model(out).metadata
     assert f"Training the winner: {saved['model_label']}" in captured.err
     # The search is one run: the winner's, with its model file, test scores and every trial inside.

@@ -44,9 +44,11 @@ def test_a_search_is_recorded_as_one_run_carrying_its_trials(penguins: pd.DataFr
             for t in search.trials]
     assert kept == [(t.number, t.model_key, t.params, t.score, t.state, t.folds_done, t.is_best, t.at_defaults)
                     for t in result.trials]
-    # Each family's first trial is its defaults; the default ("Let Studio choose") is compared with as the best of
-    # its families' trials at defaults: what that quick choice would have kept.
-    assert [t.at_defaults for t in search.trials[:3]] == [True, True, True]
+    # Each family's first trial is its defaults, or its cheap start where it has one (the forest: a dozen trees);
+    # the default ("Let Studio choose") is compared with as the best of its families' trials at defaults: what
+    # that quick choice would have kept.
+    assert [t.at_defaults for t in search.trials[:3]] == [True, True, False]
+    assert search.trials[2].model_key == "random_forest" and search.trials[2].params_dict()["n_estimators"] == 12
     chosen_from = get_model(CHOICE_KEY).candidates(Task.CLASSIFICATION)
     at_defaults = [t for t in result.trials if t.at_defaults and t.model_key in chosen_from and t.score is not None]
     best_default = max(at_defaults, key=lambda t: t.score or 0.0)

@@ -160,6 +160,10 @@ def test_a_long_fit_with_no_steps_is_ended_at_the_deadline_not_left_running() ->
     space = build_space(get_model("svm"), Task.REGRESSION)
     ranges = (space.get("C").narrowed(get_model("svm").param("C"), 2000.0, 5000.0),)
     with trial_pool.trial_pool(2) as pool:
+        # Ready workers (their imports done): on a busy machine starting them alone can take the whole budget.
+        ready_by = time.perf_counter() + 60
+        while pool.idle() < 2 and time.perf_counter() < ready_by:
+            pool.events(0.1)
         before = set(pool.pids())
     started = time.perf_counter()
     with pytest.raises(StudioError, match=r"No trial finished within 2\.5 seconds"):
@@ -316,6 +320,8 @@ def test_optuna_prunes_iterative_models_part_way_through_growing() -> None:
     request = TuneRequest(base, TuneMode.TUNE, budget_s=None, max_trials=10, method=SearchMethod.RANDOM, seed=1)
     _items, result = run_tuning(request)
     pruned = [t for t in result.trials if t.state is TrialState.PRUNED]
-    assert pruned and all("of its first fold" in t.note for t in pruned)
+    # Pruned while growing its first fold (at a size every trial is scored at), or after a fold.
+    assert any("rounds of its first fold" in t.note for t in pruned)
+    assert all("of its first fold" in t.note or " folds: worse" in t.note for t in pruned)
     assert all(t.folds_done < 5 for t in pruned)
     assert result.best.state is TrialState.DONE and result.best.folds_done == 5

@@ -138,9 +138,17 @@ def forest_leaf_share(trees: int) -> float:
 
 
 def _forest(task: Task, p: dict[str, ParamValue]) -> Any:
-    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+    from sklearn.ensemble import (
+        ExtraTreesClassifier,
+        ExtraTreesRegressor,
+        RandomForestClassifier,
+        RandomForestRegressor,
+    )
 
-    cls = RandomForestClassifier if task is Task.CLASSIFICATION else RandomForestRegressor
+    if p.get("splits") == "random":
+        cls: type = ExtraTreesClassifier if task is Task.CLASSIFICATION else ExtraTreesRegressor
+    else:
+        cls = RandomForestClassifier if task is Task.CLASSIFICATION else RandomForestRegressor
     max_features = {"sqrt": "sqrt", "third": 0.33, "all": None}[str(p["max_features"])]
     kwargs: dict[str, Any] = {}
     if p.get("balanced"):
@@ -172,6 +180,12 @@ register(ModelSpec(
            choices=(("sqrt", "Square root of the column count"), ("third", "A third of the columns"),
                     ("all", "All columns")),
            task_defaults=(("regression", "third"),)),
+        _p("splits", "Where questions split", "A random forest looks for the best dividing value of each column it "
+           "considers; extremely randomised trees draw the dividing values at random and keep the best of those. "
+           "Random splits train faster and give smoother answers, which can win on noisy tables.",
+           ParamKind.CHOICE, "best", choices=(("best", "Best value (random forest)"),
+                                              ("random", "Random values (extremely randomised trees)")),
+           advanced=True),
         _p("balanced", "Balance classes", "Give rare classes as much weight as common ones.", ParamKind.BOOL,
            False, only_for="classification"),
     ),
@@ -180,6 +194,8 @@ register(ModelSpec(
     growth=Growth.TREES,
     growth_param="n_estimators",
     search=SearchPolicy(rank=3),
+    # A dozen trees tell whether a forest suits the table; the search adds trees where more of them pay.
+    cost_params=(("n_estimators", 12),),
     overfit_tip="Set a 'Maximum depth' (e.g. 8) or raise 'Smallest group' so each tree memorises less.",
     underfit_tip=TREE_UNDERFIT,
 ))
@@ -223,6 +239,9 @@ register(ModelSpec(
     growth=Growth.ROUNDS,
     growth_param="max_iter",
     search=SearchPolicy(rank=2),
+    # Few rounds of small trees first (FLAML starts its boosting at 4 trees of 4 leaves); the search grows both
+    # where the score improves.
+    cost_params=(("max_iter", 24), ("max_leaf_nodes", 8)),
     overfit_tip="Use fewer 'Rounds' or a smaller 'Learning rate', or raise 'Shrinkage'.",
     underfit_tip=TREE_UNDERFIT,
     # Slower learning, smaller trees and more rows per leaf: on noisy tables of a few thousand rows (survey

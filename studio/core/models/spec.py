@@ -82,6 +82,11 @@ class ModelSpec:
     # Settings the automatic search tries right after the defaults, where another start is known to pay: the
     # defaults suit large clean tables, and a second, more cautious start suits small noisy ones.
     search_starts: tuple[tuple[tuple[str, ParamValue], ...], ...] = ()
+    # The settings that decide what a fit costs (trees, rounds, leaves, epochs), each with a cheap value to start
+    # from. The automatic search tries the family there first and lets these settings grow only while bigger
+    # values pay (FLAML's cost-frugal search): a handful of small trees tells in a fraction of a second whether a
+    # family suits the table, where its full-size defaults can take a good share of a short budget.
+    cost_params: tuple[tuple[str, ParamValue], ...] = ()
     # Writes the trained pipeline (preparation included) as ONNX for other programs: (pipeline, path, should_stop,
     # check_rows) -> a job.
     onnx_export: ExportJob | None = None
@@ -102,6 +107,12 @@ class ModelSpec:
     # For a model that is a quick choice among others ("Let Studio choose"): per task, the families it tries at
     # their defaults before keeping the best. Training trains the chosen one; the search leaves this one out.
     choices: tuple[tuple[Task, tuple[str, ...]], ...] = ()
+
+    def cheap_start(self, task: Task) -> dict[str, ParamValue]:
+        """The defaults with every cost setting at its cheap value (the defaults themselves without any)."""
+        cheap = self.defaults(task)
+        cheap.update({name: value for name, value in self.cost_params if name in cheap})
+        return cheap
 
     def candidates(self, task: Task) -> tuple[str, ...]:
         return dict(self.choices).get(task, ())

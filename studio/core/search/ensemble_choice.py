@@ -9,6 +9,7 @@ scheduler can keep it free.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -28,8 +29,20 @@ ENSEMBLE_BUDGET_SHARE = 0.15
 ENSEMBLE_FOLD_WINS = 0.5
 
 
+@dataclass(frozen=True)
+class RefitCost:
+    """What training the winner on all training rows costs beyond the workers' fits of one fold, measured in the
+    process that trains it."""
+
+    rows_ratio: float = 1.0  # all training rows over a fold's fitted rows
+    prep_s: float = 0.0  # fitting the preparation on all training rows, foreseen from the folds' in that process
+    # The rows scored at the end (test rows and a sample of the training rows) over a fold's held-out rows: a
+    # model slow to predict (neighbours, large forests) spends seconds there.
+    predict_ratio: float = 1.0
+
+
 def choose_ensemble(candidates: list[tuple[Trial, list[np.ndarray]]], sign: float, folds: list[FoldData], metric: str,
-                    task: Task, deadline: float
+                    task: Task, deadline: float, cost: RefitCost
                     ) -> tuple[list[tuple[str, dict[str, ParamValue], int]], tuple[float, float] | None]:
     """The best trials to average (model, settings, weight) and the scores of their average and of the best single
     trial, when the average scores better on the held-out rows of every fold and there is time to train all its
@@ -59,7 +72,7 @@ def choose_ensemble(candidates: list[tuple[Trial, list[np.ndarray]]], sign: floa
         fold_mean = float(np.mean(mixed_folds))
         if sign * fold_mean <= sign * best_score or wins < ENSEMBLE_FOLD_WINS * len(folds):
             return [], None
-        if refit_time([trial for trial, _ in chosen], len(folds)) <= time_left:
+        if refit_time([trial for trial, _ in chosen], cost) <= time_left:
             heaviest_first = sorted(chosen, key=lambda pair: -pair[1])
             return [(trial.model_key, trial.params_dict(), weight) for trial, weight in heaviest_first], \
                 (fold_mean, best_score)
@@ -89,10 +102,15 @@ def _pooled(per_fold: list[np.ndarray], folds: list[FoldData], classes: np.ndarr
     return np.concatenate(spread)
 
 
-def refit_time(winners: list[Trial], fold_count: int) -> float:
-    """Time to keep for training the winner (or each member of an ensemble) on all training rows: the slowest
-    fold's fit, scaled up to all the rows, with room for the live curve's bookkeeping and the scoring."""
-    fits = [trial.fit_s for trial in winners if trial.folds_done]
-    if not fits:
-        return 0.5
-    return 0.75 + 1.5 * sum(fits) * fold_count / max(1, fold_count - 1)
+def refit_time(winners: list[Trial], cost: RefitCost) -> float:
+    """Time to keep for training the winner (or each member of an ensemble) on all training rows: the preparation,
+    then the slowest fold's fit scaled up to all the rows, with room for the live curve's bookkeeping and the
+    scoring. A worker's fit foretells the final one because this process's library threads are kept to the free
+    cores while it searches (``scheduler``), as a worker's are to one."""
+    done = [trial for trial in winners if trial.folds_done]
+    if not done:
+        return 0.5 + cost.prep_s
+    # Twice a fold's prediction: scoring predicts the test rows and a sample of the training rows in two calls,
+    # and a model slow to predict (neighbours) varies most with a busy machine.
+    return 0.75 + cost.prep_s + sum(1.5 * t.fit_s * cost.rows_ratio + 2.0 * t.predict_s * cost.predict_ratio
+                                    for t in done)

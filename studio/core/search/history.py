@@ -38,6 +38,7 @@ def search_record(result: TuneResult, request: TuneRequest) -> dict[str, Any]:
             # Tuning one model starts from the person's own settings, not the model's defaults.
             "yours": request.mode is TuneMode.TUNE and bool(request.base.params)},
         "tries": len(result.trials), "stopped_early": sum(t.stopped_early for t in result.trials),
+        "evaluation": result.evaluation,
         "trials": [trial_plain(trial) for trial in result.trials],
     }
 
@@ -125,6 +126,9 @@ class SearchSummary:
     finished_early: bool
     duration_s: float  # the whole search's, its final fit included
     trials: tuple[Trial, ...]
+    # How the tries were judged: "5-fold cross-validation on the training rows", "a holdout of 440 training rows"
+    # ("" in records older than the holdout: those were cross-validated).
+    evaluation: str = ""
 
     @staticmethod
     def of(record: Mapping[str, Any] | None) -> SearchSummary | None:
@@ -152,7 +156,13 @@ class SearchSummary:
                              int(record.get("stopped_early", sum(t.stopped_early for t in trials))),
                              int(best) if isinstance(best, int) else None, str(record.get("final_model", "")),
                              ensemble, default, bool(record.get("finished_early")),
-                             _number(record.get("duration_s")) or 0.0, trials)
+                             _number(record.get("duration_s")) or 0.0, trials, str(record.get("evaluation") or ""))
+
+    @property
+    def judged(self) -> str:
+        """Where the scores come from, to end a sentence: "in cross-validation", "on a holdout of 440 training
+        rows"."""
+        return f"on {self.evaluation}" if self.evaluation.startswith("a holdout") else "in cross-validation"
 
     @property
     def what(self) -> str:
@@ -182,11 +192,11 @@ def compared_with_default(summary: SearchSummary) -> str:
     its = f"{name[:-1]}, {format_metric(metric, default.score)})" if name.endswith(")") else \
         f"{name} ({format_metric(metric, default.score)})"
     if format_metric(metric, summary.cv_score) == format_metric(metric, default.score):
-        return f"{_capital(its)} scored as well in cross-validation."
+        return f"{_capital(its)} scored as well {summary.judged}."
     gap = abs(summary.cv_score - default.score)
     if higher_is_better(metric):
-        return f"Better than {its} by {100 * gap:.1f} points in cross-validation."
-    return f"Its error is {format_metric(metric, gap)} lower than that of {its} in cross-validation."
+        return f"Better than {its} by {100 * gap:.1f} points {summary.judged}."
+    return f"Its error is {format_metric(metric, gap)} lower than that of {its} {summary.judged}."
 
 
 def _capital(text: str) -> str:
@@ -202,8 +212,9 @@ def results_words(summary: SearchSummary) -> str:
         return ""
     label = METRIC_LABELS.get(summary.metric, summary.metric)
     score = format_metric(summary.metric, summary.cv_score)
-    text = (f"Chosen by a search of {summary.tries} {'try' if summary.tries == 1 else 'tries'} ({label} in "
-            f"cross-validation: {score}). The validation column is empty because the search judged every try by "
-            "cross-validation on the training rows and then trained the winner on all of them.")
+    judged_by = summary.evaluation or "cross-validation on the training rows"
+    text = (f"Chosen by a search of {summary.tries} {'try' if summary.tries == 1 else 'tries'} ({label} "
+            f"{summary.judged}: {score}). The validation column is empty because the search judged every try by "
+            f"{judged_by} and then trained the winner on all of them.")
     comparison = compared_with_default(summary)
     return f"{text} {comparison}" if comparison else text

@@ -20,6 +20,9 @@ CLASSIFICATION_METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc"
 REGRESSION_METRICS = ("rmse", "mae", "r2")
 # Classes this uneven (largest over smallest) make plain accuracy misleading, so "best" means balanced accuracy.
 IMBALANCE_RATIO = 3.0
+# Searches shorter than this leave out families that need a large optional library in every worker (torch): on a
+# busy 2-core machine its import alone took 14 s of a worker's 30, and a network rarely wins a short search.
+HEAVY_FAMILY_MIN_BUDGET_S = 60.0
 
 
 def metric_choices(task: Task) -> tuple[str, ...]:
@@ -50,12 +53,15 @@ def higher_is_better(metric: str) -> bool:
 
 
 def auto_families(task: Task, rows: int, columns: int, include: tuple[str, ...] | None = None,
-                  kind: DataKind = DataKind.TABLE) -> tuple[str, ...]:
+                  kind: DataKind = DataKind.TABLE, budget_s: float | None = None) -> tuple[str, ...]:
     """Model families the automatic search tries for this data, most promising first (each family's
-    ``SearchPolicy`` says where it stands and on which tables it is left out)."""
+    ``SearchPolicy`` says where it stands and on which tables it is left out). A table search of less than
+    ``HEAVY_FAMILY_MIN_BUDGET_S`` leaves out families needing an optional library, unless ``include`` names them."""
+    short = budget_s is not None and budget_s < HEAVY_FAMILY_MIN_BUDGET_S and kind is DataKind.TABLE
     # A quick choice among families ("Let Studio choose") is left out: the search tries those families itself.
     usable = [m for m in models_for(task, kind)
-              if (include is None or m.key in include) and not m.missing_requirement() and not m.choices]
+              if (include is None or m.key in include) and not m.missing_requirement() and not m.choices
+              and not (short and m.requires and include is None)]
 
     def fits(policy: SearchPolicy) -> bool:
         return ((policy.max_rows is None or rows <= policy.max_rows)

@@ -18,7 +18,6 @@ import math
 import multiprocessing
 import os
 import shutil
-import tempfile
 import threading
 import time
 import warnings
@@ -33,13 +32,18 @@ from typing import Any, cast
 import numpy as np
 
 from studio.core.common.errors import Cancelled, StudioError, first_line
+from studio.core.common.temp_files import new_search_folder
 from studio.core.data.target import Task
 from studio.core.models.params import ParamValue
 from studio.core.search.ensemble import score_from_predictions
 
-# Iterative models are grown in this many steps inside each fold, so a fold that is abandoned (out of time,
-# pruned, stopped) stops within a step; its first fold reports the held-out score after each step for pruning.
-GROWTH_STEPS = 8
+# Iterative models are grown in steps inside each fold, so a fold that is abandoned (out of time, pruned,
+# stopped) stops within a step; its first fold reports the held-out score after each step for pruning. The steps
+# end at powers of two of the trees or rounds (then the full count), so trials of different sizes report at the
+# same sizes and are compared like for like: a budget that grows, as in successive halving. Steps start at a
+# sixteenth of the full count, and at no fewer than this many trees or rounds.
+FIRST_RUNG = 4
+RUNG_SHARE = 16
 # An abandoned fold that has not stopped after this long is ended with its process. Starting the process that
 # takes its place costs about 1.5 s of imports, so a fold about to finish is left to finish.
 GRACE_S = 2.0
@@ -76,8 +80,9 @@ class FoldEvent:
     # settings do not work on this data), "abandoned" (asked to stop, or ended), "lost" (its process died).
     kind: str
     score: float = math.nan
-    step: int = 0
+    step: int = 0  # "grew": the trees or rounds grown so far
     fit_s: float = 0.0
+    predict_s: float = 0.0  # predicting the held-out rows, to foresee the final model's scoring
     predictions: np.ndarray | None = None
     message: str = ""
 
@@ -116,6 +121,11 @@ class _Inbox:
 
 def serve(connection: Connection) -> None:
     """A worker's life: fit the folds it is sent, one at a time, until told to quit or its pipe closes."""
+    import signal
+
+    # Ctrl-C in a terminal reaches every process of the command. The search stops its workers itself (they end
+    # when their pipe closes), so a worker ignores it rather than print a traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     from threadpoolctl import threadpool_limits
 
     # One fold per core: a fit that spread over every core as well would oversubscribe them (OpenMP's spin-waits
@@ -186,16 +196,18 @@ def _fit_fold(job: FoldJob, fold: FoldData, inbox: _Inbox) -> FoldEvent:
         estimator.set_params(n_jobs=1)
     report = None
     if job.report_growth:
-        def report(step: int) -> None:
+        def report(size: int) -> None:
             score = score_predictions(job.metric, job.task, estimator, fold.x_valid, fold.y_valid)
-            inbox.connection.send(("event", FoldEvent(job.job_id, "grew", score, step)))
+            inbox.connection.send(("event", FoldEvent(job.job_id, "grew", score, size)))
 
     started = time.perf_counter()
     grow(spec.growth_param, estimator, fold.x_train, fold.y_train, lambda: inbox.abandoned(job.job_id), report)
     fit_s = time.perf_counter() - started
     predictions = held_out_predictions(job.task, estimator, fold.x_valid)
+    predict_s = time.perf_counter() - started - fit_s
     score = score_from_predictions(job.metric, job.task, fold.y_valid, predictions, _classes(estimator))
-    return FoldEvent(job.job_id, "done", score, fit_s=fit_s, predictions=predictions if job.keep_predictions else None)
+    return FoldEvent(job.job_id, "done", score, fit_s=fit_s, predict_s=predict_s,
+                     predictions=predictions if job.keep_predictions else None)
 
 
 def grow(size_name: str, estimator: Any, x: Any, y: np.ndarray, abandoned: Callable[[], bool],
@@ -217,19 +229,26 @@ def grow(size_name: str, estimator: Any, x: Any, y: np.ndarray, abandoned: Calla
         estimator.fit(x, y)
         return
     total = int(settings[size_name])
-    step = max(1, math.ceil(total / GROWTH_STEPS))
     estimator.set_params(warm_start=True)
-    done, step_number = 0, 0
-    while done < total:
+    for done in growth_rungs(total):
         if abandoned():
             raise _Abandoned()
-        done = min(total, done + step)
         estimator.set_params(**{size_name: done})
         estimator.fit(x, y)
         if report is not None and done < total:
-            report(step_number)
-        step_number += 1
+            report(done)
     estimator.set_params(warm_start=False)
+
+
+def growth_rungs(total: int) -> list[int]:
+    """The sizes a model of ``total`` trees or rounds is grown through: powers of two from a sixteenth of it
+    (at least ``FIRST_RUNG``), then ``total``."""
+    rungs, size = [], FIRST_RUNG
+    while size < total:
+        if size * RUNG_SHARE >= total:
+            rungs.append(size)
+        size *= 2
+    return [*rungs, total]
 
 
 def _classes(estimator: Any) -> np.ndarray | None:
@@ -279,7 +298,8 @@ class TrialPool:
     def _start(self) -> _Worker:
         parent, child = self._context.Pipe()
         process = self._context.Process(target=serve, args=(child,), daemon=True, name="studio-search")
-        process.start()
+        with _ctrl_c_ignored_by_children():
+            process.start()
         child.close()
         worker = _Worker(process, parent)
         if self._folds_path is not None:
@@ -295,7 +315,8 @@ class TrialPool:
     def load(self, folds: Sequence[FoldData]) -> None:
         import joblib
 
-        directory = tempfile.mkdtemp(prefix="studio-search-")
+        # Named with this process's id: if the process is killed outright, the next start of Studio removes it.
+        directory = str(new_search_folder())
         path = os.path.join(directory, "folds.joblib")
         joblib.dump(list(folds), path)
         previous, self._folds_dir, self._folds_path = self._folds_dir, directory, path
@@ -371,10 +392,29 @@ class TrialPool:
             worker.process.join(timeout=2)
             if worker.process.is_alive():
                 worker.process.kill()
+                worker.process.join(timeout=5)  # reaped, so no process is left behind, not even a zombie
             worker.connection.close()
         self._workers = []
         if self._folds_dir is not None:
             shutil.rmtree(self._folds_dir, ignore_errors=True)
+
+
+@contextmanager
+def _ctrl_c_ignored_by_children() -> Iterator[None]:
+    """A process started in here ignores Ctrl-C from its first instruction (an ignored signal stays ignored in a
+    new program, and Python then installs no KeyboardInterrupt of its own): a worker still importing its libraries
+    when Ctrl-C comes prints nothing. Only the main thread may change a signal's handling; elsewhere (the window's
+    search thread, where no Ctrl-C comes) nothing changes."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _kill(worker: _Worker) -> None:

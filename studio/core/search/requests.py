@@ -39,6 +39,7 @@ class Trial:
     note: str = ""
     is_best: bool = False  # the best so far when it ended (ties keep the earlier trial)
     fit_s: float = 0.0  # the longest single fold's fit, to foresee the final fit's time
+    predict_s: float = 0.0  # the longest single fold's prediction of its held-out rows, to foresee the scoring
     # The family's first trial, at its default settings (or, tuning one model, at the person's own): what the
     # search is measured against.
     at_defaults: bool = False
@@ -71,6 +72,9 @@ class TuneProgress:
     elapsed_s: float = 0.0
     budget_s: float | None = None
     curve: CurvePoint | None = None
+    # How trials are judged, once decided: "5-fold cross-validation on the training rows", "a holdout of 440
+    # training rows".
+    evaluation: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,7 @@ class TuneRequest:
     # The user's ranges for TUNE mode (settings left out keep their value); None: the generated ones.
     ranges: tuple[ParamRange, ...] | None = None
     seed: int = 0
-    folds: int | None = None  # None: 5, or 3 on large tables
+    folds: int | None = None  # None: by the table's size (5 or 3 folds, or a holdout); 1: a holdout
     workers: int | None = None  # worker processes, each fitting one fold at a time; None: one per core
     families: tuple[str, ...] | None = None  # AUTO: only these model families; None: every suitable one
 
@@ -105,6 +109,8 @@ class TuneResult:
     # When an ensemble won: its cross-validated score and the best single trial's (each the mean of the folds'
     # scores, like every trial's).
     ensemble_scores: tuple[float, float] | None = None
+    # How the trials were judged, in words: "5-fold cross-validation" or "a holdout of 1,234 rows".
+    evaluation: str = ""
 
     @property
     def cv_score(self) -> float | None:

@@ -31,7 +31,8 @@ import itertools
 import math
 import os
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any, Literal
@@ -43,22 +44,24 @@ from studio.core.common.progress import CurvePoint, InterruptibleCaller, StopChe
 from studio.core.common.words import plural
 from studio.core.data.kinds import DataKind
 from studio.core.data.target import Task
-from studio.core.evaluate.crossval import fold_indices
 from studio.core.models.params import ParamValue
 from studio.core.models.registry import ensemble_of, get_model
-from studio.core.models.spec import ModelSpec
+from studio.core.models.spec import Growth, ModelSpec
 from studio.core.prep.images import ImageTraining
 from studio.core.search.ensemble_choice import (
     ENSEMBLE_BUDGET_SHARE,
     ENSEMBLE_MEMBERS,
     ENSEMBLE_PER_FAMILY,
+    RefitCost,
     choose_ensemble,
     refit_time,
 )
+from studio.core.search.evaluation import Evaluation, choose_evaluation, evaluation_rows
+from studio.core.search.frugal import CostCeilings, frugal_space
 from studio.core.search.history import search_record
 from studio.core.search.modes import SearchMethod, TuneMode
 from studio.core.search.policy import auto_families, higher_is_better, metric_choices, resolve_metric
-from studio.core.search.pool import GROWTH_STEPS, FoldData, FoldEvent, FoldJob, TrialPool, trial_pool
+from studio.core.search.pool import FoldData, FoldEvent, FoldJob, TrialPool, trial_pool
 from studio.core.search.requests import Trial, TrialState, TuneProgress, TuneRequest, TuneResult
 from studio.core.search.spaces import SearchSpace, build_space
 from studio.core.search.words import nothing_finished_message, trial_message
@@ -69,8 +72,10 @@ POLL_S = 0.05
 # In the automatic search no single trial may take more than this share of the budget: a family whose defaults are
 # that slow on this table would leave no time for the others.
 TRIAL_SHARE = 0.35
-# Above this many training rows 3 folds are enough to compare settings, and each trial costs 40% less.
-FIVE_FOLDS_MAX_ROWS = 10_000
+# Optuna steps of the folds' scores, after any growth step (those count trees or rounds, far fewer than this).
+FOLD_STEP = 1 << 30
+# Growth is not pruned before this many trees or rounds: a few small trees say little about a model yet.
+PRUNE_FROM_SIZE = 8
 
 
 @dataclass
@@ -86,7 +91,10 @@ class _Family:
     seconds: list[float] = field(default_factory=list)
     exhausted: bool = False
     note: str = ""
-    starts: int = 1  # trials of known settings queued before the search's own: the defaults, then other starts
+    # Known settings tried before the search's own, in order: ("cheap", ...) the cheap start, ("defaults", ...)
+    # the defaults (or, tuning one model, the person's own), ("start", ...) the spec's other known starts.
+    queue: list[tuple[str, dict[str, ParamValue]]] = field(default_factory=list)
+    ceilings: CostCeilings | None = None  # the cost settings' ceilings (automatic search only)
 
 
 # -- the search --------------------------------------------------------------------------------------------------
@@ -96,8 +104,29 @@ def tune(request: TuneRequest, should_stop: StopCheck = never_stop,
     the search early and keeps the best model found so far."""
     workers = request.workers or os.cpu_count() or 1
     # The worker processes start first: their imports overlap the preparation of the folds.
-    with InterruptibleCaller(should_stop) as call, trial_pool(workers) as pool:
+    with _threads_for_free_cores(), InterruptibleCaller(should_stop) as call, trial_pool(workers) as pool:
         return (yield from _tune(request, should_stop, finish_now, call, pool))
+
+
+@contextmanager
+def _threads_for_free_cores() -> Iterator[None]:
+    """This process's library threads (OpenMP's, BLAS's) limited to the cores other programs leave free, while the
+    search runs and trains the winner. Spread over cores that are busy, their spin-waiting threads made a fit
+    crawl: ten rounds of boosting took 1.7 s on two threads against 0.2 s on one, with other programs keeping a
+    2-core machine busy, and a 30 s search overran by half. An idle machine keeps every core."""
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # no load average (Windows): nothing to go by
+        load = 0.0
+    free = max(1, round(cores - load))
+    if free >= cores:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=free):
+        yield
 
 
 def _tune(request: TuneRequest, should_stop: StopCheck, finish_now: StopCheck, call: InterruptibleCaller,
@@ -122,11 +151,13 @@ def _tune(request: TuneRequest, should_stop: StopCheck, finish_now: StopCheck, c
     def elapsed() -> float:
         return time.perf_counter() - started
 
+    judged_by = ""
+
     def progress(stage: str, message: str, trial: Trial | None = None, fraction: float | None = None,
                  curve: CurvePoint | None = None) -> TuneProgress:
         if fraction is None:
             fraction = min(1.0, elapsed() / request.budget_s) if request.budget_s else None
-        return TuneProgress(stage, fraction, message, trial, elapsed(), request.budget_s, curve)
+        return TuneProgress(stage, fraction, message, trial, elapsed(), request.budget_s, curve, judged_by)
 
     yield progress("Preparing data", "Checking the target and splitting the rows", fraction=0.0)
     frame, y, _dropped, parts = usable_split(base)
@@ -135,14 +166,21 @@ def _tune(request: TuneRequest, should_stop: StopCheck, finish_now: StopCheck, c
         raise DataError("The training rows hold a single class, so there is nothing to tell apart.")
     if not base.prep.features(base.target):
         raise DataError("No columns are left to learn from: every column is left out.")
-    folds = yield from _make_folds(request, frame.iloc[training_rows], y[training_rows], call, progress)
+    features = len(base.prep.features(base.target))
+    evaluation = choose_evaluation(len(training_rows), features, request.budget_s, request.folds, task)
+    folds, evaluation, prep_s = yield from _make_folds(request, evaluation, frame.iloc[training_rows],
+                                                       y[training_rows], call, progress)
     columns = folds[0].x_train.shape[1]
+    rows_ratio = len(training_rows) / max(1, len(folds[0].y_train))
+    held_rows = max(1, len(folds[0].y_valid))
+    judged_by = evaluation.words
 
     families = _families(request, len(training_rows), columns, sign)
-    _import_in_background({module for family in families for module, _advice in family.spec.requires})
-    yield progress("Searching", f"Trying {plural(len(families), 'kind')} of model with {len(folds)}-fold "
-                   "cross-validation on the training rows")
-    search = _Search(request, families, folds, metric, sign, pool.size, started)
+    imported: set[str] = set()
+    yield progress("Searching", f"Trying {plural(len(families), 'kind')} of model, each judged by "
+                   f"{evaluation.words}")
+    search = _Search(request, families, folds, metric, sign, pool.size, started,
+                     RefitCost(rows_ratio, prep_s * rows_ratio, _scored_rows(parts, training_rows) / held_rows))
     pool.load(folds)
     while True:
         if should_stop():
@@ -151,6 +189,13 @@ def _tune(request: TuneRequest, should_stop: StopCheck, finish_now: StopCheck, c
             search.finished_early = True
         search.step(pool, deadline)
         for trial in search.take_ended():
+            if trial.state is TrialState.DONE:
+                # Only a family that has finished a trial can be trained at the end: its libraries are imported
+                # now, not for every family at the start (torch took 14 s on a busy machine, competing with the
+                # final fit of a model that needed none of it).
+                needed = {module for module, _advice in get_model(trial.model_key).requires} - imported
+                _import_in_background(needed)
+                imported |= needed
             yield progress("Searching", trial_message(trial, metric), trial,
                            fraction=None if request.budget_s else len(search.trials) / (request.max_trials or 1))
         if search.over:
@@ -167,7 +212,8 @@ def _tune(request: TuneRequest, should_stop: StopCheck, finish_now: StopCheck, c
     ensemble_scores = None
     # Pictures are not averaged: each member would read and hold every picture again, for a small gain.
     if request.mode is TuneMode.AUTO and not isinstance(base.prep, ImageTraining):
-        members, ensemble_scores = choose_ensemble(search.candidates, search.sign, folds, metric, task, deadline)
+        members, ensemble_scores = choose_ensemble(search.candidates, search.sign, folds, metric, task, deadline,
+                                                   search.refit_cost)
         if members:
             combined, final_params = ensemble_of(members)
             final_key = combined.key
@@ -186,14 +232,22 @@ def _tune(request: TuneRequest, should_stop: StopCheck, finish_now: StopCheck, c
         yield progress("Training the winner", item.message, curve=item.curve)
     yield progress("Done", "Search finished", fraction=1.0)
     tuned = TuneResult(tuple(trials), best, metric, result, finished_early, elapsed(),
-                       tuple(f.spec.key for f in families), final_key, final_params, ensemble_scores)
+                       tuple(f.spec.key for f in families), final_key, final_params, ensemble_scores,
+                       evaluation.words)
     # The winner's run carries the search (its trials, its cross-validated score): one search is one run.
     return replace(tuned, train_result=replace(result, search=search_record(tuned, request)))
 
 
+def _scored_rows(parts: SplitIndices, training_rows: np.ndarray) -> int:
+    """The rows the final model predicts when it is scored: the test rows and a sample of the training rows."""
+    from studio.core.evaluate.result_details import TRAIN_SCORE_ROWS
+
+    return len(parts.test) + min(len(training_rows), TRAIN_SCORE_ROWS)
+
+
 def _import_in_background(modules: set[str]) -> None:
     """The workers import what their models need; the final fit runs in this process, and importing torch there
-    took two seconds the time kept for it did not foresee. A thread does it while the search runs."""
+    took two seconds the time kept for it did not foresee. A thread does it while the search goes on."""
     import importlib
     import threading
 
@@ -202,24 +256,36 @@ def _import_in_background(modules: set[str]) -> None:
                          daemon=True).start()
 
 
-def _make_folds(request: TuneRequest, x: Any, y: np.ndarray, call: InterruptibleCaller,
-                progress: Callable[..., TuneProgress]) -> Generator[TuneProgress, None, list[FoldData]]:
+def _make_folds(request: TuneRequest, evaluation: Evaluation, x: Any, y: np.ndarray, call: InterruptibleCaller,
+                progress: Callable[..., TuneProgress]
+                ) -> Generator[TuneProgress, None, tuple[list[FoldData], Evaluation, float]]:
     """Preparation fitted on each fold's training part only (no peeking at its held-out rows), done once here
-    and shared by every trial."""
+    and shared by every trial (the workers read the prepared folds; no trial fits the preparation again). Also
+    returns the quickest fold's preparation time in this process, which foretells the final fit's."""
     from studio.core.prep.build import build_transformer
 
-    count = request.folds or (5 if len(y) <= FIVE_FOLDS_MAX_ROWS else 3)
-    count = max(2, min(count, len(y) // 2))
     folds = []
-    splits = fold_indices(y, request.base.task, count, request.seed, stratify=True)
+    prep_s = math.inf
+    splits = evaluation_rows(evaluation, y, request.base.task, request.seed)
+    with suppress(Exception):  # a few rows may not suit every step; the real folds say so in words
+        # Once on a few rows, untimed: the first fit imports what the preparation needs, which the final fit
+        # (timed from these folds) does not pay again.
+        call(partial(build_transformer(request.base.prep, request.base.target).fit_transform, x.iloc[:50], y[:50]))
     for number, (fit_rows, held_rows) in enumerate(splits, start=1):
         transformer = build_transformer(request.base.prep, request.base.target)
         x_fit, x_held = x.iloc[fit_rows], x.iloc[held_rows]
+        fold_started = time.perf_counter()
         xt_fit = call(partial(transformer.fit_transform, x_fit, y[fit_rows]))
         xt_held = call(partial(transformer.transform, x_held))
+        prep_s = min(prep_s, time.perf_counter() - fold_started)
         folds.append(FoldData(xt_fit, y[fit_rows], xt_held, y[held_rows]))
-        yield progress("Preparing data", f"Fold {number} of {count} prepared")
-    return folds
+        if evaluation.is_holdout:
+            yield progress("Preparing data", f"Holdout of {len(held_rows):,} rows prepared")
+        else:
+            yield progress("Preparing data", f"Fold {number} of {len(splits)} prepared")
+    if evaluation.is_holdout:
+        evaluation = replace(evaluation, holdout_rows=len(splits[0][1]))
+    return folds, evaluation, prep_s
 
 
 def _families(request: TuneRequest, rows: int, columns: int, sign: float) -> list[_Family]:
@@ -230,7 +296,7 @@ def _families(request: TuneRequest, rows: int, columns: int, sign: float) -> lis
         keys: tuple[str, ...] = (request.base.model_key,)
     else:
         kind = DataKind.IMAGES if isinstance(request.base.prep, ImageTraining) else DataKind.TABLE
-        keys = auto_families(task, rows, columns, request.families, kind)
+        keys = auto_families(task, rows, columns, request.families, kind, request.budget_s)
     families = []
     for index, key in enumerate(keys):
         spec = get_model(key)
@@ -250,26 +316,36 @@ def _families(request: TuneRequest, rows: int, columns: int, sign: float) -> lis
             sampler = optuna.samplers.RandomSampler(seed=seed)
         else:
             sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=5, multivariate=True)
-        pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=GROWTH_STEPS // 2)
+        # Growth reports at sizes (trees, rounds) that every trial shares, and fold scores after them: a trial
+        # worse than the median of earlier ones at the same size, or the same fold, is stopped there.
+        pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=PRUNE_FROM_SIZE - 1)
         study = optuna.create_study(direction=direction, sampler=sampler, pruner=pruner)
-        starts = 0
+        queue: list[tuple[str, dict[str, ParamValue]]] = []
+        ceilings = None
         if grid is None:
-            # The defaults (or the user's values) first: a strong start, and never worse than not tuning.
-            study.enqueue_trial(space.encode(spec.resolve(task, values)))
-            starts = 1
+            # The defaults (or the user's values): a strong start, and never worse than not tuning. The
+            # automatic search tries a family's cheap start before them, where the family has one.
+            queue.append(("defaults", spec.resolve(task, values)))
             if request.mode is TuneMode.AUTO:
-                for start in spec.search_starts:
-                    study.enqueue_trial(space.encode(spec.resolve(task, dict(start))))
-                starts += len(spec.search_starts)
-        families.append(_Family(spec, space, study, grid_points=grid, starts=starts))
+                queue += [("start", spec.resolve(task, dict(start))) for start in spec.search_starts]
+                if spec.cost_params:
+                    space = frugal_space(spec, space)
+                    ceilings = CostCeilings.of(spec, space)
+                    cheap = spec.resolve(task, spec.cheap_start(task))
+                    if ceilings.ranges and cheap != queue[0][1]:
+                        queue.insert(0, ("cheap", cheap))
+        families.append(_Family(spec, space, study, grid_points=grid, queue=queue,
+                                ceilings=ceilings if ceilings is not None and ceilings.ranges else None))
     if not families:
         raise StudioError(f"No model can do {task.value}.")
     return families
 
 
 def _pick_family(families: list[_Family], remaining: float) -> _Family | None:
-    """Untried families first (in order), then their other known starts, then the upper confidence bound on the
-    best score."""
+    """Untried families first (in order; the automatic search tries each at its cheap start), then the upper
+    confidence bound on the best score. A family picked again tries its next known start (its defaults, then the
+    spec's other starts) before the search's own settings, so the strong defaults are paid for only by families
+    that earn more trials."""
     open_families = []
     for family in families:
         if family.exhausted:
@@ -282,9 +358,6 @@ def _pick_family(families: list[_Family], remaining: float) -> _Family | None:
         return None
     for family in open_families:
         if family.trials == 0:
-            return family
-    for family in open_families:  # then each family's other known starts
-        if family.trials < family.starts:
             return family
     scored = [(f, f.best) for f in open_families if f.best is not None]
     if not scored:
@@ -312,6 +385,7 @@ class _Running:
     scores: dict[int, float] = field(default_factory=dict)  # fold -> held-out score
     predictions: dict[int, np.ndarray] = field(default_factory=dict)
     fit_s: float = 0.0
+    predict_s: float = 0.0
     reported: int = 0  # folds reported to Optuna, always in fold order, so the same seed prunes the same way
     state: TrialState | None = None  # set when it has ended
     note: str = ""
@@ -328,8 +402,9 @@ class _Search:
     every trial is chosen knowing all earlier ones and the same seed gives the same search."""
 
     def __init__(self, request: TuneRequest, families: list[_Family], folds: list[FoldData], metric: str,
-                 sign: float, workers: int, started: float) -> None:
+                 sign: float, workers: int, started: float, refit_cost: RefitCost) -> None:
         self.request, self.families, self.folds = request, families, folds
+        self.refit_cost = refit_cost  # what the final fit costs beyond a worker's fit of a fold
         self.metric, self.sign, self.workers, self.started = metric, sign, workers, started
         self.overlap = request.budget_s is not None
         self.keep_predictions = request.mode is TuneMode.AUTO
@@ -385,11 +460,12 @@ class _Search:
     def refit_reserve(self) -> float:
         """Time to keep for the final fit. The automatic search keeps enough for an ensemble of the slowest
         candidates too, but never more than a small share of the budget beyond the best trial's own fit."""
-        single = refit_time([self.best] if self.best else [], len(self.folds))
+        cost = self.refit_cost
+        single = refit_time([self.best] if self.best else [], cost)
         if not self.keep_predictions or self.request.budget_s is None:
             return single
         slowest = sorted((trial for trial, _ in self.candidates), key=lambda t: -t.fit_s)[:ENSEMBLE_MEMBERS]
-        return max(single, min(refit_time(slowest, len(self.folds)),
+        return max(single, min(refit_time(slowest, cost),
                                single + ENSEMBLE_BUDGET_SHARE * self.request.budget_s))
 
     def _start_trial(self, family: _Family) -> _Running:
@@ -397,15 +473,21 @@ class _Search:
 
         request = self.request
         if family.grid_points is not None:
-            distributions = {name: optuna.distributions.CategoricalDistribution(points)
-                             for name, points in family.grid_points.items()}
-            handle = family.study.ask(distributions)
+            grid = {name: optuna.distributions.CategoricalDistribution(points)
+                    for name, points in family.grid_points.items()}
+            handle = family.study.ask(grid)
             params = dict(family.space.fixed)
             params.update(handle.params)
+            at_defaults = False
         else:
-            handle = family.study.ask(family.space.distributions())
+            kind, known = family.queue.pop(0) if family.queue else ("", None)
+            if known is not None:
+                family.study.enqueue_trial(family.space.encode(known))
+            distributions = (family.ceilings.distributions(family.space, known) if family.ceilings is not None
+                             else family.space.distributions())
+            handle = family.study.ask(distributions)
             params = family.space.params_from(handle.params)
-        at_defaults = family.grid_points is None and family.trials == 0
+            at_defaults = kind == "defaults"
         family.trials += 1
         if family.grid_points is not None and family.trials >= math.prod(map(len, family.grid_points.values())):
             family.exhausted = True
@@ -426,9 +508,12 @@ class _Search:
     def _on_event(self, run: _Running, event: FoldEvent, search_deadline: float, pool: TrialPool) -> None:
         if event.kind == "grew":
             run.handle.report(event.score, event.step)
-            if run.handle.should_prune():
-                self._end(run, TrialState.PRUNED, f"stopped after {event.step + 1}/{GROWTH_STEPS} of its first "
-                          "fold: worse than earlier trials at the same point", pool)
+            size = run.params.get(run.family.spec.growth_param)
+            # Judged only in the second half of its own growth: slow learning with many rounds trails early and
+            # can still win, and pruning it then would lose the best setting.
+            if isinstance(size, int) and 2 * event.step >= size and run.handle.should_prune():
+                self._end(run, TrialState.PRUNED, f"stopped at {event.step} of {size} {_growth_words(run)} of its "
+                          "first fold: worse than earlier trials at the same size", pool)
             return
         if event.kind in ("failed", "lost"):
             run.worker_lost = event.kind == "lost"
@@ -440,6 +525,7 @@ class _Search:
         first = not run.scores
         run.scores[fold] = event.score
         run.fit_s = max(run.fit_s, event.fit_s)
+        run.predict_s = max(run.predict_s, event.predict_s)
         if event.predictions is not None:
             run.predictions[fold] = event.predictions
         total = len(self.folds)
@@ -452,7 +538,7 @@ class _Search:
                 return
         while run.reported in run.scores:
             mean = float(np.mean([run.scores[k] for k in range(run.reported + 1)]))
-            run.handle.report(mean, GROWTH_STEPS + run.reported)
+            run.handle.report(mean, FOLD_STEP + run.reported)
             run.reported += 1
             if run.reported < total and run.handle.should_prune():
                 self._end(run, TrialState.PRUNED, f"stopped after {run.reported} of {total} folds: worse than "
@@ -502,11 +588,15 @@ class _Search:
         if score is not None and state in (TrialState.DONE, TrialState.PRUNED):
             scaled = self.sign * score
             is_best = state is TrialState.DONE and (self.best is None or scaled > self.sign * (self.best.score or 0.0))
+            if (state is TrialState.DONE and family.ceilings is not None and family.best is not None
+                    and scaled > family.best):
+                family.ceilings.improved(run.params)  # bigger models may be tried only while they pay
             family.best = scaled if family.best is None else max(family.best, scaled)
         trial = Trial(run.number, family.spec.key, tuple(sorted(run.params.items())), score, state, duration,
                       time.perf_counter() - self.started, score if is_best else (self.best.score if self.best else
                                                                                  None),
-                      len(done_scores), note, is_best=is_best, fit_s=run.fit_s, at_defaults=run.at_defaults)
+                      len(done_scores), note, is_best=is_best, fit_s=run.fit_s,
+                      predict_s=run.predict_s, at_defaults=run.at_defaults)
         if is_best:
             self.best = trial
         if state is TrialState.DONE and len(run.predictions) == total:
@@ -522,6 +612,10 @@ class _Search:
         if len(same_family) > ENSEMBLE_PER_FAMILY:
             worst = min(same_family, key=lambda pair: self.sign * (pair[0].score or 0.0))
             self.candidates = [pair for pair in self.candidates if pair is not worst]
+
+
+def _growth_words(run: _Running) -> str:
+    return "trees" if run.family.spec.growth is Growth.TREES else "rounds"
 
 
 def _out_of_time(run: _Running, search_deadline: float) -> str:

@@ -46,6 +46,8 @@ class SearchRun:
         return self._finish.is_set()
 
     def on_progress(self, item: object) -> None:
+        if isinstance(item, TuneProgress) and item.evaluation:
+            self.view.set_evaluation(item.evaluation)
         if isinstance(item, TuneProgress) and item.trial is not None:
             self.view.add_trial(item.trial)
 
@@ -69,18 +71,19 @@ def winner_text(result: TuneResult) -> str:
     against = f" {against}" if against else ""
     final = get_model(result.final_key)
     label = metric_label(result.metric).lower()
+    judged = summary.judged if summary is not None else "in cross-validation"
     if final.members is not None:
         members = final.members(result.final_params)
-        together = "scored better in cross-validation than the best single try"
+        together = f"scored better {judged} than the best single try"
         if result.ensemble_scores is not None:
             mixed, single = (format_metric(result.metric, value) for value in result.ensemble_scores)
-            together = f"scored {mixed} in cross-validation ({label}), against {single} for the best single try"
+            together = f"scored {mixed} {judged} ({label}), against {single} for the best single try"
         return (f"{ending}<b>The winner:</b> {describe_members(members)}, made from the best tries. Together they "
                 f"{together} ({best.model_label}, try {best.number} of {count}); now trained on all training "
                 f"rows.{against} <span style='color:#555'>Its members' settings: "
                 f"{final.describe(result.final_params, limit=3)}.</span>")
     return (f"{ending}<b>The winner:</b> {best.model_label} (try {best.number} of {count}), {label} "
-            f"{format_metric(result.metric, best.score)} in cross-validation, now trained on all training rows."
+            f"{format_metric(result.metric, best.score)} {judged}, now trained on all training rows."
             f"{against} <span style='color:#555'>Its settings: "
             f"{describe_params(best.params, best.model_key, limit=5)}.</span>")
 

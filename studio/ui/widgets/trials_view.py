@@ -34,7 +34,7 @@ _STATE_WORDS = {
     TrialState.STOPPED: "Out of time",
 }
 _STATE_HELP = {
-    TrialState.DONE: "Scored on every fold of the cross-validation.",
+    TrialState.DONE: "Scored in full: on every fold of the cross-validation, or on the whole holdout.",
     TrialState.PRUNED: "Stopped early: it scored worse than earlier tries at the same point, so finishing it would "
     "have wasted time. Its score counts only the folds it finished.",
     TrialState.FAILED: "These settings did not work on this data.",
@@ -57,6 +57,9 @@ class TrialsTableModel(QAbstractTableModel):
         self.metric = "accuracy"
         self.best_number: int | None = None
         self.finished = False  # the search is over: its best is no longer "so far"
+        # How the tries are judged, once the search says: "5-fold cross-validation on the training rows", "a
+        # holdout of 440 training rows".
+        self.evaluation = ""
 
     def reset(self, metric: str) -> None:
         self.beginResetModel()
@@ -64,6 +67,7 @@ class TrialsTableModel(QAbstractTableModel):
         self.metric = metric
         self.best_number = None
         self.finished = False
+        self.evaluation = ""
         self.endResetModel()
 
     def finish(self) -> None:
@@ -95,6 +99,8 @@ class TrialsTableModel(QAbstractTableModel):
                 return metric_label(self.metric)
             return self.HEADERS[section]
         if orientation is Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole and section == SCORE:
+            if self.evaluation.startswith("a holdout"):
+                return f"Each try's {metric_label(self.metric).lower()} on {self.evaluation}."
             return f"Each try's {metric_label(self.metric).lower()}, the mean over the cross-validation's folds."
         return None
 
@@ -290,9 +296,29 @@ class TrialsView(QWidget):
             self._show_best()
         self._dirty = True
 
+    def set_evaluation(self, words: str) -> None:
+        """How the search judges its tries ("a holdout of 440 training rows"), said above the table."""
+        if words == self.table_model.evaluation:
+            return
+        self.table_model.evaluation = words
+        # Short, under a narrow plot: the rows held out are counted above the table.
+        if words.startswith("a holdout"):
+            dots = f"{metric_label(self.table_model.metric).lower()} on the holdout"
+        else:
+            dots = f"cross-validated {metric_label(self.table_model.metric).lower()}"
+        self.plot_note.setText(f"Each grey dot is one finished try's {dots}; the green line is the best so far "
+                               f"({'higher' if higher_is_better(self.table_model.metric) else 'lower'} is better).")
+        if self.table_model.best_number is None:
+            self.best_label.setText(f"Searching… each try is judged by {words}; the first results appear as soon "
+                                    "as a try finishes.")
+        else:
+            self._show_best()
+
     def show_search(self, summary: SearchSummary, text: str) -> None:
         """A finished search kept in the run history: its tries, its curve and ``text`` (rich text) above."""
         self.reset(summary.metric)
+        if summary.evaluation:
+            self.set_evaluation(summary.evaluation)
         for trial in summary.trials:
             self.add_trial(trial)
         self.show_final(text)
@@ -372,7 +398,8 @@ class TrialsView(QWidget):
         count = len(model.trials)
         self.best_label.setText(
             f"<b>Best so far:</b> {best.model_label} (try {best.number}), "
-            f"{metric_label(model.metric).lower()} {format_score(model.metric, best.score)} in cross-validation. "
+            f"{metric_label(model.metric).lower()} {format_score(model.metric, best.score)} "
+            f"{'on ' + model.evaluation if model.evaluation.startswith('a holdout') else 'in cross-validation'}. "
             f"<span style='color:#555'>{count} tr{'ies' if count != 1 else 'y'}, {tried} kind"
             f"{'s' if tried != 1 else ''} of model tried.</span>")
 
@@ -413,7 +440,7 @@ def stored_search_text(summary: SearchSummary, model_key: str, params: dict[str,
     score = format_score(summary.metric, summary.cv_score)
     against = compared_with_default(summary)
     return (f"<b>A {summary.what}:</b> {tries}{stopped}, in {summary.duration_s:.0f} s.{ended} It kept "
-            f"{_model_words(model_key, params)}: {label} {score} in cross-validation, then trained on all training "
+            f"{_model_words(model_key, params)}: {label} {score} {summary.judged}, then trained on all training "
             f"rows (its test scores are on the Results tab).{' ' + against if against else ''}")
 
 

@@ -114,13 +114,14 @@ class SearchOptions(QWidget):
         spec = get_model(self.project.model.key)
         if tune_one:
             self.intro.setText(f"Studio tries settings for the <b>{spec.label.lower()}</b> within the ranges below. "
-                               "Each try is judged by cross-validation on the training rows; the test rows stay "
-                               "aside to score the winner once at the end.")
+                               "Each try is judged on the training rows (cross-validation, or on a larger table a "
+                               "share of them held out); the test rows stay aside to score the winner once at the "
+                               "end.")
         else:
-            self.intro.setText("Studio tries several kinds of model, starting from settings that work well on most "
-                               "tables, and spends the time on the most promising ones. Each try is judged by "
-                               "cross-validation on the training rows; the test rows stay aside to score the "
-                               "winner once at the end.")
+            self.intro.setText("Studio tries several kinds of model, each first small and quick to train, and "
+                               "grows and spends the time on the most promising ones. Each try is judged on the "
+                               "training rows (cross-validation, or on a larger table a share of them held out); "
+                               "the test rows stay aside to score the winner once at the end.")
         for widget in (self.method_title, self.method_combo, self.ranges_title, self.ranges):
             widget.setVisible(tune_one)
         self.families.setVisible(not tune_one)
@@ -142,7 +143,7 @@ class SearchOptions(QWidget):
         frame = self.project.training_frame()
         rows = len(frame) if frame is not None else 0
         columns = len(self.project.prep.features(self.project.target))
-        keys = auto_families(task, rows, columns, kind=self.project.data_kind)
+        keys = auto_families(task, rows, columns, kind=self.project.data_kind, budget_s=self.project.tuning.budget_s)
         labels = [get_model(k).label.lower() for k in keys]
         listed = ", ".join(labels[:-1]) + " and " + labels[-1] if len(labels) > 1 else "".join(labels)
         return (f"Kinds of model it will try, most promising first: {listed}. More time lets it try more "

@@ -1,0 +1,172 @@
+"""A search that spends a short budget well: cheap starts that grow only where they pay, a holdout on larger
+tables, pruning at shared sizes that keeps the best setting reachable, determinism with a trial count, and
+extremely randomised trees as a kind of forest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+
+from studio.core.data.target import Task
+from studio.core.models.registry import get_model
+from studio.core.search.evaluation import Evaluation, choose_evaluation, evaluation_rows
+from studio.core.search.frugal import CostCeilings, frugal_space
+from studio.core.search.modes import SearchMethod, TuneMode
+from studio.core.search.pool import growth_rungs
+from studio.core.search.requests import TrialState, TuneRequest, TuneResult
+from studio.core.search.spaces import build_space
+from tests.core.helpers import make_request, run_training
+from tests.core.test_tuning import regression_frame, run_tuning
+
+
+def test_small_tables_are_cross_validated_and_larger_ones_use_a_holdout() -> None:
+    assert choose_evaluation(300, 8, 30.0) == Evaluation(5)
+    assert choose_evaluation(12_000, 3, None) == Evaluation(3)  # no budget: folds up to 100,000 rows
+    # FLAML's rule: rows x columns against the time there is (30 s: about 83,000 cells).
+    holdout = choose_evaluation(2_200, 80, 30.0)
+    assert holdout.is_holdout and holdout.holdout_rows == 440  # a fifth of a few thousand rows
+    assert choose_evaluation(2_200, 80, 600.0) == Evaluation(5)  # ten minutes: folds pay again
+    assert choose_evaluation(50_000, 10, 30.0).holdout_rows == 5_000  # a tenth of a large table
+    assert choose_evaluation(150_000, 5, None).is_holdout
+    # The person's own choice wins: a fold count, or 1 for a holdout.
+    assert choose_evaluation(50_000, 10, 30.0, folds_asked=4) == Evaluation(4)
+    assert choose_evaluation(300, 8, 30.0, folds_asked=1).is_holdout
+    assert Evaluation(5).words == "5-fold cross-validation on the training rows"
+    assert Evaluation(1, 1234).words == "a holdout of 1,234 training rows"
+
+
+def test_a_holdout_keeps_a_stratified_share_of_the_rows_aside() -> None:
+    y = np.array(["rare"] * 50 + ["common"] * 950, dtype=object)
+    [(fitted, held)] = evaluation_rows(Evaluation(1, 200), y, Task.CLASSIFICATION, seed=0)
+    assert len(held) == 200 and len(fitted) == 800 and not set(fitted) & set(held)
+    assert (y[held] == "rare").sum() == 10  # the rare class keeps its share
+
+
+def test_cost_settings_start_cheap_and_grow_only_when_a_bigger_model_improves() -> None:
+    spec = get_model("gradient_boosting")
+    space = frugal_space(spec, build_space(spec, Task.REGRESSION))
+    assert space.get("max_iter").low == 24 and space.get("max_leaf_nodes").low == 8  # the cheap values fit in
+    ceilings = CostCeilings.of(spec, space)
+    assert ceilings.ceilings == {"max_iter": 48, "max_leaf_nodes": 16}
+    distributions = ceilings.distributions(space)
+    assert distributions["max_iter"].high == 48 and distributions["learning_rate"].high == 0.3
+    # A known start (the defaults) may go past the ceiling without raising it.
+    assert ceilings.distributions(space, {"max_iter": 200})["max_iter"].high == 200
+    ceilings.improved({"max_iter": 20, "max_leaf_nodes": 12})  # small rounds won: only the leaves grow
+    assert ceilings.ceilings == {"max_iter": 48, "max_leaf_nodes": 32}
+    ceilings.improved({"max_iter": 200, "max_leaf_nodes": 8})  # the defaults won: rounds may reach twice them
+    assert ceilings.ceilings == {"max_iter": 400, "max_leaf_nodes": 32}
+    for _ in range(5):
+        ceilings.improved({"max_iter": 800, "max_leaf_nodes": 128})
+    assert ceilings.ceilings == {"max_iter": 800, "max_leaf_nodes": 128}  # never past the search range
+
+
+def test_growth_is_scored_at_sizes_every_trial_shares() -> None:
+    assert growth_rungs(24) == [4, 8, 16, 24]
+    assert growth_rungs(200) == [16, 32, 64, 128, 200]
+    assert growth_rungs(3) == [3]
+
+
+def test_the_automatic_search_tries_each_family_cheap_first_then_earns_its_defaults(penguins: pd.DataFrame) -> None:
+    request = TuneRequest(make_request(penguins, "species", Task.CLASSIFICATION, "random_forest"), TuneMode.AUTO,
+                          budget_s=None, max_trials=4, folds=1, families=("gradient_boosting", "random_forest"))
+    _items, result = run_tuning(request)
+    first = {t.model_key: t for t in reversed(result.trials)}
+    assert [t.model_key for t in result.trials[:2]] == ["gradient_boosting", "random_forest"]
+    boosting, forest = first["gradient_boosting"].params_dict(), first["random_forest"].params_dict()
+    assert (boosting["max_iter"], boosting["max_leaf_nodes"], forest["n_estimators"]) == (24, 8, 12)
+    assert not any(t.at_defaults for t in result.trials[:2])
+    # A family picked again tries its defaults next (200 rounds, 31 leaves; 100 trees).
+    defaults = [t for t in result.trials if t.at_defaults]
+    assert defaults and all(t.params_dict() == get_model(t.model_key).resolve(Task.CLASSIFICATION, {})
+                            for t in defaults)
+    sampled = [t for t in result.trials if t.number > 2 and not t.at_defaults]
+    assert all(t.params_dict().get("max_iter", 0) <= 400 for t in sampled)
+
+
+def test_the_search_says_it_judges_by_a_holdout(penguins: pd.DataFrame) -> None:
+    request = TuneRequest(make_request(penguins, "species", Task.CLASSIFICATION, "random_forest"), TuneMode.AUTO,
+                          budget_s=None, max_trials=3, folds=1, families=("logistic_regression", "knn"))
+    items, result = run_tuning(request)
+    messages = [item.message for item in items]
+    training_rows = result.train_result.split_sizes[0]
+    assert any(m.endswith(f"each judged by {result.evaluation}") for m in messages)
+    # A fifth of the training rows (the final model then learns from all of them).
+    held = int(result.evaluation.split()[3])
+    assert result.evaluation == f"a holdout of {held} training rows" and abs(held - training_rows / 5) <= 1
+    assert all(t.folds_done == 1 for t in result.trials if t.state is TrialState.DONE)
+    assert result.train_result.test.get("accuracy") > 0.9
+
+
+def test_pruning_keeps_the_best_setting_reachable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every point of a grid scored in full (no pruning) names the best setting; the search with pruning must
+    still finish that setting and pick it, though it prunes others on the way."""
+    base = make_request(regression_frame(300, seed=3), "y", Task.REGRESSION, "gradient_boosting")
+    spec = get_model("gradient_boosting")
+    space = build_space(spec, Task.REGRESSION)
+    # Slow learning with many rounds can win while it still trails at a few dozen rounds: the case where pruning
+    # by early scores could lose the best setting.
+    ranges = (space.get("learning_rate").narrowed(spec.param("learning_rate"), 0.01, 0.3),
+              space.get("max_iter").narrowed(spec.param("max_iter"), 20, 200))
+    request = TuneRequest(base, TuneMode.TUNE, budget_s=None, max_trials=9, method=SearchMethod.GRID,
+                          ranges=ranges, seed=2, folds=3)
+
+    def best_of(result: TuneResult) -> tuple:
+        return tuple(sorted(result.best.params_dict().items()))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(optuna.pruners, "MedianPruner", lambda **_kwargs: optuna.pruners.NopPruner())
+        _items, full = run_tuning(request)
+    assert all(t.state is TrialState.DONE for t in full.trials) and len(full.trials) == 9
+    _items, pruned = run_tuning(request)
+    assert any(t.state is TrialState.PRUNED for t in pruned.trials)
+    assert best_of(pruned) == best_of(full)
+    assert pruned.best.state is TrialState.DONE and pruned.best.score == pytest.approx(full.best.score)
+
+
+def test_the_same_seed_and_trial_count_give_the_same_frugal_search(penguins: pd.DataFrame) -> None:
+    request = TuneRequest(make_request(penguins, "species", Task.CLASSIFICATION, "random_forest"), TuneMode.AUTO,
+                          budget_s=None, max_trials=6, seed=3, folds=2,
+                          families=("gradient_boosting", "random_forest"))
+
+    def outline(result: TuneResult) -> list[tuple]:
+        return [(t.model_key, t.params, t.score, t.state, t.folds_done) for t in result.trials]
+
+    first = outline(run_tuning(request)[1])
+    assert len(first) == 6
+    assert outline(run_tuning(request)[1]) == first
+
+
+def test_extremely_randomised_trees_are_a_kind_of_forest_and_export_alike(penguins: pd.DataFrame,
+                                                                          tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    from studio.core.models.pipeline_onnx import export_pipeline_onnx
+    from studio.core.store.model_file import metadata_for
+
+    spec = get_model("random_forest")
+    assert type(spec.make_estimator(Task.REGRESSION, {"splits": "random"})).__name__ == "ExtraTreesRegressor"
+    assert type(spec.make_estimator(Task.REGRESSION, {})).__name__ == "RandomForestRegressor"
+    assert build_space(spec, Task.CLASSIFICATION).get("splits").choices == ("best", "random")
+    result = run_training(make_request(penguins, "species", Task.CLASSIFICATION, "random_forest",
+                                       {"splits": "random", "n_estimators": 20}))[1]
+    assert type(result.pipeline.named_steps["model"]).__name__ == "ExtraTreesClassifier"
+    assert result.test.get("accuracy") > 0.9
+    report = export_pipeline_onnx(result.pipeline, metadata_for(result), tmp_path / "trees.onnx",
+                                  result.rows.x_held)
+    assert report.labels_differing == 0
+
+
+def test_a_short_search_leaves_out_families_that_must_first_import_a_large_library() -> None:
+    from studio.core.search.policy import auto_families
+
+    pytest.importorskip("torch")
+    assert "neural_network" in auto_families(Task.REGRESSION, 500, 5, budget_s=60.0)
+    assert "neural_network" in auto_families(Task.REGRESSION, 500, 5)  # a number of trials: no clock to save
+    short = auto_families(Task.REGRESSION, 500, 5, budget_s=30.0)
+    assert "neural_network" not in short and "gradient_boosting" in short
+    # Asked for by name, it is tried all the same.
+    assert auto_families(Task.REGRESSION, 500, 5, ("neural_network",), budget_s=30.0) == ("neural_network",)
