@@ -5,6 +5,9 @@ Each probe writes its input into a folder, runs it through the core and the comm
 a time limit) and names the outcome with the issue's words: OK, clear message, unclear, traceback, hang, silent
 wrong, data lost, temp left behind. ``tests/test_bad_input_corpus.py`` asserts every probe ends OK or with a clear
 message; ``tests/perf/test_bad_input_census.py`` prints the tally.
+
+A probe whose input a person can give the window also says how (``Probe.window``: a WindowInput, the files and what
+kind of input they are); ``tests/ui/bad_input_window.py`` gives them to the real window.
 """
 
 from __future__ import annotations
@@ -50,11 +53,36 @@ class Finding:
     detail: str = ""
 
 
+# The kinds of input a person gives the window, and where: a table on the Data page (DATA), a model file on the
+# Predict page (MODEL_FILE), a model and a table to predict on it (PREDICT), a preparation file loaded on the Prepare
+# page (PREP: the table, then the file), a file chosen for the run history on the Runs page (HISTORY), a formula
+# typed on the Prepare page (FORMULA: the table, then the formula).
+DATA, MODEL_FILE, PREDICT, PREP, HISTORY, FORMULA = "data", "model", "predict", "prep", "history", "formula"
+WINDOW_KINDS = (DATA, MODEL_FILE, PREDICT, PREP, HISTORY, FORMULA)
+
+
+@dataclass(frozen=True)
+class WindowInput:
+    kind: str
+    files: tuple[Path, ...]  # in the order the person opens them (see the kinds above)
+    refuse: bool  # whether the window must refuse it with a sentence (else take it, maybe with a note)
+    words: tuple[str, ...] = ()  # what the sentence must say
+    target: str = "label"  # the column to predict, chosen on the Data page
+    formula: str = ""
+    # PREDICT, taken: what is wrong in the predictions the person saves ("" when nothing).
+    check: Callable[[pd.DataFrame], str] | None = None
+    made: tuple[str, ...] = ()  # names of files the probe made beside the inputs (a model trained for it)
+
+
+WindowMaker = Callable[[Path], "WindowInput | Finding"]
+
+
 @dataclass(frozen=True)
 class Probe:
     name: str
     item: str  # the issue's heading it proves
     run: Callable[[Path], Finding]
+    window: WindowMaker | None = None  # how a person gives the same input to the window (None: they cannot)
     # Probes of work another part of the issue owns; they may fail until it lands (pytest marks them xfail).
     pending: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
@@ -516,82 +544,317 @@ def _nested_parquet(folder: Path) -> Finding:
     return judged_success(run) if run.code == 0 else judged_refusal(run)
 
 
+# -- the same inputs, for the window ------------------------------------------------------------------------------
+def _trained_for(folder: Path, data: Path, *extra: str) -> Path | Finding:
+    """A model trained by the command line on ``data`` (inside the probe's folder), to predict on in the window."""
+    model = folder / "model.studio.joblib"
+    made = judged_success(cli("train", data, "--target", "label", "--model", MODEL, "--out", model, *extra))
+    return model if made.outcome == OK else made
+
+
+def _predict_window(folder: Path, data: Path, new: Path, check: Callable[[pd.DataFrame], str] | None = None,
+                    refuse: bool = False, *words: str) -> WindowInput | Finding:
+    model = _trained_for(folder, data)
+    if isinstance(model, Finding):
+        return model
+    cards = tuple(p.name for p in folder.glob("model.card.*"))
+    return WindowInput(PREDICT, (model, new), refuse, words, check=check, made=(model.name, *cards))
+
+
+def _data_window(name: str, content: bytes | pd.DataFrame, refuse: bool, *words: str,
+                 target: str = "label") -> WindowMaker:
+    def make(folder: Path) -> WindowInput:
+        path = folder / name
+        if isinstance(content, pd.DataFrame):
+            content.to_csv(path, index=False)
+        else:
+            path.write_bytes(content)
+        return WindowInput(DATA, (path,), refuse, words, target=target)
+
+    return make
+
+
+def _infinite_values_window(texts: tuple[str, ...]) -> WindowMaker:
+    """A model trained on a table with infinity in columns of its own, predicting rows holding it."""
+
+    def make(folder: Path) -> WindowInput | Finding:
+        frame = small_table()
+        for index, text in enumerate(texts):
+            spend = frame["z"].astype(object)
+            spend[[2 + index, 9, 30]] = text
+            frame[f"spend {index}"] = spend
+        data = write(folder, "inf.csv", frame)
+        new = frame.copy()
+        new["x"] = new["x"].astype(object)
+        new.loc[:len(texts) - 1, "x"] = list(texts)
+        later = write(folder, "new.csv", new)
+
+        def check(predictions: pd.DataFrame) -> str:
+            written = list(predictions.loc[:len(texts) - 1, "x"])
+            return "" if written == list(texts) else f"the user's values became {written}"
+
+        return _predict_window(folder, data, later, check)
+
+    return make
+
+
+def _infinite_target_window(folder: Path) -> WindowInput:
+    frame = small_table()
+    amount = (frame["x"] * 3).round(3).astype(object)
+    amount[[4, 11]] = ["inf", "1e400"]
+    frame["label"] = amount
+    return WindowInput(DATA, (write(folder, "amount.csv", frame),), False)
+
+
+def _awkward_names_window(folder: Path) -> WindowInput | Finding:
+    rng = np.random.default_rng(1)
+    frame = small_table(**{name: rng.normal(size=60).round(3) for name in AWKWARD_NAMES})
+    data = write(folder, "names.csv", frame)
+
+    def check(predictions: pd.DataFrame) -> str:
+        # Names are read trimmed of the spaces around them (' padded ' is 'padded'), in the window as on the command
+        # line; anything else must come back as written.
+        lost = [c for c in frame.columns if c != "label" and c.strip() not in predictions.columns]
+        return f"columns lost: {lost}" if lost else ""
+
+    return _predict_window(folder, data, data, check)
+
+
+def _duplicate_names_window(folder: Path) -> WindowInput:
+    frame = small_table()
+    lines = [",".join(["x", "x", "", "", "z", "label"])]
+    lines += [f"{a},{a},{b},{b},{b},{c}" for a, b, c in zip(frame.x, frame.z, frame.label, strict=True)]
+    path = folder / "dupes.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return WindowInput(DATA, (path,), False)
+
+
+def _formula_window(formula: str, refuse: bool, *words: str,
+                    columns: dict[str, object] | None = None) -> WindowMaker:
+    def make(folder: Path) -> WindowInput:
+        data = write(folder, "data.csv", small_table(**(columns or {})))
+        return WindowInput(FORMULA, (data,), refuse, words, formula=formula)
+
+    return make
+
+
+def _prep_window(content: str, *words: str) -> WindowMaker:
+    def make(folder: Path) -> WindowInput:
+        data = write(folder, "data.csv", small_table())
+        prep = folder / "prep.json"
+        prep.write_text(content, encoding="utf-8")
+        return WindowInput(PREP, (data, prep), True, words)
+
+    return make
+
+
+def _model_window(change: Callable[[dict], object], *words: str, refuse: bool = True) -> WindowMaker:
+    def make(folder: Path) -> WindowInput | Finding:
+        made = trained_once()
+        if isinstance(made, Finding):
+            return made
+        model = folder / "model.studio.joblib"
+        shutil.copyfile(made, model)
+        rewrite_manifest(model, change)
+        return WindowInput(MODEL_FILE, (model,), refuse, words)
+
+    return make
+
+
+def _not_a_model_window(folder: Path) -> WindowInput:
+    path = folder / "notes.studio.joblib"
+    path.write_text("shopping list: eggs, milk", encoding="utf-8")
+    return WindowInput(MODEL_FILE, (path,), True, ("not a Studio model file",))
+
+
+def _missing_column_window(folder: Path) -> WindowInput | Finding:
+    frame = small_table(colour=np.random.default_rng(0).choice(["red", "blue"], size=60))
+    data = write(folder, "data.csv", frame)
+    new = write(folder, "new.csv", frame.drop(columns=["colour", "label"]))
+    return _predict_window(folder, data, new, None, True, "colour")
+
+
+def _wide_table_window(folder: Path) -> WindowInput:
+    rng = np.random.default_rng(0)
+    columns = 2_050
+    frame = pd.DataFrame(rng.normal(size=(30, columns)).round(1), columns=[f"c{i}" for i in range(columns)])
+    frame["label"] = np.where(frame["c2040"] > 0, "yes", "no")
+    return WindowInput(DATA, (write(folder, "wide.csv", frame),), False, ("2,051 columns",))
+
+
+def _long_ids_window(folder: Path) -> WindowInput | Finding:
+    frame = small_table()
+    ids = [str(10_000_000_000_000_000 + 7 * i) for i in range(len(frame))]
+    ids[5] = ""
+    frame.insert(0, "customer", ids)
+    data = write(folder, "ids.csv", frame)
+
+    def check(predictions: pd.DataFrame) -> str:
+        changed = [(a, b) for a, b in zip(ids, predictions["customer"], strict=True) if a != b]
+        return f"{len(changed)} identifiers changed, e.g. {changed[0]}" if changed else ""
+
+    return _predict_window(folder, data, data, check)
+
+
+def _studio_like_names_window(folder: Path) -> WindowInput | Finding:
+    data = write(folder, "data.csv", small_table(prediction=["mine"] * 60, probability_yes=["0.5"] * 60))
+
+    def check(predictions: pd.DataFrame) -> str:
+        if list(predictions["prediction"]) != ["mine"] * 60 or list(predictions["probability_yes"]) != ["0.5"] * 60:
+            return "the user's columns named like Studio's output were changed"
+        return ""
+
+    return _predict_window(folder, data, data, check)
+
+
+def _history_window(folder: Path) -> WindowInput:
+    path = folder / "notes.txt"
+    path.write_text("my notes", encoding="utf-8")
+    return WindowInput(HISTORY, (path,), True, ("notes.txt",))
+
+
+def _huge_field_window(folder: Path) -> WindowInput:
+    frame = small_table()
+    frame["note"] = "short"
+    frame.loc[3, "note"] = "x" * (200 * 1024)
+    return WindowInput(DATA, (write(folder, "huge.csv", frame),), False)
+
+
+def _nested_parquet_window(folder: Path) -> WindowInput:
+    frame = small_table()
+    frame["tags"] = [[i, i + 1] for i in range(len(frame))]
+    frame["point"] = [{"a": i, "b": "x"} for i in range(len(frame))]
+    path = folder / "nested.parquet"
+    frame.to_parquet(path)
+    return WindowInput(DATA, (path,), False)
+
+
+def _target_window(values: list[object], *words: str) -> WindowMaker:
+    def make(folder: Path) -> WindowInput:
+        frame = small_table(rows=len(values))
+        frame["label"] = values
+        return WindowInput(DATA, (write(folder, "data.csv", frame),), True, words)
+
+    return make
+
+
+_INF_TEXTS = ("inf", "-inf", "1e400", "Infinity", "-1e999999")
+_BINARY = b"PK\x03\x04\x14\x00\x06\x00" + bytes(range(256)) * 40
+_NESTED = "[" * 100_000 + "]" * 100_000
+_PREP_NAMED_LIKE = json.dumps({"columns": [{"name": "x", "kind": "numeric", "treatment": "numeric",
+                                            "formula": "z * 2"}]})
+_PREP_READS_ITSELF = json.dumps({"columns": [{"name": "new", "kind": "numeric", "treatment": "numeric",
+                                              "formula": "new + 1"}]})
+_PREP_BILLION_BINS = json.dumps({"columns": [{"name": "x", "kind": "numeric", "treatment": "numeric",
+                                              "binning": "uniform", "bins": 10**9}]})
+_PREP_BINS_INFINITY = '{"columns": [{"name": "x", "kind": "numeric", "treatment": "numeric", "bins": Infinity}]}'
+
+
+def _both_formula(formula: str, refuse: bool, *words: str, columns: dict[str, object] | None = None,
+                  expect: Callable[[pd.DataFrame], np.ndarray] | None = None) -> dict[str, object]:
+    return {"run": _formula(formula, refuse, *words, columns=columns, expect=expect),
+            "window": _formula_window(formula, refuse, *words, columns=columns)}
+
+
+def _both_prep(content: str, *words: str) -> dict[str, object]:
+    return {"run": _prep_file(content, *words), "window": _prep_window(content, *words)}
+
+
+def _both_model(change: Callable[[dict], object], *words: str, refuse: bool = True) -> dict[str, object]:
+    return {"run": _model_file(change, *words, refuse=refuse), "window": _model_window(change, *words, refuse=refuse)}
+
+
+def _both_unreadable(content: bytes, *words: str) -> dict[str, object]:
+    return {"run": _unreadable(content, *words), "window": _data_window("data.csv", content, True, *words)}
+
+
+def _both_target(values: list[object], *words: str) -> dict[str, object]:
+    return {"run": _target(values, *words), "window": _target_window(values, *words)}
+
+
 PROBES: tuple[Probe, ...] = (
     # Silently wrong: infinite values.
-    Probe("inf, -inf, 1e400, Infinity, 1e999999", "infinite values",
-          _infinite_values(("inf", "-inf", "1e400", "Infinity", "-1e999999"))),
+    Probe("inf, -inf, 1e400, Infinity, 1e999999", "infinite values", _infinite_values(_INF_TEXTS),
+          _infinite_values_window(_INF_TEXTS)),
     Probe("inf in the core: warning, gap or clip", "infinite values", _infinite_in_the_core),
-    Probe("inf in a number to predict", "infinite values", _infinite_target),
+    Probe("inf in a number to predict", "infinite values", _infinite_target, _infinite_target_window),
     # Silently wrong: ordinary column names.
-    Probe("library keywords and odd names", "column names", _awkward_names),
-    Probe("duplicated and empty names", "column names", _duplicate_and_empty_names),
+    Probe("library keywords and odd names", "column names", _awkward_names, _awkward_names_window),
+    Probe("duplicated and empty names", "column names", _duplicate_and_empty_names, _duplicate_names_window),
     # Silently wrong: formulas.
-    Probe("sqrt + 1", "formulas", _formula("sqrt + 1", True, "sqrt")),
-    Probe("a column named log", "formulas", _formula("log + 1", False, columns={"log": np.arange(60.0)},
-                                                     expect=lambda f: f["log"].to_numpy() + 1)),
-    Probe("log(a, 2)", "formulas", _formula("log(x + 10, 2)", False,
-                                            expect=lambda f: np.log2(f["x"].to_numpy() + 10))),
-    Probe("min(a)", "formulas", _formula("min(x)", True, "min")),
-    Probe("a 400-digit number", "formulas", _formula("x + " + "9" * 400, True, "too large")),
-    Probe("1e400 in a formula", "formulas", _formula("x * 1e400", True, "too large")),
-    Probe("`_col0` beside a real _col0", "formulas",
-          _formula("`z` + _col0", False, columns={"_col0": np.full(60, 100.0)},
-                   expect=lambda f: f["z"].to_numpy() + 100.0)),
-    Probe("a function Studio does not know", "formulas", _formula("open(x)", True, "not a function")),
-    Probe("a new column named like the user's", "formulas", _prep_file(json.dumps({"columns": [
-        {"name": "x", "kind": "numeric", "treatment": "numeric", "formula": "z * 2"}]}), "already")),
-    Probe("a formula that reads itself", "formulas", _prep_file(json.dumps({"columns": [
-        {"name": "new", "kind": "numeric", "treatment": "numeric", "formula": "new + 1"}]}), "new")),
+    Probe("sqrt + 1", "formulas", **_both_formula("sqrt + 1", True, "sqrt")),  # type: ignore[arg-type]
+    Probe("a column named log", "formulas", **_both_formula(  # type: ignore[arg-type]
+        "log + 1", False, columns={"log": np.arange(60.0)}, expect=lambda f: f["log"].to_numpy() + 1)),
+    Probe("log(a, 2)", "formulas", **_both_formula(  # type: ignore[arg-type]
+        "log(x + 10, 2)", False, expect=lambda f: np.log2(f["x"].to_numpy() + 10))),
+    Probe("min(a)", "formulas", **_both_formula("min(x)", True, "min")),  # type: ignore[arg-type]
+    Probe("a 400-digit number", "formulas", **_both_formula(  # type: ignore[arg-type]
+        "x + " + "9" * 400, True, "too large")),
+    Probe("1e400 in a formula", "formulas", **_both_formula("x * 1e400", True, "too large")),  # type: ignore[arg-type]
+    Probe("`_col0` beside a real _col0", "formulas", **_both_formula(  # type: ignore[arg-type]
+        "`z` + _col0", False, columns={"_col0": np.full(60, 100.0)}, expect=lambda f: f["z"].to_numpy() + 100.0)),
+    Probe("a function Studio does not know", "formulas", **_both_formula(  # type: ignore[arg-type]
+        "open(x)", True, "not a function")),
+    Probe("a new column named like the user's", "formulas", **_both_prep(  # type: ignore[arg-type]
+        _PREP_NAMED_LIKE, "already")),
+    Probe("a formula that reads itself", "formulas", **_both_prep(_PREP_READS_ITSELF, "new")),  # type: ignore[arg-type]
     # Tracebacks: preparation files.
-    Probe("prep JSON nested 100,000 deep", "preparation files", _prep_file("[" * 100_000 + "]" * 100_000,
-                                                                           "nested too deeply")),
-    Probe("prep JSON version Infinity", "preparation files",
-          _prep_file('{"version": Infinity, "columns": []}', "version")),
-    Probe("prep JSON version 'two'", "preparation files", _prep_file('{"version": "two", "columns": []}', "version")),
-    Probe("prep JSON a billion bins", "preparation files", _prep_file(json.dumps({"columns": [
-        {"name": "x", "kind": "numeric", "treatment": "numeric", "binning": "uniform", "bins": 10**9}]}), "bins")),
-    Probe("prep JSON bins Infinity", "preparation files", _prep_file(
-        '{"columns": [{"name": "x", "kind": "numeric", "treatment": "numeric", "bins": Infinity}]}', "bins")),
-    Probe("prep JSON not JSON", "preparation files", _prep_file("{columns: oops", "not a valid JSON")),
+    Probe("prep JSON nested 100,000 deep", "preparation files", **_both_prep(  # type: ignore[arg-type]
+        _NESTED, "nested too deeply")),
+    Probe("prep JSON version Infinity", "preparation files", **_both_prep(  # type: ignore[arg-type]
+        '{"version": Infinity, "columns": []}', "version")),
+    Probe("prep JSON version 'two'", "preparation files", **_both_prep(  # type: ignore[arg-type]
+        '{"version": "two", "columns": []}', "version")),
+    Probe("prep JSON a billion bins", "preparation files", **_both_prep(  # type: ignore[arg-type]
+        _PREP_BILLION_BINS, "bins")),
+    Probe("prep JSON bins Infinity", "preparation files", **_both_prep(  # type: ignore[arg-type]
+        _PREP_BINS_INFINITY, "bins")),
+    Probe("prep JSON not JSON", "preparation files", **_both_prep(  # type: ignore[arg-type]
+        "{columns: oops", "not a valid JSON")),
     # Tracebacks: model files with malformed metadata.
-    Probe("manifest not JSON", "model files", _model_file(_raw(b"{oops"), "damaged")),
-    Probe("manifest a list", "model files", _model_file(_raw(b"[1, 2]"), "not a Studio model file")),
-    Probe("format version a word", "model files", _model_file(_set(("studio_model",), "one"),
-                                                              "not a Studio model file")),
-    Probe("task unknown", "model files", _model_file(_set(("metadata", "task"), "astrology"), "damaged")),
-    Probe("input columns a number", "model files", _model_file(_set(("metadata", "input_columns"), 7), "damaged")),
-    Probe("classes a number", "model files", _model_file(_set(("metadata", "classes"), 3), "damaged")),
-    Probe("versions a list", "model files", _model_file(_set(("metadata", "versions"), [1]), "damaged")),
-    Probe("metrics hold text", "model files", _model_file(_set(("metadata", "metrics"), {"test": {"accuracy": "x"}}),
-                                                          "damaged")),
-    Probe("checksum changed", "model files", _model_file(_set(("pipeline", "sha256"), "0" * 64), "checksum")),
+    Probe("manifest not JSON", "model files", **_both_model(_raw(b"{oops"), "damaged")),  # type: ignore[arg-type]
+    Probe("manifest a list", "model files", **_both_model(  # type: ignore[arg-type]
+        _raw(b"[1, 2]"), "not a Studio model file")),
+    Probe("format version a word", "model files", **_both_model(  # type: ignore[arg-type]
+        _set(("studio_model",), "one"), "not a Studio model file")),
+    Probe("task unknown", "model files", **_both_model(  # type: ignore[arg-type]
+        _set(("metadata", "task"), "astrology"), "damaged")),
+    Probe("input columns a number", "model files", **_both_model(  # type: ignore[arg-type]
+        _set(("metadata", "input_columns"), 7), "damaged")),
+    Probe("classes a number", "model files", **_both_model(  # type: ignore[arg-type]
+        _set(("metadata", "classes"), 3), "damaged")),
+    Probe("versions a list", "model files", **_both_model(  # type: ignore[arg-type]
+        _set(("metadata", "versions"), [1]), "damaged")),
+    Probe("metrics hold text", "model files", **_both_model(  # type: ignore[arg-type]
+        _set(("metadata", "metrics"), {"test": {"accuracy": "x"}}), "damaged")),
+    Probe("checksum changed", "model files", **_both_model(  # type: ignore[arg-type]
+        _set(("pipeline", "sha256"), "0" * 64), "checksum")),
     # Silently wrong: models from another Studio.
-    Probe("made by a newer Studio", "model versions", _model_file(_set(("metadata", "versions", "studio"), "99.1"),
-                                                                  "Studio 99.1", "newer", refuse=False)),
-    Probe("made by an older Studio", "model versions", _model_file(_set(("metadata", "versions", "studio"), "0.0.1"),
-                                                                   "Studio 0.0.1", "older", refuse=False)),
-    Probe("made by an unnamed Studio", "model versions",
-          _model_file(_set(("metadata", "versions", "studio"), {"x": 1}), "does not say which Studio",
-                      refuse=False)),
+    Probe("made by a newer Studio", "model versions", **_both_model(  # type: ignore[arg-type]
+        _set(("metadata", "versions", "studio"), "99.1"), "Studio 99.1", "newer", refuse=False)),
+    Probe("made by an older Studio", "model versions", **_both_model(  # type: ignore[arg-type]
+        _set(("metadata", "versions", "studio"), "0.0.1"), "Studio 0.0.1", "older", refuse=False)),
+    Probe("made by an unnamed Studio", "model versions", **_both_model(  # type: ignore[arg-type]
+        _set(("metadata", "versions", "studio"), {"x": 1}), "does not say which Studio", refuse=False)),
     # Hangs: a wide table.
-    Probe("2,050 columns", "wide tables", _wide_table),
+    Probe("2,050 columns", "wide tables", _wide_table, _wide_table_window),
     # What the window's bad-input tests cover, through the command line.
-    Probe("empty file", "existing", _unreadable(b"", "empty")),
-    Probe("blank lines", "existing", _unreadable(b"\n\n  \n", "empty")),
-    Probe("header only", "existing", _unreadable(b"x,z,label\n", "no data rows")),
-    Probe("binary", "existing", _unreadable(b"PK\x03\x04\x14\x00\x06\x00" + bytes(range(256)) * 40, "binary")),
-    Probe("ragged", "existing", _unreadable(b"x,label\n1,2\n3,4,5\n6,7\n", "Line 3")),
-    Probe("one class", "existing", _target(["yes"] * 40, "single class")),
-    Probe("target all missing", "existing", _target([None] * 40, "missing")),
-    Probe("prediction table lacks a column", "existing", _missing_column_at_prediction),
-    Probe("not a model file", "existing", _not_a_model),
+    Probe("empty file", "existing", **_both_unreadable(b"", "empty")),  # type: ignore[arg-type]
+    Probe("blank lines", "existing", **_both_unreadable(b"\n\n  \n", "empty")),  # type: ignore[arg-type]
+    Probe("header only", "existing", **_both_unreadable(b"x,z,label\n", "no data rows")),  # type: ignore[arg-type]
+    Probe("binary", "existing", **_both_unreadable(_BINARY, "binary")),  # type: ignore[arg-type]
+    Probe("ragged", "existing", **_both_unreadable(b"x,label\n1,2\n3,4,5\n6,7\n", "Line 3")),  # type: ignore[arg-type]
+    Probe("one class", "existing", **_both_target(["yes"] * 40, "single class")),  # type: ignore[arg-type]
+    Probe("target all missing", "existing", **_both_target([None] * 40, "missing")),  # type: ignore[arg-type]
+    Probe("prediction table lacks a column", "existing", _missing_column_at_prediction, _missing_column_window),
+    Probe("not a model file", "existing", _not_a_model, _not_a_model_window),
     # The other parts of the issue (data lost, readers).
-    Probe("17-digit identifiers with a blank", "data lost", _long_ids),
-    Probe("input columns named like Studio's output", "data lost", _studio_like_names),
-    Probe("run history pointed at another file", "data lost", _history_on_a_file),
+    Probe("17-digit identifiers with a blank", "data lost", _long_ids, _long_ids_window),
+    Probe("input columns named like Studio's output", "data lost", _studio_like_names, _studio_like_names_window),
+    Probe("run history pointed at another file", "data lost", _history_on_a_file, _history_window),
     Probe("saving leaves no temporary file", "temp left behind", _save_leaves_nothing),
-    Probe("a CSV field over 128 KiB", "tracebacks", _huge_field),
-    Probe("Parquet list and struct columns", "tracebacks", _nested_parquet),
+    Probe("a CSV field over 128 KiB", "tracebacks", _huge_field, _huge_field_window),
+    Probe("Parquet list and struct columns", "tracebacks", _nested_parquet, _nested_parquet_window),
 )
 
 

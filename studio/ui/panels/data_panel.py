@@ -403,7 +403,7 @@ class DataPanel(Panel):
         self.wide_choice.hide()
         if is_wide(table.frame.shape[1]):
             self._wide_table = table
-            self.wide_choice.offer(len(table.frame), table.frame.shape[1])
+            self.wide_choice.offer(len(table.frame), table.frame.shape[1], [str(c) for c in table.frame.columns])
             return
         self._show_table(table)
 
@@ -418,7 +418,9 @@ class DataPanel(Panel):
         self.wide_choice.hide()
         if table is None:
             return
-        self._show_table(replace(table, frame=narrowed(table.frame, None, choice)))
+        target = self.wide_choice.target()
+        self._target_to_keep = target  # chosen as the column to predict once the kept columns are looked at
+        self._show_table(replace(table, frame=narrowed(table.frame, target, choice)))
         self._set_busy(True, f"Looking at {choice.words()}…")
 
     def _show_table(self, table: LoadedTable) -> None:

@@ -10,8 +10,8 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QWidget
 
 from studio.core.common.errors import StudioError
 from studio.core.data.profile import ColumnProfile
-from studio.core.prep.config import PrepConfig, default_prep, load_prep, merge_prep, save_prep
-from studio.core.prep.files import check_formulas, forget_prep, recall_prep, remember_prep
+from studio.core.prep.config import PrepConfig, default_prep, save_prep
+from studio.core.prep.files import forget_prep, prep_from_file, recall_prep, remember_prep
 from studio.core.project import Project
 from studio.ui.widgets.common import MessageBanner
 
@@ -66,8 +66,8 @@ class PrepSettingsBar(QWidget):
         if not path:
             return
         try:
-            prep = merge_prep(load_prep(path), self.project.profiles)
-            check_formulas(prep)
+            # The command line's own reading of the file (--prep): a file it refuses is refused here in its words.
+            prep = prep_from_file(Path(path), self.project.profiles, self.project.target or "")
         except StudioError as exc:
             self.banner.show_message(str(exc), "error")
             return
