@@ -170,3 +170,34 @@ def test_a_short_search_leaves_out_families_that_must_first_import_a_large_libra
     assert "neural_network" not in short and "gradient_boosting" in short
     # Asked for by name, it is tried all the same.
     assert auto_families(Task.REGRESSION, 500, 5, ("neural_network",), budget_s=30.0) == ("neural_network",)
+
+
+def test_row_rungs_prune_on_a_subsample_and_a_promising_trial_reaches_all_rows(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long table's trials are scored first on a quarter of their rows; those that keep up with the earlier
+    trials there go on to all of them. The best setting (known from a search without row rungs) is still found,
+    fitted on all the rows, while worse ones stop at the quarter."""
+    from studio.core.search import scheduler
+
+    base = make_request(regression_frame(6000, seed=4), "y", Task.REGRESSION, "decision_tree")
+    spec = get_model("decision_tree")
+    space = build_space(spec, Task.REGRESSION)
+    ranges = (space.get("max_depth").narrowed(spec.param("max_depth"), 2, 12),
+              space.get("min_samples_leaf").narrowed(spec.param("min_samples_leaf"), 1, 50))
+    request = TuneRequest(base, TuneMode.TUNE, budget_s=None, max_trials=12, method=SearchMethod.GRID,
+                          ranges=ranges, seed=1, folds=1)
+    with monkeypatch.context() as patched:
+        patched.setattr(scheduler, "row_rungs", lambda rows: ())
+        _items, full = run_tuning(request)
+    assert all(t.rows_rung == 0 and t.state is TrialState.DONE for t in full.trials)
+    _items, rungs = run_tuning(request)
+    fitted = rungs.train_result.split_sizes[0] * 4 // 5  # the holdout keeps a fifth aside
+    quarter = fitted // 4
+    assert all(t.rows_rung == quarter for t in rungs.trials)
+    pruned = [t for t in rungs.trials if t.state is TrialState.PRUNED]
+    assert pruned and all(t.note == f"stopped after a fit on {quarter:,} of its {fitted:,} rows: worse than "
+                                     "earlier trials on the same rows" for t in pruned)
+    # The promising trial went on to all its rows: its score is the full fit's, the same as without rungs.
+    assert rungs.best.state is TrialState.DONE and rungs.best.folds_done == 1
+    assert rungs.best.params_dict() == full.best.params_dict()
+    assert rungs.best.score == pytest.approx(full.best.score)

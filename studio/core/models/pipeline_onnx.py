@@ -176,34 +176,62 @@ def _write_knn(graph: Graph, model: Any, features: str) -> str:
 
 def _write_hist_boosting(graph: Graph, model: Any, features: str) -> str:
     """Boosted trees by hand, in double: skl2onnx's converter fails on this scikit-learn version, and in float a
-    value equal to a threshold can fall on the other side of it."""
+    value equal to a threshold can fall on the other side of it. A split on categories ("is the code one of
+    these?") becomes a chain of "is it equal to c?" questions, which ONNX trees can ask."""
     from onnx import numpy_helper
 
-    if getattr(model, "is_categorical_", None) is not None and np.any(model.is_categorical_):
-        raise StudioError("Gradient boosting with categorical splits cannot be written as ONNX here.")
+    known = _known_categories(model)
+    # With categorical features, scikit-learn re-encodes their values and puts them first before its trees see
+    # them: the trees' features and categories are mapped back to the ones the preparation gives.
+    original, raw_values = _category_mapping(model)
     attrs: dict[str, list[Any]] = {key: [] for key in (
         "nodes_treeids", "nodes_nodeids", "nodes_featureids", "nodes_modes", "nodes_truenodeids",
         "nodes_falsenodeids", "nodes_missing_value_tracks_true", "target_treeids", "target_nodeids", "target_ids")}
     thresholds: list[float] = []
     weights: list[float] = []
+
+    def add(tree: int, node_id: int, feature: int, mode: str, true_id: int, false_id: int, missing_true: int,
+            threshold: float) -> None:
+        for key, value in (("nodes_treeids", tree), ("nodes_nodeids", node_id), ("nodes_featureids", feature),
+                           ("nodes_modes", mode), ("nodes_truenodeids", true_id), ("nodes_falsenodeids", false_id),
+                           ("nodes_missing_value_tracks_true", missing_true)):
+            attrs[key].append(value)
+        thresholds.append(threshold)
+
     tree_id = 0
     for iteration in model._predictors:
         for target, predictor in enumerate(iteration):
+            next_id = len(predictor.nodes)  # the chains' extra questions are numbered after the tree's own
             for node_id, node in enumerate(predictor.nodes):
-                attrs["nodes_treeids"].append(tree_id)
-                attrs["nodes_nodeids"].append(node_id)
-                leaf = bool(node["is_leaf"])
-                attrs["nodes_featureids"].append(0 if leaf else int(node["feature_idx"]))
-                attrs["nodes_modes"].append("LEAF" if leaf else "BRANCH_LEQ")
-                attrs["nodes_truenodeids"].append(0 if leaf else int(node["left"]))
-                attrs["nodes_falsenodeids"].append(0 if leaf else int(node["right"]))
-                attrs["nodes_missing_value_tracks_true"].append(0 if leaf else int(node["missing_go_to_left"]))
-                thresholds.append(0.0 if leaf else float(node["num_threshold"]))
-                if leaf:
+                if node["is_leaf"]:
+                    add(tree_id, node_id, 0, "LEAF", 0, 0, 0, 0.0)
                     attrs["target_treeids"].append(tree_id)
                     attrs["target_nodeids"].append(node_id)
                     attrs["target_ids"].append(target)
                     weights.append(float(node["value"]))
+                    continue
+                inner, left, right = int(node["feature_idx"]), int(node["left"]), int(node["right"])
+                feature = int(original[inner])
+                if not node["is_categorical"]:
+                    add(tree_id, node_id, feature, "BRANCH_LEQ", left, right, int(node["missing_go_to_left"]),
+                        float(node["num_threshold"]))
+                    continue
+                # As scikit-learn: a gap, and a category unknown to the model, go where training gaps went. So
+                # the chain asks about the categories of the other side and ends on the gaps' side.
+                goes_left = _bitset_members(predictor.raw_left_cat_bitsets[int(node["bitset_idx"])])
+                if node["missing_go_to_left"]:
+                    asked, found, otherwise = sorted(known[inner] - goes_left), right, left
+                else:
+                    asked, found, otherwise = sorted(goes_left), left, right
+                if not asked:  # every known category goes the gaps' way: one question everything answers yes
+                    add(tree_id, node_id, feature, "BRANCH_LEQ", otherwise, otherwise, 1, 0.0)
+                    continue
+                ids = [node_id, *range(next_id, next_id + len(asked) - 1)]
+                next_id += len(asked) - 1
+                for index, (chain_id, category) in enumerate(zip(ids, asked, strict=True)):
+                    after = ids[index + 1] if index + 1 < len(ids) else otherwise
+                    add(tree_id, chain_id, feature, "BRANCH_EQ", found, after, 0,
+                        float(raw_values[inner][category]) if inner in raw_values else float(category))
             tree_id += 1
     baseline = np.asarray(model._baseline_prediction, dtype=float).reshape(-1)
     n_targets = len(model._predictors[0])
@@ -223,6 +251,39 @@ def _write_hist_boosting(graph: Graph, model: Any, features: str) -> str:
         first = graph.op("Sub", [graph.const(np.array([1.0])), second])
         return graph.op("Concat", [first, second], "proba", axis=1)
     return graph.op("Softmax", [raw], "proba", axis=1)
+
+
+def _known_categories(model: Any) -> dict[int, set[int]]:
+    """The categories each categorical feature of a fitted histogram boosting saw in training, by the feature as
+    its trees number them."""
+    is_categorical = getattr(model, "_is_categorical_remapped", None)
+    if is_categorical is None:
+        is_categorical = getattr(model, "is_categorical_", None)
+    if is_categorical is None or not np.any(is_categorical):
+        return {}
+    bitsets, index_of = model._bin_mapper.make_known_categories_bitsets()
+    return {int(feature): _bitset_members(bitsets[int(index_of[feature])])
+            for feature in np.flatnonzero(is_categorical)}
+
+
+def _category_mapping(model: Any) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """(the preparation's feature behind each feature the trees see, and for each categorical one the value
+    behind each of the trees' category numbers)."""
+    preprocessor = getattr(model, "_preprocessor", None)
+    count = int(model.n_features_in_)
+    if preprocessor is None:
+        return np.arange(count), {}
+    is_categorical = np.asarray(model.is_categorical_, dtype=bool)
+    original = np.concatenate([np.flatnonzero(is_categorical), np.flatnonzero(~is_categorical)])
+    encoder = preprocessor.named_transformers_["encoder"]
+    raw_values = {inner: np.asarray(values, dtype=float) for inner, values in enumerate(encoder.categories_)}
+    return original, raw_values
+
+
+def _bitset_members(bitset: np.ndarray) -> set[int]:
+    """The numbers 0-255 a scikit-learn bitset (8 words of 32 bits) holds."""
+    words = np.asarray(bitset, dtype=np.uint64)
+    return {value for value in range(32 * len(words)) if (int(words[value // 32]) >> (value % 32)) & 1}
 
 
 def _write_voting(graph: Graph, model: Any, features: str, n_features: int, prefix: str) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -315,11 +316,16 @@ def _ordinal(graph: Graph, column: str, encoder: Any, value: str) -> str:
     categories = list(encoder.categories_[0])
     if any(not isinstance(c, str) for c in categories) or encoder.handle_unknown != "use_encoded_value":
         raise refuse_column(column, "encoded as numbers in a way ONNX cannot repeat")
+    # Each category's code as the encoder gives it (rare categories grouped under one code share it).
+    table = np.asarray(encoder.transform(np.array(categories, dtype=object).reshape(-1, 1)), dtype=float)
     matches = graph.double(graph.op("Equal", [value, graph.const(np.array([categories], dtype=object), "cats")]))
-    codes = graph.const(np.arange(len(categories), dtype=float).reshape(-1, 1) + 1.0, "codes")
+    codes = graph.const(table.reshape(-1, 1) + 1.0, "codes")
     coded = graph.op("MatMul", [matches, codes])  # code + 1 for a known category, 0 for an unknown one
     known = graph.op("ReduceSum", [matches, graph.axes(1)], keepdims=1)
     unknown = float(encoder.unknown_value)
+    if math.isnan(unknown):  # an unknown category becomes a gap (the codes a boosting model splits on)
+        return graph.op("Where", [graph.op("Greater", [known, graph.number(0.0)]),
+                                  graph.op("Sub", [coded, graph.number(1.0)]), graph.number(math.nan)], "ordinal")
     return graph.op("Add", [graph.op("Sub", [coded, graph.number(1.0)]),
                             graph.op("Mul", [graph.op("Sub", [graph.number(1.0), known]),
                                              graph.number(unknown + 1.0)])], "ordinal")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from studio.core.data.target import Task
 from studio.core.models.params import ParamKind, ParamSpec, ParamValue, float_param, int_param
 from studio.core.models.pipeline_onnx import pipeline_onnx_job
-from studio.core.models.spec import Growth, ModelSpec, SearchPolicy, register
+from studio.core.models.spec import CATEGORY_SPLITS, Growth, ModelSpec, SearchPolicy, register
 
 if TYPE_CHECKING:
     pass
@@ -233,6 +233,12 @@ register(ModelSpec(
            ParamKind.FLOAT, 0.0, low=0.0, high=100.0, search_range=(0.0, 10.0, False)),
         _p("balanced", "Balance classes", "Give rare classes as much weight as common ones.", ParamKind.BOOL,
            False, only_for="classification"),
+        _p(CATEGORY_SPLITS, "Category columns", "Whether the trees ask about a category column's values directly "
+           "(one column of codes: quicker on columns with many values) or about one yes/no column per value.",
+           ParamKind.CHOICE, "auto",
+           choices=(("auto", "Automatic: directly when the categories would make many columns"),
+                    ("codes", "Directly"), ("one_hot", "One yes/no column per value")),
+           advanced=True, tunable=False),
     ),
     build=_boosting,
     onnx_export=pipeline_onnx_job,
@@ -242,6 +248,7 @@ register(ModelSpec(
     # Few rounds of small trees first (FLAML starts its boosting at 4 trees of 4 leaves); the search grows both
     # where the score improves.
     cost_params=(("max_iter", 24), ("max_leaf_nodes", 8)),
+    category_codes="categorical_features",
     overfit_tip="Use fewer 'Rounds' or a smaller 'Learning rate', or raise 'Shrinkage'.",
     underfit_tip=TREE_UNDERFIT,
     # Slower learning, smaller trees and more rows per leaf: on noisy tables of a few thousand rows (survey

@@ -26,6 +26,11 @@ Member = tuple[str, dict[str, ParamValue], int]
 ExportJob = Callable[..., Generator[Progress, None, Path]]
 
 
+# The setting of a family with ``category_codes``: "auto" (codes where the category columns would make many one-hot
+# features), "codes" or "one_hot".
+CATEGORY_SPLITS = "categories"
+
+
 class Growth(StrEnum):
     """How a model grows while it trains, which decides the live curve and how a search can stop it early."""
 
@@ -87,6 +92,10 @@ class ModelSpec:
     # values pay (FLAML's cost-frugal search): a handful of small trees tells in a fraction of a second whether a
     # family suits the table, where its full-size defaults can take a good share of a short budget.
     cost_params: tuple[tuple[str, ParamValue], ...] = ()
+    # The estimator's setting that names which features are category codes, for a family that splits on
+    # categories itself (histogram boosting's "categorical_features"). Its ``CATEGORY_SPLITS`` setting says when
+    # category columns reach it as codes rather than one-hot columns ("" : always one-hot).
+    category_codes: str = ""
     # Writes the trained pipeline (preparation included) as ONNX for other programs: (pipeline, path, should_stop,
     # check_rows) -> a job.
     onnx_export: ExportJob | None = None

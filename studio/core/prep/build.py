@@ -117,9 +117,11 @@ class OutlierClipper(TransformerMixin, BaseEstimator):
 
 
 # -- building ---------------------------------------------------------------------------------------------------
-def build_transformer(prep: PrepConfig | ImageTraining, target: str | None) -> Any:
+def build_transformer(prep: PrepConfig | ImageTraining, target: str | None, category_codes: bool = False) -> Any:
     """The preparation as one picklable scikit-learn transformer taking raw rows (for pictures: the reader of
-    their files)."""
+    their files). ``category_codes``: the category columns that would be one-hot encoded become one number per
+    category instead, placed first (``codes.coded_columns`` says how many), for a model that splits on categories
+    itself."""
     from sklearn.compose import ColumnTransformer
 
     from studio.core.prep.images import ImageTraining
@@ -128,7 +130,12 @@ def build_transformer(prep: PrepConfig | ImageTraining, target: str | None) -> A
         return prep.reader()
     from sklearn.pipeline import Pipeline
 
+    from studio.core.prep.codes import coded_columns, coded_steps
+
     features = prep.features(target)
+    coded = coded_columns(prep, target) if category_codes else ()
+    # The coded columns come first, so the model is told which features are categories before anything is fitted.
+    features = (*coded, *(c for c in features if c not in coded))
     transformers: list[tuple[str, Any, Any]] = []
     # Steps get internal names ("column 3"): scikit-learn refuses names such as 'remainder', 'verbose' or 'a__b'
     # and two names it would read alike, and any of those may head a spreadsheet column. The features keep the
@@ -137,8 +144,9 @@ def build_transformer(prep: PrepConfig | ImageTraining, target: str | None) -> A
     for index, column in enumerate(features, start=1):
         name = f"column {index}"
         shown[name] = column.name
-        transformers.append((name, _column_pipeline(column), [column.name] if column.treatment is not Treatment.TEXT
-                             else column.name))
+        pipe = Pipeline(coded_steps(column, _imputer(column, add_indicator=False))) if column in coded \
+            else _column_pipeline(column)
+        transformers.append((name, pipe, [column.name] if column.treatment is not Treatment.TEXT else column.name))
         binned = column.treatment is Treatment.NUMERIC and column.binning is not Binning.NONE
         if column.missing_indicator and (column.treatment is Treatment.CATEGORICAL or binned):
             transformers.append((name + MISSING_SUFFIX, _indicator(column), [column.name]))

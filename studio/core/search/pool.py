@@ -44,6 +44,12 @@ from studio.core.search.ensemble import score_from_predictions
 # sixteenth of the full count, and at no fewer than this many trees or rounds.
 FIRST_RUNG = 4
 RUNG_SHARE = 16
+# Row rungs (multi-fidelity on rows): a trial's first fold is fitted first on a quarter of its rows (and on a
+# sixteenth too, on long tables), and goes on to all of them only if that score is promising. A rung has at least
+# this many rows: fewer say little about the full fit.
+ROW_RUNG_MIN_ROWS = 1_000
+ROW_RUNG_SHARES = (16, 4)
+ROW_RUNG_SEED = 0
 # An abandoned fold that has not stopped after this long is ended with its process. Starting the process that
 # takes its place costs about 1.5 s of imports, so a fold about to finish is left to finish.
 GRACE_S = 2.0
@@ -59,6 +65,8 @@ class FoldData:
     y_train: np.ndarray
     x_valid: Any
     y_valid: np.ndarray
+    # Where the category codes are among the features, for a fold prepared with codes (``prep.codes``).
+    codes: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,12 +79,15 @@ class FoldJob:
     metric: str
     report_growth: bool = False  # report the held-out score after each growth step (Optuna's pruning)
     keep_predictions: bool = False  # send back the held-out predictions (to weigh an ensemble of trials)
+    coded: bool = False  # fitted on the folds prepared with category codes (a family that splits on categories)
+    row_rungs: tuple[int, ...] = ()  # fitted first on these many of its rows, waiting for a verdict after each
 
 
 @dataclass(frozen=True)
 class FoldEvent:
     job_id: int
-    # "grew": a growth step's held-out score (the fold goes on); the others end the fold: "done", "failed" (the
+    # "grew": a growth step's held-out score (the fold goes on); "rows": the score of a fit on a subsample of
+    # ``step`` rows (the fold waits for "go" or "abandon"); the others end the fold: "done", "failed" (the
     # settings do not work on this data), "abandoned" (asked to stop, or ended), "lost" (its process died).
     kind: str
     score: float = math.nan
@@ -88,7 +99,7 @@ class FoldEvent:
 
     @property
     def final(self) -> bool:
-        return self.kind != "grew"
+        return self.kind not in ("grew", "rows")
 
 
 # -- the worker's side -------------------------------------------------------------------------------------------
@@ -106,11 +117,23 @@ class _Inbox:
     def next(self) -> tuple[Any, ...]:
         return self.kept.popleft() if self.kept else self.connection.recv()
 
+    def verdict(self, job_id: int) -> bool:
+        """Wait for the search to say whether the fold goes on ("go") or not ("abandon", or "quit")."""
+        while True:
+            message = self.connection.recv()
+            if message[0] in ("go", "abandon") and message[1] == job_id:
+                return message[0] == "go"
+            if message[0] in ("go", "abandon"):
+                continue  # meant for a fold that has already ended
+            self.kept.append(message)
+            if message[0] == "quit":
+                return False
+
     def abandoned(self, job_id: int) -> bool:
         while self.connection.poll():
             message = self.connection.recv()
-            if message[0] == "abandon":
-                if message[1] == job_id:
+            if message[0] in ("abandon", "go"):
+                if message[0] == "abandon" and message[1] == job_id:
                     return True
                 continue  # meant for a fold that has already ended
             self.kept.append(message)
@@ -142,7 +165,7 @@ def serve(connection: Connection) -> None:
     inbox = _Inbox(connection)
     connection.send(("ready", os.getpid()))
     folds_path: str | None = None
-    folds: list[FoldData] = []
+    folds: list[list[FoldData]] = []  # the folds as usual, and those prepared with category codes
     while True:
         try:
             message = inbox.next()
@@ -158,7 +181,7 @@ def serve(connection: Connection) -> None:
                     import joblib
 
                     folds = joblib.load(folds_path, mmap_mode="c")
-                event = _fit_fold(job, folds[job.fold], inbox)
+                event = _fit_fold(job, folds[int(job.coded)][job.fold], inbox)
             except _Abandoned:
                 event = FoldEvent(job.job_id, "abandoned")
             except Exception as exc:  # settings a library refuses for this data (e.g. more neighbours than rows)
@@ -179,6 +202,8 @@ def _import_quietly(modules: Sequence[str]) -> None:
 
 
 def _fit_fold(job: FoldJob, fold: FoldData, inbox: _Inbox) -> FoldEvent:
+    from sklearn.base import clone
+
     from studio.core.models.registry import get_model
 
     if inbox.abandoned(job.job_id):
@@ -192,8 +217,21 @@ def _fit_fold(job: FoldJob, fold: FoldData, inbox: _Inbox) -> FoldEvent:
         # in the window's process, uses the card.
         params["device"] = "cpu"
     estimator = spec.make_estimator(job.task, params)
+    if fold.codes and spec.category_codes:
+        estimator.set_params(**{spec.category_codes: np.asarray(fold.codes, dtype=int)})
     if estimator.get_params().get("n_jobs") is not None:
         estimator.set_params(n_jobs=1)
+    for size in job.row_rungs:
+        rows = row_subsample(fold.y_train, size, job.task)
+        if rows is None:
+            continue
+        sample = clone(estimator)
+        grow(spec.growth_param, sample, _take(fold.x_train, rows), fold.y_train[rows],
+             lambda: inbox.abandoned(job.job_id))
+        score = score_predictions(job.metric, job.task, sample, fold.x_valid, fold.y_valid)
+        inbox.connection.send(("event", FoldEvent(job.job_id, "rows", score, size)))
+        if not inbox.verdict(job.job_id):
+            raise _Abandoned()
     report = None
     if job.report_growth:
         def report(size: int) -> None:
@@ -238,6 +276,33 @@ def grow(size_name: str, estimator: Any, x: Any, y: np.ndarray, abandoned: Calla
         if report is not None and done < total:
             report(done)
     estimator.set_params(warm_start=False)
+
+
+def row_rungs(rows: int) -> tuple[int, ...]:
+    """The subsample sizes a first fold of ``rows`` training rows is scored on before all of them: a sixteenth
+    and a quarter of the rows, those with at least ``ROW_RUNG_MIN_ROWS``; none on smaller tables."""
+    return tuple(rows // share for share in ROW_RUNG_SHARES if rows // share >= ROW_RUNG_MIN_ROWS)
+
+
+def row_subsample(y: np.ndarray, size: int, task: Task) -> np.ndarray | None:
+    """``size`` row positions, the same for every trial; for classes, each class keeps its share. None when a
+    class would be left out (then the rung is skipped: a model that never saw a class says little)."""
+    rng = np.random.default_rng(ROW_RUNG_SEED)
+    if task is not Task.CLASSIFICATION:
+        return np.sort(rng.permutation(len(y))[:size])
+    picked = []
+    labels = np.asarray(y).astype(str)
+    for label in np.unique(labels):
+        where = np.flatnonzero(labels == label)
+        count = round(size * len(where) / len(y))
+        if count < 1:
+            return None
+        picked.append(rng.permutation(where)[:count])
+    return np.sort(np.concatenate(picked))
+
+
+def _take(x: Any, rows: np.ndarray) -> Any:
+    return x.iloc[rows] if hasattr(x, "iloc") else x[rows]
 
 
 def growth_rungs(total: int) -> list[int]:
@@ -312,13 +377,15 @@ class TrialPool:
         _kill(worker)
         self._workers[self._workers.index(worker)] = self._start()
 
-    def load(self, folds: Sequence[FoldData]) -> None:
+    def load(self, folds: Sequence[FoldData], coded: Sequence[FoldData] = ()) -> None:
+        """The search's prepared folds (and the same folds prepared with category codes, where a family takes
+        them), written once for every worker to read."""
         import joblib
 
         # Named with this process's id: if the process is killed outright, the next start of Studio removes it.
         directory = str(new_search_folder())
         path = os.path.join(directory, "folds.joblib")
-        joblib.dump(list(folds), path)
+        joblib.dump([list(folds), list(coded)], path)
         previous, self._folds_dir, self._folds_path = self._folds_dir, directory, path
         for worker in self._workers:
             _send(worker, ("load", path))
@@ -332,6 +399,12 @@ class TrialPool:
         worker = next(w for w in self._workers if w.ready and w.job is None)
         worker.job, worker.abandoned_at = job, None
         _send(worker, ("fit", job))
+
+    def go(self, job_id: int) -> None:
+        """The fold waiting after a row rung goes on to all its rows."""
+        for worker in self._workers:
+            if worker.job is not None and worker.job.job_id == job_id and worker.abandoned_at is None:
+                _send(worker, ("go", job_id))
 
     def abandon(self, job_id: int) -> None:
         for worker in self._workers:

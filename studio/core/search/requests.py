@@ -43,6 +43,9 @@ class Trial:
     # The family's first trial, at its default settings (or, tuning one model, at the person's own): what the
     # search is measured against.
     at_defaults: bool = False
+    # Multi-fidelity on rows: the most rows of its first fold it was scored on before all of them (0: it was
+    # not; a table too short for row rungs). A pruned trial with this set stopped there.
+    rows_rung: int = 0
 
     @property
     def model_label(self) -> str:

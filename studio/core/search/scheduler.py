@@ -46,7 +46,9 @@ from studio.core.data.kinds import DataKind
 from studio.core.data.target import Task
 from studio.core.models.params import ParamValue
 from studio.core.models.registry import ensemble_of, get_model
-from studio.core.models.spec import Growth, ModelSpec
+from studio.core.models.spec import CATEGORY_SPLITS, Growth, ModelSpec
+from studio.core.prep.codes import code_positions
+from studio.core.prep.config import PrepConfig
 from studio.core.prep.images import ImageTraining
 from studio.core.search.ensemble_choice import (
     ENSEMBLE_BUDGET_SHARE,
@@ -61,10 +63,11 @@ from studio.core.search.frugal import CostCeilings, frugal_space
 from studio.core.search.history import search_record
 from studio.core.search.modes import SearchMethod, TuneMode
 from studio.core.search.policy import auto_families, higher_is_better, metric_choices, resolve_metric
-from studio.core.search.pool import FoldData, FoldEvent, FoldJob, TrialPool, trial_pool
+from studio.core.search.pool import FoldData, FoldEvent, FoldJob, TrialPool, row_rungs, trial_pool
 from studio.core.search.requests import Trial, TrialState, TuneProgress, TuneRequest, TuneResult
 from studio.core.search.spaces import SearchSpace, build_space
 from studio.core.search.words import nothing_finished_message, trial_message
+from studio.core.train.categories import code_features
 from studio.core.train.splits import SplitIndices
 from studio.core.train.training import TrainResult, train, usable_split
 
@@ -74,6 +77,8 @@ POLL_S = 0.05
 TRIAL_SHARE = 0.35
 # Optuna steps of the folds' scores, after any growth step (those count trees or rounds, far fewer than this).
 FOLD_STEP = 1 << 30
+# A row rung prunes only once this many of the family's trials were scored on the same rows.
+ROW_RUNG_COMPETITORS = 3
 # Growth is not pruned before this many trees or rounds: a few small trees say little about a model yet.
 PRUNE_FROM_SIZE = 8
 
@@ -95,6 +100,10 @@ class _Family:
     # the defaults (or, tuning one model, the person's own), ("start", ...) the spec's other known starts.
     queue: list[tuple[str, dict[str, ParamValue]]] = field(default_factory=list)
     ceilings: CostCeilings | None = None  # the cost settings' ceilings (automatic search only)
+    # Whether its trials take the category columns as codes.
+    codes: bool = False
+    # The row rungs' scores of its trials so far, by rung size, in "higher is better" units.
+    rung_scores: dict[int, list[float]] = field(default_factory=dict)
 
 
 # -- the search --------------------------------------------------------------------------------------------------
@@ -176,12 +185,14 @@ def _tune(request: TuneRequest, should_stop: StopCheck, finish_now: StopCheck, c
     judged_by = evaluation.words
 
     families = _families(request, len(training_rows), columns, sign)
+    coded_folds = yield from _coded_folds(request, families, evaluation, frame.iloc[training_rows],
+                                          y[training_rows], call, progress)
     imported: set[str] = set()
     yield progress("Searching", f"Trying {plural(len(families), 'kind')} of model, each judged by "
                    f"{evaluation.words}")
     search = _Search(request, families, folds, metric, sign, pool.size, started,
                      RefitCost(rows_ratio, prep_s * rows_ratio, _scored_rows(parts, training_rows) / held_rows))
-    pool.load(folds)
+    pool.load(folds, coded_folds)
     while True:
         if should_stop():
             raise Cancelled()
@@ -257,35 +268,61 @@ def _import_in_background(modules: set[str]) -> None:
 
 
 def _make_folds(request: TuneRequest, evaluation: Evaluation, x: Any, y: np.ndarray, call: InterruptibleCaller,
-                progress: Callable[..., TuneProgress]
+                progress: Callable[..., TuneProgress], codes: tuple[int, ...] = ()
                 ) -> Generator[TuneProgress, None, tuple[list[FoldData], Evaluation, float]]:
     """Preparation fitted on each fold's training part only (no peeking at its held-out rows), done once here
     and shared by every trial (the workers read the prepared folds; no trial fits the preparation again). Also
-    returns the quickest fold's preparation time in this process, which foretells the final fit's."""
+    returns the quickest fold's preparation time in this process, which foretells the final fit's. ``codes``:
+    the folds are prepared with category codes at these features (``prep.codes``)."""
     from studio.core.prep.build import build_transformer
 
     folds = []
     prep_s = math.inf
     splits = evaluation_rows(evaluation, y, request.base.task, request.seed)
-    with suppress(Exception):  # a few rows may not suit every step; the real folds say so in words
-        # Once on a few rows, untimed: the first fit imports what the preparation needs, which the final fit
-        # (timed from these folds) does not pay again.
-        call(partial(build_transformer(request.base.prep, request.base.target).fit_transform, x.iloc[:50], y[:50]))
+    if not codes:
+        with suppress(Exception):  # a few rows may not suit every step; the real folds say so in words
+            # Once on a few rows, untimed: the first fit imports what the preparation needs, which the final fit
+            # (timed from these folds) does not pay again.
+            call(partial(build_transformer(request.base.prep, request.base.target).fit_transform, x.iloc[:50],
+                         y[:50]))
     for number, (fit_rows, held_rows) in enumerate(splits, start=1):
-        transformer = build_transformer(request.base.prep, request.base.target)
+        transformer = build_transformer(request.base.prep, request.base.target, category_codes=bool(codes))
         x_fit, x_held = x.iloc[fit_rows], x.iloc[held_rows]
         fold_started = time.perf_counter()
         xt_fit = call(partial(transformer.fit_transform, x_fit, y[fit_rows]))
         xt_held = call(partial(transformer.transform, x_held))
         prep_s = min(prep_s, time.perf_counter() - fold_started)
-        folds.append(FoldData(xt_fit, y[fit_rows], xt_held, y[held_rows]))
+        folds.append(FoldData(xt_fit, y[fit_rows], xt_held, y[held_rows], codes))
+        what = "with category codes " if codes else ""
         if evaluation.is_holdout:
-            yield progress("Preparing data", f"Holdout of {len(held_rows):,} rows prepared")
+            yield progress("Preparing data", f"Holdout of {len(held_rows):,} rows prepared {what}".strip())
         else:
-            yield progress("Preparing data", f"Fold {number} of {len(splits)} prepared")
+            yield progress("Preparing data", f"Fold {number} of {len(splits)} prepared {what}".strip())
     if evaluation.is_holdout:
         evaluation = replace(evaluation, holdout_rows=len(splits[0][1]))
     return folds, evaluation, prep_s
+
+
+def _coded_folds(request: TuneRequest, families: list[_Family], evaluation: Evaluation, x: Any, y: np.ndarray,
+                 call: InterruptibleCaller, progress: Callable[..., TuneProgress]
+                 ) -> Generator[TuneProgress, None, list[FoldData]]:
+    """The folds prepared again with category codes, when a family splits on categories itself and the category
+    columns would make many one-hot features (``train.categories``); each such family's trials say which way it
+    took the categories, so the winner is trained the way it was judged. Empty when no family takes codes."""
+    base = request.base
+    wanted: tuple[int, ...] = ()
+    for family in families:
+        if not family.spec.category_codes or not isinstance(base.prep, PrepConfig) \
+                or not code_positions(base.prep, base.target):
+            continue
+        values = base.params if request.mode is TuneMode.TUNE else None
+        positions = code_features(family.spec, family.spec.resolve(base.task, values), base.prep, base.target, x)
+        family.codes = bool(positions)
+        wanted = wanted or tuple(positions)
+    if not wanted:
+        return []
+    folds, _evaluation, _prep_s = yield from _make_folds(request, evaluation, x, y, call, progress, wanted)
+    return folds
 
 
 def _families(request: TuneRequest, rows: int, columns: int, sign: float) -> list[_Family]:
@@ -391,6 +428,7 @@ class _Running:
     note: str = ""
     ended_at: float = 0.0
     worker_lost: bool = False  # failed because its worker process died, not because of its settings
+    rows_rung: int = 0  # the largest row rung it was scored on (0: none)
     at_defaults: bool = False  # the family's first trial, at its known default settings
 
 
@@ -416,6 +454,9 @@ class _Search:
         self.owner: dict[int, _Running] = {}
         self.started_count = 0
         self.job_ids = itertools.count()
+        # Multi-fidelity on rows: a trial's first fold is scored on subsamples of its rows first (long tables
+        # only), and fitted on all of them only while it keeps up with the family's earlier trials there.
+        self.row_rungs = row_rungs(len(folds[0].y_train))
         # The best finished trials with their out-of-fold predictions (one array per fold), for the ensemble.
         self.candidates: list[tuple[Trial, list[np.ndarray]]] = []
 
@@ -488,6 +529,9 @@ class _Search:
             handle = family.study.ask(distributions)
             params = family.space.params_from(handle.params)
             at_defaults = kind == "defaults"
+        if family.codes:
+            # Said in its settings, so the winner is trained on codes as it was judged, whatever rows it gets.
+            params[CATEGORY_SPLITS] = "codes"
         family.trials += 1
         if family.grid_points is not None and family.trials >= math.prod(map(len, family.grid_points.values())):
             family.exhausted = True
@@ -496,7 +540,8 @@ class _Search:
             share_deadline = time.perf_counter() + max(2.0, TRIAL_SHARE * request.budget_s)
         self.started_count += 1
         jobs = [FoldJob(next(self.job_ids), family.spec.key, request.base.task, params, index, self.metric,
-                        report_growth=index == 0, keep_predictions=self.keep_predictions)
+                        report_growth=index == 0, keep_predictions=self.keep_predictions,
+                        coded=bool(family.codes), row_rungs=self.row_rungs if index == 0 else ())
                 for index in range(len(self.folds))]
         run = _Running(self.started_count, family, handle, params, time.perf_counter(), share_deadline, jobs,
                        {job.job_id: job.fold for job in jobs}, at_defaults=at_defaults)
@@ -506,6 +551,9 @@ class _Search:
         return run
 
     def _on_event(self, run: _Running, event: FoldEvent, search_deadline: float, pool: TrialPool) -> None:
+        if event.kind == "rows":
+            self._on_rows(run, event, pool)
+            return
         if event.kind == "grew":
             run.handle.report(event.score, event.step)
             size = run.params.get(run.family.spec.growth_param)
@@ -547,6 +595,25 @@ class _Search:
         if run.reported == total:
             self._end(run, TrialState.DONE, "", pool)
 
+    def _on_rows(self, run: _Running, event: FoldEvent, pool: TrialPool) -> None:
+        """A row rung's score: the fold goes on to all its rows if the score is at least the median of the
+        family's earlier trials on the same rows (successive halving's rule, as the median pruner's), or if too
+        few trials have been scored there to judge by. Otherwise the trial ends here, at a fraction of its cost."""
+        run.rows_rung = event.step
+        run.handle.report(event.score, self.row_rungs.index(event.step))  # below every growth or fold step
+        scaled = self.sign * event.score
+        earlier = run.family.rung_scores.setdefault(event.step, [])
+        promising = math.isfinite(scaled) and (len(earlier) < ROW_RUNG_COMPETITORS
+                                               or scaled >= float(np.median(earlier)))
+        if math.isfinite(scaled):
+            earlier.append(scaled)
+        if promising:
+            pool.go(event.job_id)
+            return
+        full = len(self.folds[0].y_train)
+        self._end(run, TrialState.PRUNED, f"stopped after a fit on {event.step:,} of its {full:,} rows: worse than "
+                  "earlier trials on the same rows", pool)
+
     def _end(self, run: _Running, state: TrialState, note: str, pool: TrialPool) -> None:
         run.state, run.note, run.ended_at = state, note, time.perf_counter()
         run.pending.clear()
@@ -576,7 +643,9 @@ class _Search:
             optuna_state = (optuna.trial.TrialState.PRUNED if state is TrialState.PRUNED
                             else optuna.trial.TrialState.FAIL)
             _tell(family, run.handle, None, optuna_state)
-            if state is TrialState.PRUNED:
+            if state is TrialState.PRUNED and not done_scores and run.rows_rung:
+                family.seconds.append(duration * total * len(self.folds[0].y_train) / run.rows_rung)
+            elif state is TrialState.PRUNED:
                 family.seconds.append(duration * total / max(1, len(done_scores)))
             elif state is TrialState.STOPPED:
                 family.seconds.append(duration * 2)
@@ -596,7 +665,7 @@ class _Search:
                       time.perf_counter() - self.started, score if is_best else (self.best.score if self.best else
                                                                                  None),
                       len(done_scores), note, is_best=is_best, fit_s=run.fit_s,
-                      predict_s=run.predict_s, at_defaults=run.at_defaults)
+                      predict_s=run.predict_s, at_defaults=run.at_defaults, rows_rung=run.rows_rung)
         if is_best:
             self.best = trial
         if state is TrialState.DONE and len(run.predictions) == total:

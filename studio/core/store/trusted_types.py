@@ -32,6 +32,10 @@ STUDIO_TYPES = frozenset({
     "studio.core.models.pixels.PixelShrinker",
     # scikit-learn's own internals that skops does not list as trusted.
     "numpy.dtype",
+    # Gradient boosting that splits on categories keeps a small preparation of its own, whose numbers step is
+    # check_array with fixed settings.
+    "functools.partial",
+    "sklearn.utils.validation.check_array",
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",

@@ -35,6 +35,7 @@ from studio.core.models.params import ParamValue
 from studio.core.models.registry import get_model
 from studio.core.models.spec import ModelSpec
 from studio.core.prep.rows import input_feature_columns, training_rows
+from studio.core.train.categories import code_features, with_codes
 
 if TYPE_CHECKING:
     pass
@@ -95,7 +96,8 @@ def _train(request: TrainRequest, should_stop: StopCheck,
 
     from studio.core.prep.build import build_transformer  # scikit-learn, only once training starts
 
-    transformer = build_transformer(request.prep, request.target)
+    codes = code_features(spec, params, request.prep, request.target, x_train)
+    transformer = build_transformer(request.prep, request.target, category_codes=bool(codes))
     xt_train = call(lambda: transformer.fit_transform(x_train, y_train))
     xt_val = transformer.transform(x_val) if len(x_val) else None
     xt_test = transformer.transform(x_test)
@@ -111,7 +113,7 @@ def _train(request: TrainRequest, should_stop: StopCheck,
     rare = rare_class(class_counts(y_train)) if request.task is Task.CLASSIFICATION else None
     if rare is not None:
         params = spec.resolve(request.task, with_default_weights(spec, request.params, class_counts(y_train)))
-    estimator = spec.make_estimator(request.task, params)
+    estimator = with_codes(spec, spec.make_estimator(request.task, params), codes)
     history: list[CurvePoint] = []
     fit = fit_style(spec.growth)
     yield from fit(spec, estimator, xt_train, y_train, xt_val, y_val, history, should_stop, call)
@@ -140,7 +142,7 @@ def _train(request: TrainRequest, should_stop: StopCheck,
     test = score_part("test", request.task, y_test, *test_output, class_array, y_train)
     chosen = (rare.label, threshold.value) if rare is not None and threshold is not None else None
     details, rows = yield from describe_training(request, pipeline, partial(pipeline_for, request, spec, params,
-                                                                            chosen),
+                                                                            chosen, codes),
                                                  frame, y, parts, x_train, y_train, xt_train, test_output,
                                                  should_stop, call)
     if threshold is not None and details is not None and details.classification is not None:
@@ -204,18 +206,19 @@ def imbalance_words(params: dict[str, ParamValue], rare: RareClass | None,
 
 
 def pipeline_for(request: TrainRequest, spec: ModelSpec, params: dict[str, ParamValue],
-                 threshold: tuple[str, float] | None = None) -> Any:
-    """An unfitted pipeline with the run's settings (and its decision threshold: positive class, value), for
-    cross-validation and the learning curve."""
+                 threshold: tuple[str, float] | None = None, codes: list[int] | None = None) -> Any:
+    """An unfitted pipeline with the run's settings (and its decision threshold: positive class, value; and where
+    its category codes are, when it takes codes), for cross-validation and the learning curve."""
     from sklearn.pipeline import Pipeline
 
     from studio.core.prep.build import build_transformer
 
-    model = spec.make_estimator(request.task, params)
+    model = with_codes(spec, spec.make_estimator(request.task, params), codes or [])
     if threshold is not None:
         from sklearn.model_selection import FixedThresholdClassifier
 
         # Cross-validation and the learning curve score the model as it predicts: at the run's threshold.
         model = FixedThresholdClassifier(model, threshold=threshold[1], pos_label=threshold[0],
                                          response_method="predict_proba")
-    return Pipeline([("prep", build_transformer(request.prep, request.target)), ("model", model)])
+    return Pipeline([("prep", build_transformer(request.prep, request.target, category_codes=bool(codes))),
+                     ("model", model)])
