@@ -144,6 +144,12 @@ def wait_history_written(qtbot: QtBot, window: MainWindow) -> None:
     qtbot.waitUntil(lambda: bool(done), timeout=LOAD_MS)
 
 
+def wait_runs_read(qtbot: QtBot, window: MainWindow) -> None:
+    """The Runs page reads the run history on workers (the list, whole runs, a chosen history file): wait until
+    what it was asked to read is shown."""
+    qtbot.waitUntil(lambda: not window.runs_panel.is_reading(), timeout=LOAD_MS)
+
+
 def wait_idle(qtbot: QtBot, runner: JobRunner) -> None:
     """A page's "done" signal comes from the job's result; its buttons follow once the job has finished."""
     qtbot.waitUntil(lambda: not runner.is_running(), timeout=LOAD_MS)

@@ -32,6 +32,7 @@ from .helpers import (
     percent,
     train,
     wait_idle,
+    wait_runs_read,
 )
 
 MEMBERS = members_json([("logistic_regression", {"C": 0.5}, 2), ("random_forest", {"n_estimators": 10}, 1)])
@@ -154,10 +155,12 @@ def test_an_ensemble_through_model_train_results_export_predict_and_runs(
     # -- Runs: recorded, opened, and trained again with the same members ----------------------------------------
     click_sidebar(qtbot, window, Step.RUNS)
     runs = window.runs_panel
+    wait_runs_read(qtbot, window)
     assert runs.row_count() == 1
     assert runs.proxy.index(0, 4).data() == "Ensemble of the best models"
     runs.select_ids([window.project.run_id])
     click(qtbot, runs.open_button)
+    wait_runs_read(qtbot, window)
     assert runs.result_view.metric_value("accuracy") != "–"
     runs.result_view.tabs.setCurrentIndex(runs.result_view.tab_index("Which columns matter"))
     assert "no importances of its own" in runs.result_view.explain.own_note.text()

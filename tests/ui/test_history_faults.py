@@ -23,7 +23,7 @@ from studio.resources import sample_dataset
 from studio.ui.main_window import MainWindow
 from tests.core.helpers import run_training
 
-from .helpers import LOAD_MS, answer_save_dialog, click, click_sidebar
+from .helpers import LOAD_MS, answer_save_dialog, click, click_sidebar, wait_runs_read
 
 LOCK_WAIT_S = 1.5
 
@@ -100,6 +100,7 @@ def test_choosing_a_file_that_is_not_a_history_is_refused_and_the_file_kept(
     letter.write_text("Dear colleague, ...", encoding="utf-8")
     answer_save_dialog(monkeypatch, letter)
     click(qtbot, runs.location.change_button)
+    wait_runs_read(qtbot, window)
     assert "not a Studio run history" in runs.banner.text() and "leaves it as it is" in runs.banner.text()
     assert window.project.run_store is before
     assert letter.read_text(encoding="utf-8") == "Dear colleague, ..."

@@ -26,6 +26,7 @@ from .helpers import (
     train,
     wait_history_written,
     wait_idle,
+    wait_runs_read,
 )
 
 
@@ -54,6 +55,7 @@ def test_runs_are_recorded_compared_reopened_retrained_and_deleted(
     click_sidebar(qtbot, window, Step.RUNS)
     assert window.current_step is Step.RUNS
     runs = window.runs_panel
+    wait_runs_read(qtbot, window)
     assert runs.row_count() == 2
     assert not runs.compare_button.isEnabled()
 
@@ -69,6 +71,7 @@ def test_runs_are_recorded_compared_reopened_retrained_and_deleted(
     # Open one run: its results come back from the store, without training.
     runs.select_ids([1])
     click(qtbot, runs.open_button)
+    wait_runs_read(qtbot, window)
     assert runs.pages.currentWidget() is runs.run_tabs and runs.run_tabs.currentWidget() is runs.result_view
     assert not runs.run_tabs.tabBar().isVisible()  # a run trained by hand has no search to show beside it
     assert "Run 1" in runs.result_view.details.text()
@@ -81,6 +84,7 @@ def test_runs_are_recorded_compared_reopened_retrained_and_deleted(
     # The forest's loss curve comes back with its run.
     runs.select_ids([2])
     click(qtbot, runs.open_button)
+    wait_runs_read(qtbot, window)
     view = runs.result_view
     assert view.tabs.isTabVisible(view.tab_index("Training curve"))
     assert view.loss_plot.point_count() == len(window.project.run_store.get(2).history) > 1
@@ -89,6 +93,7 @@ def test_runs_are_recorded_compared_reopened_retrained_and_deleted(
     # Compare both: the model differs and is highlighted; each run's loss curve is overlaid.
     runs.select_ids([1, 2])
     click(qtbot, runs.compare_button)
+    wait_runs_read(qtbot, window)
     compare = runs.compare_view
     assert runs.pages.currentWidget() is compare
     assert compare.table.columnCount() == 2
@@ -186,17 +191,20 @@ def test_the_history_can_be_kept_in_another_file_and_is_remembered(
     train_on_the_sample(qtbot, window, "logistic_regression")
     click_sidebar(qtbot, window, Step.RUNS)
     runs = window.runs_panel
+    wait_runs_read(qtbot, window)
     assert runs.row_count() == 1
 
     elsewhere = tmp_path / "shared" / "team-runs.sqlite3"
     answer_save_dialog(monkeypatch, elsewhere)
     click(qtbot, runs.location.change_button)
+    wait_runs_read(qtbot, window)
     assert window.project.run_store is not None and window.project.run_store.path == elsewhere
     assert runs.row_count() == 0  # a new, empty history
     assert str(elsewhere) in runs.location.label.text()
 
     train_model(qtbot, window, "naive_bayes")
     click_sidebar(qtbot, window, Step.RUNS)
+    wait_runs_read(qtbot, window)
     assert runs.row_count() == 1 and "Naive Bayes" in runs.model.item(0, 4).text()
     # Remembered: a window opened on the same settings keeps runs in the chosen file.
     settings_dir = tmp_path / "settings"
@@ -204,6 +212,7 @@ def test_the_history_can_be_kept_in_another_file_and_is_remembered(
     qtbot.addWidget(reopened)
     assert reopened.project.run_store is not None and reopened.project.run_store.path == elsewhere
     reopened.runs_panel.refresh()
+    wait_runs_read(qtbot, reopened)
     assert reopened.runs_panel.row_count() == 1
     reopened.shutdown()
 
@@ -217,5 +226,6 @@ def test_a_history_file_that_cannot_be_used_is_explained(
     folder.mkdir()
     answer_save_dialog(monkeypatch, folder)
     click(qtbot, runs.location.change_button)
+    wait_runs_read(qtbot, window)
     assert "cannot keep its run history" in runs.banner.text()
     assert window.project.run_store is before

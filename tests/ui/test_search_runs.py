@@ -10,7 +10,7 @@ from studio.core.search.history import trial_plain
 from studio.core.search.requests import Trial, TrialState
 from studio.ui.main_window import MainWindow
 from tests.core.test_runs import small_run
-from tests.ui.helpers import click, click_sidebar
+from tests.ui.helpers import click, click_sidebar, wait_runs_read
 
 TRIES = (Trial(1, "linear_regression", (), 1.9, TrialState.STOPPED, 0.2, 0.3, None, 1, "ran out of time",
                at_defaults=True),
@@ -35,6 +35,7 @@ def test_a_search_is_one_row_that_opens_on_its_tries_and_compares_by_its_score(q
 
     click_sidebar(qtbot, window, Step.RUNS)
     runs = window.runs_panel
+    wait_runs_read(qtbot, window)
     assert runs.row_count() == 3
     cells = {int(runs.proxy.index(r, 0).data()): (runs.proxy.index(r, 4).data(), runs.proxy.index(r, 6).data())
              for r in range(3)}
@@ -46,6 +47,7 @@ def test_a_search_is_one_row_that_opens_on_its_tries_and_compares_by_its_score(q
     # Compared with a run trained by hand, the search says how it chose its model and what it scored.
     runs.select_ids([plain, search])
     click(qtbot, runs.compare_button)
+    wait_runs_read(qtbot, window)
     compare = runs.compare_view
     assert compare is not None and compare.isVisible()
     labels = [compare.table.verticalHeaderItem(r).text() for r in range(compare.table.rowCount())]
@@ -58,6 +60,7 @@ def test_a_search_is_one_row_that_opens_on_its_tries_and_compares_by_its_score(q
     # Opened, a search shows its finished tries first; the one stopped early is a click away.
     runs.select_ids([search])
     click(qtbot, runs.open_button)
+    wait_runs_read(qtbot, window)
     tries = runs.search_view
     assert tries is not None and tries.isVisible() and runs.run_tabs.tabBar().isVisible()
     assert runs.run_tabs.tabText(1) == "Search: 3 tries"
@@ -73,5 +76,6 @@ def test_a_search_is_one_row_that_opens_on_its_tries_and_compares_by_its_score(q
     click(qtbot, runs.back_button)
     runs.select_ids([old_try])
     click(qtbot, runs.open_button)
+    wait_runs_read(qtbot, window)
     assert runs.result_view is not None and runs.result_view.isVisible()
     assert not runs.run_tabs.tabBar().isVisible()

@@ -22,6 +22,7 @@ from tests.ui.helpers import (
     open_sample,
     wait_history_written,
     wait_idle,
+    wait_runs_read,
 )
 
 
@@ -117,11 +118,13 @@ def test_finding_the_best_model_fills_the_trials_table(qtbot: QtBot, window: Mai
     # The Runs page lists it once, marked as a search; opening it shows its tries, then its results.
     click_sidebar(qtbot, window, Step.RUNS)
     runs_page = window.runs_panel
+    wait_runs_read(qtbot, window)
     assert runs_page.row_count() == 1
     assert runs_page.proxy.index(0, 4).data() == f"{run.model_label}  ·  Search: {rows} tries"
     assert runs_page.proxy.index(0, 6).data().endswith("(cross-validated)")
     runs_page.select_ids([run.id])
     click(qtbot, runs_page.open_button)
+    wait_runs_read(qtbot, window)
     tries = runs_page.search_view
     assert tries is not None and tries.isVisible()
     assert runs_page.run_tabs.tabText(runs_page.run_tabs.currentIndex()) == f"Search: {rows} tries"

@@ -214,6 +214,10 @@ class HistoryRefusedError(StudioError):
     left exactly as it is."""
 
 
+class HistoryBusyError(StudioError):
+    """The history is held by another program past the wait: nothing is wrong with it, and a later try may work."""
+
+
 class RunsKeptAsideError(StudioError):
     """Runs that could not be added to the history (locked by another program, read-only, disk full): they are
     kept in the pending file beside it (or in memory) and added by a later write or ``flush_pending``."""
@@ -286,8 +290,8 @@ class RunStore:
             version, tables, columns, check = self._inspect()
         except sqlite3.OperationalError as exc:
             if _is_busy(exc):
-                raise StudioError(f"The run history {self.path.name} is in use by another program; Studio will "
-                                  "try again.") from exc
+                raise HistoryBusyError(f"The run history {self.path.name} is in use by another program; Studio "
+                                       "will try again.") from exc
             raise StudioError(f"Studio cannot open its run history {self.path}: {exc}.") from exc
         except sqlite3.DatabaseError as exc:
             raise HistoryRefusedError(
@@ -406,6 +410,24 @@ class RunStore:
     def has_pending(self) -> bool:
         return bool(self._pending_in_memory) or self.pending_path.exists()
 
+    def pending_runs(self) -> list[dict[str, Any]]:
+        """The runs kept aside, oldest first: those in memory, then those in the pending file."""
+        with self._pending_lock:
+            return self._read_pending()
+
+    def pending_only_in_memory(self) -> bool:
+        """Whether some runs kept aside are only in memory (the pending file could not be written): closing Studio
+        would lose them."""
+        return bool(self._pending_in_memory)
+
+    def forget_pending(self, runs: list[dict[str, Any]]) -> None:
+        """Let go of ``runs`` (from ``pending_runs``) once they are stored elsewhere; runs kept aside since stay."""
+        with self._pending_lock:
+            later = self._read_pending()[len(runs):]
+            self._forget_pending()
+            if later:
+                self._keep_aside(later)
+
     def flush_pending(self) -> int:
         """Add the runs kept aside to the history; returns how many. Raises (and keeps them) if it still cannot."""
         return self._flush_pending(None)
@@ -478,8 +500,10 @@ class RunStore:
             connection.executemany("DELETE FROM runs WHERE id = ?", [(int(i),) for i in run_ids])
 
     # -- reading ------------------------------------------------------------------------------------------------
-    def get(self, run_id: int) -> RunRecord:
-        with self._connect() as connection:
+    def get(self, run_id: int, timeout_s: float | None = None) -> RunRecord:
+        """One whole run; ``timeout_s`` is how long to wait for a history another program holds (raising
+        sqlite3.OperationalError "database is locked" after it)."""
+        with self._connect(timeout_s) as connection:
             connection.row_factory = sqlite3.Row
             row = connection.execute("SELECT * FROM runs WHERE id = ?", (int(run_id),)).fetchone()
         if row is None:
@@ -492,7 +516,7 @@ class RunStore:
     def all(self) -> list[RunRecord]:
         return self._read_all("*")
 
-    def summaries(self) -> list[RunRecord]:
+    def summaries(self, timeout_s: float | None = None) -> list[RunRecord]:
         """Every run without its bulky parts (details, loss history, explanations, a search's trials), newest
         first: the leaderboard stays quick with thousands of runs. ``get`` gives a whole run. A run that cannot be
         read is left out and named in ``skipped``."""
@@ -502,16 +526,16 @@ class RunStore:
                           f"{_SEARCH_WITHOUT_TRIALS} AS search" if c == "search" else c
                           for c in _ALL_COLUMNS)
         try:
-            return self._read_all(light)
+            return self._read_all(light, timeout_s)
         except sqlite3.OperationalError as exc:
             if _is_busy(exc) or "json" not in str(exc).lower():
                 raise
             # An SQLite built without its JSON functions (or a search column that is not JSON): read whole.
-            return self._read_all(light.replace(_SEARCH_WITHOUT_TRIALS, "search"))
+            return self._read_all(light.replace(_SEARCH_WITHOUT_TRIALS, "search"), timeout_s)
 
-    def _read_all(self, columns: str) -> list[RunRecord]:
+    def _read_all(self, columns: str, timeout_s: float | None = None) -> list[RunRecord]:
         skipped: list[str] = []
-        with self._connect() as connection:
+        with self._connect(timeout_s) as connection:
             connection.row_factory = sqlite3.Row
             try:
                 rows = connection.execute(f"SELECT {columns} FROM runs ORDER BY id DESC").fetchall()
@@ -575,6 +599,11 @@ def _create_tables(connection: sqlite3.Connection) -> None:
 # follow every time.
 _MIGRATIONS = (_create_tables, _add_missing_columns)
 assert len(_MIGRATIONS) == SCHEMA_VERSION
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether ``exc`` says the history is held by another program (worth trying again), not that it is wrong."""
+    return isinstance(exc, HistoryBusyError) or (isinstance(exc, sqlite3.OperationalError) and _is_busy(exc))
 
 
 def _is_busy(exc: sqlite3.Error) -> bool:

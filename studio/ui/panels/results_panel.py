@@ -4,6 +4,7 @@ run adds galleries of the test pictures the model got wrong and of those it was 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Signal
@@ -13,6 +14,7 @@ from studio.core.common.errors import StudioError
 from studio.core.evaluate.curve_diagnosis import describe_fit
 from studio.core.project import Project, Step
 from studio.core.report.html import report_job
+from studio.core.store.history_reading import TRY_WAIT_S
 from studio.core.store.runs import RunRecord, record_from_plain, run_from_result
 from studio.core.train.images import ImageCase
 from studio.ui.panels.base import Panel
@@ -140,17 +142,24 @@ class ResultsPanel(Panel):
         if isinstance(value, dict):
             self.project.record_explanation(kind, value)
 
-    def current_record(self) -> RunRecord | None:
+    def _record_job(self) -> Callable[[], RunRecord] | None:
+        """How the worker gets the current run for the report: from the history (read there, never on the window's
+        thread: another program may hold it), else rebuilt from the result."""
         result = self.project.result
         if result is None:
             return None
         store, run_id = self.project.run_store, self.project.run_id
-        if store is not None and run_id is not None:
-            try:
-                return store.get(run_id)
-            except (sqlite3.Error, StudioError):
-                pass  # the store failing must not stop the report: it is rebuilt from the result below
-        return record_from_plain(run_from_result(result, self.project.exported_path or ""))
+        rebuilt = run_from_result(result, self.project.exported_path or "")
+
+        def record() -> RunRecord:
+            if store is not None and run_id is not None:
+                try:
+                    return store.get(run_id, TRY_WAIT_S)
+                except (sqlite3.Error, StudioError):
+                    pass  # the store failing must not stop the report: it is rebuilt from the result below
+            return record_from_plain(rebuilt)
+
+        return record
 
     def _on_report_clicked(self) -> None:
         result = self.project.result
@@ -162,11 +171,11 @@ class ResultsPanel(Panel):
             self.save_report(path)
 
     def save_report(self, path: str | Path) -> bool:
-        record = self.current_record()
+        record = self._record_job()
         if record is None or self.runner.is_running():
             return False
         self.report_button.setEnabled(False)
-        return self.runner.start(lambda stop: report_job(record, path))
+        return self.runner.start(lambda stop: report_job(record(), path))
 
     def _on_runner_succeeded(self, path: object) -> None:
         self.banner.show_message(f"Report saved to {path}.", "success")
