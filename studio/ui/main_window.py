@@ -26,6 +26,7 @@ from studio.ui.panels.runs_panel import RunsPanel
 from studio.ui.panels.split_panel import SplitPanel
 from studio.ui.panels.train_panel import TrainPanel
 from studio.ui.widgets.common import MessageBanner
+from studio.ui.widgets.unstored_runs import CloseGuard
 from studio.ui.wizard import NavBar, StepSidebar
 from studio.workers.pending_runs import PendingRunsRetry
 from studio.workers.store_writer import BackgroundStoreWriter
@@ -115,6 +116,9 @@ class MainWindow(QMainWindow):
         self.problem_banner = MessageBanner()
         self.problem_banner.label.setTextFormat(Qt.TextFormat.PlainText)
         page_layout.addWidget(self.problem_banner)
+        # Closing while runs are not stored yet asks first (and may save them to another file before closing).
+        self.close_guard = CloseGuard(self, project, self.pending_runs, self.problem_banner)
+        self._shut_down = False
         page_layout.addWidget(self.stack)
         right.addWidget(page_margin, 1)
         right.addWidget(line)
@@ -241,11 +245,17 @@ class MainWindow(QMainWindow):
     # -- closing ----------------------------------------------------------------------------------------------
     def shutdown(self) -> None:
         """Stop and join every background job (on close and in test teardown)."""
+        self._shut_down = True
+        self.close_guard.shutdown()
         for panel in [*self.panels.values(), *self.kind_pages.values()]:
             panel.shutdown()
         self.pending_runs.timer.stop()  # before the writer stops: a last try would then block the closing window
         self.store_writer.stop()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        # Once shut down (test teardown, or closed already) there is nothing left to ask about.
+        if not self._shut_down and not self.close_guard.allows_close():
+            event.ignore()
+            return
         self.shutdown()
         super().closeEvent(event)

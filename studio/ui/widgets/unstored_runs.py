@@ -1,0 +1,96 @@
+"""Closing the window while runs are not stored in the run history yet (it was locked by another program, or the
+disk was full): the person is asked, in plain words, whether to keep Studio open while it tries again, save the runs
+to another history file, or close anyway. Nothing is lost without being said."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+
+from studio.core.project import Project
+from studio.core.store.unstored_runs import save_unstored, unstored_sentence
+from studio.ui.widgets.common import MessageBanner
+from studio.ui.widgets.history_location import HISTORY_FILTER
+from studio.workers.pending_runs import PendingRunsRetry
+from studio.workers.runner import JobRunner
+
+KEEP_OPEN, SAVE, CLOSE = "keep open", "save", "close"
+
+
+class UnstoredRunsDialog(QMessageBox):
+    def __init__(self, sentence: tuple[str, str], count: int, lost_on_close: bool,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Runs not stored yet")
+        self.setIcon(QMessageBox.Icon.Warning)
+        self.setTextFormat(Qt.TextFormat.PlainText)  # file names, shown as they are
+        self.setText(sentence[0])
+        self.setInformativeText(sentence[1])
+        them = "it" if count == 1 else "them"
+        self.keep_button = self.addButton("Keep Studio open", QMessageBox.ButtonRole.RejectRole)
+        self.save_button = self.addButton(f"Save {them} to a file…", QMessageBox.ButtonRole.AcceptRole)
+        self.close_button = self.addButton(f"Close and lose {them}" if lost_on_close else "Close",
+                                           QMessageBox.ButtonRole.DestructiveRole)
+        self.setDefaultButton(self.keep_button)
+        self.setEscapeButton(self.keep_button)
+
+    def choice(self) -> str:
+        clicked = self.clickedButton()
+        return SAVE if clicked is self.save_button else CLOSE if clicked is self.close_button else KEEP_OPEN
+
+
+class CloseGuard(QObject):
+    """Asked by the window's closeEvent; holds the close while runs are unstored and the person wants them kept."""
+
+    def __init__(self, window: QWidget, project: Project, retry: PendingRunsRetry, banner: MessageBanner) -> None:
+        super().__init__(window)
+        self.window = window
+        self.project = project
+        self.retry = retry
+        self.banner = banner
+        self.dialog: UnstoredRunsDialog | None = None  # while it is shown (tests answer it)
+        self.saver = JobRunner(self)  # writing the runs to the file picked: not on the window's thread
+        self.saver.succeeded.connect(self._on_saver_succeeded)
+        self.saver.failed.connect(self._on_saver_failed)
+        self._close_now = False
+
+    def allows_close(self) -> bool:
+        if self._close_now:
+            return True
+        if self.saver.is_running():
+            return False  # closes by itself once the runs are saved
+        store = self.project.run_store
+        runs = store.pending_runs() if store is not None and store.has_pending() else []
+        if store is None or not runs:
+            return True
+        self.retry.timer.stop()  # no try of its own while the runs are being saved elsewhere
+        self.dialog = UnstoredRunsDialog(unstored_sentence(len(runs), store), len(runs),
+                                         store.pending_only_in_memory(), self.window)
+        self.dialog.exec()
+        choice, self.dialog = self.dialog.choice(), None
+        if choice == CLOSE:
+            return True
+        if choice == SAVE:
+            path, _ = QFileDialog.getSaveFileName(self.window, "Save the runs not stored yet",
+                                                  str(store.path.with_name("runs-not-stored.sqlite3")),
+                                                  HISTORY_FILTER, options=QFileDialog.Option.DontConfirmOverwrite)
+            if path and self.saver.start(lambda stop: save_unstored(store, path, stop)):
+                self.banner.show_message(f"Saving the runs not stored yet to {Path(path).name}; Studio closes once "
+                                         "they are saved.", "info")
+                return False
+        self.retry.timer.start()
+        return False
+
+    def _on_saver_succeeded(self, count: object) -> None:
+        self._close_now = True
+        self.window.close()
+
+    def _on_saver_failed(self, message: str, details: str) -> None:
+        self.retry.timer.start()
+        self.banner.show_message(f"{message} Studio stays open, so the runs are not lost; close it again to choose "
+                                 "another file.", "error", details)
+
+    def shutdown(self) -> None:
+        self.saver.stop()

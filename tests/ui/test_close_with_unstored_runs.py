@@ -1,0 +1,135 @@
+"""Closing the window while a run could not be stored yet (the history locked by another program, the disk full):
+the person is asked in plain words, and each answer does what it says: keep Studio open (the run is still waiting),
+save the runs to another history file (then Studio closes), or close (losing a run that was only in memory, or
+leaving one kept beside the history for the next start)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QTimer
+from pytestqt.qtbot import QtBot
+
+import studio.core.store.runs as runs_module
+from studio.app import create_window
+from studio.core.store.runs import RunStore
+from studio.core.train.training import TrainResult
+from studio.ui.main_window import MainWindow
+from tests.ui import test_runs_history_busy as busy_history
+
+from .helpers import LOAD_MS, answer_save_dialog
+
+result = busy_history.result  # a trained run, shared with the busy-history tests (found by pytest by its name)
+lock_against_reading = busy_history.lock_against_reading
+
+
+@pytest.fixture
+def locker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[sqlite3.Connection]:
+    """Another program holding the history locked: a run written now waits only briefly before it is set aside."""
+    monkeypatch.setattr(runs_module, "BUSY_TIMEOUT_S", 0.2)
+    RunStore(tmp_path / "runs.sqlite3")
+    connection = lock_against_reading(tmp_path / "runs.sqlite3")
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def history(tmp_path: Path, locker: sqlite3.Connection) -> Path:
+    return tmp_path / "runs.sqlite3"
+
+
+def disk_full_for_the_pending_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file runs are set aside in cannot be written either (a full disk): they are kept in memory only."""
+    monkeypatch.setattr(RunStore, "pending_path", property(
+        lambda self: self.path.parent / "no-room" / (self.path.name + runs_module.PENDING_SUFFIX)))
+
+
+def window_with_an_unstored_run(qtbot: QtBot, tmp_path: Path, history: Path, result: TrainResult,
+                                where: str) -> MainWindow:
+    window = create_window(tmp_path / "settings", history)
+    qtbot.addWidget(window)
+    window.show()
+    window.project.set_result(result)  # the end of a training: the run is written on the history's thread
+    qtbot.waitUntil(lambda: where in window.project.run_store_problem, timeout=LOAD_MS)
+    return window
+
+
+def answer_close_question(qtbot: QtBot, window: MainWindow, button: str, said: list[str]) -> None:
+    """Click ``button`` of the question the window asks when it is closed, once it shows."""
+
+    def answer() -> None:
+        dialog = window.close_guard.dialog
+        if dialog is None or not dialog.isVisible():
+            QTimer.singleShot(20, answer)
+            return
+        said.append(f"{dialog.text()} {dialog.informativeText()}")
+        getattr(dialog, button).click()
+
+    QTimer.singleShot(0, answer)
+
+
+def test_keep_open_then_save_the_run_to_another_file(qtbot: QtBot, tmp_path: Path, history: Path,
+                                                     result: TrainResult, monkeypatch: pytest.MonkeyPatch) -> None:
+    disk_full_for_the_pending_file(monkeypatch)
+    window = window_with_an_unstored_run(qtbot, tmp_path, history, result, "in memory")
+    store = window.project.run_store
+    assert store is not None and len(store.pending_runs()) == 1
+
+    said: list[str] = []
+    answer_close_question(qtbot, window, "keep_button", said)
+    window.close()
+    assert window.isVisible(), "kept open, as asked"
+    assert said and "1 run is not stored in the run history yet" in said[0]
+    assert "only in Studio's memory, so closing now loses it" in said[0]
+    assert len(store.pending_runs()) == 1
+    assert window.pending_runs.timer.isActive()  # it goes on trying
+
+    saved = tmp_path / "elsewhere" / "saved-runs.sqlite3"
+    answer_save_dialog(monkeypatch, saved)
+    answer_close_question(qtbot, window, "save_button", said)
+    window.close()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=LOAD_MS)
+    assert RunStore(saved).count() == 1
+    assert RunStore(saved).summaries()[0].model_key == result.model_key
+    assert store.pending_runs() == []
+
+
+def test_close_and_lose_a_run_kept_only_in_memory(qtbot: QtBot, tmp_path: Path, history: Path,
+                                                  locker: sqlite3.Connection, result: TrainResult,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    disk_full_for_the_pending_file(monkeypatch)
+    window = window_with_an_unstored_run(qtbot, tmp_path, history, result, "in memory")
+    said: list[str] = []
+    answer_close_question(qtbot, window, "close_button", said)
+    assert window.close_guard.dialog is None
+    window.close()
+    assert not window.isVisible()
+    assert said and "closing now loses it" in said[0]
+    locker.close()  # nothing was written anywhere, as said
+    assert RunStore(history).count() == 0
+    assert not list(tmp_path.rglob("*.jsonl"))
+
+
+def test_close_with_a_run_kept_beside_the_history_adds_it_next_time(qtbot: QtBot, tmp_path: Path, history: Path,
+                                                                    locker: sqlite3.Connection,
+                                                                    result: TrainResult) -> None:
+    window = window_with_an_unstored_run(qtbot, tmp_path, history, result, "pending.jsonl")
+    said: list[str] = []
+    answer_close_question(qtbot, window, "close_button", said)
+    window.close()
+    assert not window.isVisible()
+    assert said and "kept beside it in runs.sqlite3.pending.jsonl" in said[0]
+    assert "Studio adds it the next time it opens this history" in said[0]
+    assert (tmp_path / "runs.sqlite3.pending.jsonl").exists()
+    locker.close()  # the other program lets go; the next start adds the run
+    assert RunStore(history).count() == 1
+    assert not (tmp_path / "runs.sqlite3.pending.jsonl").exists()
+
+
+def test_no_question_when_every_run_is_stored(qtbot: QtBot, window: MainWindow) -> None:
+    window.close()
+    assert not window.isVisible()
+    assert window.close_guard.dialog is None
