@@ -48,6 +48,23 @@ def test_semicolon_file_with_decimal_commas_keeps_its_columns(tmp_path: Path) ->
     assert list(table.frame.columns) == ["item", "price", "qty"]
 
 
+def test_a_text_column_is_judged_on_its_first_values_even_after_thousands_of_blank_cells(tmp_path: Path) -> None:
+    # Whether a text column holds numbers is decided on its first 500 values that are not blank: here 3 words
+    # among 3,000 blank rows, then numbers. Numbers then, as the whole column reads, not words.
+    amounts = ["unknown" if i % 1_000 == 0 else "" for i in range(3_000)]
+    amounts += [f"2.{i % 900 + 100},25" for i in range(3_000, 3_600)]
+    rows = ["item;price;amount"] + [f"row{i};1.{i % 900 + 100},5;{amount}" for i, amount in enumerate(amounts)]
+    path = write(tmp_path, "late.csv", "\n".join(rows) + "\n")
+
+    table = load_table(path)
+
+    assert (table.decimal, table.thousands) == (",", ".")
+    frame = table.frame
+    assert frame["price"].iloc[0] == 1100.5
+    assert frame["amount"].iloc[3_000] == 2400.25 and frame["amount"].iloc[3_599] == 2999.25
+    assert frame["amount"].iloc[1_000] == "unknown" and pd.isna(frame["amount"].iloc[1])
+
+
 def test_detect_delimiter_on_text() -> None:
     assert detect_delimiter("a|b|c\n1|2|3\n4|5|6\n") == "|"
     assert detect_delimiter("") == ","

@@ -299,12 +299,15 @@ def _text_to_number(values: pd.Series, style: NumberStyle) -> pd.Series:
     text = normalize_numbers(text, style)
     plain = pc.fill_null(pc.match_substring_regex(text, _PLAIN_NUMBER), False)
     numbers = pc.cast(pc.if_else(plain, text, pa.scalar(None, pa.string())), pa.float64())
-    result = pd.Series(numbers.to_numpy(zero_copy_only=False), index=values.index, dtype=float)
+    result = numbers.to_numpy(zero_copy_only=False)
     odd = pc.and_(pc.invert(plain), pc.is_valid(text))
     if pc.any(odd).as_py():
         lenient = pd.to_numeric(pd.Series(pc.filter(text, odd).to_pylist(), dtype=object), errors="coerce")
+        # Into the array, not the Series: a Series indexed by a boolean array first looks the array up as a
+        # label, and its error message prints the whole mask (6 ms for 500 values).
+        result = np.array(result, dtype=float)
         result[odd.to_numpy(zero_copy_only=False)] = lenient.to_numpy(dtype=float)
-    return result
+    return pd.Series(result, index=values.index, dtype=float)
 
 
 def _as_text(value: object) -> str:

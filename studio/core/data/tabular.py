@@ -465,7 +465,7 @@ def _finish(frame: pd.DataFrame, layout: CsvLayout) -> pd.DataFrame:
         if not (pd.api.types.is_object_dtype(column.dtype) or pd.api.types.is_string_dtype(column.dtype)):
             continue
         # Words ("city_3") are told from numbers on a few hundred values, before parsing a million.
-        head = column.dropna().head(CONVERT_PROBE)
+        head = _first_present(column, CONVERT_PROBE)
         if len(head) and int(to_number(head, layout.style).notna().sum()) < 0.5 * len(head):
             continue
         present = column.notna()
@@ -476,6 +476,15 @@ def _finish(frame: pd.DataFrame, layout: CsvLayout) -> pd.DataFrame:
             value: Any = numbers if bool(parsed.eq(present).all()) else column.where(~parsed, numbers)
             frame.isetitem(index, value)
     return frame
+
+
+def _first_present(column: pd.Series, count: int) -> pd.Series:
+    """The first ``count`` values of ``column`` that are not missing, looked for among its first rows before the
+    whole column: dropping the gaps of a million values first took 40 ms a text column."""
+    head = column.iloc[: 4 * count].dropna()
+    if len(head) < count and len(column) > 4 * count:
+        head = column.dropna()
+    return head.head(count)
 
 
 _RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
