@@ -518,8 +518,13 @@ class DataPanel(Panel):
         elif what == "profiles":
             self.profile_model.set_profiles(self.project.profiles)
             notes = {p.name: f"{p.kind.label}. {p.note}".strip() for p in self.project.profiles}
-            if self.project.table is not None:
-                self.preview_model.set_frame(self.project.table.frame, notes)
+            table = self.project.table
+            if table is not None and self.preview_model.frame() is table.frame:
+                # The table shown already: only its headers' tooltips change, and sizing its columns again would
+                # hold the window up for nothing (and forget widths the person set).
+                self.preview_model.set_header_notes(notes)
+            elif table is not None:
+                self.preview_model.set_frame(table.frame, notes)
                 self._fit_preview_columns()
             self._fill_target_choices()
         elif what == "target":
