@@ -201,3 +201,22 @@ def test_row_rungs_prune_on_a_subsample_and_a_promising_trial_reaches_all_rows(
     assert rungs.best.state is TrialState.DONE and rungs.best.folds_done == 1
     assert rungs.best.params_dict() == full.best.params_dict()
     assert rungs.best.score == pytest.approx(full.best.score)
+
+
+def test_with_a_time_budget_row_rungs_are_kept_for_families_whose_trials_take_a_while() -> None:
+    """A quick family's trials go straight to all their rows (stopping them early saves little, and each rung
+    waits for a verdict); a family whose trials take longer than ``ROW_RUNG_MIN_S`` is scored on a quarter
+    first. With a trial count the rungs do not depend on time, so the same seed gives the same search."""
+    from types import SimpleNamespace
+
+    from studio.core.search import scheduler
+
+    base = make_request(regression_frame(50), "y", Task.REGRESSION, "decision_tree")
+    search = scheduler._Search.__new__(scheduler._Search)
+    search.row_rungs = (1200,)
+    search.request = TuneRequest(base, TuneMode.AUTO, budget_s=30.0)
+    assert search._row_rungs(SimpleNamespace(seconds=[])) == ()  # nothing known yet: no rungs
+    assert search._row_rungs(SimpleNamespace(seconds=[0.05, 0.2, 0.1])) == ()
+    assert search._row_rungs(SimpleNamespace(seconds=[0.5, 2.5, 3.0])) == (1200,)
+    search.request = TuneRequest(base, TuneMode.AUTO, budget_s=None, max_trials=10)
+    assert search._row_rungs(SimpleNamespace(seconds=[])) == (1200,)

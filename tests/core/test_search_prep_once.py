@@ -68,13 +68,20 @@ def test_each_fold_is_prepared_once_whatever_the_number_of_trials(monkeypatch: p
         assert len(folds) == 3 and all(isinstance(f.x_train, np.ndarray) for f in folds)
 
 
-def test_folds_with_category_codes_are_prepared_once_more_per_fold(monkeypatch: pytest.MonkeyPatch) -> None:
-    frame = shops(400).drop(columns=["busy"])
+@pytest.mark.parametrize("folds", [3, 1])
+def test_folds_with_category_codes_are_prepared_once_more_per_fold(monkeypatch: pytest.MonkeyPatch,
+                                                                   folds: int) -> None:
+    # 549 training rows: the holdout is one of 4 folds (138 rows); split again by 138 rows, other rows are held.
+    frame = shops(647).drop(columns=["busy"])
     base = make_request(frame, "sales", Task.REGRESSION, "linear_regression")
-    request = TuneRequest(base, TuneMode.AUTO, budget_s=None, max_trials=4, folds=3,
+    request = TuneRequest(base, TuneMode.AUTO, budget_s=None, max_trials=4, folds=folds,
                           families=("linear_regression", "gradient_boosting"))
-    fits, folds, result = search_counting_fits(request, monkeypatch)
+    fits, prepared, result = search_counting_fits(request, monkeypatch)
     assert len(result.trials) == 4
-    assert fits == 1 + 3 + 3
-    assert [f.codes for f in folds] == [()] * 3 + [(0, 1)] * 3
-    assert all(f.x_train.shape[1] == 3 for f in folds[3:])  # town, day (codes) and size
+    assert fits == 1 + folds + folds
+    plain, coded = prepared[:folds], prepared[folds:]
+    assert [f.codes for f in prepared] == [()] * folds + [(0, 1)] * folds
+    assert all(f.x_train.shape[1] == 3 for f in coded)  # town, day (codes) and size
+    # The same rows in every fold (a holdout too), so the trials' held-out answers line up for the ensemble.
+    for one_hot, codes in zip(plain, coded, strict=True):
+        assert np.array_equal(one_hot.y_train, codes.y_train) and np.array_equal(one_hot.y_valid, codes.y_valid)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from studio.core.prep.config import MAX_ONE_HOT_CATEGORIES, ColumnPrep, Encoding, PrepConfig, Treatment
+from studio.core.prep.config import ColumnPrep, Encoding, PrepConfig, Treatment
 
 # Histogram boosting takes at most 255 categories per feature (its bins); infrequent ones share one code.
 MAX_CODES = 250
@@ -67,9 +67,9 @@ def coded_steps(column: ColumnPrep, imputer: Any) -> list[tuple[str, Any]]:
 
     from studio.core.prep.values import frame_to_categories
 
-    # A person's own limit on the categories is kept; the default limit is about one-hot's width, which codes
-    # do not have.
-    limit = MAX_CODES if column.max_categories == MAX_ONE_HOT_CATEGORIES else min(MAX_CODES, column.max_categories)
+    # The same categories as one-hot encoding keeps (the rest grouped as one): boosting's splits on a column of
+    # hundreds of categories fit noise in the rare ones, as scikit-learn warns.
+    limit = min(MAX_CODES, column.max_categories)
     return [("text", FunctionTransformer(frame_to_categories, feature_names_out="one-to-one")),
             ("impute", imputer),
             ("codes", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,

@@ -13,6 +13,12 @@ How the budget is spent:
 - Optuna's MedianPruner stops a trial that is worse than the median of earlier trials at the same point: models
   that train in iterations (boosting rounds, trees) report their first fold's held-out score as they grow, and
   every model reports after each fold, so bad settings cost a fraction of a full cross-validation;
+- on long tables (a first fold of at least 4,000 training rows) a trial's first fold is fitted on a quarter of its
+  rows first (and a sixteenth, on longer ones), and goes on to all of them only if that score is at least the
+  median of the family's earlier trials on the same rows: multi-fidelity on rows, as successive halving does;
+- the preparation is fitted once per fold before the trials, and every trial reuses it; a family that splits on
+  categories itself (gradient boosting) gets the folds prepared a second time with category codes where the
+  category columns would make many one-hot features;
 - folds are fitted in worker processes (one per core, each fitting single-threaded; see ``pool``), and with a time
   budget the next trial starts as soon as a worker is free, so every core works all the time;
 - the search stops in time to leave room for the final fit; a trial that would run past the deadline is abandoned
@@ -79,6 +85,8 @@ TRIAL_SHARE = 0.35
 FOLD_STEP = 1 << 30
 # A row rung prunes only once this many of the family's trials were scored on the same rows.
 ROW_RUNG_COMPETITORS = 3
+# With a time budget, row rungs are for families whose trials take at least this long (the median so far).
+ROW_RUNG_MIN_S = 1.0
 # Growth is not pruned before this many trees or rounds: a few small trees say little about a model yet.
 PRUNE_FROM_SIZE = 8
 
@@ -176,8 +184,8 @@ def _tune(request: TuneRequest, should_stop: StopCheck, finish_now: StopCheck, c
     if not base.prep.features(base.target):
         raise DataError("No columns are left to learn from: every column is left out.")
     features = len(base.prep.features(base.target))
-    evaluation = choose_evaluation(len(training_rows), features, request.budget_s, request.folds, task)
-    folds, evaluation, prep_s = yield from _make_folds(request, evaluation, frame.iloc[training_rows],
+    chosen = choose_evaluation(len(training_rows), features, request.budget_s, request.folds, task)
+    folds, evaluation, prep_s = yield from _make_folds(request, chosen, frame.iloc[training_rows],
                                                        y[training_rows], call, progress)
     columns = folds[0].x_train.shape[1]
     rows_ratio = len(training_rows) / max(1, len(folds[0].y_train))
@@ -185,7 +193,8 @@ def _tune(request: TuneRequest, should_stop: StopCheck, finish_now: StopCheck, c
     judged_by = evaluation.words
 
     families = _families(request, len(training_rows), columns, sign)
-    coded_folds = yield from _coded_folds(request, families, evaluation, frame.iloc[training_rows],
+    # The same rows in each fold as the folds above (split by the evaluation as chosen, not as it was reported).
+    coded_folds = yield from _coded_folds(request, families, chosen, frame.iloc[training_rows],
                                           y[training_rows], call, progress)
     imported: set[str] = set()
     yield progress("Searching", f"Trying {plural(len(families), 'kind')} of model, each judged by "
@@ -541,7 +550,7 @@ class _Search:
         self.started_count += 1
         jobs = [FoldJob(next(self.job_ids), family.spec.key, request.base.task, params, index, self.metric,
                         report_growth=index == 0, keep_predictions=self.keep_predictions,
-                        coded=bool(family.codes), row_rungs=self.row_rungs if index == 0 else ())
+                        coded=bool(family.codes), row_rungs=self._row_rungs(family) if index == 0 else ())
                 for index in range(len(self.folds))]
         run = _Running(self.started_count, family, handle, params, time.perf_counter(), share_deadline, jobs,
                        {job.job_id: job.fold for job in jobs}, at_defaults=at_defaults)
@@ -594,6 +603,15 @@ class _Search:
                 return
         if run.reported == total:
             self._end(run, TrialState.DONE, "", pool)
+
+    def _row_rungs(self, family: _Family) -> tuple[int, ...]:
+        """The row rungs of the family's next trial. With a time budget, only for a family whose trials take a
+        while: a quick fit saves little by stopping early and would wait for each verdict. With a trial count,
+        always, so the same seed gives the same search."""
+        if self.request.budget_s is not None and (not family.seconds
+                                                  or float(np.median(family.seconds)) < ROW_RUNG_MIN_S):
+            return ()
+        return self.row_rungs
 
     def _on_rows(self, run: _Running, event: FoldEvent, pool: TrialPool) -> None:
         """A row rung's score: the fold goes on to all its rows if the score is at least the median of the
