@@ -117,7 +117,7 @@ class MainWindow(QMainWindow):
         self.problem_banner.label.setTextFormat(Qt.TextFormat.PlainText)
         page_layout.addWidget(self.problem_banner)
         # Closing while runs are not stored yet asks first (and may save them to another file before closing).
-        self.close_guard = CloseGuard(self, project, self.pending_runs, self.problem_banner)
+        self.close_guard = CloseGuard(self, project, self.pending_runs, self.store_writer, self.problem_banner)
         self._shut_down = False
         page_layout.addWidget(self.stack)
         right.addWidget(page_margin, 1)

@@ -259,10 +259,11 @@ def give_history(qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPat
                  given: WindowInput) -> tuple[bool, str]:
     window.go_to(Step.RUNS)
     panel = window.runs_panel
+    _wait(qtbot, lambda: not panel.is_reading())  # the list read on entering the page has said its piece
     before = window.project.run_store
     answer_save_dialog(monkeypatch, given.files[0])
     click(qtbot, panel.location.change_button)
-    _wait(qtbot, lambda: panel.banner.isVisible() or window.project.run_store is not before)
+    _wait(qtbot, lambda: not panel.is_reading())  # the file chosen is opened (or refused) on a worker
     taken = window.project.run_store is not before
     return taken, panel.banner.text()
 

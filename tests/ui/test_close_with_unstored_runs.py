@@ -133,3 +133,21 @@ def test_no_question_when_every_run_is_stored(qtbot: QtBot, window: MainWindow) 
     window.close()
     assert not window.isVisible()
     assert window.close_guard.dialog is None
+
+
+def test_a_run_still_being_written_at_closing_is_asked_about_too(qtbot: QtBot, tmp_path: Path, history: Path,
+                                                                 result: TrainResult,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Closed the moment training ends, while the run waits on the locked history: its outcome is awaited (as
+    closing always did), so a run then set aside is asked about, not dropped."""
+    disk_full_for_the_pending_file(monkeypatch)
+    window = create_window(tmp_path / "settings", history)
+    qtbot.addWidget(window)
+    window.show()
+    assert window.store_writer.wait_until_idle(10)  # the history's opening at start has had its try
+    window.project.set_result(result)  # written on the history's thread: it now waits on the lock
+    said: list[str] = []
+    answer_close_question(qtbot, window, "close_button", said)
+    window.close()
+    assert not window.isVisible()
+    assert said and "1 run is not stored in the run history yet" in said[0] and "loses it" in said[0]

@@ -15,6 +15,7 @@ from studio.ui.widgets.common import MessageBanner
 from studio.ui.widgets.history_location import HISTORY_FILTER
 from studio.workers.pending_runs import PendingRunsRetry
 from studio.workers.runner import JobRunner
+from studio.workers.store_writer import STOP_WAIT_S, BackgroundStoreWriter
 
 KEEP_OPEN, SAVE, CLOSE = "keep open", "save", "close"
 
@@ -44,11 +45,13 @@ class UnstoredRunsDialog(QMessageBox):
 class CloseGuard(QObject):
     """Asked by the window's closeEvent; holds the close while runs are unstored and the person wants them kept."""
 
-    def __init__(self, window: QWidget, project: Project, retry: PendingRunsRetry, banner: MessageBanner) -> None:
+    def __init__(self, window: QWidget, project: Project, retry: PendingRunsRetry, writer: BackgroundStoreWriter,
+                 banner: MessageBanner) -> None:
         super().__init__(window)
         self.window = window
         self.project = project
         self.retry = retry
+        self.writer = writer
         self.banner = banner
         self.dialog: UnstoredRunsDialog | None = None  # while it is shown (tests answer it)
         self.saver = JobRunner(self)  # writing the runs to the file picked: not on the window's thread
@@ -62,10 +65,15 @@ class CloseGuard(QObject):
         if self.saver.is_running():
             return False  # closes by itself once the runs are saved
         store = self.project.run_store
-        runs = store.pending_runs() if store is not None and store.has_pending() else []
-        if store is None or not runs:
+        if store is None:
             return True
-        self.retry.timer.stop()  # no try of its own while the runs are being saved elsewhere
+        self.retry.timer.stop()  # no try of its own while the person decides, or the runs are saved elsewhere
+        # A run still being written (waiting on a locked history) may yet be set aside: its outcome first. Closing
+        # waited for it anyway (the writer is joined on shutdown), so this is no new wait.
+        self.writer.wait_until_idle(STOP_WAIT_S)
+        runs = store.pending_runs() if store.has_pending() else []
+        if not runs:
+            return True
         self.dialog = UnstoredRunsDialog(unstored_sentence(len(runs), store), len(runs),
                                          store.pending_only_in_memory(), self.window)
         self.dialog.exec()
