@@ -89,9 +89,9 @@ def shown_texts(widget: QWidget) -> list[str]:
     return [label.text() for label in widget.findChildren(QLabel) if label.isVisible() and label.text()]
 
 
-def _wait(qtbot: QtBot, condition: Callable[[], object], ms: int = PROBE_MS) -> None:
+def _wait(qtbot: QtBot, condition: Callable[[], object]) -> None:
     try:
-        qtbot.waitUntil(lambda: bool(condition()), timeout=ms)
+        qtbot.waitUntil(lambda: bool(condition()), timeout=PROBE_MS)
     except WaitTimeout as exc:
         raise HangError(str(exc)) from exc
 

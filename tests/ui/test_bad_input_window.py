@@ -16,9 +16,12 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from studio.app import create_window
+from studio.core.project import Step
 from studio.ui.main_window import MainWindow
+from studio.ui.panels.data_panel import DataPanel
 from studio.workers import runner
-from tests.bad_input_corpus import GOOD, PROBES, Probe, small_table, write
+from tests.bad_input_corpus import DATA, GOOD, OK, PROBES, TRACEBACK, Finding, Probe, WindowInput, small_table, write
+from tests.ui import bad_input_window
 from tests.ui.bad_input_window import Caught, open_table, run_in_window
 
 # The handler under test is the app's own last-resort handler, so pytest-qt's capture of slot exceptions stays off.
@@ -56,3 +59,21 @@ def test_bad_input_in_the_window_gets_a_sentence(qtbot: QtBot, shared: tuple[Mai
     taken, said = open_table(qtbot, window, monkeypatch, good, "label")
     assert taken, said
     assert not window.problem_banner.isVisible()
+
+
+def test_the_window_pass_counts_what_the_last_resort_handler_caught(
+        qtbot: QtBot, shared: tuple[MainWindow, Caught], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The judge itself: a slot that raises is a traceback, even though the window carries on."""
+    window, caught = shared
+
+    def broken(self: object, path: object) -> bool:
+        raise RuntimeError("a fault of Studio's own, deep in a slot")
+
+    monkeypatch.setattr(bad_input_window, "PROBE_MS", 1_000)
+    monkeypatch.setattr(DataPanel, "open_path", broken)
+    probe = Probe("a broken slot", "the judge", lambda folder: Finding(OK),
+                  lambda folder: WindowInput(DATA, (write(folder, "data.csv", small_table()),), False))
+    found = run_in_window(qtbot, window, monkeypatch, caught, probe, tmp_path / "probe")
+    assert found.outcome == TRACEBACK and "RuntimeError" in found.detail
+    monkeypatch.undo()
+    window.go_to(Step.DATA)  # the next probe starts from a clean page, as every probe does
