@@ -154,6 +154,8 @@ class DataPanel(Panel):
         self.preview.setTabKeyNavigation(False)  # Tab leaves the table (the arrows move in it), or it traps focus
         self.preview.verticalHeader().setDefaultSectionSize(22)
         self.preview.horizontalHeader().setResizeContentsPrecision(PREVIEW_SIZING_ROWS)
+        # The cells and widths of the last sizing of the preview's columns (see _fit_preview_columns).
+        self._fitted: tuple[tuple[tuple[str, ...], ...], tuple[int, ...]] | None = None
         self.profile_model = ProfileTableModel(self)
         self.profile_view = QTableView()
         self.profile_view.setModel(self.profile_model)
@@ -409,9 +411,20 @@ class DataPanel(Panel):
 
     def _fit_preview_columns(self) -> None:
         """Columns as wide as their contents; a table of very many keeps the default widths, since measuring each
-        column's cells takes the window's thread about 2 ms a column."""
-        if self.preview_model.columnCount() <= FITTED_COLUMNS:
-            self.preview.horizontalHeader().resizeSections(QHeaderView.ResizeMode.ResizeToContents)
+        column's cells takes the window's thread about 2 ms a column.
+
+        The whole table arriving after its first rows usually starts with the same cells: when the rows measured
+        (the first ones, the preview scrolled to the top) read as they did at the last sizing and the widths are
+        still those it set, sizing again would give the same widths for 30-40 ms of the window's thread."""
+        if self.preview_model.columnCount() > FITTED_COLUMNS:
+            return
+        header = self.preview.horizontalHeader()
+        at_top = self.preview.verticalScrollBar().value() == 0
+        cells = self.preview_model.top_texts(PREVIEW_SIZING_ROWS) if at_top else None
+        if cells is not None and self._fitted == (cells, _section_sizes(header)):
+            return
+        header.resizeSections(QHeaderView.ResizeMode.ResizeToContents)
+        self._fitted = (cells, _section_sizes(header)) if cells is not None else None
 
     def _on_wide_choice_chosen(self, choice: WidthChoice) -> None:
         table, self._wide_table = self._wide_table, None
@@ -594,6 +607,10 @@ def class_lines(summary: TargetSummary, limit: int = 8) -> str:
                       for name, count in summary.class_counts[:limit])
     rest = len(summary.class_counts) - limit
     return shown + (f" and {plural(rest, 'more class', 'more classes')}" if rest > 0 else "")
+
+
+def _section_sizes(header: QHeaderView) -> tuple[int, ...]:
+    return tuple(header.sectionSize(section) for section in range(header.count()))
 
 
 def _titled(title: str, widget: QWidget) -> QWidget:

@@ -90,6 +90,12 @@ class DataFrameTableModel(QAbstractTableModel):
     def frame(self) -> pd.DataFrame:
         return self._frame
 
+    def top_texts(self, rows: int) -> tuple[tuple[str, ...], ...]:
+        """The column names and each column's first ``rows`` cells as written: what sizing the columns to their
+        contents measures."""
+        shown = range(min(rows, len(self._frame)))
+        return (tuple(self._names), *(tuple(format_cell(column[row]) for row in shown) for column in self._columns))
+
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
         return 0 if parent.isValid() else len(self._frame)
 
