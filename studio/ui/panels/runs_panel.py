@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Generator
 from dataclasses import replace
 from pathlib import Path
@@ -10,7 +9,6 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
-from studio.core.common.errors import StudioError
 from studio.core.data.target import Task
 from studio.core.prep.config import PrepConfig
 from studio.core.prep.images import ImagePrep
@@ -18,13 +16,14 @@ from studio.core.project import ModelConfig, Project, Step
 from studio.core.report.html import report_job
 from studio.core.search.history import SearchSummary
 from studio.core.search.modes import TuneMode
-from studio.core.store.history_reading import HistoryBusy, RunsRead, read_runs, read_whole_runs
-from studio.core.store.runs import RunRecord, RunStore, config_from_plain, runs_path_for
+from studio.core.store.history_reading import RunsRead, read_whole_runs
+from studio.core.store.runs import RunRecord, RunStore, config_from_plain
 from studio.core.store.settings import Settings
 from studio.core.train.splits import SplitConfig
 from studio.ui.panels.base import Panel
 from studio.ui.widgets.common import MessageBanner, page_header
 from studio.ui.widgets.history_location import HistoryLocationWidget
+from studio.ui.widgets.history_readers import HistoryReaders
 from studio.ui.widgets.result_view import ResultView, shown_from_record
 from studio.ui.widgets.run_compare import RunCompareWidget
 from studio.ui.widgets.runs_table import RunsTableWidget
@@ -61,27 +60,15 @@ class RunsPanel(Panel):
         self.report_button.clicked.connect(self._on_report_clicked)
         self.report_runner = JobRunner(self)  # the report draws its plots: not on the GUI thread
         self.report_runner.succeeded.connect(self._on_report_runner_succeeded)
-        self.report_runner.progressed.connect(self._on_reader_progressed)
         self.report_runner.failed.connect(lambda message, details: self.banner.show_message(
             f"The report could not be saved. {message}", "error", details))
         self.delete_button.clicked.connect(self.delete_selected)
         # The history is read on workers, never on the window's thread: another program may hold it locked.
-        self.reader = JobRunner(self)  # the list of runs
-        self.reader.progressed.connect(self._on_reader_progressed)
-        self.reader.succeeded.connect(self._on_reader_succeeded)
-        self.reader.failed.connect(self._on_reader_failed)
-        self.reader.finished.connect(self._on_reader_finished)
-        self._read_again = False
-        self._list_said = ""  # the banner's sentence when the reading of the list put it there
-        self.record_reader = JobRunner(self)  # whole runs, to open, compare or report on
-        self.record_reader.progressed.connect(self._on_reader_progressed)
-        self.record_reader.succeeded.connect(self._on_record_reader_succeeded)
-        self.record_reader.failed.connect(lambda message, details: self.banner.show_message(message, "error",
-                                                                                            details))
-        self._then: Callable[[tuple[RunRecord, ...]], object] | None = None
-        self.chooser = JobRunner(self)  # opening a history file chosen by the person
-        self.chooser.succeeded.connect(self._on_chooser_succeeded)
-        self.chooser.failed.connect(self._on_chooser_failed)
+        self.readers = HistoryReaders(project, self.banner, self)
+        self.readers.listed.connect(self._on_readers_listed)
+        self.readers.list_failed.connect(self._on_readers_list_failed)
+        self.readers.chosen.connect(self._on_readers_chosen)
+        self.report_runner.progressed.connect(self.readers.on_progressed)
         buttons = QHBoxLayout()
         for button in (self.open_button, self.compare_button, self.rerun_button, self.report_button):
             buttons.addWidget(button)
@@ -121,12 +108,10 @@ class RunsPanel(Panel):
     def use_history_file(self, path: str) -> bool:
         """Keep runs in ``path`` from now on (an existing history is carried on); remembered in the settings. The
         file is opened on a worker; the page says the outcome."""
-        if self.chooser.is_running():
-            return False
         self.banner.clear()
-        return self.chooser.start(lambda stop: _open_history(path))
+        return self.readers.open_history(path)
 
-    def _on_chooser_succeeded(self, store: object) -> None:
+    def _on_readers_chosen(self, store: object) -> None:
         assert isinstance(store, RunStore)
         self.project.run_store = store
         if self._settings is not None and self._save_settings is not None:
@@ -134,9 +119,6 @@ class RunsPanel(Panel):
             self._save_settings()
         self.show_list()
         self.refresh()
-
-    def _on_chooser_failed(self, message: str, details: str) -> None:
-        self.banner.show_message(message, "error", details)
 
     # -- the list ---------------------------------------------------------------------------------------------
     def entered(self) -> None:
@@ -147,53 +129,21 @@ class RunsPanel(Panel):
             self.refresh()
 
     def refresh(self) -> None:
-        """Read the list of runs again, on the reader's worker; the page fills in when it has been read."""
-        store = self.project.run_store
-        if store is None:
+        """Read the list of runs again, on a worker; the page fills in when it has been read."""
+        if self.project.run_store is None:
             self.banner.show_message("Runs are not being recorded: the run history could not be opened.", "warning")
             return
-        if self.reader.is_running():
-            self._read_again = True  # the history changed while it was being read: read it once more after
-            return
-        self.reader.start(lambda stop: read_runs(store, stop))
+        self.readers.read_list()
 
     def is_reading(self) -> bool:
-        return self.reader.is_running() or self.record_reader.is_running() or self.chooser.is_running()
+        return self.readers.is_reading()
 
-    def _on_reader_progressed(self, item: object) -> None:
-        if isinstance(item, HistoryBusy):
-            self._say_about_list(item.message, "warning")
-
-    def _say_about_list(self, text: str, level: str) -> None:
-        """What the reading of the history says ("" to say nothing). Said over the banner only when it holds
-        nothing else: a sentence another action put there since (a deletion, a file refused) stays."""
-        if self.banner.level and self.banner.text() != self._list_said:
-            return
-        self._list_said = text
-        if text:
-            self.banner.show_message(text, level)
-        else:
-            self.banner.clear()
-
-    def _on_reader_failed(self, message: str, details: str) -> None:
-        self._list_said = message  # the next reading that works replaces it
-        self.banner.show_message(message, "error", details)
+    def _on_readers_list_failed(self) -> None:
         store = self.project.run_store
         if store is not None:
             self.location.show_location(str(store.path), 0)
 
-    def _on_reader_finished(self) -> None:
-        if self._read_again:
-            self._read_again = False
-            self.refresh()
-
-    def _on_reader_succeeded(self, read: object) -> None:
-        store = self.project.run_store
-        if not isinstance(read, RunsRead) or store is None:
-            return  # stopped while the history was busy
-        if read.path != str(store.path):  # another history was chosen meanwhile: it is read next
-            self._read_again = True
-            return
+    def _on_readers_listed(self, read: RunsRead) -> None:
         records = list(read.records)
         self.records = {r.id: r for r in records}
         self.location.show_location(read.path, len(records))
@@ -204,12 +154,11 @@ class RunsPanel(Panel):
                          f"{'are' if len(left_out) > 1 else 'is'} left out ({'; '.join(left_out[:3])}"
                          f"{'; …' if len(left_out) > 3 else ''}); the others are shown.")
         if notes:
-            self._say_about_list(" ".join(notes), "warning")
+            self.readers.say(" ".join(notes), "warning")
         elif not records:
-            self._say_about_list("No runs yet: every model you train appears here, with its settings and scores.",
-                                 "info")
+            self.readers.say("No runs yet: every model you train appears here, with its settings and scores.", "info")
         else:
-            self._say_about_list("", "")
+            self.readers.say("", "")
         self._update_buttons()
 
     def row_count(self) -> int:
@@ -229,21 +178,6 @@ class RunsPanel(Panel):
         self.compare_button.setEnabled(count >= 2)
         self.delete_button.setEnabled(count >= 1)
 
-    def read_whole(self, run_ids: list[int], then: Callable[[tuple[RunRecord, ...]], object]) -> bool:
-        """Read whole runs (the list holds light summaries) on a worker, then call ``then`` with them; a run that
-        cannot be read is said on the page instead."""
-        store = self.project.run_store
-        if store is None or self.record_reader.is_running():
-            return False
-        self._then = then
-        return self.record_reader.start(lambda stop: read_whole_runs(store, run_ids, stop))
-
-    def _on_record_reader_succeeded(self, records: object) -> None:
-        then, self._then = self._then, None
-        if isinstance(records, tuple) and then is not None:
-            self.banner.clear()
-            then(records)
-
     def show_list(self) -> None:
         self.pages.setCurrentIndex(0)
         self.back_button.setVisible(False)
@@ -254,7 +188,7 @@ class RunsPanel(Panel):
         if len(ids) != 1:
             return False
         self.banner.clear()
-        return self.read_whole(ids, lambda records: self._show_run(records[0]))
+        return self.readers.read_whole(ids, lambda records: self._show_run(records[0]))
 
     def _show_run(self, record: RunRecord) -> None:
         if self.result_view is None or self.search_view is None:
@@ -278,7 +212,7 @@ class RunsPanel(Panel):
         if len(ids) < 2:
             return False
         self.banner.clear()
-        return self.read_whole(sorted(ids), self._show_comparison)
+        return self.readers.read_whole(sorted(ids), self._show_comparison)
 
     def _show_comparison(self, records: tuple[RunRecord, ...]) -> None:
         if self.compare_view is None:
@@ -384,17 +318,8 @@ class RunsPanel(Panel):
         self.report_saved.emit(str(path))
 
     def shutdown(self) -> None:
-        for runner in (self.reader, self.record_reader, self.chooser):
-            runner.stop()
+        self.readers.stop()
         self.report_runner.stop()
         if self.result_view is not None:
             self.result_view.shutdown()
 
-
-def _open_history(path: str) -> Generator[object, None, RunStore]:
-    """Open (or start) the history in ``path``: a job for the chooser's worker."""
-    try:
-        return RunStore(runs_path_for(path))
-    except (StudioError, sqlite3.Error, OSError) as exc:
-        raise StudioError(f"Studio cannot keep its run history in {path}: {exc}") from exc
-    yield  # a generator, as the worker runs them
