@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 import zlib
 from pathlib import Path
 
@@ -11,8 +13,9 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_iris
 
-from studio.core.common.errors import DataError
-from studio.core.data.tabular import detect_delimiter, load_table, read_csv_text
+from studio.core.common.errors import Cancelled, DataError
+from studio.core.data import tabular
+from studio.core.data.tabular import TableHead, detect_delimiter, load_table, read_csv_text, read_table
 
 
 def write(tmp_path: Path, name: str, content: str | bytes, encoding: str = "utf-8") -> Path:
@@ -63,6 +66,48 @@ def test_a_text_column_is_judged_on_its_first_values_even_after_thousands_of_bla
     assert frame["price"].iloc[0] == 1100.5
     assert frame["amount"].iloc[3_000] == 2400.25 and frame["amount"].iloc[3_599] == 2999.25
     assert frame["amount"].iloc[1_000] == "unknown" and pd.isna(frame["amount"].iloc[1])
+
+
+def big_ragged_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A file big enough to show its first rows first, with a row of four values on line 40,002."""
+    monkeypatch.setattr(tabular, "HEAD_MIN_BYTES", 100_000)
+    rows = [f"{i},{i % 7}.5,city {i % 40}" for i in range(50_000)]
+    rows[40_000] += ",extra"
+    return write(tmp_path, "ragged_big.csv", "id,amount,city\n" + "\n".join(rows) + "\n")
+
+
+def test_a_big_file_read_while_its_first_rows_show_still_names_a_bad_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    job = read_table(big_ragged_file(tmp_path, monkeypatch))
+    items = [next(job), next(job)]
+    assert isinstance(items[1], TableHead) and items[1].frame is not None and len(items[1].frame) == 1000
+    with pytest.raises(DataError, match=r"Line 40002 of ragged_big\.csv") as caught:
+        next(job)
+    assert "has 4 values, but the header names 3 columns" in str(caught.value)
+
+
+def test_a_big_file_read_is_cancelled_while_the_rest_is_read(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tabular, "HEAD_MIN_BYTES", 100_000)
+    path = write(tmp_path, "big.csv", "a,b\n" + "".join(f"{i},{i % 3}\n" for i in range(60_000)))
+    slow_disk = threading.Event()
+    read_whole = tabular._read_csv
+
+    def held_up(*args, **kwargs):  # the whole file is still being read when the person cancels
+        slow_disk.wait(30)
+        return read_whole(*args, **kwargs)
+
+    monkeypatch.setattr(tabular, "_read_csv", held_up)
+    stopped: list[bool] = []
+    job = read_table(path, lambda: bool(stopped))
+    next(job)
+    assert isinstance(next(job), TableHead)
+    stopped.append(True)
+    started = time.perf_counter()
+    with pytest.raises(Cancelled):
+        next(job)
+    assert time.perf_counter() - started < 5  # at the next look, not when the read ends
+    slow_disk.set()
 
 
 def test_detect_delimiter_on_text() -> None:

@@ -13,14 +13,17 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Generator
+import threading
+from collections.abc import Callable, Generator
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pandas as pd
 
-from studio.core.common.errors import DataError, first_line
+from studio.core.common.errors import Cancelled, DataError, first_line
 from studio.core.common.progress import Progress, StopCheck, never_stop, run_interruptibly
 from studio.core.data.download import downloaded, is_url
 from studio.core.data.formats import WORKBOOK_SUFFIXES, read_other_format, sniff_text_kind
@@ -530,23 +533,36 @@ def read_table(path: str | Path, should_stop: StopCheck = never_stop, sheet: str
     while the rest is read), then the table."""
     name = Path(path).name
     yield Progress("Reading", None, f"Reading {name}")
-    head = _head_of(Path(path), options or ReadOptions(), sheet)
-    if head is not None and head.layout is not None:
-        yield head
-        # The file was sniffed for its head already: read it whole with the same layout.
-        layout = head.layout
-        return run_interruptibly(lambda: _checked(_read_csv(Path(path), options or ReadOptions(), layout)),
-                                 should_stop)
-    return run_interruptibly(lambda: load_table(path, sheet, options), should_stop)
+    options = options or ReadOptions()
+    sniffed = _sniffed_big_text(Path(path), options, sheet)
+    if sniffed is None:
+        return run_interruptibly(lambda: load_table(path, sheet, options), should_stop)
+    layout, text = sniffed
+    # The whole file is read with the layout just sniffed, starting now: pyarrow parses it on its own threads
+    # without the interpreter's lock while the first rows are parsed and shown here.
+    whole = _started(lambda: _checked(_read_csv(Path(path), options, layout)))
+    frame = read_csv_head(Path(path), layout, text)
+    if frame is not None:
+        yield TableHead("Reading", None, f"Reading {name}: the first {len(frame):,} rows are shown", None, frame,
+                        layout)
+    while True:
+        try:
+            return whole.result(timeout=WAIT_S)
+        except FutureTimeout:
+            if should_stop():
+                raise Cancelled() from None
 
 
 # Files read whole before a head could be shown, and formats that are not delimited text.
 HEAD_MIN_BYTES = 1_000_000
 TEXT_LESS_SUFFIXES = (*EXCEL_SUFFIXES, *PARQUET_SUFFIXES, ".json", ".jsonl", ".ndjson", ".feather", ".arrow",
                       ".ods", ".arff", ".sqlite", ".db", ".sqlite3")
+WAIT_S = 0.1  # how often a job waiting for the whole file looks whether it was cancelled
 
 
-def _head_of(path: Path, options: ReadOptions, sheet: str | None) -> TableHead | None:
+def _sniffed_big_text(path: Path, options: ReadOptions, sheet: str | None) -> tuple[CsvLayout, str] | None:
+    """The layout and first block of a text table big enough to show its first rows before the rest; None for
+    anything else, read whole by ``load_table``."""
     if sheet is not None or not path.is_file() or path.suffix.lower() in TEXT_LESS_SUFFIXES:
         return None
     try:
@@ -557,8 +573,19 @@ def _head_of(path: Path, options: ReadOptions, sheet: str | None) -> TableHead |
         return None  # the whole file's reading says why
     if sniff_text_kind(text[:4096].encode("utf-8", "replace")) is not None:
         return None  # JSON or ARFF in a text file's clothes: its own reader decides
-    frame = read_csv_head(path, layout, text)
-    if frame is None:
-        return None
-    return TableHead("Reading", None, f"Reading {path.name}: the first {len(frame):,} rows are shown", None,
-                     frame, layout)
+    return layout, text
+
+
+def _started(work: Callable[[], LoadedTable]) -> Future[LoadedTable]:
+    """``work`` running on a thread of its own; a job cancelled meanwhile leaves it to finish unheard, as
+    ``run_interruptibly`` does."""
+    future: Future[LoadedTable] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(work())
+        except BaseException as exc:  # re-raised by future.result() on the job's thread
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="studio-read-table", daemon=True).start()
+    return future
