@@ -127,10 +127,12 @@ def render_all(out_dir: Path, create_window: Callable[[Path, Path], MainWindow],
             wait_for(lambda: not window.train_panel.is_training()
                      and window.project.run_id not in (None, first_run), "the second training")
             window.go_to(Step.RUNS)
-            shoot(9, Step.RUNS)
             runs = window.runs_panel
+            wait_for(lambda: not runs.is_reading(), "the Runs page to read the history")  # read on a worker
+            shoot(9, Step.RUNS)
             runs.select_ids([r for r in runs.records][:2])
             runs.compare_selected()
+            wait_for(lambda: not runs.is_reading(), "the runs to compare")
             shoot_named("09-runs-compare")
             # Finding the best model: the Model step's automatic mode, then a short search on the Train page.
             window.go_to(Step.MODEL)
