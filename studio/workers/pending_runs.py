@@ -10,7 +10,7 @@ from PySide6.QtCore import QObject, QTimer
 if TYPE_CHECKING:
     from studio.core.project import Project
 
-# How often a history holding runs kept aside is tried again (a check of one file until then).
+# How often the runs kept aside are looked for and tried again (a check of one file, on the history's thread).
 RETRY_MS = 5_000
 
 
@@ -26,13 +26,14 @@ class PendingRunsRetry(QObject):
 
     def _on_timer_timeout(self) -> None:
         store = self.project.run_store
-        if store is None or self._in_flight or not store.has_pending():
+        if store is None or self._in_flight:
             return
         self._in_flight = True
 
         def work() -> int:
             try:
-                return store.flush_pending()
+                # Looked for on the history's thread too: even a check of one file may wait on a network drive.
+                return store.flush_pending() if store.has_pending() else 0
             except Exception:  # still locked, or read-only: the runs stay kept aside, tried again later
                 return 0
 
