@@ -154,3 +154,32 @@ def test_idle_workers_end_after_a_while_and_a_search_brings_them_back(monkeypatc
     with trial_pool.trial_pool(2) as pool:  # the next search starts new ones
         assert len(pool.pids()) == 2 and not set(pool.pids()) & set(pids)
 
+
+
+def test_a_fold_with_row_rungs_waits_for_the_verdict_after_each_subsample(pool: TrialPool) -> None:
+    from studio.core.search.pool import row_rungs
+
+    folds = _folds(rows=5000)
+    pool.load(folds)
+    _wait_idle(pool, 2)
+    assert row_rungs(4000) == (1000,) and row_rungs(16_000) == (1000, 4000) and row_rungs(3999) == ()
+    pool.submit(FoldJob(1, "decision_tree", Task.REGRESSION, {"max_depth": 6}, 0, "rmse", row_rungs=(1000,)))
+    pool.submit(FoldJob(2, "decision_tree", Task.REGRESSION, {"max_depth": 6}, 0, "rmse", row_rungs=(1000,)))
+    rungs: dict[int, FoldEvent] = {}
+    deadline = time.perf_counter() + 30
+    while len(rungs) < 2:
+        assert time.perf_counter() < deadline, "no row rung was reported"
+        rungs.update({e.job_id: e for e in pool.events(0.05) if e.kind == "rows"})
+    assert all(e.step == 1000 and not e.final and e.score > 0 for e in rungs.values())
+    # Both wait: neither reports a final event before its verdict.
+    assert not [e for e in pool.events(0.5) if e.final]
+    pool.go(1)
+    pool.abandon(2)
+    ended: dict[int, FoldEvent] = {}
+    while len(ended) < 2:
+        assert time.perf_counter() < deadline + 30, "the folds did not end"
+        ended.update({e.job_id: e for e in pool.events(0.05) if e.final})
+    done, abandoned = ended[1], ended[2]
+    assert done.kind == "done" and done.score < rungs[1].score + 0.5  # then fitted on all 4,000 rows
+    assert abandoned.kind == "abandoned" and abandoned.message == ""  # stopped by itself, not ended
+    _wait_idle(pool, 2)

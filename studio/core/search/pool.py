@@ -8,7 +8,9 @@ Processes rather than threads, for two reasons measured on this kind of work:
   process that runs past the search's deadline is ended, and a fresh one takes its place.
 
 The prepared folds are written once per search with joblib and memory-mapped by every worker, so a worker started
-in the middle of a search (after one was ended) reads them without a copy.
+in the middle of a search (after one was ended) reads them without a copy. A fold sent with row rungs is fitted
+first on subsamples of its rows; after each the worker reports the score and waits for the search's verdict ("go"
+or "abandon") before spending more, so a trial that is not promising costs a fraction of its fit.
 """
 
 from __future__ import annotations
@@ -202,8 +204,6 @@ def _import_quietly(modules: Sequence[str]) -> None:
 
 
 def _fit_fold(job: FoldJob, fold: FoldData, inbox: _Inbox) -> FoldEvent:
-    from sklearn.base import clone
-
     from studio.core.models.registry import get_model
 
     if inbox.abandoned(job.job_id):
@@ -225,6 +225,8 @@ def _fit_fold(job: FoldJob, fold: FoldData, inbox: _Inbox) -> FoldEvent:
         rows = row_subsample(fold.y_train, size, job.task)
         if rows is None:
             continue
+        from sklearn.base import clone
+
         sample = clone(estimator)
         grow(spec.growth_param, sample, _take(fold.x_train, rows), fold.y_train[rows],
              lambda: inbox.abandoned(job.job_id))
