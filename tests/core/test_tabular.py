@@ -11,10 +11,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.datasets import load_iris
 
 from studio.core.common.errors import Cancelled, DataError
 from studio.core.data import tabular
+from studio.core.data.profile import to_number
+from studio.core.data.read_options import NumberStyle
 from studio.core.data.tabular import TableHead, detect_delimiter, load_table, read_csv_text, read_table
 
 
@@ -66,6 +70,24 @@ def test_a_text_column_is_judged_on_its_first_values_even_after_thousands_of_bla
     assert frame["price"].iloc[0] == 1100.5
     assert frame["amount"].iloc[3_000] == 2400.25 and frame["amount"].iloc[3_599] == 2999.25
     assert frame["amount"].iloc[1_000] == "unknown" and pd.isna(frame["amount"].iloc[1])
+
+
+STYLES = [NumberStyle(",", None), NumberStyle(",", "."), NumberStyle(".", ","), NumberStyle(",", " "),
+          NumberStyle(".", "'"), NumberStyle(".", None)]
+TRICKY = [" 5", "\u00a05", "\u202f-1", "\t+.5", ",5", "inf", " -Infinity", "iNf", "nan", "NaN", "True", "e5", "€5",
+          "(5)", "\ufeff5", "٣", "１２", "five", "x1", "_1", "'1'", "\"1\"", "1 234,5", "−5", "∞", "ⅷ", "²"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.text(), st.text(" \t\u00a0\u202f+-.,'0123456789eEiInNfFatyx€٣²−"),
+                          st.sampled_from(TRICKY)), min_size=1, max_size=40),
+       st.sampled_from(STYLES))
+def test_values_told_as_words_without_parsing_never_read_as_numbers(values: list[str], style: NumberStyle) -> None:
+    # A text column is judged a column of words, without parsing it, from its values' first letters: that must
+    # never pass over a value that reading it would have made a number.
+    words = [value for value in values if not tabular._MAY_BE_NUMBER.match(value)]
+    if words:
+        assert to_number(pd.Series(words, dtype=object), style).isna().all(), words
 
 
 def big_ragged_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
