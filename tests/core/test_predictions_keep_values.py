@@ -119,3 +119,35 @@ def test_a_workbook_of_predictions_shows_the_user_s_text_with_numbers_as_numbers
 
     parquet = pd.read_parquet(write_predictions(tmp_path / "out.parquet", predictions))
     assert parquet["size"].dtype == float and parquet.loc[0, "id"] == "12345678901234560"
+
+
+def test_the_header_row_comes_back_as_the_file_wrote_it(model_path: Path, tmp_path: Path) -> None:
+    """Studio trims, fills and numbers names to refer to columns (' size ' is 'size', a blank is 'column_4', a
+    second 'note' is 'note_1'); the files it writes back keep the user's header row as written."""
+    source = tmp_path / "rows.csv"
+    header = [" size ", "colour", "note", "", "note", "Größe ;x"]
+    rows = [header] + [[f"{(i - 10) / 3:.2f}", "red" if i % 2 else "blue", f"n{i}", "", f"m{i}", str(i)]
+                       for i in range(20)]
+    with source.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+    predictions = drain(predict_job(load_model(model_path), source))
+    assert " size " not in predictions.columns  # the model was given the names it was trained on
+    studio_names = [predictions.attrs["prediction_column"], *predictions.attrs["probability_columns"]]
+
+    text = written_cells(write_predictions(tmp_path / "out.csv", predictions), ",")
+    assert text[0] == [*studio_names, *header]
+    assert [row[3:] for row in text[1:]] == rows[1:]
+    sheet = pd.read_excel(write_predictions(tmp_path / "out.xlsx", predictions), engine="openpyxl", header=None,
+                          dtype=object, keep_default_na=False)
+    assert [str(name) for name in sheet.iloc[0]] == [*studio_names, *header]
+    # Parquet needs distinct, non-blank names: Studio's own then, rather than a file no program can read.
+    parquet = pd.read_parquet(write_predictions(tmp_path / "out.parquet", predictions))
+    assert list(parquet.columns) == [str(c) for c in predictions.columns]
+
+
+def test_distinct_names_as_written_go_into_parquet_too(model_path: Path, tmp_path: Path) -> None:
+    source = tmp_path / "rows.csv"
+    source.write_text(" size ,colour\n" + "".join(f"{i / 4:.2f},red\n" for i in range(-8, 8)), encoding="utf-8")
+    predictions = drain(predict_job(load_model(model_path), source))
+    parquet = pd.read_parquet(write_predictions(tmp_path / "out.parquet", predictions))
+    assert list(parquet.columns)[-2:] == [" size ", "colour"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import re
 from collections import Counter
 from collections.abc import Generator, Iterable
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 # unique instead (``studio_column_name``).
 STUDIO_MARK = " (Studio)"
 PREDICTION_COLUMN = f"prediction{STUDIO_MARK}"
+# The attrs key of the header row as the user's file wrote it (``read_as_text``), for the files written back.
+USER_HEADER = "user_header"
 
 
 def probability_column(class_name: object) -> str:
@@ -145,6 +148,8 @@ def predict_frame(bundle: ModelBundle, frame: pd.DataFrame, original: pd.DataFra
     out = pd.DataFrame(studio, index=frame.index)
     result = pd.concat([out, user.set_axis(frame.index, axis=0)], axis=1)
     result.attrs["notes"] = prediction.notes
+    if user is original and USER_HEADER in original.attrs:
+        result.attrs[USER_HEADER] = [*studio, *original.attrs[USER_HEADER]]
     result.attrs["prediction_column"] = prediction_name
     result.attrs["probability_columns"] = probability_names
     return result
@@ -170,7 +175,27 @@ def read_as_text(table: LoadedTable) -> pd.DataFrame | None:
             return None
     if text.shape != table.frame.shape:
         return None
-    return text.set_axis(table.frame.columns, axis=1)
+    text = text.set_axis(table.frame.columns, axis=1)
+    header = _header_as_written(table)
+    if header is not None and len(header) == text.shape[1]:
+        text.attrs[USER_HEADER] = header
+    return text
+
+
+def _header_as_written(table: LoadedTable) -> list[str] | None:
+    """The file's header row exactly as written (spaces, blanks and repeated names kept): Studio's own names for
+    the columns are trimmed and made unique so a model can refer to them, but the user's file keeps its own."""
+    if not table.options.header:
+        return None
+    encoding = "utf-8-sig" if table.encoding in ("utf-8", "utf-8-sig") else table.encoding
+    try:
+        with open(table.path, encoding=encoding, newline="") as handle:
+            records = csv.reader(handle, delimiter=table.delimiter or ",")
+            for _ in range(table.options.skip_rows):
+                next(records)
+            return next(records)
+    except (OSError, UnicodeDecodeError, StopIteration, csv.Error, LookupError):
+        return None
 
 
 def _text_with_arrow(table: LoadedTable) -> pd.DataFrame:
@@ -299,9 +324,20 @@ def write_predictions(path: str | Path, predictions: pd.DataFrame, bom: bool = T
         # Studio itself skip it. Values are written as they are (no rounding, no escaping of leading "=").
         separator, decimal = text_format(suffix, predictions)
         encoding = "utf-8-sig" if bom else "utf-8"
+        header = header_as_written(predictions) or True
         atomic_write(path, lambda handle: predictions.to_csv(handle, index=False, sep=separator, decimal=decimal,
-                                                             encoding=encoding))
+                                                             encoding=encoding, header=header))
     return path
+
+
+def header_as_written(predictions: pd.DataFrame) -> list[str] | None:
+    """The column names a file of ``predictions`` is written with when they differ from the frame's own: Studio's
+    columns, then the user's header row as their file had it (a name with spaces around it, a blank name, a name
+    used twice)."""
+    header = predictions.attrs.get(USER_HEADER)
+    if not isinstance(header, list) or len(header) != predictions.shape[1]:
+        return None
+    return None if header == [str(c) for c in predictions.columns] else [str(name) for name in header]
 
 
 def text_format(suffix: str, predictions: pd.DataFrame) -> tuple[str, str]:
@@ -336,7 +372,7 @@ def _write_excel(handle: BinaryIO, predictions: pd.DataFrame, name: str) -> None
             frame[column] = frame[column].astype(str).where(frame[column].notna())
     try:
         with pd.ExcelWriter(handle, engine="openpyxl") as writer:
-            frame.to_excel(writer, index=False, sheet_name=SHEET_NAME)
+            frame.to_excel(writer, index=False, sheet_name=SHEET_NAME, header=header_as_written(predictions) or True)
             _keep_text_as_text(writer.sheets[SHEET_NAME])
     except IllegalCharacterError as exc:
         raise StudioError(f"Some text in the predictions holds control characters, which an Excel workbook cannot "
@@ -401,7 +437,10 @@ def _arrow_table(predictions: pd.DataFrame, name: str) -> pa.Table:
     # Parquet names columns with text. These are the user's column names, already text when the table was read
     # (load_table makes them unique strings) and as typed in the file's header, so str() loses nothing.
     frame = numbers_where_exact(predictions, per_cell=False)
-    frame = frame.set_axis([str(c) for c in frame.columns], axis=1).copy(deep=False)
+    header = header_as_written(predictions)
+    if header is None or len(set(header)) < len(header) or not all(name.strip() for name in header):
+        header = [str(c) for c in frame.columns]  # Parquet wants distinct names: Studio's unique ones then
+    frame = frame.set_axis(header, axis=1).copy(deep=False)
     duplicates = sorted(column for column, count in Counter(frame.columns).items() if count > 1)
     if duplicates:
         raise StudioError(f"Parquet needs distinct column names, and {name} would have several columns called "
