@@ -29,7 +29,7 @@ from studio.ui.widgets.common import MessageBanner
 from studio.ui.widgets.unstored_runs import CloseGuard
 from studio.ui.wizard import NavBar, StepSidebar
 from studio.workers.pending_runs import PendingRunsRetry
-from studio.workers.store_writer import BackgroundStoreWriter
+from studio.workers.store_writer import STOP_WAIT_S, BackgroundStoreWriter
 
 
 def opening_size() -> QSize:
@@ -250,7 +250,8 @@ class MainWindow(QMainWindow):
         for panel in [*self.panels.values(), *self.kind_pages.values()]:
             panel.shutdown()
         self.pending_runs.timer.stop()  # before the writer stops: a last try would then block the closing window
-        self.store_writer.stop()
+        # Not joined for long when the person chose to close without the write that waits on a locked history.
+        self.store_writer.stop(0.5 if self.close_guard.abandon_writes else STOP_WAIT_S)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         # Once shut down (test teardown, or closed already) there is nothing left to ask about.

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 
 LOG = logging.getLogger(__name__)
 # How long closing the window waits for the writes still queued (SQLite's own wait on a locked file is 30 s).
@@ -29,6 +29,8 @@ class BackgroundStoreWriter(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._queue: queue.Queue[tuple[Work, Done] | None] = queue.Queue()
+        self._unfinished = 0  # writes queued or under way; only the GUI thread adds, only the writer takes away
+        self._count_lock = threading.Lock()
         self._stopped = False
         # Emitted from the writer thread, received on the GUI thread (a queued connection).
         self._finished.connect(self._on_finished)
@@ -43,23 +45,38 @@ class BackgroundStoreWriter(QObject):
                 return
             done(work())  # a last write while the window closes: made at once rather than lost
             return
+        self._put(work, done)
+
+    def _put(self, work: Work, done: Done) -> None:
+        with self._count_lock:
+            self._unfinished += 1
         self._queue.put((work, done))
+
+    def settled(self) -> bool:
+        """On the GUI thread: True when no write is queued or under way and every outcome has been handled (a run
+        set aside is then known). Asked by closing, which must not itself wait on a locked history."""
+        with self._count_lock:
+            if self._unfinished:
+                return False
+        QCoreApplication.sendPostedEvents(self)  # outcomes emitted but not yet delivered
+        return True
 
     def wait_until_idle(self, timeout_s: float = 10.0) -> bool:
         """For tests and closing: True once every queued write has run (its outcome may still be on its way)."""
         if self._stopped:
             return not self._thread.is_alive()
         finished = threading.Event()
-        self._queue.put((finished.set, lambda _outcome: None))
+        self._put(finished.set, lambda _outcome: None)
         return finished.wait(timeout_s)
 
-    def stop(self) -> None:
-        """Run what is queued, then end and join the thread."""
+    def stop(self, wait_s: float = STOP_WAIT_S) -> None:
+        """Run what is queued, then end and join the thread (for at most ``wait_s``: a person who chose to close
+        without the writes still waiting on a locked history is not kept waiting for them)."""
         if self._stopped:
             return
         self._stopped = True
         self._queue.put(None)
-        self._thread.join(STOP_WAIT_S)
+        self._thread.join(wait_s)
 
     def _run(self) -> None:
         while True:
@@ -71,8 +88,18 @@ class BackgroundStoreWriter(QObject):
                 outcome = work()
             except Exception:  # the work reports expected failures itself; anything else must not end the thread
                 LOG.exception("A run-history write failed")
+                self._one_finished()
                 continue
-            self._finished.emit(done, outcome)
+            # Counted as finished once its outcome is on its way to the GUI thread (``settled`` delivers it).
+            try:
+                self._finished.emit(done, outcome)
+            except RuntimeError:  # the window closed without waiting for this write (the person chose to)
+                return
+            self._one_finished()
+
+    def _one_finished(self) -> None:
+        with self._count_lock:
+            self._unfinished -= 1
 
     def _on_finished(self, done: Done, outcome: Any) -> None:
         done(outcome)

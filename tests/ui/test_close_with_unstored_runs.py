@@ -6,11 +6,13 @@ leaving one kept beside the history for the next start)."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
 import studio.core.store.runs as runs_module
@@ -81,6 +83,7 @@ def test_keep_open_then_save_the_run_to_another_file(qtbot: QtBot, tmp_path: Pat
     said: list[str] = []
     answer_close_question(qtbot, window, "keep_button", said)
     window.close()
+    qtbot.waitUntil(lambda: bool(said), timeout=LOAD_MS)  # asked once any write under way has had its outcome
     assert window.isVisible(), "kept open, as asked"
     assert said and "1 run is not stored in the run history yet" in said[0]
     assert "only in Studio's memory, so closing now loses it" in said[0]
@@ -106,7 +109,7 @@ def test_close_and_lose_a_run_kept_only_in_memory(qtbot: QtBot, tmp_path: Path, 
     answer_close_question(qtbot, window, "close_button", said)
     assert window.close_guard.dialog is None
     window.close()
-    assert not window.isVisible()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=LOAD_MS)
     assert said and "closing now loses it" in said[0]
     locker.close()  # nothing was written anywhere, as said
     assert RunStore(history).count() == 0
@@ -120,7 +123,7 @@ def test_close_with_a_run_kept_beside_the_history_adds_it_next_time(qtbot: QtBot
     said: list[str] = []
     answer_close_question(qtbot, window, "close_button", said)
     window.close()
-    assert not window.isVisible()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=LOAD_MS)
     assert said and "kept beside it in runs.sqlite3.pending.jsonl" in said[0]
     assert "Studio adds it the next time it opens this history" in said[0]
     assert (tmp_path / "runs.sqlite3.pending.jsonl").exists()
@@ -131,15 +134,15 @@ def test_close_with_a_run_kept_beside_the_history_adds_it_next_time(qtbot: QtBot
 
 def test_no_question_when_every_run_is_stored(qtbot: QtBot, window: MainWindow) -> None:
     window.close()
-    assert not window.isVisible()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=LOAD_MS)
     assert window.close_guard.dialog is None
 
 
 def test_a_run_still_being_written_at_closing_is_asked_about_too(qtbot: QtBot, tmp_path: Path, history: Path,
                                                                  result: TrainResult,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    """Closed the moment training ends, while the run waits on the locked history: its outcome is awaited (as
-    closing always did), so a run then set aside is asked about, not dropped."""
+    """Closed the moment training ends, while the run waits on the locked history: its outcome is awaited, so a
+    run then set aside is asked about, not dropped."""
     disk_full_for_the_pending_file(monkeypatch)
     window = create_window(tmp_path / "settings", history)
     qtbot.addWidget(window)
@@ -149,5 +152,49 @@ def test_a_run_still_being_written_at_closing_is_asked_about_too(qtbot: QtBot, t
     said: list[str] = []
     answer_close_question(qtbot, window, "close_button", said)
     window.close()
-    assert not window.isVisible()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=LOAD_MS)
     assert said and "1 run is not stored in the run history yet" in said[0] and "loses it" in said[0]
+
+
+def test_closing_while_a_run_waits_on_the_history_never_freezes_the_window(
+        qtbot: QtBot, tmp_path: Path, locker: sqlite3.Connection, result: TrainResult,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite waits up to 30 s on a locked file. Closing then says it is finishing the write and stays responsive;
+    closing again offers to close without waiting, which closes at once and says the run is lost."""
+    history = tmp_path / "runs.sqlite3"
+    disk_full_for_the_pending_file(monkeypatch)
+    window = create_window(tmp_path / "settings", history)
+    qtbot.addWidget(window)
+    window.show()
+    assert window.store_writer.wait_until_idle(10)
+    monkeypatch.setattr(runs_module, "BUSY_TIMEOUT_S", 30.0)  # the real wait, from now on
+    window.project.set_result(result)
+    qtbot.waitUntil(lambda: not window.store_writer.settled(), timeout=LOAD_MS)
+
+    started = time.perf_counter()
+    window.close()
+    assert time.perf_counter() - started < 1.0
+    assert window.isVisible() and "still writing a run to the run history" in window.close_guard.banner.text()
+    ticks: list[float] = []
+    timer = QTimer(window)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start(20)
+    qtbot.wait(600)
+    assert len(ticks) >= 10  # the window's own loop kept running
+
+    asked: list[str] = []
+
+    def answer() -> None:
+        box = next((w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()), None)
+        if box is None:
+            QTimer.singleShot(20, answer)
+            return
+        asked.append(box.text())
+        box.button(QMessageBox.StandardButton.Close).click()
+
+    QTimer.singleShot(0, answer)
+    started = time.perf_counter()
+    window.close()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=LOAD_MS)
+    assert time.perf_counter() - started < 5.0, "not joined for SQLite's 30 s"
+    assert asked and "Closing now loses that run" in asked[0]

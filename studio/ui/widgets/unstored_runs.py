@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from studio.core.project import Project
@@ -15,7 +15,7 @@ from studio.ui.widgets.common import MessageBanner
 from studio.ui.widgets.history_location import HISTORY_FILTER
 from studio.workers.pending_runs import PendingRunsRetry
 from studio.workers.runner import JobRunner
-from studio.workers.store_writer import STOP_WAIT_S, BackgroundStoreWriter
+from studio.workers.store_writer import BackgroundStoreWriter
 
 KEEP_OPEN, SAVE, CLOSE = "keep open", "save", "close"
 
@@ -58,6 +58,10 @@ class CloseGuard(QObject):
         self.saver.succeeded.connect(self._on_saver_succeeded)
         self.saver.failed.connect(self._on_saver_failed)
         self._close_now = False
+        self.abandon_writes = False  # the person chose to close while a write waited on a locked history
+        self._writes_poll = QTimer(self)
+        self._writes_poll.setInterval(100)
+        self._writes_poll.timeout.connect(self._on_writes_poll)
 
     def allows_close(self) -> bool:
         if self._close_now:
@@ -67,10 +71,12 @@ class CloseGuard(QObject):
         store = self.project.run_store
         if store is None:
             return True
+        if not self.writer.settled():
+            # A run still being written (waiting on a locked history) may yet be set aside: its outcome first,
+            # awaited with the window alive rather than frozen for SQLite's 30 s.
+            return self._wait_for_writes()
+        self._stop_waiting()
         self.retry.timer.stop()  # no try of its own while the person decides, or the runs are saved elsewhere
-        # A run still being written (waiting on a locked history) may yet be set aside: its outcome first. Closing
-        # waited for it anyway (the writer is joined on shutdown), so this is no new wait.
-        self.writer.wait_until_idle(STOP_WAIT_S)
         runs = store.pending_runs() if store.has_pending() else []
         if not runs:
             return True
@@ -90,6 +96,34 @@ class CloseGuard(QObject):
                 return False
         self.retry.timer.start()
         return False
+
+    def _wait_for_writes(self) -> bool:
+        if not self._writes_poll.isActive():
+            self._writes_poll.start()
+            self.banner.show_message("Studio is still writing a run to the run history, which another program has "
+                                     "open. It closes as soon as the run is written or set aside.", "info")
+            return False
+        # Closed again while waiting: the person may not want to wait.
+        answer = QMessageBox.question(
+            self.window, "Close without waiting?",
+            "A run is still being written to the run history, which another program has open. Closing now loses "
+            "that run. Close anyway?",
+            QMessageBox.StandardButton.Close | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
+        if answer != QMessageBox.StandardButton.Close:
+            return False
+        self._stop_waiting()
+        self._close_now = self.abandon_writes = True
+        return True
+
+    def _on_writes_poll(self) -> None:
+        if self.writer.settled():
+            self._writes_poll.stop()
+            self.window.close()  # asked again: now about the runs set aside, if any
+
+    def _stop_waiting(self) -> None:
+        if self._writes_poll.isActive():
+            self._writes_poll.stop()
+            self.banner.clear()
 
     def _on_saver_succeeded(self, count: object) -> None:
         self._close_now = True
