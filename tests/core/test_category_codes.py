@@ -159,3 +159,18 @@ def test_the_search_judges_boosting_on_codes_and_trains_the_winner_the_same_way(
     tuned = run_tuning(TuneRequest(base, TuneMode.TUNE, budget_s=None, max_trials=2, folds=2))[1]
     assert tuned.final_params["categories"] == "codes"
     assert list(tuned.train_result.pipeline[-1].is_categorical_) == [True, True, False]
+
+
+def test_an_ensemble_member_judged_on_codes_is_foreseen_slower_on_one_hot_columns() -> None:
+    """An ensemble trains its members on one-hot columns, so the time kept for it counts a boosting member judged
+    on codes as that many times slower; the winner alone is trained on codes, as judged."""
+    from studio.core.search.ensemble_choice import RefitCost, refit_time
+    from studio.core.search.requests import Trial, TrialState
+
+    coded = Trial(1, "gradient_boosting", (("categories", "codes"),), 1.0, TrialState.DONE, 2.0, 2.0, 1.0,
+                  folds_done=1, fit_s=2.0)
+    plain = replace(coded, params=())
+    cost = RefitCost(one_hot_ratio=3.0)
+    assert refit_time([coded], cost) == refit_time([plain], cost) == refit_time([plain], cost, as_members=True)
+    base = refit_time([], RefitCost()) + 0.25  # the fixed part, with nothing to fit
+    assert refit_time([coded], cost, as_members=True) - base == pytest.approx(3 * (refit_time([plain], cost) - base))

@@ -15,6 +15,7 @@ import numpy as np
 
 from studio.core.data.target import Task
 from studio.core.models.params import ParamValue
+from studio.core.models.spec import CATEGORY_SPLITS
 from studio.core.search.ensemble import blend, score_from_predictions, select_ensemble
 from studio.core.search.pool import FoldData
 from studio.core.search.requests import Trial
@@ -39,6 +40,10 @@ class RefitCost:
     # The rows scored at the end (test rows and a sample of the training rows) over a fold's held-out rows: a
     # model slow to predict (neighbours, large forests) spends seconds there.
     predict_ratio: float = 1.0
+    # An ensemble trains its members on one preparation, with category columns one-hot encoded; a member judged
+    # on category codes (``prep.codes``) fits that many times slower there: the plain folds' features over the
+    # coded folds' (fitting histogram boosting costs about one pass per feature).
+    one_hot_ratio: float = 1.0
 
 
 def choose_ensemble(candidates: list[tuple[Trial, list[np.ndarray]]], sign: float, folds: list[FoldData], metric: str,
@@ -72,7 +77,7 @@ def choose_ensemble(candidates: list[tuple[Trial, list[np.ndarray]]], sign: floa
         fold_mean = float(np.mean(mixed_folds))
         if sign * fold_mean <= sign * best_score or wins < ENSEMBLE_FOLD_WINS * len(folds):
             return [], None
-        if refit_time([trial for trial, _ in chosen], cost) <= time_left:
+        if refit_time([trial for trial, _ in chosen], cost, as_members=True) <= time_left:
             heaviest_first = sorted(chosen, key=lambda pair: -pair[1])
             return [(trial.model_key, trial.params_dict(), weight) for trial, weight in heaviest_first], \
                 (fold_mean, best_score)
@@ -102,15 +107,20 @@ def _pooled(per_fold: list[np.ndarray], folds: list[FoldData], classes: np.ndarr
     return np.concatenate(spread)
 
 
-def refit_time(winners: list[Trial], cost: RefitCost) -> float:
-    """Time to keep for training the winner (or each member of an ensemble) on all training rows: the preparation,
-    then the slowest fold's fit scaled up to all the rows, with room for the live curve's bookkeeping and the
-    scoring. A worker's fit foretells the final one because this process's library threads are kept to the free
-    cores while it searches (``scheduler``), as a worker's are to one."""
+def refit_time(winners: list[Trial], cost: RefitCost, as_members: bool = False) -> float:
+    """Time to keep for training the winner (or, ``as_members``, each member of an ensemble) on all training
+    rows: the preparation, then the slowest fold's fit scaled up to all the rows, with room for the live curve's
+    bookkeeping and the scoring. A worker's fit foretells the final one because this process's library threads
+    are kept to the free cores while it searches (``scheduler``), as a worker's are to one."""
     done = [trial for trial in winners if trial.folds_done]
     if not done:
         return 0.5 + cost.prep_s
+
+    def slower(trial: Trial) -> float:
+        coded = as_members and dict(trial.params).get(CATEGORY_SPLITS) == "codes"
+        return cost.one_hot_ratio if coded else 1.0
+
     # Twice a fold's prediction: scoring predicts the test rows and a sample of the training rows in two calls,
     # and a model slow to predict (neighbours) varies most with a busy machine.
-    return 0.75 + cost.prep_s + sum(1.5 * t.fit_s * cost.rows_ratio + 2.0 * t.predict_s * cost.predict_ratio
-                                    for t in done)
+    return 0.75 + cost.prep_s + sum(slower(t) * (1.5 * t.fit_s * cost.rows_ratio + 2.0 * t.predict_s
+                                                 * cost.predict_ratio) for t in done)

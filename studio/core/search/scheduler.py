@@ -200,7 +200,8 @@ def _tune(request: TuneRequest, should_stop: StopCheck, finish_now: StopCheck, c
     yield progress("Searching", f"Trying {plural(len(families), 'kind')} of model, each judged by "
                    f"{evaluation.words}")
     search = _Search(request, families, folds, metric, sign, pool.size, started,
-                     RefitCost(rows_ratio, prep_s * rows_ratio, _scored_rows(parts, training_rows) / held_rows))
+                     RefitCost(rows_ratio, prep_s * rows_ratio, _scored_rows(parts, training_rows) / held_rows,
+                               columns / max(1, coded_folds[0].x_train.shape[1]) if coded_folds else 1.0))
     pool.load(folds, coded_folds)
     while True:
         if should_stop():
@@ -515,7 +516,7 @@ class _Search:
         if not self.keep_predictions or self.request.budget_s is None:
             return single
         slowest = sorted((trial for trial, _ in self.candidates), key=lambda t: -t.fit_s)[:ENSEMBLE_MEMBERS]
-        return max(single, min(refit_time(slowest, cost),
+        return max(single, min(refit_time(slowest, cost, as_members=True),
                                single + ENSEMBLE_BUDGET_SHARE * self.request.budget_s))
 
     def _start_trial(self, family: _Family) -> _Running:
