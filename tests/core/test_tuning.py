@@ -151,6 +151,34 @@ def test_budget_is_respected_including_a_trial_that_runs_long() -> None:
     assert time.perf_counter() - started < 3.0 + 3.0
 
 
+def test_a_preparation_that_eats_the_budget_still_leaves_time_to_try_the_quick_models(
+        penguins: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a busy computer preparing the rows (and the first imports) can take a whole short budget. The search then
+    still gets its minimum time, says it ends later than asked, and finds a model instead of nothing."""
+    from studio.core.search import pool as trial_pool
+    from studio.core.search import scheduler
+
+    slow_split = scheduler.usable_split
+
+    def busy_computer(*args: object, **kwargs: object) -> object:
+        time.sleep(2.5)
+        return slow_split(*args, **kwargs)
+
+    monkeypatch.setattr(scheduler, "usable_split", busy_computer)
+    with trial_pool.trial_pool(2) as pool:  # ready workers, as a window that started them ahead has
+        ready_by = time.perf_counter() + 60
+        while pool.idle() < 2 and time.perf_counter() < ready_by:
+            pool.events(0.1)
+    base = make_request(penguins, "species", Task.CLASSIFICATION, "logistic_regression")
+    started = time.perf_counter()
+    items, result = run_tuning(TuneRequest(base, TuneMode.AUTO, budget_s=2.0, families=FAST_FAMILIES, workers=2))
+    took = time.perf_counter() - started
+    assert result.best is not None and result.best.state is TrialState.DONE
+    said = [item.message for item in items if "later than asked" in item.message]
+    assert len(said) == 1 and "Preparing the data took 3 s of the 2 s given" in said[0]
+    assert took < 2.5 + scheduler.MIN_SEARCH_S + 10.0  # the minimum search, the final fit, a busy machine's slack
+
+
 def test_a_long_fit_with_no_steps_is_ended_at_the_deadline_not_left_running() -> None:
     from studio.core.search import pool as trial_pool
 

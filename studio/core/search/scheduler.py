@@ -87,6 +87,11 @@ FOLD_STEP = 1 << 30
 ROW_RUNG_COMPETITORS = 3
 # With a time budget, row rungs are for families whose trials take at least this long (the median so far).
 ROW_RUNG_MIN_S = 1.0
+# On a busy computer the preparation (and the libraries' first import) can take most of a short budget before a
+# single model is fitted; a search that then ends with nothing is worse than one a few seconds late. The searching
+# itself always gets at least this share of the budget (and MIN_SEARCH_S), said in words when it runs over.
+MIN_SEARCH_SHARE = 0.25
+MIN_SEARCH_S = 2.0
 # Growth is not pruned before this many trees or rounds: a few small trees say little about a model yet.
 PRUNE_FROM_SIZE = 8
 
@@ -199,6 +204,14 @@ def _tune(request: TuneRequest, should_stop: StopCheck, finish_now: StopCheck, c
     imported: set[str] = set()
     yield progress("Searching", f"Trying {plural(len(families), 'kind')} of model, each judged by "
                    f"{evaluation.words}")
+    if request.budget_s is not None:
+        least = max(MIN_SEARCH_S, MIN_SEARCH_SHARE * request.budget_s)
+        if deadline - time.perf_counter() < least:
+            deadline = time.perf_counter() + least
+            late = max(1, math.ceil(elapsed() + least - request.budget_s))
+            yield progress("Searching", f"Preparing the data took {elapsed():.0f} s of the {request.budget_s:g} s "
+                           f"given (the computer is busy), so the search ends about {late} s later than asked, "
+                           "to try at least the quickest models")
     search = _Search(request, families, folds, metric, sign, pool.size, started,
                      RefitCost(rows_ratio, prep_s * rows_ratio, _scored_rows(parts, training_rows) / held_rows,
                                columns / max(1, coded_folds[0].x_train.shape[1]) if coded_folds else 1.0))
