@@ -5,6 +5,7 @@ migrated with every run kept."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -198,3 +199,19 @@ def test_an_older_history_is_migrated_with_every_run_kept(tmp_path: Path) -> Non
     assert [r.metric("test", "mae") for r in store.all()] == [1.5]
     store.add(small_run(2))
     assert store.count() == 2
+
+
+def test_letting_go_of_runs_saved_elsewhere_keeps_those_set_aside_since(history: RunStore,
+                                                                        quick_lock_wait: None) -> None:
+    """Runs set aside are saved to another file while the history's own writer goes on: the history takes them in
+    the meantime, then another run is set aside. Letting go of the saved runs must not let go of that one."""
+    for index in (10, 11):
+        with contextlib.contextmanager(held_by_another_program)(history.path), pytest.raises(RunsKeptAsideError):
+            history.add(small_run(index))
+    saved = history.pending_runs()
+    assert [run["params"]["n_neighbors"] for run in saved] == [10, 11]
+    history.add(small_run(12))  # free again: 10 and 11 go in with it
+    with contextlib.contextmanager(held_by_another_program)(history.path), pytest.raises(RunsKeptAsideError):
+        history.add(small_run(13))
+    history.forget_pending(saved)
+    assert [run["params"]["n_neighbors"] for run in history.pending_runs()] == [13]

@@ -28,6 +28,16 @@ result = busy_history.result  # a trained run, shared with the busy-history test
 lock_against_reading = busy_history.lock_against_reading
 
 
+@pytest.fixture(autouse=True)
+def windows_shut_down_first(qtbot: QtBot) -> Iterator[None]:
+    """A test that fails before closing its window leaves a run set aside; closing it then (pytest-qt's teardown)
+    would ask, and wait for an answer nobody gives. Shut down first, which asks nothing."""
+    yield
+    for widget in QApplication.topLevelWidgets():
+        if isinstance(widget, MainWindow) and not widget._shut_down:
+            widget.shutdown()
+
+
 @pytest.fixture
 def locker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[sqlite3.Connection]:
     """Another program holding the history locked: a run written now waits only briefly before it is set aside."""

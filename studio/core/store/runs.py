@@ -17,6 +17,7 @@ import json
 import os
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -421,9 +422,18 @@ class RunStore:
         return bool(self._pending_in_memory)
 
     def forget_pending(self, runs: list[dict[str, Any]]) -> None:
-        """Let go of ``runs`` (from ``pending_runs``) once they are stored elsewhere; runs kept aside since stay."""
+        """Let go of ``runs`` (from ``pending_runs``) once they are stored elsewhere. Matched by content, not by
+        position: runs kept aside since (in memory, listed first) stay, and runs the history took meanwhile are
+        simply not there any more."""
+        stored = Counter(_run_key(run) for run in runs)
         with self._pending_lock:
-            later = self._read_pending()[len(runs):]
+            later = []
+            for run in self._read_pending():
+                key = _run_key(run)
+                if stored[key]:
+                    stored[key] -= 1
+                else:
+                    later.append(run)
             self._forget_pending()
             if later:
                 self._keep_aside(later)
@@ -616,6 +626,10 @@ def _insert(connection: sqlite3.Connection, runs: list[dict[str, Any]]) -> list[
     insert = f"INSERT INTO runs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
     return [int(connection.execute(insert, [_encode(run.get(name, _DEFAULTS.get(name))) for name in columns])
                 .lastrowid or 0) for run in runs]
+
+
+def _run_key(run: dict[str, Any]) -> str:
+    return json.dumps(run, sort_keys=True, default=str)
 
 
 def _kept_sentence(count: int, path: Path, where: str, exc: BaseException) -> str:

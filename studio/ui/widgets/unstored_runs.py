@@ -9,6 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
+from studio.core.common.words import plural
 from studio.core.project import Project
 from studio.core.store.unstored_runs import save_unstored, unstored_sentence
 from studio.ui.widgets.common import MessageBanner
@@ -56,6 +57,8 @@ class CloseGuard(QObject):
         self.dialog: UnstoredRunsDialog | None = None  # while it is shown (tests answer it)
         self.saver = JobRunner(self)  # writing the runs to the file picked: not on the window's thread
         self.saver.succeeded.connect(self._on_saver_succeeded)
+        self.saver.finished.connect(self._on_saver_finished)
+        self._saved = False
         self.saver.failed.connect(self._on_saver_failed)
         self._close_now = False
         self.abandon_writes = False  # the person chose to close while a write waited on a locked history
@@ -104,10 +107,14 @@ class CloseGuard(QObject):
                                      "open. It closes as soon as the run is written or set aside.", "info")
             return False
         # Closed again while waiting: the person may not want to wait.
+        store = self.project.run_store
+        in_memory = len(store.pending_runs()) if store is not None and store.pending_only_in_memory() else 0
+        also = (f", and {plural(in_memory, 'run')} Studio could not store earlier and holds only in its memory"
+                if in_memory else "")
         answer = QMessageBox.question(
             self.window, "Close without waiting?",
-            "A run is still being written to the run history, which another program has open. Closing now loses "
-            "that run. Close anyway?",
+            f"A run is still being written to the run history, which another program has open. Closing now loses "
+            f"that run{also}. Close anyway?",
             QMessageBox.StandardButton.Close | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
         if answer != QMessageBox.StandardButton.Close:
             return False
@@ -126,8 +133,13 @@ class CloseGuard(QObject):
             self.banner.clear()
 
     def _on_saver_succeeded(self, count: object) -> None:
-        self._close_now = True
-        self.window.close()
+        self._saved = True
+
+    def _on_saver_finished(self) -> None:
+        if self._saved:
+            self._saved = False
+            # Asked again rather than closed outright: a run set aside while they were saved is asked about too.
+            self.window.close()
 
     def _on_saver_failed(self, message: str, details: str) -> None:
         self.retry.timer.start()
