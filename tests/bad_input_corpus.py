@@ -233,39 +233,51 @@ def _duplicate_and_empty_names(folder: Path) -> Finding:
     return train_and_predict(folder, path)
 
 
+def _infinite_tables(folder: Path, texts: tuple[str, ...]) -> tuple[Path, Path, Callable[[pd.DataFrame], str]]:
+    """A table with each way of writing infinity in a column of its own (to train on), new rows holding them in a
+    number column (to predict), and the check that the predictions keep those cells as written."""
+    frame = small_table()
+    for index, text in enumerate(texts):
+        spend = frame["z"].astype(object)
+        spend[[2 + index, 9, 30]] = text
+        frame[f"spend {index}"] = spend
+    data = write(folder, "inf.csv", frame)
+    new = frame.copy()
+    new["x"] = new["x"].astype(object)
+    new.loc[:len(texts) - 1, "x"] = list(texts)
+    later = write(folder, "new.csv", new)
+
+    def check(predictions: pd.DataFrame) -> str:
+        if len(predictions) != len(new):
+            return "rows lost"
+        written = list(predictions.loc[:len(texts) - 1, "x"])
+        return "" if written == list(texts) else f"the user's values became {written}"
+
+    return data, later, check
+
+
 def _infinite_values(texts: tuple[str, ...]) -> Callable[[Path], Finding]:
     """Each way of writing infinity in a column of its own for training, and in rows of new data."""
 
     def probe(folder: Path) -> Finding:
-        frame = small_table()
-        for index, text in enumerate(texts):
-            spend = frame["z"].astype(object)
-            spend[[2 + index, 9, 30]] = text
-            frame[f"spend {index}"] = spend
-        data = write(folder, "inf.csv", frame)
-        new = frame.copy()
-        new["x"] = new["x"].astype(object)
-        new.loc[:len(texts) - 1, "x"] = list(texts)
-        later = write(folder, "new.csv", new)
-
-        def check(predictions: pd.DataFrame) -> str:
-            if len(predictions) != len(new):
-                return "rows lost"
-            written = list(predictions.loc[:len(texts) - 1, "x"])
-            return "" if written == list(texts) else f"the user's values became {written}"
-
+        data, later, check = _infinite_tables(folder, texts)
         return train_and_predict(folder, data, check, later)
 
     return probe
 
 
-def _infinite_target(folder: Path) -> Finding:
-    """Infinity in a number to predict: those rows have no answer to learn from, and the output says so."""
+def _infinite_target_table(folder: Path) -> Path:
+    """A number to predict ("label") with infinity written two ways in it."""
     frame = small_table()
     amount = (frame["x"] * 3).round(3).astype(object)
     amount[[4, 11]] = ["inf", "1e400"]
     frame["label"] = amount
-    data = write(folder, "amount.csv", frame)
+    return write(folder, "amount.csv", frame)
+
+
+def _infinite_target(folder: Path) -> Finding:
+    """Infinity in a number to predict: those rows have no answer to learn from, and the output says so."""
+    data = _infinite_target_table(folder)
     run = cli("train", data, "--target", "label", "--task", "regression", "--model", "linear_regression", "--out",
               folder / "m.studio.joblib")
     found = judged_success(run)
@@ -477,6 +489,12 @@ def _wide_table(folder: Path) -> Finding:
 
 def _long_ids(folder: Path) -> Finding:
     """17-digit identifiers with one blank come back exactly as written (the other part of the issue)."""
+    data, check = _long_ids_table(folder)
+    return train_and_predict(folder, data, check)
+
+
+def _long_ids_table(folder: Path) -> tuple[Path, Callable[[pd.DataFrame], str]]:
+    """A table with 17-digit identifiers and one blank among them, and the check that they come back as written."""
     frame = small_table()
     ids = [str(10_000_000_000_000_000 + 7 * i) for i in range(len(frame))]
     ids[5] = ""
@@ -487,7 +505,7 @@ def _long_ids(folder: Path) -> Finding:
         changed = [(a, b) for a, b in zip(ids, predictions["customer"], strict=True) if a != b]
         return f"{len(changed)} identifiers changed, e.g. {changed[0]}" if changed else ""
 
-    return train_and_predict(folder, data, check)
+    return data, check
 
 
 def _studio_like_names(folder: Path) -> Finding:
@@ -584,32 +602,14 @@ def _infinite_values_window(texts: tuple[str, ...]) -> WindowMaker:
     """A model trained on a table with infinity in columns of its own, predicting rows holding it."""
 
     def make(folder: Path) -> WindowInput | Finding:
-        frame = small_table()
-        for index, text in enumerate(texts):
-            spend = frame["z"].astype(object)
-            spend[[2 + index, 9, 30]] = text
-            frame[f"spend {index}"] = spend
-        data = write(folder, "inf.csv", frame)
-        new = frame.copy()
-        new["x"] = new["x"].astype(object)
-        new.loc[:len(texts) - 1, "x"] = list(texts)
-        later = write(folder, "new.csv", new)
-
-        def check(predictions: pd.DataFrame) -> str:
-            written = list(predictions.loc[:len(texts) - 1, "x"])
-            return "" if written == list(texts) else f"the user's values became {written}"
-
+        data, later, check = _infinite_tables(folder, texts)
         return _predict_window(folder, data, later, check)
 
     return make
 
 
 def _infinite_target_window(folder: Path) -> WindowInput:
-    frame = small_table()
-    amount = (frame["x"] * 3).round(3).astype(object)
-    amount[[4, 11]] = ["inf", "1e400"]
-    frame["label"] = amount
-    return WindowInput(DATA, (write(folder, "amount.csv", frame),), False)
+    return WindowInput(DATA, (_infinite_target_table(folder),), False)
 
 
 def _awkward_names_window(folder: Path) -> WindowInput | Finding:
@@ -683,16 +683,7 @@ def _wide_table_window(folder: Path) -> WindowInput:
 
 
 def _long_ids_window(folder: Path) -> WindowInput | Finding:
-    frame = small_table()
-    ids = [str(10_000_000_000_000_000 + 7 * i) for i in range(len(frame))]
-    ids[5] = ""
-    frame.insert(0, "customer", ids)
-    data = write(folder, "ids.csv", frame)
-
-    def check(predictions: pd.DataFrame) -> str:
-        changed = [(a, b) for a, b in zip(ids, predictions["customer"], strict=True) if a != b]
-        return f"{len(changed)} identifiers changed, e.g. {changed[0]}" if changed else ""
-
+    data, check = _long_ids_table(folder)
     return _predict_window(folder, data, data, check)
 
 

@@ -7,18 +7,14 @@ import sqlite3
 import time
 from pathlib import Path
 
-import pytest
 from pytestqt.qtbot import QtBot
 
 from studio.app import create_window
-from studio.core.data.profile import profile_frame
-from studio.core.data.tabular import load_table
-from studio.core.project import ModelConfig, Project, Step
+from studio.core.project import Step
 from studio.core.store.runs import RunStore, run_from_result
 from studio.core.train.training import TrainResult
-from studio.resources import sample_dataset
 from studio.ui.main_window import MainWindow
-from tests.core.helpers import run_training
+from tests.ui import test_history_faults as history_faults
 from tests.ui.test_history_faults import Heartbeat
 
 from .helpers import LOAD_MS, click_sidebar
@@ -27,16 +23,7 @@ from .helpers import LOAD_MS, click_sidebar
 # on a locked file is a second or more, so anything under half a second is the page's own painting on a busy machine.
 STALL_S = 0.5
 
-
-@pytest.fixture(scope="module")
-def result() -> TrainResult:
-    table = load_table(sample_dataset())
-    project = Project()
-    project.set_table(table)
-    project.set_profiles(profile_frame(table.frame))
-    project.set_target("species")
-    project.set_model(ModelConfig("naive_bayes"))
-    return run_training(project.training_request())[1]
+result = history_faults.result  # a trained run, shared with the history-fault tests (a fixture, found by its name)
 
 
 def lock_against_reading(path: Path) -> sqlite3.Connection:
