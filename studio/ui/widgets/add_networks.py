@@ -48,6 +48,7 @@ class AddNetworksWidget(QFrame):
         self.runner.succeeded.connect(self._on_runner_succeeded)
         self.runner.failed.connect(self._on_runner_failed)
         self.runner.cancelled.connect(self._on_runner_cancelled)
+        self.runner.finished.connect(self._on_runner_finished)
         self.message = QLabel("Neural networks need PyTorch, which is not installed here.")
         self.message.setWordWrap(True)
         self.add_button = QPushButton("Add neural networks")
@@ -107,7 +108,6 @@ class AddNetworksWidget(QFrame):
             self.command.show()
             return
         self.message.setText(f"Neural networks need PyTorch, which is not installed here. {plan.summary}")
-        self.add_button.setEnabled(True)
 
     # -- installing ----------------------------------------------------------------------------------------------
     def _on_add_clicked(self) -> None:
@@ -129,6 +129,12 @@ class AddNetworksWidget(QFrame):
         self.output.appendPlainText(item.message)
         self.progress.setFormat(f"{item.stage}: {item.message[:70]}")
 
+    def _on_runner_finished(self) -> None:
+        # Enabled only once a job has ended (the plan made, an install failed or stopped): a click while the job is
+        # still ending would find the runner busy and do nothing. Hidden once the networks are installed.
+        if self.plan is not None and not self.add_button.isHidden():
+            self.add_button.setEnabled(True)
+
     def _on_runner_succeeded(self, value: object) -> None:
         if self._job == "plan" and isinstance(value, TorchPlan):
             self._show_plan(value)
@@ -145,7 +151,6 @@ class AddNetworksWidget(QFrame):
         self._end_install()
         self.output.appendPlainText(details.strip().splitlines()[-1] if details.strip() else "")
         self.message.setText(f"{message} Nothing else changed; you can try again.")
-        self.add_button.setEnabled(True)
         self.details_button.setChecked(True)
         self.command.show()
 
@@ -154,7 +159,6 @@ class AddNetworksWidget(QFrame):
             return
         self._end_install()
         self.message.setText("Stopped: the neural networks were not added. You can start again at any time.")
-        self.add_button.setEnabled(True)
 
     def _end_install(self) -> None:
         self.progress.hide()
