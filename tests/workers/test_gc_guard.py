@@ -82,7 +82,8 @@ def test_a_full_collection_due_after_libraries_loaded_freezes_what_is_old(
         assert made() is not None
         gui_thread_gc.collect_if_due()
         assert made() is None
-        assert gc.get_freeze_count() == frozen
+        # Nothing more frozen (a frozen object that another thread lets go of meanwhile leaves the count).
+        assert gc.get_freeze_count() <= frozen
     finally:
         monkeypatch.undo()
         gc.unfreeze()
