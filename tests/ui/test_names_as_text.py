@@ -24,6 +24,7 @@ from studio.core.store.model_file import metadata_for, save_model
 from studio.core.train.splits import SplitConfig
 from studio.core.train.training import TrainRequest, train
 from studio.ui.main_window import MainWindow
+from tests.core.helpers import drain
 
 from .helpers import LOAD_MS, answer_open_dialog, choose_target, click, click_sidebar, go_next, open_file, wait_idle
 from .helpers import train as train_in_window
@@ -70,13 +71,7 @@ def hostile_model(tmp_path: Path) -> Path:
     frame = hostile_table()
     request = TrainRequest(frame, "label", Task.CLASSIFICATION, default_prep(profile_frame(frame)), SplitConfig(),
                            "logistic_regression", {})
-    job = train(request)
-    while True:
-        try:
-            next(job)
-        except StopIteration as finished:
-            result = finished.value
-            break
+    result = drain(train(request))
     return save_model(tmp_path / f"{IMAGE}.studio.joblib", result.pipeline, metadata_for(result))
 
 

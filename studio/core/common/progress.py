@@ -15,6 +15,15 @@ StopCheck = Callable[[], bool]
 T = TypeVar("T")
 
 
+def result_of(job: Generator[Any, None, T]) -> T:
+    """Run a job to its end without showing its progress (scripts and the command line), and return its result."""
+    while True:
+        try:
+            next(job)
+        except StopIteration as finished:
+            return finished.value
+
+
 def never_stop() -> bool:
     return False
 

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from studio.core.common.errors import Cancelled, DataError, first_line
-from studio.core.common.progress import InterruptibleCaller, Progress, StopCheck, never_stop
+from studio.core.common.progress import InterruptibleCaller, Progress, StopCheck, never_stop, result_of
 from studio.core.common.words import plural
 from studio.core.data.tabular import MISSING_MARKERS, LoadedTable
 from studio.core.data.tabular import _unique_names as unique_names
@@ -693,21 +693,11 @@ def read_database(location: str | Path, source_table: str = "", query: str = "",
                   first_rows: int | None = None) -> DatabaseTable:
     """Read a table or query at once (for scripts and the command line)."""
     login = login_for(location, password)
-    job = read_job(login, DatabaseSource(login.url, source_table, query), first_rows=first_rows)
-    while True:
-        try:
-            next(job)
-        except StopIteration as finished:
-            return finished.value
+    return result_of(read_job(login, DatabaseSource(login.url, source_table, query), first_rows=first_rows))
 
 
 def list_tables(login: DatabaseLogin) -> DatabaseCatalog:
-    job = list_tables_job(login)
-    while True:
-        try:
-            next(job)
-        except StopIteration as finished:
-            return finished.value
+    return result_of(list_tables_job(login))
 
 
 # -- values -------------------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from typing import Any
 
 import studio
 from studio.core.common.errors import Cancelled, DataError
-from studio.core.common.progress import Progress, StopCheck, never_stop
+from studio.core.common.progress import Progress, StopCheck, never_stop, result_of
 
 # Larger files are downloaded only when the person says so (the window asks; the CLI names the option).
 DOWNLOAD_LIMIT_BYTES = 500 * 1024 * 1024
@@ -125,16 +125,11 @@ def download(url: str, should_stop: StopCheck = never_stop, limit: int | None = 
 @contextlib.contextmanager
 def downloaded(url: str) -> Iterator[Path]:
     """The file at ``url`` as a temporary local file for the length of a ``with`` block (the command line)."""
-    jobs = download(url, limit=DOWNLOAD_LIMIT_BYTES)
-    while True:
-        try:
-            next(jobs)
-        except StopIteration as finished:
-            path: Path = finished.value
-            break
-        except TooLargeError as exc:
-            # Without a window to ask in, the way on is a copy of the person's own.
-            raise DataError(f"{exc} Download it yourself (a browser, curl) and give Studio the file.") from exc
+    try:
+        path = result_of(download(url, limit=DOWNLOAD_LIMIT_BYTES))
+    except TooLargeError as exc:
+        # Without a window to ask in, the way on is a copy of the person's own.
+        raise DataError(f"{exc} Download it yourself (a browser, curl) and give Studio the file.") from exc
     try:
         yield path
     finally:
