@@ -58,16 +58,15 @@ class CloseGuard(QObject):
         self.saver = JobRunner(self)  # writing the runs to the file picked: not on the window's thread
         self.saver.succeeded.connect(self._on_saver_succeeded)
         self.saver.finished.connect(self._on_saver_finished)
-        self._saved = False
         self.saver.failed.connect(self._on_saver_failed)
-        self._close_now = False
+        self._saved = False
         self.abandon_writes = False  # the person chose to close while a write waited on a locked history
         self._writes_poll = QTimer(self)
         self._writes_poll.setInterval(100)
         self._writes_poll.timeout.connect(self._on_writes_poll)
 
     def allows_close(self) -> bool:
-        if self._close_now:
+        if self.abandon_writes:
             return True
         if self.saver.is_running():
             return False  # closes by itself once the runs are saved
@@ -119,7 +118,7 @@ class CloseGuard(QObject):
         if answer != QMessageBox.StandardButton.Close:
             return False
         self._stop_waiting()
-        self._close_now = self.abandon_writes = True
+        self.abandon_writes = True
         return True
 
     def _on_writes_poll(self) -> None:
