@@ -3,6 +3,7 @@ its tries and compares by its cross-validated score; a try kept as a run by an o
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from studio.core.project import Step
@@ -16,7 +17,7 @@ TRIES = (Trial(1, "linear_regression", (), 1.9, TrialState.STOPPED, 0.2, 0.3, No
                at_defaults=True),
          Trial(2, "knn", (("n_neighbors", 5),), 1.2, TrialState.DONE, 0.1, 0.5, 1.2, 5, is_best=True,
                at_defaults=True),
-         Trial(3, "random_forest", (), 1.5, TrialState.DONE, 0.4, 0.9, 1.2, 5, at_defaults=True))
+         Trial(3, "random_forest", (), 1.5, TrialState.DONE, 0.4, 0.9, 1.2, 5, at_defaults=True, rows_rung=1_500))
 SEARCH = {"version": 1, "mode": "auto", "method": "bayes", "metric": "rmse", "budget_s": 10.0, "duration_s": 9.5,
           "finished_early": False, "cv_score": 1.2, "best_trial": 2, "final_model": "knn", "ensemble_scores": None,
           "default": {"trial": 3, "model_key": "random_forest", "model_label": "Random forest", "score": 1.5,
@@ -66,6 +67,9 @@ def test_a_search_is_one_row_that_opens_on_its_tries_and_compares_by_its_score(q
     assert runs.run_tabs.tabText(1) == "Search: 3 tries"
     assert [tries.shown_text(r, 1) for r in range(tries.shown_count())] == ["k-nearest neighbours", "Random forest"]
     assert [tries.shown_text(r, 3) for r in range(tries.shown_count())] == ["1.2", "1.5"]
+    # The forest's try was fitted on a subsample of its rows first, which the history kept.
+    assert "first fitted on 1,500 rows" in str(tries.shown.index(1, 3).data(Qt.ItemDataRole.ToolTipRole))
+    assert "first fitted" not in str(tries.shown.index(0, 3).data(Qt.ItemDataRole.ToolTipRole))
     text = tries.best_label.text()
     assert "3 tries, 1 of them stopped early, in 10 s" in text and "root mean squared error 1.2" in text
     assert "Its error is 0.3 lower than that of the default model (Random forest, 1.5)" in text

@@ -71,7 +71,7 @@ def trial_plain(trial: Trial) -> dict[str, Any]:
             "params": trial.params_dict(), "score": _number(trial.score), "state": trial.state.value,
             "note": trial.note, "folds_done": trial.folds_done, "seconds": float(trial.duration_s),
             "finished_at_s": float(trial.finished_at_s), "best_score": _number(trial.best_score),
-            "is_best": trial.is_best, "at_defaults": trial.at_defaults}
+            "is_best": trial.is_best, "at_defaults": trial.at_defaults, "rows_rung": trial.rows_rung}
 
 
 def trial_from_plain(raw: Mapping[str, Any]) -> Trial:
@@ -81,7 +81,7 @@ def trial_from_plain(raw: Mapping[str, Any]) -> Trial:
                  _number(raw.get("score")), _state(raw.get("state")), float(raw.get("seconds") or 0.0),
                  float(raw.get("finished_at_s") or 0.0), _number(raw.get("best_score")),
                  int(raw.get("folds_done") or 0), str(raw.get("note") or ""), bool(raw.get("is_best")),
-                 at_defaults=bool(raw.get("at_defaults")))
+                 at_defaults=bool(raw.get("at_defaults")), rows_rung=_whole(raw.get("rows_rung")))
 
 
 def _number(value: Any) -> float | None:
@@ -91,6 +91,14 @@ def _number(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return number if math.isfinite(number) else None
+
+
+def _whole(value: Any) -> int:
+    """A count as stored, 0 when missing or unreadable (histories from before it was stored)."""
+    try:
+        return max(0, int(value))
+    except (TypeError, ValueError, OverflowError):
+        return 0
 
 
 def _state(value: Any) -> TrialState:

@@ -152,6 +152,9 @@ class TrialsTableModel(QAbstractTableModel):
             help_text = _STATE_HELP[trial.state]
             if trial.stopped_early and trial.folds_done:
                 help_text += f" ({trial.folds_done} fold{'s' if trial.folds_done != 1 else ''} scored.)"
+            if trial.state is TrialState.DONE and trial.rows_rung:
+                help_text += (f"\nIt was first fitted on {trial.rows_rung:,} rows and went on to all of them "
+                              "because it kept up with earlier tries there.")
             return f"{help_text}\n{trial.note}" if trial.note else help_text
         return None
 
