@@ -11,8 +11,8 @@ same process, one after the other, so they see the same machine.
 
 The ratio is Studio's accuracy or F1 over FLAML's, and FLAML's RMSE over Studio's: above 1 means Studio's model is
 better. The goal (a geometric mean of 1.0 or more against FLAML at twice the time, no table below 0.98) is
-reported, not asserted, like every benchmark here; the assert only checks that every model beats guessing. Each
-row also gives the trials each search ran per second.
+reported, not asserted, like every benchmark here; the assert only checks that Studio's model beats guessing (a
+FLAML model that does not is said in its row). Each row also gives the trials each search ran per second.
 
 ``STUDIO_AUTOML_REPEATS`` (default 2) runs every table on that many splits with other seeds;
 ``STUDIO_AUTOML_TABLES`` picks tables: "small", "mid", or words from their names separated by commas (default:
@@ -246,7 +246,9 @@ def test_automatic_mode_against_flaml() -> None:
             cells = []
             for budget in FLAML_BUDGETS:
                 flaml_score, flaml_s, flaml_winner, flaml_rate = run_flaml(table, train, test, seed, budget)
-                assert (flaml_score < guess) if table.measure == "rmse" else (flaml_score > guess), table.name
+                if not ((flaml_score < guess) if table.measure == "rmse" else (flaml_score > guess)):
+                    # Said, not asserted: the benchmark measures Studio, and stopping here lost every other table.
+                    flaml_winner += f" (no better than guessing, {guess:.4f})"
                 ratio = _ratio(table, studio_score, flaml_score)
                 ratios[budget].append(ratio)
                 by_size.setdefault((table.size, budget), []).append(ratio)
