@@ -181,6 +181,39 @@ def test_the_selected_ensembles_score_is_the_voting_models_cross_validated_score
     assert blend(oof, weights, Task.CLASSIFICATION, classes) == pytest.approx(voted, abs=1e-12)
 
 
+def test_the_winning_ensemble_is_the_largest_mix_that_can_be_trained_and_none_when_averaging_loses() -> None:
+    """The search keeps time at its end only for the average that beats the best single trial so far: the
+    members are the largest mix the time allows, and there are none when no average wins."""
+    from studio.core.search.ensemble_choice import winning_ensemble
+    from studio.core.search.pool import FoldData
+    from studio.core.search.requests import Trial, TrialState
+
+    y, guesses = noisy_candidates(seed=5)
+    # A fourth good guess, so a mix of three members is possible.
+    guesses.insert(2, y + np.random.default_rng(9).normal(scale=0.5, size=len(y)))
+    half = len(y) // 2
+    folds = [FoldData(np.zeros((half, 1)), y[:half], np.zeros((half, 1)), y[half:]),
+             FoldData(np.zeros((half, 1)), y[half:], np.zeros((half, 1)), y[:half])]
+
+    def trial(number: int, guess: np.ndarray) -> Trial:
+        # Out-of-fold: each fold's held-out rows are the other half.
+        score = float(np.mean([score_from_predictions("rmse", Task.REGRESSION, y[half:], guess[half:]),
+                               score_from_predictions("rmse", Task.REGRESSION, y[:half], guess[:half])]))
+        return Trial(number, "linear_regression", (("alpha", float(number)),), score, TrialState.DONE, 1.0, 1.0,
+                     score, folds_done=2, fit_s=1.0)
+
+    candidates = [(trial(number, guess), [guess[half:], guess[:half]]) for number, guess in enumerate(guesses, 1)]
+    members, scores = winning_ensemble(candidates, -1.0, folds, "rmse", Task.REGRESSION)
+    assert len(members) >= 3 and scores is not None and scores[0] < scores[1]
+    two, _ = winning_ensemble(candidates, -1.0, folds, "rmse", Task.REGRESSION, lambda trials: len(trials) <= 2)
+    assert len(two) == 2
+    assert winning_ensemble(candidates, -1.0, folds, "rmse", Task.REGRESSION, lambda trials: False) == ([], None)
+    # One good guess among poor ones: averaging loses, so no time is kept for it.
+    lone = [candidates[0], *[(trial(9 + k, y + 5.0 + k), [y[half:] + 5.0 + k, y[:half] + 5.0 + k])
+                             for k in range(2)]]
+    assert winning_ensemble(lone, -1.0, folds, "rmse", Task.REGRESSION) == ([], None)
+
+
 # -- the members as text --------------------------------------------------------------------------------------------
 def test_members_round_trip_through_json() -> None:
     members = [("random_forest", {"n_estimators": 50, "max_depth": None}, 2), ("knn", {"n_neighbors": 7}, 1)]

@@ -4,6 +4,7 @@ extremely randomised trees as a kind of forest."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -71,7 +72,7 @@ def test_growth_is_scored_at_sizes_every_trial_shares() -> None:
     assert growth_rungs(3) == [3]
 
 
-def test_the_automatic_search_tries_each_family_cheap_first_then_earns_its_defaults(penguins: pd.DataFrame) -> None:
+def test_the_automatic_search_tries_each_family_cheap_first_then_at_its_defaults(penguins: pd.DataFrame) -> None:
     request = TuneRequest(make_request(penguins, "species", Task.CLASSIFICATION, "random_forest"), TuneMode.AUTO,
                           budget_s=None, max_trials=4, folds=1, families=("gradient_boosting", "random_forest"))
     _items, result = run_tuning(request)
@@ -80,7 +81,7 @@ def test_the_automatic_search_tries_each_family_cheap_first_then_earns_its_defau
     boosting, forest = first["gradient_boosting"].params_dict(), first["random_forest"].params_dict()
     assert (boosting["max_iter"], boosting["max_leaf_nodes"], forest["n_estimators"]) == (24, 8, 12)
     assert not any(t.at_defaults for t in result.trials[:2])
-    # A family picked again tries its defaults next (200 rounds, 31 leaves; 100 trees).
+    # Then each family's defaults (200 rounds, 31 leaves; 100 trees).
     defaults = [t for t in result.trials if t.at_defaults]
     assert defaults and all(t.params_dict() == get_model(t.model_key).resolve(Task.CLASSIFICATION, {})
                             for t in defaults)
@@ -220,3 +221,49 @@ def test_with_a_time_budget_row_rungs_are_kept_for_families_whose_trials_take_a_
     assert search._row_rungs(SimpleNamespace(seconds=[0.5, 2.5, 3.0])) == (1200,)
     search.request = TuneRequest(base, TuneMode.AUTO, budget_s=None, max_trials=10)
     assert search._row_rungs(SimpleNamespace(seconds=[])) == (1200,)
+
+
+def test_every_family_tries_its_defaults_after_the_cheap_starts_whatever_those_scored() -> None:
+    """A cheap start underfits by design (24 rounds of boosting on a target in the thousands); the family's strong
+    defaults come next, not only once its cheap score earns them a trial, which it may never do."""
+    frame = regression_frame(rows=300)
+    frame["y"] = 5_000 + 400 * frame["y"]
+    request = TuneRequest(make_request(frame, "y", Task.REGRESSION, "random_forest"), TuneMode.AUTO,
+                          budget_s=None, max_trials=5, folds=1,
+                          families=("linear_regression", "gradient_boosting", "random_forest"))
+    _items, result = run_tuning(request)
+    keys = [t.model_key for t in result.trials]
+    assert keys[:3] == ["linear_regression", "gradient_boosting", "random_forest"]
+    assert not any(t.at_defaults for t in result.trials[1:3])  # the cheap starts
+    assert {t.model_key for t in result.trials[3:5]} == {"gradient_boosting", "random_forest"}
+    assert all(t.at_defaults for t in result.trials[3:5])
+
+
+def test_defaults_foreseen_to_take_more_than_half_the_time_left_wait_for_the_family_to_earn_them() -> None:
+    from studio.core.search.scheduler import _Family, _pick_family
+
+    def family(key: str, best: float, cost: float) -> _Family:
+        spec = get_model(key)
+        defaults = spec.resolve(Task.REGRESSION, {})
+        return _Family(spec, build_space(spec, Task.REGRESSION), study=None, trials=1, best=best, seconds=[1.0],
+                       queue=[("defaults", defaults)], defaults_cost=cost)
+
+    boosting, forest = family("gradient_boosting", -9.0, 32.0), family("random_forest", -5.0, 8.0)
+    assert _pick_family([boosting, forest], remaining=100.0) is boosting  # 32 s fits in half of 100 s
+    # 32 s would take more than half of 40 s: the forest's defaults (8 s) come first, then the better score.
+    assert _pick_family([boosting, forest], remaining=40.0) is forest
+    forest.queue.clear()
+    assert _pick_family([boosting, forest], remaining=40.0) is forest  # its better score (-5 against -9)
+
+
+def test_the_final_fit_of_a_family_that_fits_on_every_core_is_foreseen_on_the_free_cores() -> None:
+    from studio.core.search.ensemble_choice import RefitCost, refit_time
+    from studio.core.search.requests import Trial, TrialState
+
+    forest = Trial(1, "random_forest", (), 1.0, TrialState.DONE, 4.0, 4.0, 1.0, folds_done=1, fit_s=4.0)
+    boosting = replace(forest, model_key="gradient_boosting")
+    fixed = refit_time([], RefitCost()) + 0.25  # the part that fits nothing
+    assert get_model("random_forest").parallel_fit and not get_model("gradient_boosting").parallel_fit
+    one, two = RefitCost(cores=1), RefitCost(cores=2)
+    assert refit_time([forest], two) - fixed == pytest.approx((refit_time([forest], one) - fixed) / 2)
+    assert refit_time([boosting], two) == refit_time([boosting], one)

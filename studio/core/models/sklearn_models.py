@@ -196,6 +196,7 @@ register(ModelSpec(
     search=SearchPolicy(rank=3),
     # A dozen trees tell whether a forest suits the table; the search adds trees where more of them pay.
     cost_params=(("n_estimators", 12),),
+    parallel_fit=True,
     overfit_tip="Set a 'Maximum depth' (e.g. 8) or raise 'Smallest group' so each tree memorises less.",
     underfit_tip=TREE_UNDERFIT,
 ))

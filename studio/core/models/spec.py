@@ -96,6 +96,9 @@ class ModelSpec:
     # categories itself (histogram boosting's "categorical_features"). Its ``CATEGORY_SPLITS`` setting says when
     # category columns reach it as codes rather than one-hot columns ("" : always one-hot).
     category_codes: str = ""
+    # Whether one fit spreads over every core by itself (a forest's trees are grown side by side). A search's
+    # workers fit on one core each; the winner's final fit gets every free core, so it takes that much less.
+    parallel_fit: bool = False
     # Writes the trained pipeline (preparation included) as ONNX for other programs: (pipeline, path, should_stop,
     # check_rows) -> a job.
     onnx_export: ExportJob | None = None

@@ -6,8 +6,8 @@ decide what a fit costs (trees, rounds, leaves, epochs) with a cheap value each.
 - samples the cost settings only up to a ceiling, which starts at twice the cheap value;
 - doubles a ceiling when a trial whose setting reached the upper half of it improves the family's best score,
   so cost grows only while bigger models keep scoring better;
-- keeps the strong defaults as a known start, tried when the family earns more trials, not before every
-  other family has had its cheap try.
+- keeps the strong defaults as a known start, tried once every family has had its cheap try (where they are
+  foreseen to fit half the time left), not before.
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ looked at), with Optuna choosing the settings. The winner is then trained on all
 the test rows by ``training.train``, so the Results page shows it like any other model.
 
 How the budget is spent:
-- every model family's first trial uses its default settings, strong for each family, so a good model exists early;
+- every model family's first trial is at its cheap start (``frugal``), its second at its default settings, strong
+  for each family (where they fit half the time left), so a good model exists early;
 - then each next trial goes to the family whose best score, plus a bonus that shrinks as it gets more trials, is
   highest (an upper confidence bound), so the time goes to the families that pay, not spread evenly;
 - Optuna's MedianPruner stops a trial that is worse than the median of earlier trials at the same point: models
@@ -21,9 +22,10 @@ How the budget is spent:
   category columns would make many one-hot features;
 - folds are fitted in worker processes (one per core, each fitting single-threaded; see ``pool``), and with a time
   budget the next trial starts as soon as a worker is free, so every core works all the time;
-- the search stops in time to leave room for the final fit; a trial that would run past the deadline is abandoned
-  (its result dropped; a fit with no steps to stop between is ended with its process), and a family whose trials
-  take longer than the time left is not started again;
+- the search stops in time to leave room for the final fit (on the free cores, for a family that fits on all of
+  them), and for the ensemble's members only while an average of the trials so far beats the best one; a trial
+  that would run past the deadline is abandoned (its result dropped; a fit with no steps to stop between is ended
+  with its process), and a family whose trials take longer than the time left is not started again;
 - at the end of the automatic search, the best trials' held-out predictions are averaged (greedy ensemble
   selection, ``studio.core.search.ensemble``, chosen in ``ensemble_choice``); when the average scores better than
   the best single trial, and there is time to train its members, the ensemble is what is trained.
@@ -58,11 +60,11 @@ from studio.core.prep.config import PrepConfig
 from studio.core.prep.images import ImageTraining
 from studio.core.search.ensemble_choice import (
     ENSEMBLE_BUDGET_SHARE,
-    ENSEMBLE_MEMBERS,
     ENSEMBLE_PER_FAMILY,
     RefitCost,
     choose_ensemble,
     refit_time,
+    winning_ensemble,
 )
 from studio.core.search.evaluation import Evaluation, choose_evaluation, evaluation_rows
 from studio.core.search.frugal import CostCeilings, frugal_space
@@ -113,6 +115,8 @@ class _Family:
     # the defaults (or, tuning one model, the person's own), ("start", ...) the spec's other known starts.
     queue: list[tuple[str, dict[str, ParamValue]]] = field(default_factory=list)
     ceilings: CostCeilings | None = None  # the cost settings' ceilings (automatic search only)
+    # How many times its cheap start its defaults cost: the cost settings' ratios multiplied (an upper bound).
+    defaults_cost: float = 1.0
     # Whether its trials take the category columns as codes.
     codes: bool = False
     # The row rungs' scores of its trials so far, by rung size, in "higher is better" units.
@@ -126,23 +130,28 @@ def tune(request: TuneRequest, should_stop: StopCheck = never_stop,
     the search early and keeps the best model found so far."""
     workers = request.workers or os.cpu_count() or 1
     # The worker processes start first: their imports overlap the preparation of the folds.
-    with _threads_for_free_cores(), InterruptibleCaller(should_stop) as call, trial_pool(workers) as pool:
-        return (yield from _tune(request, should_stop, finish_now, call, pool))
+    free = free_cores()
+    with _threads_for_free_cores(free), InterruptibleCaller(should_stop) as call, trial_pool(workers) as pool:
+        return (yield from _tune(request, should_stop, finish_now, call, pool, free))
 
 
-@contextmanager
-def _threads_for_free_cores() -> Iterator[None]:
-    """This process's library threads (OpenMP's, BLAS's) limited to the cores other programs leave free, while the
-    search runs and trains the winner. Spread over cores that are busy, their spin-waiting threads made a fit
-    crawl: ten rounds of boosting took 1.7 s on two threads against 0.2 s on one, with other programs keeping a
-    2-core machine busy, and a 30 s search overran by half. An idle machine keeps every core."""
+def free_cores() -> int:
+    """The cores other programs leave free now, by the load average (every core where there is none: Windows)."""
     cores = os.cpu_count() or 1
     try:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):  # no load average (Windows): nothing to go by
         load = 0.0
-    free = max(1, round(cores - load))
-    if free >= cores:
+    return max(1, min(cores, round(cores - load)))
+
+
+@contextmanager
+def _threads_for_free_cores(free: int) -> Iterator[None]:
+    """This process's library threads (OpenMP's, BLAS's) limited to the ``free`` cores other programs leave, while
+    the search runs and trains the winner. Spread over cores that are busy, their spin-waiting threads made a fit
+    crawl: ten rounds of boosting took 1.7 s on two threads against 0.2 s on one, with other programs keeping a
+    2-core machine busy, and a 30 s search overran by half. An idle machine keeps every core."""
+    if free >= (os.cpu_count() or 1):
         yield
         return
     from threadpoolctl import threadpool_limits
@@ -152,7 +161,7 @@ def _threads_for_free_cores() -> Iterator[None]:
 
 
 def _tune(request: TuneRequest, should_stop: StopCheck, finish_now: StopCheck, call: InterruptibleCaller,
-          pool: TrialPool) -> Generator[TuneProgress, None, TuneResult]:
+          pool: TrialPool, free: int) -> Generator[TuneProgress, None, TuneResult]:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -214,7 +223,7 @@ def _tune(request: TuneRequest, should_stop: StopCheck, finish_now: StopCheck, c
                            "to try at least the quickest models")
     search = _Search(request, families, folds, metric, sign, pool.size, started,
                      RefitCost(rows_ratio, prep_s * rows_ratio, _scored_rows(parts, training_rows) / held_rows,
-                               columns / max(1, coded_folds[0].x_train.shape[1]) if coded_folds else 1.0))
+                               columns / max(1, coded_folds[0].x_train.shape[1]) if coded_folds else 1.0, free))
     pool.load(folds, coded_folds)
     while True:
         if should_stop():
@@ -382,6 +391,7 @@ def _families(request: TuneRequest, rows: int, columns: int, sign: float) -> lis
         study = optuna.create_study(direction=direction, sampler=sampler, pruner=pruner)
         queue: list[tuple[str, dict[str, ParamValue]]] = []
         ceilings = None
+        defaults_cost = 1.0
         if grid is None:
             # The defaults (or the user's values): a strong start, and never worse than not tuning. The
             # automatic search tries a family's cheap start before them, where the family has one.
@@ -394,18 +404,28 @@ def _families(request: TuneRequest, rows: int, columns: int, sign: float) -> lis
                     cheap = spec.resolve(task, spec.cheap_start(task))
                     if ceilings.ranges and cheap != queue[0][1]:
                         queue.insert(0, ("cheap", cheap))
+                        defaults_cost = _cost_ratio(queue[1][1], cheap, ceilings)
         families.append(_Family(spec, space, study, grid_points=grid, queue=queue,
-                                ceilings=ceilings if ceilings is not None and ceilings.ranges else None))
+                                ceilings=ceilings if ceilings is not None and ceilings.ranges else None,
+                                defaults_cost=defaults_cost))
     if not families:
         raise StudioError(f"No model can do {task.value}.")
     return families
 
 
+def _cost_ratio(costly: dict[str, ParamValue], cheap: dict[str, ParamValue], ceilings: CostCeilings) -> float:
+    ratio = 1.0
+    for name in ceilings.ranges:
+        high, low = costly.get(name), cheap.get(name)
+        if isinstance(high, int | float) and isinstance(low, int | float) and low > 0:
+            ratio *= max(1.0, float(high) / float(low))
+    return ratio
+
+
 def _pick_family(families: list[_Family], remaining: float) -> _Family | None:
-    """Untried families first (in order; the automatic search tries each at its cheap start), then the upper
-    confidence bound on the best score. A family picked again tries its next known start (its defaults, then the
-    spec's other starts) before the search's own settings, so the strong defaults are paid for only by families
-    that earn more trials."""
+    """Untried families first (in order; the automatic search tries each at its cheap start), then each family's
+    defaults where they fit the time left, then the upper confidence bound on the best score. A family picked
+    again tries its next known start (the spec's other starts) before the search's own settings."""
     open_families = []
     for family in families:
         if family.exhausted:
@@ -418,6 +438,13 @@ def _pick_family(families: list[_Family], remaining: float) -> _Family | None:
         return None
     for family in open_families:
         if family.trials == 0:
+            return family
+    # A cheap start underfits by design (24 rounds of boosting stopped far short of a table's scale of runs
+    # scored); judged by that score alone, a family that would win never earned another trial. So each family's
+    # strong defaults come next, where they are foreseen to take at most half the time left.
+    for family in open_families:
+        if family.queue and family.queue[0][0] == "defaults" and family.seconds \
+                and min(family.seconds) * family.defaults_cost <= remaining / 2:
             return family
     scored = [(f, f.best) for f in open_families if f.best is not None]
     if not scored:
@@ -482,6 +509,7 @@ class _Search:
         self.row_rungs = row_rungs(len(folds[0].y_train))
         # The best finished trials with their out-of-fold predictions (one array per fold), for the ensemble.
         self.candidates: list[tuple[Trial, list[np.ndarray]]] = []
+        self.ensemble_reserve = 0.0  # the final fit's time if the ensemble that wins so far is trained
 
     # -- one pass of the loop ------------------------------------------------------------------------------------
     def step(self, pool: TrialPool, deadline: float) -> None:
@@ -522,15 +550,26 @@ class _Search:
         return _pick_family(self.families, remaining) if remaining > 0 else None
 
     def refit_reserve(self) -> float:
-        """Time to keep for the final fit. The automatic search keeps enough for an ensemble of the slowest
-        candidates too, but never more than a small share of the budget beyond the best trial's own fit."""
-        cost = self.refit_cost
-        single = refit_time([self.best] if self.best else [], cost)
-        if not self.keep_predictions or self.request.budget_s is None:
-            return single
-        slowest = sorted((trial for trial, _ in self.candidates), key=lambda t: -t.fit_s)[:ENSEMBLE_MEMBERS]
-        return max(single, min(refit_time(slowest, cost, as_members=True),
-                               single + ENSEMBLE_BUDGET_SHARE * self.request.budget_s))
+        """Time to keep for the final fit: the best trial's, or the members' of the ensemble that beats it so far
+        (``ensemble_reserve``)."""
+        return max(self._single_refit(), self.ensemble_reserve)
+
+    def _single_refit(self) -> float:
+        return refit_time([self.best] if self.best else [], self.refit_cost)
+
+    def _weigh_ensemble(self) -> None:
+        """The time to keep for training the ensemble that beats the best single trial on the predictions kept so
+        far, never more than a small share of the budget beyond the best trial's own fit; none while no average
+        beats it. Kept for the average that wins now, not for the slowest candidates: that kept a sixth of the
+        budget free for an ensemble the search then did not choose."""
+        if self.request.budget_s is None:
+            return
+        most = self._single_refit() + ENSEMBLE_BUDGET_SHARE * self.request.budget_s
+        chosen, _scores = winning_ensemble(
+            self.candidates, self.sign, self.folds, self.metric, self.request.base.task,
+            lambda trials: refit_time(trials, self.refit_cost, as_members=True) <= most)
+        self.ensemble_reserve = refit_time([trial for trial, _weight in chosen], self.refit_cost, as_members=True) \
+            if chosen else 0.0
 
     def _start_trial(self, family: _Family) -> _Running:
         import optuna
@@ -713,6 +752,7 @@ class _Search:
         if len(same_family) > ENSEMBLE_PER_FAMILY:
             worst = min(same_family, key=lambda pair: self.sign * (pair[0].score or 0.0))
             self.candidates = [pair for pair in self.candidates if pair is not worst]
+        self._weigh_ensemble()
 
 
 def _growth_words(run: _Running) -> str:
