@@ -267,3 +267,37 @@ def test_the_final_fit_of_a_family_that_fits_on_every_core_is_foreseen_on_the_fr
     one, two = RefitCost(cores=1), RefitCost(cores=2)
     assert refit_time([forest], two) - fixed == pytest.approx((refit_time([forest], one) - fixed) / 2)
     assert refit_time([boosting], two) == refit_time([boosting], one)
+
+
+def test_free_cores_are_read_from_the_idle_time_now_not_the_trailing_load_average(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from studio.core.search import cores
+
+    stat = tmp_path / "stat"
+    monkeypatch.setattr(cores, "PROC_STAT", stat)
+    monkeypatch.setattr(cores.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(cores.os, "getloadavg", lambda: (2.0, 2.0, 2.0))  # a minute of a busy machine behind
+
+    def sample(after: tuple[int, int, int, int]) -> int:
+        """Two readings of /proc/stat, ``after`` (user, system, idle, iowait ticks) apart."""
+        user, system, idle, iowait = after
+
+        def write(extra: int) -> None:
+            stat.write_text(f"cpu  {100 + user * extra} 0 {50 + system * extra} {1000 + idle * extra} "
+                            f"{5 + iowait * extra} 0 0 0 0 0\ncpu0 1 0 0 0 0 0 0 0 0 0\ncpu1 1 0 0 0 0 0 0 0 0 0\n")
+
+        write(0)
+        monkeypatch.setattr(cores.time, "sleep", lambda _s: write(1))
+        return cores.free_cores()
+
+    assert sample((0, 2, 38, 0)) == 2  # idle now, whatever the load average says
+    assert sample((20, 0, 20, 0)) == 1  # another program keeps one core busy
+    assert sample((38, 2, 0, 0)) == 1  # never fewer than one
+    assert sample((10, 0, 20, 10)) == 2  # waiting for the disk is free time
+    # /proc/stat counting other cores than this process sees (part of a larger machine): the load average.
+    stat.write_text("cpu  1 0 0 0 0 0 0 0\ncpu0 1 0 0 0 0 0 0 0\n")
+    monkeypatch.setattr(cores.time, "sleep", lambda _s: None)
+    assert cores.free_cores() == 1  # round(2 - 2.0), at least one
+    monkeypatch.setattr(cores, "PROC_STAT", tmp_path / "missing")
+    monkeypatch.setattr(cores.os, "getloadavg", lambda: (0.4, 0.4, 0.4))
+    assert cores.free_cores() == 2

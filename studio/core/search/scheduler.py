@@ -39,8 +39,8 @@ import itertools
 import math
 import os
 import time
-from collections.abc import Callable, Generator, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Generator
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any, Literal
@@ -58,6 +58,7 @@ from studio.core.models.spec import CATEGORY_SPLITS, Growth, ModelSpec
 from studio.core.prep.codes import code_positions
 from studio.core.prep.config import PrepConfig
 from studio.core.prep.images import ImageTraining
+from studio.core.search.cores import free_cores, threads_for_free_cores
 from studio.core.search.ensemble_choice import (
     ENSEMBLE_BUDGET_SHARE,
     ENSEMBLE_PER_FAMILY,
@@ -131,33 +132,8 @@ def tune(request: TuneRequest, should_stop: StopCheck = never_stop,
     workers = request.workers or os.cpu_count() or 1
     # The worker processes start first: their imports overlap the preparation of the folds.
     free = free_cores()
-    with _threads_for_free_cores(free), InterruptibleCaller(should_stop) as call, trial_pool(workers) as pool:
+    with threads_for_free_cores(free), InterruptibleCaller(should_stop) as call, trial_pool(workers) as pool:
         return (yield from _tune(request, should_stop, finish_now, call, pool, free))
-
-
-def free_cores() -> int:
-    """The cores other programs leave free now, by the load average (every core where there is none: Windows)."""
-    cores = os.cpu_count() or 1
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):  # no load average (Windows): nothing to go by
-        load = 0.0
-    return max(1, min(cores, round(cores - load)))
-
-
-@contextmanager
-def _threads_for_free_cores(free: int) -> Iterator[None]:
-    """This process's library threads (OpenMP's, BLAS's) limited to the ``free`` cores other programs leave, while
-    the search runs and trains the winner. Spread over cores that are busy, their spin-waiting threads made a fit
-    crawl: ten rounds of boosting took 1.7 s on two threads against 0.2 s on one, with other programs keeping a
-    2-core machine busy, and a 30 s search overran by half. An idle machine keeps every core."""
-    if free >= (os.cpu_count() or 1):
-        yield
-        return
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=free):
-        yield
 
 
 def _tune(request: TuneRequest, should_stop: StopCheck, finish_now: StopCheck, call: InterruptibleCaller,
