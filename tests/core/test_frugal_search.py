@@ -301,3 +301,25 @@ def test_free_cores_are_read_from_the_idle_time_now_not_the_trailing_load_averag
     monkeypatch.setattr(cores, "PROC_STAT", tmp_path / "missing")
     monkeypatch.setattr(cores.os, "getloadavg", lambda: (0.4, 0.4, 0.4))
     assert cores.free_cores() == 2
+
+
+def test_a_growing_trial_that_would_end_after_the_deadline_is_foreseen_from_its_pace() -> None:
+    """With a holdout there is no second fold to foresee a trial's time from: the pace of its trees does."""
+    import time
+    from types import SimpleNamespace
+
+    from studio.core.search.scheduler import _Search
+
+    now = time.perf_counter()
+    run = SimpleNamespace(jobs={7: now - 2.0}, share_deadline=float("inf"))  # 2 s spent so far
+
+    def overruns(step: int, size: int, seconds_left: float) -> bool:
+        event = SimpleNamespace(job_id=7, step=step)
+        return _Search._growth_overruns(None, run, event, size, now + seconds_left)  # type: ignore[arg-type]
+
+    assert overruns(32, 200, seconds_left=5.0)  # 32 trees in 2 s: 168 more need about 10.5 s
+    assert not overruns(32, 200, seconds_left=12.0)
+    assert not overruns(4, 200, seconds_left=1.0)  # too few trees to tell the pace
+    assert not overruns(200, 200, seconds_left=0.5)  # grown: its score is a moment away
+    run.share_deadline = now + 5.0  # its share of the budget ends first
+    assert overruns(32, 200, seconds_left=12.0)

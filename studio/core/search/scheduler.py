@@ -595,6 +595,9 @@ class _Search:
         if event.kind == "grew":
             run.handle.report(event.score, event.step)
             size = run.params.get(run.family.spec.growth_param)
+            if isinstance(size, int) and self._growth_overruns(run, event, size, search_deadline):
+                self._end(run, TrialState.STOPPED, _out_of_time(run, search_deadline), pool)
+                return
             # Judged only in the second half of its own growth: slow learning with many rounds trails early and
             # can still win, and pruning it then would lose the best setting.
             if isinstance(size, int) and 2 * event.step >= size and run.handle.should_prune():
@@ -632,6 +635,17 @@ class _Search:
                 return
         if run.reported == total:
             self._end(run, TrialState.DONE, "", pool)
+
+    def _growth_overruns(self, run: _Running, event: FoldEvent, size: int, search_deadline: float) -> bool:
+        """Whether the trial's first fold, growing at the pace of its trees or rounds so far, would end after its
+        deadline. Stopped now, its worker takes a trial that can finish: with a holdout there is no second fold to
+        foresee the time from, and two large forests ran to the deadline and were dropped, four seconds each."""
+        started = run.jobs.get(event.job_id)
+        if started is None or event.step < PRUNE_FROM_SIZE or event.step >= size:
+            return False
+        now = time.perf_counter()
+        foreseen = now + (now - started) * (size - event.step) / event.step
+        return foreseen > min(search_deadline, run.share_deadline)
 
     def _row_rungs(self, family: _Family) -> tuple[int, ...]:
         """The row rungs of the family's next trial. With a time budget, only for a family whose trials take a
