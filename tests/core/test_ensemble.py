@@ -181,6 +181,36 @@ def test_the_selected_ensembles_score_is_the_voting_models_cross_validated_score
     assert blend(oof, weights, Task.CLASSIFICATION, classes) == pytest.approx(voted, abs=1e-12)
 
 
+@pytest.mark.parametrize("metric", ["accuracy", "balanced_accuracy", "f1_macro", "roc_auc"])
+def test_the_quick_scores_of_class_mixes_are_scikit_learns(metric: str) -> None:
+    from studio.core.search.ensemble import mix_scorer
+
+    rng = np.random.default_rng(4)
+    for count, rows in ((2, 300), (4, 250), (3, 7)):
+        if metric == "roc_auc" and count != 2:
+            continue
+        classes = np.array([f"class {k}" for k in range(count)], dtype=object)
+        truth = classes[rng.integers(0, count - 1 if rows == 7 else count, size=rows)]  # one class may be absent
+        scorer = mix_scorer(metric, Task.CLASSIFICATION, truth, classes)
+        for _ in range(5):
+            mixed = rng.dirichlet(np.ones(count), size=rows)
+            assert scorer(mixed) == pytest.approx(
+                score_from_predictions(metric, Task.CLASSIFICATION, truth, mixed, classes), rel=1e-12, abs=1e-15)
+
+
+@pytest.mark.parametrize("metric", ["rmse", "mae", "r2"])
+def test_the_quick_scores_of_number_mixes_are_scikit_learns(metric: str) -> None:
+    from studio.core.search.ensemble import mix_scorer
+
+    rng = np.random.default_rng(5)
+    y = rng.normal(size=200) * 30 + 7
+    for truth in (y, np.full(50, 3.0)):
+        scorer = mix_scorer(metric, Task.REGRESSION, truth, None)
+        for mixed in (truth + rng.normal(size=len(truth)), truth.copy()):
+            assert scorer(mixed) == pytest.approx(score_from_predictions(metric, Task.REGRESSION, truth, mixed),
+                                                  rel=1e-9, abs=1e-12)
+
+
 def test_the_winning_ensemble_is_the_largest_mix_that_can_be_trained_and_none_when_averaging_loses() -> None:
     """The search keeps time at its end only for the average that beats the best single trial so far: the
     members are the largest mix the time allows, and there are none when no average wins."""

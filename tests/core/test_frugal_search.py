@@ -304,22 +304,27 @@ def test_free_cores_are_read_from_the_idle_time_now_not_the_trailing_load_averag
 
 
 def test_a_growing_trial_that_would_end_after_the_deadline_is_foreseen_from_its_pace() -> None:
-    """With a holdout there is no second fold to foresee a trial's time from: the pace of its trees does."""
+    """With a holdout there is no second fold to foresee a trial's time from: the pace of its trees does, measured
+    between two growth reports (the first trees also paid for starting up)."""
     import time
     from types import SimpleNamespace
 
     from studio.core.search.scheduler import _Search
 
-    now = time.perf_counter()
-    run = SimpleNamespace(jobs={7: now - 2.0}, share_deadline=float("inf"))  # 2 s spent so far
-
-    def overruns(step: int, size: int, seconds_left: float) -> bool:
+    def overruns(run: SimpleNamespace, step: int, size: int, seconds_left: float, pace_s: float) -> bool:
+        """Whether growth to ``step`` of ``size``, ``pace_s`` seconds a tree since the previous report, overruns."""
+        now = time.perf_counter()
+        if run.grown is not None:
+            run.grown = (run.grown[0], now - pace_s * (step - run.grown[0]))
         event = SimpleNamespace(job_id=7, step=step)
         return _Search._growth_overruns(None, run, event, size, now + seconds_left)  # type: ignore[arg-type]
 
-    assert overruns(32, 200, seconds_left=5.0)  # 32 trees in 2 s: 168 more need about 10.5 s
-    assert not overruns(32, 200, seconds_left=12.0)
-    assert not overruns(4, 200, seconds_left=1.0)  # too few trees to tell the pace
-    assert not overruns(200, 200, seconds_left=0.5)  # grown: its score is a moment away
-    run.share_deadline = now + 5.0  # its share of the budget ends first
-    assert overruns(32, 200, seconds_left=12.0)
+    run = SimpleNamespace(grown=None, share_deadline=float("inf"))
+    assert not overruns(run, 8, 200, seconds_left=0.1, pace_s=0.0)  # one report: no pace yet
+    assert overruns(run, 16, 200, seconds_left=5.0, pace_s=0.05)  # 184 trees more at 0.05 s: 9.2 s
+    run.grown = (16, 0.0)
+    assert not overruns(run, 32, 200, seconds_left=12.0, pace_s=0.05)  # 8.4 s of 12 s
+    run.grown = (32, 0.0)
+    assert not overruns(run, 200, 200, seconds_left=0.1, pace_s=0.05)  # grown: its score is a moment away
+    run.grown, run.share_deadline = (16, 0.0), time.perf_counter() + 5.0  # its share of the budget ends first
+    assert overruns(run, 32, 200, seconds_left=12.0, pace_s=0.05)

@@ -13,7 +13,7 @@ Project, the run history and the model file like any other model's settings.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import reduce
 
 import numpy as np
@@ -81,6 +81,65 @@ def _codes(y: np.ndarray, predictions: np.ndarray, classes: np.ndarray) -> tuple
     return np.searchsorted(known, truth_text), np.searchsorted(known, predicted)
 
 
+def mix_scorer(metric: str, task: Task, y: np.ndarray, classes: np.ndarray | None) -> Callable[[np.ndarray], float]:
+    """``score_from_predictions`` for many mixes of the same rows: the true labels are coded once and the common
+    measures are computed with numpy. scikit-learn's checks cost a millisecond or two a call, and a selection
+    scores hundreds of mixes; a search that weighs its ensemble after each new trial spent a third of its
+    budget there. The values are scikit-learn's (a test compares them)."""
+    y = np.asarray(y)
+    if task is Task.REGRESSION:
+        truth = y.astype(float)
+        if metric == "rmse":
+            return lambda mixed: math.sqrt(float(np.mean((truth - mixed) ** 2)))
+        if metric == "mae":
+            return lambda mixed: float(np.mean(np.abs(truth - mixed)))
+        if metric == "r2":
+            spread = float(np.sum((truth - truth.mean()) ** 2))
+
+            def r2(mixed: np.ndarray) -> float:
+                residual = float(np.sum((truth - mixed) ** 2))
+                if spread == 0.0:  # scikit-learn's finite answer for a constant target
+                    return 1.0 if residual == 0.0 else 0.0
+                return 1.0 - residual / spread
+
+            return r2
+    elif classes is not None:
+        names = np.asarray(classes).astype(str)
+        text = y.astype(str)
+        codes = np.searchsorted(names, text).clip(0, max(0, len(names) - 1)) if len(names) else np.zeros(0, int)
+        if len(names) and np.all(names[:-1] < names[1:]) and np.array_equal(names[codes], text):
+            fast = _label_scorer(metric, codes, len(names))
+            if fast is not None:
+                return fast
+    return lambda mixed: score_from_predictions(metric, task, y, mixed, classes)
+
+
+def _label_scorer(metric: str, truth: np.ndarray, count: int) -> Callable[[np.ndarray], float] | None:
+    """Scores of class probabilities (or vote counts), one column per class, against ``truth`` as column numbers."""
+    true_counts = np.bincount(truth, minlength=count)
+    if metric == "accuracy":
+        return lambda mixed: float(np.mean(np.argmax(mixed, axis=1) == truth))
+    if metric == "balanced_accuracy":
+        present = true_counts > 0
+
+        def balanced(mixed: np.ndarray) -> float:
+            hits = np.bincount(truth[np.argmax(mixed, axis=1) == truth], minlength=count)
+            return float(np.mean(hits[present] / true_counts[present]))
+
+        return balanced
+    if metric == "f1_macro":
+        def f1(mixed: np.ndarray) -> float:
+            guessed = np.argmax(mixed, axis=1)
+            hits = np.bincount(truth[guessed == truth], minlength=count)
+            guessed_counts = np.bincount(guessed, minlength=count)
+            labels = (true_counts + guessed_counts) > 0  # the labels either side names, as scikit-learn takes
+            scores = 2 * hits[labels] / (true_counts[labels] + guessed_counts[labels])
+            return float(np.mean(scores))
+
+        return f1
+    return None
+
+
 # -- selection ------------------------------------------------------------------------------------------------------
 def select_ensemble(predictions: Sequence[np.ndarray], y: np.ndarray, metric: str, task: Task,
                     classes: np.ndarray | None = None, rounds: int = 25,
@@ -103,6 +162,7 @@ def select_ensemble(predictions: Sequence[np.ndarray], y: np.ndarray, metric: st
     if not usable:
         raise StudioError("No candidate gives predictions the ensemble's score can be computed from.")
     sign = 1.0 if HIGHER_IS_BETTER.get(metric, True) else -1.0
+    score_of = mix_scorer(metric, task, y, classes)
     weights = [0] * len(predictions)
     # Sums of the members' outputs: averaged while every member gives probabilities (or numbers), as soft voting
     # does; voted on labels once one gives labels only, as VotingClassifier then does.
@@ -124,7 +184,7 @@ def select_ensemble(predictions: Sequence[np.ndarray], y: np.ndarray, metric: st
             else:
                 # A tie of votes goes to the first class, as np.argmax in VotingClassifier's hard vote does.
                 mixed = (vote_total + _present(votes[index])) / round_number
-            score = sign * score_from_predictions(metric, task, y, mixed, classes)
+            score = sign * score_of(mixed)
             if score > chosen_score + TIE:
                 chosen, chosen_score = index, score
         weights[chosen] += 1

@@ -21,6 +21,7 @@ from studio.core.models.spec import CATEGORY_SPLITS
 from studio.core.search.ensemble import blend, score_from_predictions, select_ensemble
 from studio.core.search.pool import FoldData
 from studio.core.search.requests import Trial
+from studio.core.train.request import HeldOutProbabilities
 
 # The out-of-fold predictions of this many of the best trials of each family are kept to weigh an ensemble from.
 ENSEMBLE_PER_FAMILY = 2
@@ -54,16 +55,35 @@ class RefitCost:
 
 def choose_ensemble(candidates: list[tuple[Trial, list[np.ndarray]]], sign: float, folds: list[FoldData], metric: str,
                     task: Task, deadline: float, cost: RefitCost
-                    ) -> tuple[list[tuple[str, dict[str, ParamValue], int]], tuple[float, float] | None]:
-    """The best trials to average (model, settings, weight) and the scores of their average and of the best single
-    trial, when the average scores better on the held-out rows of every fold and there is time to train all its
-    members; else no members. ``candidates`` are the kept trials with their out-of-fold predictions (one array per
-    fold), ``sign`` is 1 when a higher score is better and -1 when lower is."""
+                    ) -> tuple[list[tuple[Trial, int]], tuple[float, float] | None]:
+    """The best trials to average, with their weights (heaviest first), and the scores of their average and of the
+    best single trial, when the average scores better on the held-out rows of every fold and there is time to
+    train all its members; else no trials. ``candidates`` are the kept trials with their out-of-fold predictions
+    (one array per fold), ``sign`` is 1 when a higher score is better and -1 when lower is."""
     time_left = deadline - time.perf_counter()
     chosen, scores = winning_ensemble(candidates, sign, folds, metric, task,
                                       lambda trials: refit_time(trials, cost, as_members=True) <= time_left)
-    heaviest_first = sorted(chosen, key=lambda pair: -pair[1])
-    return [(trial.model_key, trial.params_dict(), weight) for trial, weight in heaviest_first], scores
+    return sorted(chosen, key=lambda pair: -pair[1]), scores
+
+
+def members_of(chosen: list[tuple[Trial, int]]) -> list[tuple[str, dict[str, ParamValue], int]]:
+    """The ensemble's members as its settings hold them: (model, settings, weight)."""
+    return [(trial.model_key, trial.params_dict(), weight) for trial, weight in chosen]
+
+
+def held_out_probabilities(candidates: list[tuple[Trial, list[np.ndarray]]], chosen: list[tuple[Trial, int]],
+                           folds: list[FoldData], where: str) -> HeldOutProbabilities | None:
+    """The class probabilities the chosen trials (averaged by weight) gave the rows each fold held out, for
+    choosing a rare class's threshold without fitting again; None when a trial's predictions were not kept or
+    are labels, not probabilities."""
+    kept = {trial.number: predictions for trial, predictions in candidates}
+    if not chosen or any(trial.number not in kept or kept[trial.number][0].ndim != 2 for trial, _ in chosen):
+        return None
+    truth = np.concatenate([fold.y_valid for fold in folds])
+    classes = np.unique(truth)
+    outputs = [_pooled(kept[trial.number], folds, classes) for trial, _ in chosen]
+    probabilities = blend(outputs, [weight for _, weight in chosen], Task.CLASSIFICATION, classes)
+    return HeldOutProbabilities(probabilities, truth, tuple(str(c) for c in classes), where)
 
 
 def winning_ensemble(candidates: list[tuple[Trial, list[np.ndarray]]], sign: float, folds: list[FoldData],

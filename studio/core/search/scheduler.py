@@ -64,6 +64,8 @@ from studio.core.search.ensemble_choice import (
     ENSEMBLE_PER_FAMILY,
     RefitCost,
     choose_ensemble,
+    held_out_probabilities,
+    members_of,
     refit_time,
     winning_ensemble,
 )
@@ -229,18 +231,23 @@ def _tune(request: TuneRequest, should_stop: StopCheck, finish_now: StopCheck, c
     final_key, final_params = best.model_key, best.params
     what = f"{best.model_label} with the best settings"
     ensemble_scores = None
+    winners: list[tuple[Trial, int]] = [(best, 1)]
     # Pictures are not averaged: each member would read and hold every picture again, for a small gain.
     if request.mode is TuneMode.AUTO and not isinstance(base.prep, ImageTraining):
         members, ensemble_scores = choose_ensemble(search.candidates, search.sign, folds, metric, task, deadline,
                                                    search.refit_cost)
         if members:
-            combined, final_params = ensemble_of(members)
+            combined, final_params = ensemble_of(members_of(members))
             final_key = combined.key
             what = f"An average of {len(members)} of the best trials"
+            winners = members
+    held_out = None
+    if task is Task.CLASSIFICATION:
+        held_out = held_out_probabilities(search.candidates, winners, folds, _held_out_words(evaluation))
     yield progress("Training the winner", f"{what}, on all {len(training_rows):,} training rows")
     refit = replace(base, frame=frame, model_key=final_key, params=dict(final_params),
                     fixed_split=SplitIndices(training_rows, training_rows[:0], parts.test, parts.stratified,
-                                             parts.note))
+                                             parts.note), held_out=held_out)
     job = train(refit, should_stop)
     while True:
         try:
@@ -255,6 +262,13 @@ def _tune(request: TuneRequest, should_stop: StopCheck, finish_now: StopCheck, c
                        evaluation.words)
     # The winner's run carries the search (its trials, its cross-validated score): one search is one run.
     return replace(tuned, train_result=replace(result, search=search_record(tuned, request)))
+
+
+def _held_out_words(evaluation: Evaluation) -> str:
+    if evaluation.is_holdout:
+        return f"the {evaluation.holdout_rows:,} training rows the search held out"
+    return (f"the training rows, each scored by a model that did not learn from it (the search's {evaluation.folds} "
+            "folds)")
 
 
 def _scored_rows(parts: SplitIndices, training_rows: np.ndarray) -> int:
@@ -455,6 +469,7 @@ class _Running:
     ended_at: float = 0.0
     worker_lost: bool = False  # failed because its worker process died, not because of its settings
     rows_rung: int = 0  # the largest row rung it was scored on (0: none)
+    grown: tuple[int, float] | None = None  # its first fold's last growth report: (trees or rounds, when)
     at_defaults: bool = False  # the family's first trial, at its known default settings
 
 
@@ -640,12 +655,15 @@ class _Search:
         """Whether the trial's first fold, growing at the pace of its trees or rounds so far, would end after its
         deadline. Stopped now, its worker takes a trial that can finish: with a holdout there is no second fold to
         foresee the time from, and two large forests ran to the deadline and were dropped, four seconds each."""
-        started = run.jobs.get(event.job_id)
-        if started is None or event.step < PRUNE_FROM_SIZE or event.step >= size:
-            return False
         now = time.perf_counter()
-        foreseen = now + (now - started) * (size - event.step) / event.step
-        return foreseen > min(search_deadline, run.share_deadline)
+        previous = run.grown
+        run.grown = (event.step, now)
+        # The pace since the previous size, not since the fit began: the first few trees also paid for reading
+        # the fold and starting up, which multiplied by hundreds of trees foresaw a few seconds as twenty.
+        if previous is None or event.step <= previous[0] or event.step >= size:
+            return False
+        step_s = (now - previous[1]) / (event.step - previous[0])
+        return now + step_s * (size - event.step) > min(search_deadline, run.share_deadline)
 
     def _row_rungs(self, family: _Family) -> tuple[int, ...]:
         """The row rungs of the family's next trial. With a time budget, only for a family whose trials take a

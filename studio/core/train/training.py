@@ -56,7 +56,7 @@ from studio.core.train.fitting import (  # noqa: F401 - the training module's na
     fit_style,
     usable_split,
 )
-from studio.core.train.request import TrainRequest, TrainResult
+from studio.core.train.request import HeldOutProbabilities, TrainRequest, TrainResult
 
 
 def train(request: TrainRequest, should_stop: StopCheck = never_stop) -> Generator[Progress, None, TrainResult]:
@@ -121,7 +121,8 @@ def _train(request: TrainRequest, should_stop: StopCheck,
     threshold: ChosenThreshold | None = None
     if rare is not None and len(np.unique(y_train)) == 2 and hasattr(estimator, "predict_proba"):
         yield Progress("Scoring", 0.9, f"Choosing how sure the model must be to say '{rare.label}'")
-        threshold = call(lambda: choose_threshold(estimator, rare.label, xt_train, y_train, xt_val, y_val))
+        threshold = call(lambda: choose_threshold(estimator, rare.label, xt_train, y_train, xt_val, y_val,
+                                                  request.held_out))
         if threshold is not None:
             estimator = with_threshold(estimator, rare.label, threshold.value)
         _check_stop(should_stop)
@@ -167,12 +168,15 @@ class ChosenThreshold:
 
 
 def choose_threshold(estimator: Any, positive: str, xt_train: Any, y_train: np.ndarray, xt_val: Any,
-                     y_val: np.ndarray) -> ChosenThreshold | None:
-    """The decision threshold for the best macro F1: on the validation rows, or on out-of-fold probabilities
-    of the training rows when there are no validation rows (a fixed split). None when there are too few rare
-    rows to choose on (the model then keeps its own 50%)."""
+                     y_val: np.ndarray, held_out: HeldOutProbabilities | None = None) -> ChosenThreshold | None:
+    """The decision threshold for the best macro F1: on the validation rows, or when there are none (a fixed
+    split) on ``held_out`` probabilities the caller has (a search's), or on out-of-fold probabilities of the
+    training rows. None when there are too few rare rows to choose on (the model then keeps its own 50%)."""
+    classes = tuple(str(c) for c in estimator.classes_)
     if xt_val is not None and len(np.unique(y_val)) == 2:
         proba, truth, where = estimator.predict_proba(xt_val), y_val, "the validation rows"
+    elif held_out is not None and held_out.classes == classes and len(np.unique(held_out.truth)) == 2:
+        proba, truth, where = held_out.probabilities, held_out.truth, held_out.where
     else:
         from sklearn.base import clone
         from sklearn.model_selection import StratifiedKFold, cross_val_predict
