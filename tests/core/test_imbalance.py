@@ -135,3 +135,26 @@ def test_a_handful_of_rare_rows_trains_without_a_threshold_rather_than_failing(r
     for key in ("studio_choice", "logistic_regression"):
         _, result = run_training(make_request(frame, "answer", Task.CLASSIFICATION, key))
         assert decision_threshold(result.pipeline) is None, key  # too few rare rows to choose one on
+
+
+def test_a_search_chooses_the_winners_threshold_on_its_own_held_out_scores(rare_tumours: pd.DataFrame,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The search has its winner's probabilities for rows it did not learn from: the threshold is chosen on those,
+    with no more fits of the model on folds of the training rows."""
+    from studio.core.search.modes import TuneMode
+    from studio.core.search.requests import TuneRequest
+    from tests.core.test_tuning import run_tuning
+
+    def no_refits(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the threshold was chosen by fitting the model again")
+
+    monkeypatch.setattr("sklearn.model_selection.cross_val_predict", no_refits)
+    rows = len(rare_tumours)
+    split = explicit_split(list(range(0, rows - 80)), list(range(rows - 80, rows)), rows)
+    request = TuneRequest(make_request(rare_tumours, "diagnosis", Task.CLASSIFICATION, "logistic_regression",
+                                       fixed_split=split), TuneMode.AUTO, budget_s=None, max_trials=3,
+                          metric="f1_macro", families=("logistic_regression", "naive_bayes"))
+    _items, tuned = run_tuning(request)
+    result = tuned.train_result
+    assert decision_threshold(result.pipeline[-1]) is not None
+    assert "the search's 5 folds" in result.decision_note
