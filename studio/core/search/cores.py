@@ -13,17 +13,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-# How long the processor's idle time is watched. Long enough to average a few scheduler ticks, short enough to go
+# How long the processor's idle time is watched: ten of the kernel's 100 Hz ticks per core, short enough to go
 # unnoticed before a search.
-SAMPLE_S = 0.2
+SAMPLE_S = 0.1
 PROC_STAT = Path("/proc/stat")
 
 
 def free_cores(sample_s: float = SAMPLE_S) -> int:
-    """The cores other programs leave free now. Linux's idle time over ``sample_s`` says it as it is; the load
+    """The cores other programs leave free now. Linux's idle time over ``sample_s`` says it as it is now; the load
     average, which macOS has too, trails by a minute (right after one search a 2-core machine read as half busy,
     and the next search kept twice the time its final fit took). Every core where neither is known (Windows)."""
     cores = os.cpu_count() or 1
+    if cores == 1:
+        return 1
     idle = _idle_share(sample_s, cores)
     if idle is not None:
         return max(1, min(cores, round(idle * cores)))
