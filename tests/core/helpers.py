@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
-from studio.core.common.progress import Progress
+from studio.core.common.progress import Progress, result_of
 from studio.core.data.profile import profile_frame
 from studio.core.data.target import Task
 from studio.core.models.params import ParamValue
@@ -35,11 +35,7 @@ def make_request(frame: pd.DataFrame, target: str, task: Task, model_key: str,
 
 def drain(job: Generator[Any, None, T]) -> T:
     """Run a job (a generator of progress items) to its end; its return value."""
-    while True:
-        try:
-            next(job)
-        except StopIteration as finished:
-            return finished.value  # type: ignore[no-any-return]
+    return result_of(job)
 
 
 def insights_of(frame: pd.DataFrame, target: str, task: Task = Task.CLASSIFICATION) -> TableInsights:

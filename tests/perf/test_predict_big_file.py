@@ -31,6 +31,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from studio.core.common.progress import result_of
 from studio.core.data.profile import profile_frame
 from studio.core.data.target import Task
 from studio.core.prep.config import default_prep
@@ -56,11 +57,7 @@ PROFILE = os.environ.get("STUDIO_PERF_PROFILE", "") not in ("", "0")
 
 
 def drain(job: Any) -> Any:
-    while True:
-        try:
-            next(job)
-        except StopIteration as finished:
-            return finished.value
+    return result_of(job)
 
 
 @pytest.fixture(scope="module")

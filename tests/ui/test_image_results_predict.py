@@ -4,7 +4,6 @@ Predict page (thumbnails with captions, the table, the confidence needed, an unr
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog
 from pytestqt.qtbot import QtBot
 
+from studio.core.common.progress import result_of
 from studio.core.data.images import ImageCheck, check_images, list_image_folder
 from studio.core.project import ModelConfig, Project, Step
 from studio.core.serve.images import DEFAULT_CONFIDENCE, NOT_SURE
@@ -68,24 +68,16 @@ def picture_tree(root: Path, per_class: int = 24, seed: int = 0) -> Path:
     return root
 
 
-def finish(job: Generator[Any, None, Any]) -> Any:
-    while True:
-        try:
-            next(job)
-        except StopIteration as finished:
-            return finished.value
-
-
 def train_pictures(project: Project, root: Path) -> TrainResult:
     """The fast pixel baseline trained on ``root``, with a test part large enough to hold several mistakes."""
     folder = list_image_folder(root)
-    check = finish(check_images(folder))
+    check = result_of(check_images(folder))
     assert isinstance(check, ImageCheck)
     project.set_dataset(folder)
     project.set_image_check(check)
     project.set_split(SplitConfig(validation=0.15, test=0.35))
     project.set_model(ModelConfig("image_pixels"))
-    result = finish(train(project.training_request()))
+    result = result_of(train(project.training_request()))
     assert isinstance(result, TrainResult) and result.image_cases
     return result
 
