@@ -1,10 +1,11 @@
 """Reading CSV, Excel and Parquet tables into pandas, with the sniffing a person expects from a desktop app.
 
 A text table's encoding (a byte-order mark, UTF-8, else charset-normalizer), delimiter, decimal mark and thousands
-separator are detected from its first block, unless the person set them (``ReadOptions``); pyarrow then reads the
-whole file on every core, with pandas' C parser as the fallback that explains a malformed row. ``read_table``
-yields the first rows (``TableHead``) before the whole file is parsed. Every failure becomes a :class:`DataError`
-with a sentence a non-programmer can act on.
+separator are detected from its first block, unless the person set them (``ReadOptions``); the whole file is then
+read on every core, by pandas' C parser where it gives the frame pyarrow's reader would, else by pyarrow's, with
+pandas' parser as the fallback that explains a malformed row. ``read_table`` yields the first rows (``TableHead``)
+before the whole file is parsed. Every failure becomes a :class:`DataError` with a sentence a non-programmer can
+act on.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import csv
 import io
 import re
 import threading
+import warnings
 from collections.abc import Callable, Generator
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -205,10 +207,9 @@ class TableHead(Progress):
     layout: CsvLayout | None = None
 
 
-def _read_csv(path: Path, options: ReadOptions, layout: CsvLayout | None = None) -> LoadedTable:
-    if layout is None:
-        layout, _text = sniff_csv(path, options)
-    frame = _parse_csv(path, layout)
+def _read_csv(path: Path, options: ReadOptions, sniffed: tuple[CsvLayout, str] | None = None) -> LoadedTable:
+    layout, text = sniffed or sniff_csv(path, options)
+    frame = _parse_csv(path, layout, text)
     return LoadedTable(frame, str(path), layout.encoding, layout.delimiter, decimal=layout.style.decimal,
                        thousands=layout.style.thousands, options=options,
                        notes=(layout.style.note,) if layout.style.note else ())
@@ -404,27 +405,111 @@ def detect_delimiter(text: str) -> str:
     return best
 
 
-def _parse_csv(path: Path, layout: CsvLayout) -> pd.DataFrame:
-    try:
-        # pyarrow reads large files several times faster, on every core; the C parser explains a bad row better.
-        frame = _parse_with_arrow(path, layout)
-    except Exception:
-        frame = _parse_with_pandas(path, layout)
+def _parse_csv(path: Path, layout: CsvLayout, text: str) -> pd.DataFrame:
+    schema = _head_schema(text, layout)
+    frame = _parse_in_pandas_threads(path, layout, schema) if schema is not None else None
+    if frame is None:
+        try:
+            # pyarrow reads on every core, with its own type detection; the C parser explains a bad row better.
+            frame = _parse_with_arrow(path, layout, schema)
+        except Exception:
+            frame = _parse_with_pandas(path, layout)
     return _finish(frame, layout)
 
 
-def _parse_with_arrow(path: Path, layout: CsvLayout) -> pd.DataFrame:
+def _arrow_options(layout: CsvLayout, encoding: str) -> tuple[Any, Any, dict[str, Any]]:
+    """pyarrow's read and parse options for ``layout``, and the keywords of its convert options."""
     import pyarrow.csv as pa_csv
 
-    encoding = layout.encoding
-    read = pa_csv.ReadOptions(
-        # pyarrow skips a UTF-8 BOM itself and transcodes anything else through Python's codecs.
-        encoding="utf8" if encoding in ("utf-8", "utf-8-sig") else encoding,
-        skip_rows=layout.skip_rows, autogenerate_column_names=not layout.header)
-    parse = pa_csv.ParseOptions(delimiter=layout.delimiter)
-    convert = pa_csv.ConvertOptions(null_values=MISSING_MARKERS, strings_can_be_null=True,
-                                    decimal_point=layout.style.decimal)
-    return pa_csv.read_csv(path, read, parse, convert).to_pandas()
+    read = pa_csv.ReadOptions(encoding=encoding, skip_rows=layout.skip_rows,
+                              autogenerate_column_names=not layout.header)
+    converting = {"null_values": MISSING_MARKERS, "strings_can_be_null": True, "decimal_point": layout.style.decimal}
+    return read, pa_csv.ParseOptions(delimiter=layout.delimiter), converting
+
+
+def _head_schema(text: str, layout: CsvLayout) -> Any:
+    """The column names and types pyarrow finds in the first block (``text``, decoded); None when that block
+    does not read as a table on its own or repeats a column name (columns are then told apart by position only)."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    read, parse, converting = _arrow_options(layout, "utf8")
+    try:
+        schema = pa_csv.read_csv(io.BytesIO(text.encode("utf-8")), read, parse,
+                                 pa_csv.ConvertOptions(**converting)).schema
+    except (pa.ArrowException, ValueError):
+        return None
+    return schema if len(set(schema.names)) == len(schema.names) else None
+
+
+# pyarrow's types that a whole file is first read with, as its first block has them: each reads a value as pyarrow's
+# own look at the whole column would (a text column stays text; a number that a later value contradicts fails the
+# read, which is then done again with every value looked at). Text becomes large_string, pandas' own string storage,
+# which spares a copy of each text column when the table becomes a frame.
+_DECLARED_TYPES = {"int64": "int64", "double": "float64", "string": "large_string"}
+
+
+def _parse_with_arrow(path: Path, layout: CsvLayout, head_schema: Any) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    # pyarrow skips a UTF-8 BOM itself and transcodes anything else through Python's codecs.
+    encoding = "utf8" if layout.encoding in ("utf-8", "utf-8-sig") else layout.encoding
+    read, parse, converting = _arrow_options(layout, encoding)
+    types = {} if head_schema is None else {
+        field.name: getattr(pa, _DECLARED_TYPES[str(field.type)])() for field in head_schema
+        if str(field.type) in _DECLARED_TYPES}
+    if types:
+        try:
+            # Declared types spare trying each value for its type: a tenth of the time on a million rows.
+            typed = pa_csv.ConvertOptions(**converting, column_types=types)
+            return pa_csv.read_csv(path, read, parse, typed).to_pandas()
+        except pa.ArrowInvalid:
+            pass
+    return pa_csv.read_csv(path, read, parse, pa_csv.ConvertOptions(**converting)).to_pandas()
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:2])
+
+
+# pandas 3.1 reads a large local UTF-8 file with its C parser on every core, about twice as fast as pyarrow's reader
+# here (whose tokenizer needs twice the processor time for the same bytes); earlier pandas reads on one core.
+PANDAS_READS_IN_THREADS = _version(pd.__version__) >= (3, 1)
+# Below this size pandas reads on one core, and pyarrow's reader is as quick (pandas' own threshold).
+THREADED_MIN_BYTES = 5 * 1024 * 1024
+# The pandas types that hold a column exactly as pyarrow's reader gives it, by the type pyarrow finds in the first
+# block. Dates and times (which pyarrow reads and pandas leaves as text), yes/no values (gaps that pyarrow gives as
+# None and pandas as NaN) and columns blank in the first block are left to pyarrow.
+_SAME_IN_PANDAS = {"int64": ("int64", "float64"), "double": ("float64",), "string": ("str",)}
+
+
+def _parse_in_pandas_threads(path: Path, layout: CsvLayout, head_schema: Any) -> pd.DataFrame | None:
+    """The whole file read by pandas' C parser on every core, where the frame it gives is the one pyarrow's reader
+    would: every column of the first block a number or text, and every column of the whole file of the pandas type
+    pyarrow's would have. None otherwise (numbers past the first block that pyarrow would read differently, such
+    as integers beyond 64 bits, which pandas keeps exact; a column pandas reads as a mix of numbers and text), and
+    for whatever pandas cannot read: pyarrow then reads the file."""
+    if not PANDAS_READS_IN_THREADS or layout.encoding not in ("utf-8", "utf-8-sig"):
+        return None
+    types = [str(field.type) for field in head_schema]
+    if any(kind not in _SAME_IN_PANDAS for kind in types) or not all(name.strip() for name in head_schema.names):
+        return None
+    try:
+        if path.stat().st_size < THREADED_MIN_BYTES:
+            return None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", pd.errors.DtypeWarning)  # a mixed column: refused below
+            frame = pd.read_csv(path, encoding=layout.encoding, **_pandas_options(layout))
+    except Exception:
+        return None  # pyarrow's reader, then pandas' with its sentence about the bad row, say what is wrong
+    names = head_schema.names if layout.header else list(range(len(types)))
+    if list(frame.columns) != names:
+        return None
+    for dtype, kind in zip(frame.dtypes, types, strict=True):
+        if str(dtype) not in _SAME_IN_PANDAS[kind]:
+            return None
+    return frame
 
 
 def _pandas_options(layout: CsvLayout) -> dict[str, Any]:
@@ -557,7 +642,7 @@ def read_table(path: str | Path, should_stop: StopCheck = never_stop, sheet: str
     layout, text = sniffed
     # The whole file is read with the layout just sniffed, starting now: pyarrow parses it on its own threads
     # without the interpreter's lock while the first rows are parsed and shown here.
-    whole = _started(lambda: _checked(_read_csv(Path(path), options, layout)))
+    whole = _started(lambda: _checked(_read_csv(Path(path), options, sniffed)))
     frame = read_csv_head(Path(path), layout, text)
     if frame is not None:
         yield TableHead("Reading", None, f"Reading {name}: the first {len(frame):,} rows are shown", None, frame,
