@@ -50,3 +50,11 @@ def postgres_server() -> Iterator[object]:
     from tests.postgres import start_server
 
     yield from start_server()
+
+
+@pytest.fixture(scope="session")
+def mariadb_server() -> Iterator[object]:
+    """A real MariaDB server, spoken to as MySQL (tests/mariadb.py); skipped where none is installed."""
+    from tests.mariadb import start_server
+
+    yield from start_server()

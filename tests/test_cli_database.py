@@ -12,6 +12,7 @@ from studio.cli import run_cli
 from studio.core.store.runs import open_user_store
 from tests.cli_helpers import assert_one_error_line, last_json
 from tests.core.test_database import make_shop
+from tests.mariadb import MariaDBServer
 from tests.postgres import PostgresServer
 
 FAST = ["--model", "logistic_regression"]
@@ -90,3 +91,21 @@ def test_postgres_train_and_predict_with_the_password_from_the_environment(
     predictions = pd.read_csv(out, encoding="utf-8-sig")
     assert len(predictions) > 0 and predictions.iloc[:, 0].str.startswith("cultivar_").all()
     assert postgres_server.password not in capsys.readouterr().err
+
+
+def test_mysql_train_and_predict_rows_of_a_query(mariadb_server: MariaDBServer, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    model = tmp_path / "wine.studio"
+    monkeypatch.setenv("STUDIO_DB_PASSWORD", mariadb_server.password)
+    code = run_cli(["train", mariadb_server.url(), "--table", "wine", "--target", "cultivar", *FAST, "--out",
+                    str(model)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert last_json(captured.out)["accuracy"] > 0.8
+    out = tmp_path / "strong.csv"
+    assert run_cli(["predict", str(model), mariadb_server.url(), "--query",
+                    "SELECT * FROM wine WHERE alcohol > 14", "--out", str(out)]) == 0
+    predictions = pd.read_csv(out, encoding="utf-8-sig")
+    assert len(predictions) > 0 and predictions.iloc[:, 0].str.startswith("cultivar_").all()
+    assert predictions["alcohol_text"].min() > 14  # the user's text cells, written back as they were

@@ -8,6 +8,7 @@ import time
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,7 @@ from studio.core.data import database as db
 from studio.core.data.passwords import can_remember, connect_job, remember_password, saved_password
 from studio.core.data.profile import ColumnKind, profile_frame
 from studio.core.data.tabular import load_table
+from tests.mariadb import MariaDBServer
 from tests.postgres import PostgresServer
 
 
@@ -345,3 +347,33 @@ def test_postgres_bad_queries_and_no_database(postgres_server: PostgresServer) -
     assert len(db.read_database(postgres_server.url(), "wine", password=password).frame) == 178
     with pytest.raises(DataError, match="The server has no database called 'cellar'"):
         db.list_tables(db.login_for(postgres_server.url().replace("/shop", "/cellar"), password))
+
+
+# -- a real MariaDB server, spoken to as MySQL --------------------------------------------------------------------
+def test_mysql_tables_preview_and_read_with_numbers_kept_as_text(mariadb_server: MariaDBServer) -> None:
+    login = db.login_for(mariadb_server.url(), mariadb_server.password)
+    assert [(t.name, t.rows) for t in db.list_tables(login).tables] == [("wine", 178)]
+    source = db.DatabaseSource(login.url, query="SELECT alcohol_text, color_intensity, cultivar FROM wine "
+                               "WHERE alcohol > 13")
+    _, preview = drain(db.preview_job(login, source, rows=3))
+    assert len(preview.frame) == 3 and preview.rows is not None and 0 < preview.rows < 178
+    _, table = drain(db.read_job(login, source))
+    assert len(table.frame) == preview.rows
+    assert table.frame["alcohol_text"].dtype == float and table.frame["alcohol_text"].min() > 13
+    assert mariadb_server.password not in table.path and quote(mariadb_server.password) not in table.path
+
+
+def test_mysql_wrong_password_and_failing_query_in_words(mariadb_server: MariaDBServer) -> None:
+    with pytest.raises(db.LoginFailed, match="refused the user name or password: check the password for studio"):
+        db.list_tables(db.login_for(mariadb_server.url(), "not-the-password"))
+    with pytest.raises(DataError, match=r"The query failed: .*Unknown column 'grapes'"):
+        db.read_database(mariadb_server.url(), query="SELECT grapes FROM wine", password=mariadb_server.password)
+
+
+def test_mysql_queries_run_in_read_only_transactions(mariadb_server: MariaDBServer) -> None:
+    # The server itself refuses a query that would change a table, whatever its first word: a locking read
+    # starts with SELECT, so only the server's read-only transaction stops it.
+    with pytest.raises(DataError, match=r"The query failed: .*READ ONLY transaction"):
+        db.read_database(mariadb_server.url(), query="SELECT * FROM wine FOR UPDATE",
+                         password=mariadb_server.password)
+    assert len(db.read_database(mariadb_server.url(), "wine", password=mariadb_server.password).frame) == 178
