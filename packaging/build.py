@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import hashlib
 import os
 import platform
 import re
@@ -275,6 +276,30 @@ def trim_icu_data(bundle: Path) -> int:
     return saved
 
 
+def link_duplicates(bundle: Path) -> int:
+    """Turns byte-identical copies of a shared library into relative symlinks to one of them (pyarrow's
+    libarrow_python.so, .so.2600 and .so.2600.1.0; the libgfortran and libquadmath that numpy and scipy both
+    vendor). The copy kept is the one other symlinks already point at (PyInstaller's links in _internal), else the
+    first by name; the dynamic loader follows the link and maps the file once. Returns the bytes saved."""
+    by_content: dict[tuple[int, str], list[Path]] = {}
+    for path in sorted(bundle.rglob("*.so*")):
+        if path.is_file() and not path.is_symlink():
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            by_content.setdefault((path.stat().st_size, digest), []).append(path)
+    targets = {p.resolve() for p in bundle.rglob("*") if p.is_symlink()}
+    saved = 0
+    for (size, _digest), copies in by_content.items():
+        if len(copies) < 2:
+            continue
+        kept_copy = next((p for p in copies if p.resolve() in targets), copies[0])
+        for path in copies:
+            if path != kept_copy:
+                path.unlink()
+                path.symlink_to(os.path.relpath(kept_copy, path.parent))
+                saved += size
+    return saved
+
+
 def linux_tarball(dist: Path) -> Path:
     bundle = dist / "Studio"
     for name in ("studio.desktop", "studio-model.xml", "install-desktop-entry.sh"):
@@ -309,6 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     if sys.platform.startswith("linux") and not args.sizes:
         print(f"stripped the libraries' symbol tables: {strip_libraries(bundle) / 1e6:.0f} MB saved")
         trim_icu_data(bundle)
+        print(f"identical copies of a library made links to one: {link_duplicates(bundle) / 1e6:.1f} MB saved")
     print_sizes(bundle)
     if sys.platform.startswith("linux") and not args.sizes:
         linux_tarball(args.dist)
