@@ -202,7 +202,7 @@ def icu_works(library_folder: Path, version: str) -> str | None:
 
 def trim_icu_data(bundle: Path) -> int:
     """Replaces Qt's ICU data library (libicudata.so.NN: 32 MB, every locale of every language) by one that holds
-    what an English-only app reads (see icu_item_dropped; about 4 MB), exporting the same symbol icudtNN_dat that
+    what an English-only app reads (see icu_item_dropped; about 6 MB), exporting the same symbol icudtNN_dat that
     libicuuc links to. Needs icupkg (Debian: icu-devtools) and a C compiler; without them, or when the trimmed
     data fails icu_works in a separate process, the original library stays. Returns the bytes saved."""
     found = sorted((bundle / "_internal" / "PySide6" / "Qt" / "lib").glob("libicudata.so.[0-9]*"))
@@ -235,7 +235,8 @@ def trim_icu_data(bundle: Path) -> int:
         (work / "drop.txt").write_text("".join(f"{n}\n" for n in dropped if not n.endswith(".dict")))
         (work / "dicts.txt").write_text("".join(f"{n}\n" for n in dropped if n.endswith(".dict")))
         steps = [[icupkg, "--auto_toc_prefix", "-r", str(work / "drop.txt"), str(full), str(strict)],
-                 [icupkg, "--auto_toc_prefix", "--ignore-deps", "-r", str(work / "dicts.txt"), str(strict), str(trimmed)]]
+                 [icupkg, "--auto_toc_prefix", "--ignore-deps", "-r", str(work / "dicts.txt"), str(strict),
+                  str(trimmed)]]
         (work / "data.s").write_text(
             f'\t.section .rodata\n\t.globl icudt{version}_dat\n\t.type icudt{version}_dat, @object\n'
             f'\t.balign 16\nicudt{version}_dat:\n\t.incbin "{trimmed}"\n'
