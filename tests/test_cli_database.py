@@ -70,42 +70,37 @@ def test_bad_database_arguments_get_one_sentence(shop: Path, tmp_path: Path, cap
     assert_one_error_line(capsys.readouterr().err, words)
 
 
-def test_postgres_train_and_predict_with_the_password_from_the_environment(
-        postgres_server: PostgresServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+def train_then_predict_strong_wines(url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> pd.DataFrame:
+    """`studio train` on the server's wine table, then `studio predict` on the rows of a query; the predictions."""
     model = tmp_path / "wine.studio"
-    arguments = ["train", postgres_server.url(), "--table", "wine", "--target", "cultivar", *FAST, "--out",
-                 str(model)]
-    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
-    assert run_cli(arguments) == 2  # no password anywhere, and no terminal to ask on
-    assert_one_error_line(capsys.readouterr().err, "asks for the password of studio", "STUDIO_DB_PASSWORD")
-
-    monkeypatch.setenv("STUDIO_DB_PASSWORD", postgres_server.password)
-    code = run_cli(arguments)
+    code = run_cli(["train", url, "--table", "wine", "--target", "cultivar", *FAST, "--out", str(model)])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert last_json(captured.out)["accuracy"] > 0.8
     out = tmp_path / "strong.csv"
-    assert run_cli(["predict", str(model), postgres_server.url(), "--query",
-                    "SELECT * FROM wine WHERE alcohol > 14", "--out", str(out)]) == 0
+    assert run_cli(["predict", str(model), url, "--query", "SELECT * FROM wine WHERE alcohol > 14", "--out",
+                    str(out)]) == 0
     predictions = pd.read_csv(out, encoding="utf-8-sig")
     assert len(predictions) > 0 and predictions.iloc[:, 0].str.startswith("cultivar_").all()
+    return predictions
+
+
+def test_postgres_train_and_predict_with_the_password_from_the_environment(
+        postgres_server: PostgresServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    assert run_cli(["train", postgres_server.url(), "--table", "wine", "--target", "cultivar", *FAST, "--out",
+                    str(tmp_path / "wine.studio")]) == 2  # no password anywhere, and no terminal to ask on
+    assert_one_error_line(capsys.readouterr().err, "asks for the password of studio", "STUDIO_DB_PASSWORD")
+
+    monkeypatch.setenv("STUDIO_DB_PASSWORD", postgres_server.password)
+    train_then_predict_strong_wines(postgres_server.url(), tmp_path, capsys)
     assert postgres_server.password not in capsys.readouterr().err
 
 
 def test_mysql_train_and_predict_rows_of_a_query(mariadb_server: MariaDBServer, tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    model = tmp_path / "wine.studio"
     monkeypatch.setenv("STUDIO_DB_PASSWORD", mariadb_server.password)
-    code = run_cli(["train", mariadb_server.url(), "--table", "wine", "--target", "cultivar", *FAST, "--out",
-                    str(model)])
-    captured = capsys.readouterr()
-    assert code == 0, captured.err
-    assert last_json(captured.out)["accuracy"] > 0.8
-    out = tmp_path / "strong.csv"
-    assert run_cli(["predict", str(model), mariadb_server.url(), "--query",
-                    "SELECT * FROM wine WHERE alcohol > 14", "--out", str(out)]) == 0
-    predictions = pd.read_csv(out, encoding="utf-8-sig")
-    assert len(predictions) > 0 and predictions.iloc[:, 0].str.startswith("cultivar_").all()
+    predictions = train_then_predict_strong_wines(mariadb_server.url(), tmp_path, capsys)
     assert predictions["alcohol_text"].min() > 14  # the user's text cells, written back as they were
