@@ -58,12 +58,13 @@ DRIVERS = {"postgresql": ("psycopg", "psycopg[binary]", "PostgreSQL"),
            "mysql": ("pymysql", "pymysql", "MySQL"),
            "mariadb": ("pymysql", "pymysql", "MariaDB"),
            "mssql": ("pymssql", "pymssql", "SQL Server")}
-_CONNECT_ARGS = {"psycopg": {"connect_timeout": CONNECT_TIMEOUT_S},
-                 # Every transaction read-only, as PostgreSQL's below: the server refuses a query that changes a
-                 # table, whatever its first word.
-                 "pymysql": {"connect_timeout": CONNECT_TIMEOUT_S,
-                             "init_command": "SET SESSION TRANSACTION READ ONLY"},
-                 "pymssql": {"login_timeout": CONNECT_TIMEOUT_S}}
+_CONNECT_ARGS: dict[str, dict[str, Any]] = {
+    "psycopg": {"connect_timeout": CONNECT_TIMEOUT_S},
+    # Every transaction read-only, as PostgreSQL's below: the server refuses a query that changes a table, whatever
+    # its first word.
+    "pymysql": {"connect_timeout": CONNECT_TIMEOUT_S, "init_command": "SET SESSION TRANSACTION READ ONLY"},
+    "pymssql": {"login_timeout": CONNECT_TIMEOUT_S},
+}
 # Spaces and SQL's punctuation stay readable in a recorded query; a '/' is encoded, so the text's last path part is
 # the query (the run history shows that part as the data's name).
 QUERY_SAFE = " *,=<>()!:;+-_.'\""
