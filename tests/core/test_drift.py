@@ -231,3 +231,23 @@ def test_diabetes_drifts_on_exactly_the_changed_column(column: str, factor: floa
     report = check_drift(metadata, changed)
     assert report.drifted == (column,)
     assert ("higher" if factor > 1 else "lower") in sentence_of(report, column)
+
+
+def test_a_big_table_is_compared_on_a_sample_that_says_what_the_whole_would(
+        metadata: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    from studio.core.serve import drift
+
+    frame = customers(300_000, seed=5)
+    frame.loc[frame.index[::2], "income"] *= 1.4  # half the rows richer: the median moves, the spread too
+    frame.loc[frame.index[::4], "plan"] = "platinum"  # a value training never showed, in a quarter of the rows
+    sampled = report_for(metadata, frame)
+    assert report_for(metadata, frame).to_plain() == sampled.to_plain()  # the same sample on every run
+    monkeypatch.setattr(drift, "COMPARED_ROWS", len(frame))
+    whole = report_for(metadata, frame)
+
+    assert sampled.drifted == whole.drifted == ("income", "plan")
+    assert sampled.rows == whole.rows == 300_000
+    for column, measured in zip(sampled.columns, whole.columns, strict=True):
+        for value, expected in ((column.psi, measured.psi), (column.new_share, measured.new_share),
+                                (column.missing_now, measured.missing_now)):
+            assert value == pytest.approx(expected, abs=0.01, nan_ok=True)

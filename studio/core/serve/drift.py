@@ -14,7 +14,8 @@ for this many rows), values never seen cover more than 5% of the new rows, or th
 percentage points. Small tables move by chance, so the PSI limit grows by twice its chance level at these row
 counts (a few hundredths from a few hundred rows on), and the gaps must also rise by more than three standard
 deviations of chance (which exceeds 10 points only below a couple of hundred new rows, for a column with many
-gaps). Each drifted column gets a sentence a person can act on.
+gaps). Each drifted column gets a sentence a person can act on. A table of more than 100,000 new rows is compared
+on a random sample of that many, the same on every run.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ KS_CHANCE = 1.95
 NEW_VALUES_LIMIT = 0.05
 GAPS_LIMIT = 0.10
 ROUGH_ROWS = 20
+# New rows compared at most: a random sample this large measures shares to within half a percentage point (and a
+# median as closely), where comparing a million rows held the predicting window's thread for a second.
+COMPARED_ROWS = 100_000
 # Half a row added to every bin, so a bin empty by chance in a small table does not count as a huge change.
 SMOOTHING = 0.5
 SHOWN_VALUES = 3
@@ -120,6 +124,8 @@ def check_drift(metadata: dict[str, Any], frame: pd.DataFrame) -> DriftReport:
         notes.append(f"The new table has only {rows} row{'s' if rows != 1 else ''}, so the comparison is rough: "
                      "a column can look different by chance.")
     trained_rows = int(profile.get("rows") or 0)
+    if rows > COMPARED_ROWS:  # the same rows on every run, in their order
+        frame = frame.iloc[np.sort(np.random.default_rng(0).choice(rows, COMPARED_ROWS, replace=False))]
     columns = tuple(_check_column(str(name), described, frame, trained_rows)
                     for name, described in profile["columns"].items() if isinstance(described, dict))
     return DriftReport(columns, rows, True, tuple(notes))
