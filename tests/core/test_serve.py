@@ -174,3 +174,20 @@ def test_the_rest_of_studio_loads_without_fastapi() -> None:
             "print(sorted(m for m in ('fastapi', 'uvicorn', 'starlette') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(("target", "task", "key"), [("species", Task.CLASSIFICATION, "random_forest"),
+                                                     ("body_mass_g", Task.REGRESSION, "gradient_boosting")])
+def test_a_table_predicted_in_pieces_gets_the_answers_it_gets_whole(
+        tmp_path: Path, penguins: pd.DataFrame, monkeypatch: pytest.MonkeyPatch, target: str, task: Task,
+        key: str) -> None:
+    from studio.core.serve import predict
+
+    bundle = saved_bundle(tmp_path, penguins, target, task, key)
+    rows = penguins.dropna(subset=[target])
+    whole = predict_frame(bundle, rows)
+    monkeypatch.setattr(predict, "PREDICT_CHUNK_ROWS", 7)  # 344 rows in 50 pieces, the last one of 1
+    pieces = predict_frame(bundle, rows)
+
+    pd.testing.assert_frame_equal(pieces, whole)
+    assert pieces.attrs == whole.attrs
