@@ -406,7 +406,8 @@ def detect_delimiter(text: str) -> str:
 
 
 def _parse_csv(path: Path, layout: CsvLayout, text: str) -> pd.DataFrame:
-    schema = _head_schema(text, layout)
+    # The first block's types speed up reading the rest; a file that is all first block would only be read twice.
+    schema = _head_schema(text, layout) if path.stat().st_size > SNIFF_BYTES else None
     frame = _parse_in_pandas_threads(path, layout, schema) if schema is not None else None
     if frame is None:
         try:
@@ -641,8 +642,8 @@ def read_table(path: str | Path, should_stop: StopCheck = never_stop, sheet: str
     if sniffed is None:
         return run_interruptibly(lambda: load_table(path, sheet, options), should_stop)
     layout, text = sniffed
-    # The whole file is read with the layout just sniffed, starting now: pyarrow parses it on its own threads
-    # without the interpreter's lock while the first rows are parsed and shown here.
+    # The whole file is read with the layout just sniffed, starting now: pandas' or pyarrow's reader parses it on
+    # threads of its own, mostly without the interpreter's lock, while the first rows are parsed and shown here.
     whole = _started(lambda: _checked(_read_csv(Path(path), options, sniffed)))
     frame = read_csv_head(Path(path), layout, text)
     if frame is not None:
